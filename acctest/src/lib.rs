@@ -1,0 +1,1 @@
+//! Acceptance-test harness: real terraform, the provider and csmrun-emulator.

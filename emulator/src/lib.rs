@@ -1,0 +1,1 @@
+//! csmrun-emulator: an offline fake of the Google Cloud APIs csmrun uses.

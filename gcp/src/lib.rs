@@ -1,0 +1,1 @@
+//! Google Cloud REST clients for csmrun; knows nothing of Terraform.

@@ -1,0 +1,1 @@
+//! tfplug: a Terraform plugin protocol 6 framework.
