@@ -1,0 +1,1 @@
+//! The csmrun provider: `csmrun_service` on top of tfplug and the gcp clients.
