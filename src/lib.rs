@@ -1,1 +1,3 @@
 //! The csmrun provider: `csmrun_service` on top of tfplug and the gcp clients.
+
+pub mod service;

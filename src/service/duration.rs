@@ -1,0 +1,111 @@
+//! Go-style duration strings (`10s`, `1.5s`, `20m`, `1h30m`, `250ms`) as used in the schema and by Google's APIs.
+
+use std::time::Duration;
+
+/// Parses a duration of one or more `<number><unit>` terms; units `ns`, `us`, `ms`, `s`, `m`, `h`.
+///
+/// A bare `0` is accepted (Go does the same); negative durations are not.
+pub fn parse(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = s;
+    let mut total_nanos: u128 = 0;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{s:?} has a number without a unit (use e.g. \"10s\")"))?;
+        if num_len == 0 {
+            return Err(format!("{s:?} is not a duration (use e.g. \"10s\", \"1.5s\", \"20m\")"));
+        }
+        let (num, after) = rest.split_at(num_len);
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let unit_nanos: u128 = match unit {
+            "ns" => 1,
+            "us" | "µs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return Err(format!("{s:?} has unknown unit {unit:?} (use ns, us, ms, s, m or h)")),
+        };
+        total_nanos = total_nanos
+            .checked_add(scaled(num, unit_nanos).ok_or_else(|| format!("{s:?} has a malformed number {num:?}"))?)
+            .ok_or_else(|| format!("{s:?} is too long"))?;
+        rest = next;
+    }
+    let secs = u64::try_from(total_nanos / 1_000_000_000).map_err(|_| format!("{s:?} is too long"))?;
+    Ok(Duration::new(secs, (total_nanos % 1_000_000_000) as u32))
+}
+
+/// `num` (decimal, maybe fractional) times `unit_nanos`, exactly to the nanosecond.
+fn scaled(num: &str, unit_nanos: u128) -> Option<u128> {
+    let (int, frac) = match num.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (num, ""),
+    };
+    if int.is_empty() && frac.is_empty() || frac.contains('.') {
+        return None;
+    }
+    let int_v: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut total = int_v.checked_mul(unit_nanos)?;
+    let mut scale = unit_nanos;
+    for d in frac.chars() {
+        scale /= 10;
+        total = total.checked_add(u128::from(d.to_digit(10)?) * scale)?;
+    }
+    Some(total)
+}
+
+/// Formats a duration the way Google's JSON APIs take it: seconds with up to nine decimals and an `s`.
+pub fn to_google(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        let frac = format!("{:09}", d.subsec_nanos());
+        format!("{}.{}s", d.as_secs(), frac.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_go_style_durations() {
+        let cases = [
+            ("10s", Duration::from_secs(10)),
+            ("1.5s", Duration::from_millis(1500)),
+            ("20m", Duration::from_secs(1200)),
+            ("1h30m", Duration::from_secs(5400)),
+            ("250ms", Duration::from_millis(250)),
+            ("0", Duration::ZERO),
+            ("0s", Duration::ZERO),
+            (".5s", Duration::from_millis(500)),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse(s), Ok(want), "{s}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_durations() {
+        for s in ["", "10", "10 s", "ten", "-5s", "1.2.3s", "5d", "s", "1.s5"] {
+            assert!(parse(s).is_err(), "{s:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn formats_for_google_apis() {
+        assert_eq!(to_google(Duration::from_secs(10)), "10s");
+        assert_eq!(to_google(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(to_google(Duration::from_nanos(1)), "0.000000001s");
+    }
+}

@@ -1,0 +1,14 @@
+//! `csmrun_service`: the whole mesh service (Cloud Run, NEG, backend service, route, DNS, IAM) as one resource.
+
+pub mod defaults;
+pub mod diagnose;
+pub mod duration;
+pub mod model;
+pub mod names;
+pub mod path;
+pub mod runner;
+pub mod val;
+pub mod validate;
+
+#[cfg(test)]
+mod validate_table;
