@@ -1,0 +1,171 @@
+//! Fitting an untyped serialized `Value` to a schema type, and checking that a value fits one.
+
+use std::collections::BTreeMap;
+
+use crate::value::msgpack::kind;
+use crate::value::path::{AttributePath, PathStep};
+use crate::value::types::Type;
+use crate::value::value::Value;
+use crate::value::ValueError;
+
+fn err(path: &[PathStep], message: impl Into<String>) -> ValueError {
+    ValueError::new(AttributePath(path.to_vec()), message)
+}
+
+fn mismatch(v: &Value, ty: &Type, path: &[PathStep]) -> ValueError {
+    err(path, format!("a {} value does not fit type {ty}", kind(v)))
+}
+
+/// Turns what a `Serialize` impl produced into a value of type `ty`.
+pub(super) fn conform(v: Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<Value, ValueError> {
+    match (v, ty) {
+        (v @ (Value::Null | Value::Unknown), _) => Ok(v),
+        (Value::Dynamic(t, inner), Type::Dynamic) => {
+            let inner = conform(*inner, &t, path)?;
+            Ok(wrap_dynamic(t, inner))
+        }
+        (Value::Dynamic(t, inner), _) if t == *ty => conform(*inner, ty, path),
+        (known, Type::Dynamic) => {
+            let t = known.infer_type().ok_or_else(|| {
+                err(
+                    path,
+                    "cannot tell the type of this value for a dynamic attribute",
+                )
+            })?;
+            let inner = conform(known, &t, path)?;
+            Ok(wrap_dynamic(t, inner))
+        }
+        (v @ Value::Bool(_), Type::Bool)
+        | (v @ Value::Number(_), Type::Number)
+        | (v @ Value::String(_), Type::String) => Ok(v),
+        (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::List(elem)) => {
+            Ok(Value::List(elements(items, elem, path)?))
+        }
+        (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::Set(elem)) => {
+            Ok(Value::set(elements(items, elem, path)?))
+        }
+        (Value::List(items) | Value::Tuple(items), Type::Tuple(elems)) => {
+            if items.len() != elems.len() {
+                return Err(err(
+                    path,
+                    format!(
+                        "a tuple of {} elements is required, found {}",
+                        elems.len(),
+                        items.len()
+                    ),
+                ));
+            }
+            let mut out = Vec::new();
+            for (i, (item, t)) in items.into_iter().zip(elems).enumerate() {
+                path.push(PathStep::ElementKeyInt(i as i64));
+                out.push(conform(item, t, path)?);
+                path.pop();
+            }
+            Ok(Value::Tuple(out))
+        }
+        (Value::Map(m) | Value::Object(m), Type::Map(elem)) => {
+            let mut out = BTreeMap::new();
+            for (k, item) in m {
+                path.push(PathStep::ElementKeyString(k.clone()));
+                out.insert(k, conform(item, elem, path)?);
+                path.pop();
+            }
+            Ok(Value::Map(out))
+        }
+        (Value::Map(mut m) | Value::Object(mut m), Type::Object(types)) => {
+            if let Some(extra) = m.keys().find(|k| !types.contains_key(*k)) {
+                path.push(PathStep::Attribute(extra.clone()));
+                return Err(err(
+                    path,
+                    "unexpected attribute: the type has no such attribute",
+                ));
+            }
+            let mut out = BTreeMap::new();
+            for (name, t) in types {
+                path.push(PathStep::Attribute(name.clone()));
+                let item = conform(m.remove(name).unwrap_or(Value::Null), t, path)?;
+                path.pop();
+                out.insert(name.clone(), item);
+            }
+            Ok(Value::Object(out))
+        }
+        (v, _) => Err(mismatch(&v, ty, path)),
+    }
+}
+
+fn wrap_dynamic(t: Type, inner: Value) -> Value {
+    match inner {
+        v @ (Value::Null | Value::Unknown) => v,
+        v => Value::Dynamic(t, Box::new(v)),
+    }
+}
+
+fn elements(
+    items: Vec<Value>,
+    elem: &Type,
+    path: &mut Vec<PathStep>,
+) -> Result<Vec<Value>, ValueError> {
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        path.push(PathStep::ElementKeyInt(i as i64));
+        out.push(conform(item, elem, path)?);
+        path.pop();
+    }
+    Ok(out)
+}
+
+/// Checks that `v` is a value of type `ty` in the shape the codecs produce.
+pub(super) fn check(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<(), ValueError> {
+    match (v, ty) {
+        (Value::Null | Value::Unknown, _) => Ok(()),
+        (Value::Dynamic(t, inner), Type::Dynamic) => check(inner, t, path),
+        (Value::Dynamic(t, inner), _) if t == ty => check(inner, ty, path),
+        (_, Type::Dynamic) => Ok(()),
+        (Value::Bool(_), Type::Bool)
+        | (Value::Number(_), Type::Number)
+        | (Value::String(_), Type::String) => Ok(()),
+        (Value::List(items), Type::List(elem)) | (Value::Set(items), Type::Set(elem)) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(PathStep::ElementKeyInt(i as i64));
+                check(item, elem, path)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        (Value::Tuple(items), Type::Tuple(elems)) if items.len() == elems.len() => {
+            for (i, (item, t)) in items.iter().zip(elems).enumerate() {
+                path.push(PathStep::ElementKeyInt(i as i64));
+                check(item, t, path)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        (Value::Map(m), Type::Map(elem)) => {
+            for (k, item) in m {
+                path.push(PathStep::ElementKeyString(k.clone()));
+                check(item, elem, path)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        (Value::Object(attrs), Type::Object(types)) => {
+            if let Some(extra) = attrs.keys().find(|k| !types.contains_key(*k)) {
+                path.push(PathStep::Attribute(extra.clone()));
+                return Err(err(
+                    path,
+                    "unexpected attribute: the type has no such attribute",
+                ));
+            }
+            for (name, t) in types {
+                path.push(PathStep::Attribute(name.clone()));
+                let item = attrs
+                    .get(name)
+                    .ok_or_else(|| err(path, "missing attribute"))?;
+                check(item, t, path)?;
+                path.pop();
+            }
+            Ok(())
+        }
+        _ => Err(mismatch(v, ty, path)),
+    }
+}
