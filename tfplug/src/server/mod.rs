@@ -1,0 +1,247 @@
+//! Framework semantics behind the protocol: the registry of resource and data source types,
+//! provider configuration, cancellation, and one module per family of RPCs.
+//!
+//! Everything here works on framework types ([`Value`], [`Schema`], [`Diagnostics`]); the
+//! `protocol` module converts to and from the wire.
+
+pub(crate) mod apply;
+pub mod erased;
+pub(crate) mod plan;
+pub(crate) mod read;
+pub(crate) mod render;
+pub(crate) mod tree;
+pub(crate) mod upgrade;
+pub(crate) mod validate;
+pub(crate) mod walk;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::context::Context;
+use crate::data_source::AnyDataSource;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::provider::{ConfigureRequest, Provider};
+use crate::resource::{AnyResource, Config};
+use crate::schema::Schema;
+use crate::value::{Type, Value};
+
+/// A registered resource type with its schema computed once.
+pub(crate) struct ResourceEntry<D> {
+    pub resource: Box<dyn AnyResource<D>>,
+    pub schema: Schema,
+    pub ty: Type,
+}
+
+/// A registered data source type with its schema computed once.
+pub(crate) struct DataSourceEntry<D> {
+    pub data_source: Box<dyn AnyDataSource<D>>,
+    pub schema: Schema,
+    pub ty: Type,
+}
+
+/// All schemas, as GetProviderSchema reports them.
+pub(crate) struct ProviderSchemas {
+    pub provider: Schema,
+    pub resources: BTreeMap<String, Schema>,
+    pub data_sources: BTreeMap<String, Schema>,
+    pub diagnostics: Diagnostics,
+}
+
+/// The framework server for one provider process.
+pub struct Server<P: Provider> {
+    provider: P,
+    provider_schema: Schema,
+    provider_ty: Type,
+    pub(crate) resources: BTreeMap<String, ResourceEntry<P::Data>>,
+    pub(crate) data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
+    /// Schema self-check findings, reported on every GetProviderSchema.
+    schema_problems: Diagnostics,
+    data: RwLock<Option<Arc<P::Data>>>,
+    stop: Mutex<CancellationToken>,
+}
+
+impl<P: Provider> Server<P> {
+    /// Builds the registry and self-checks every schema.
+    pub fn new(provider: P) -> Self {
+        let provider_schema = provider.schema();
+        let mut problems = Diagnostics::new();
+        report_problems("provider", provider_schema.check(), &mut problems);
+        let mut resources = BTreeMap::new();
+        for resource in provider.resources() {
+            let schema = resource.schema();
+            let name = resource.type_name();
+            report_problems(
+                &format!("resource {name}"),
+                schema.check_resource(),
+                &mut problems,
+            );
+            let ty = schema.ty();
+            if resources
+                .insert(
+                    name.clone(),
+                    ResourceEntry {
+                        resource,
+                        schema,
+                        ty,
+                    },
+                )
+                .is_some()
+            {
+                problems.error(
+                    "Invalid provider schema",
+                    format!("The resource type {name} is registered twice."),
+                );
+            }
+        }
+        let mut data_sources = BTreeMap::new();
+        for data_source in provider.data_sources() {
+            let schema = data_source.schema();
+            let name = data_source.type_name();
+            report_problems(
+                &format!("data source {name}"),
+                schema.check(),
+                &mut problems,
+            );
+            let ty = schema.ty();
+            if data_sources
+                .insert(
+                    name.clone(),
+                    DataSourceEntry {
+                        data_source,
+                        schema,
+                        ty,
+                    },
+                )
+                .is_some()
+            {
+                problems.error(
+                    "Invalid provider schema",
+                    format!("The data source type {name} is registered twice."),
+                );
+            }
+        }
+        for d in problems.iter() {
+            tracing::error!(summary = %d.summary, detail = %d.detail, "provider schema self-check failed");
+        }
+        let provider_ty = provider_schema.ty();
+        Server {
+            provider,
+            provider_schema,
+            provider_ty,
+            resources,
+            data_sources,
+            schema_problems: problems,
+            data: RwLock::new(None),
+            stop: Mutex::new(CancellationToken::new()),
+        }
+    }
+
+    /// Findings of the schema self-check (empty when every schema is valid).
+    pub fn schema_problems(&self) -> &Diagnostics {
+        &self.schema_problems
+    }
+
+    /// A context for one call: the current stop token and the configured data.
+    pub(crate) fn context(&self) -> Context<P::Data> {
+        let cancel = self
+            .stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let data = self
+            .data
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Context::new(cancel, data)
+    }
+
+    /// StopProvider: cancels in-flight calls; later calls get a fresh token.
+    pub(crate) fn stop(&self) {
+        let mut guard = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.cancel();
+        *guard = CancellationToken::new();
+    }
+
+    pub(crate) fn schemas(&self) -> ProviderSchemas {
+        ProviderSchemas {
+            provider: self.provider_schema.clone(),
+            resources: self
+                .resources
+                .iter()
+                .map(|(k, e)| (k.clone(), e.schema.clone()))
+                .collect(),
+            data_sources: self
+                .data_sources
+                .iter()
+                .map(|(k, e)| (k.clone(), e.schema.clone()))
+                .collect(),
+            diagnostics: self.schema_problems.clone(),
+        }
+    }
+
+    pub(crate) fn provider_ty(&self) -> &Type {
+        &self.provider_ty
+    }
+
+    pub(crate) fn resource(&self, type_name: &str) -> Result<&ResourceEntry<P::Data>, Diagnostics> {
+        self.resources.get(type_name).ok_or_else(|| {
+            Diagnostic::error(
+                "Unknown resource type",
+                format!("This provider has no resource type named {type_name:?}."),
+            )
+            .into()
+        })
+    }
+
+    pub(crate) fn data_source(
+        &self,
+        type_name: &str,
+    ) -> Result<&DataSourceEntry<P::Data>, Diagnostics> {
+        self.data_sources.get(type_name).ok_or_else(|| {
+            Diagnostic::error(
+                "Unknown data source type",
+                format!("This provider has no data source type named {type_name:?}."),
+            )
+            .into()
+        })
+    }
+
+    pub(crate) async fn validate_provider_config(&self, config: Value) -> Diagnostics {
+        let mut diags = validate::check_config(&self.provider_schema.block, &config);
+        let config = Config::new(config, self.provider_ty.clone());
+        diags.extend(self.provider.validate(&self.context(), &config).await);
+        diags
+    }
+
+    pub(crate) async fn configure(&self, terraform_version: String, config: Value) -> Diagnostics {
+        let req = ConfigureRequest {
+            config: Config::new(config, self.provider_ty.clone()),
+            terraform_version,
+        };
+        let configured = self.provider.configure(&self.context(), req).await;
+        let mut diags = configured.diagnostics;
+        match configured.data {
+            Some(data) => *self.data.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(data)),
+            None if !diags.has_errors() => diags.error(
+                "Provider configuration failed",
+                "The provider returned no configuration data and no error. This is a bug in the provider.",
+            ),
+            None => {}
+        }
+        diags
+    }
+}
+
+fn report_problems(what: &str, problems: Vec<crate::schema::SchemaProblem>, out: &mut Diagnostics) {
+    for p in problems {
+        out.error(
+            "Invalid provider schema",
+            format!(
+                "The schema of {what} breaks a Terraform rule: {p}. This is a bug in the provider."
+            ),
+        );
+    }
+}
