@@ -1,0 +1,270 @@
+//! Runs the steps of an apply as a dependency graph, journals what changed, and rolls back on failure.
+//!
+//! # Guarantees
+//! - A step starts only after every step it depends on has succeeded; steps whose dependencies are met run
+//!   concurrently.
+//! - Every step that succeeded, and every step that failed after changing something (its partial record), is in the
+//!   journal. On any failure or cancellation no new step is started, the steps in flight are allowed to finish (they
+//!   see the cancellation and return promptly), and then every journal entry is undone in reverse completion order,
+//!   which is a reverse dependency order: a part is undone only after everything that depends on it.
+//! - If an undo fails, the parts it depends on are kept (something may still use them), and the outcome lists
+//!   everything that remains with its record, so the caller can put it in Terraform state: nothing is left that
+//!   the caller is not told about.
+//! - Rollback runs even after cancellation: undo takes no cancellation token.
+//!
+//! # Assumptions
+//! - `ensure` and `undo` are idempotent: a repeated `ensure` adopts what an earlier one made, a repeated `undo` of a
+//!   part already gone succeeds.
+//! - A step's record says what that step changed (e.g. "created", "member added"), so `undo` reverts exactly that and
+//!   leaves pre-existing things alone.
+//!
+//! # Errors
+//! - [`RunOutcome::RolledBack`]: the first error, with everything undone.
+//! - [`RunOutcome::Incomplete`]: the first error, the undo errors, and the records of what remains.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+/// A step that failed; `partial` is set when it changed something before failing (e.g. a service that was created
+/// but never became Ready), so rollback can undo it.
+#[derive(Debug)]
+pub struct Failed<R, E> {
+    pub error: E,
+    pub partial: Option<R>,
+}
+
+impl<R, E> Failed<R, E> {
+    /// A failure that changed nothing.
+    pub fn clean(error: E) -> Self {
+        Failed { error, partial: None }
+    }
+}
+
+/// One part of an apply.
+#[async_trait]
+pub trait Step: Send + Sync {
+    /// What the step did, enough for `undo` to revert exactly that.
+    type Record: Clone + Debug + Send + Sync + 'static;
+    /// The step's error.
+    type Error: Debug + Send + 'static;
+
+    /// Brings the part to its desired state; waits inside it end early when `cancel` fires.
+    async fn ensure(&self, cancel: CancellationToken) -> Result<Self::Record, Failed<Self::Record, Self::Error>>;
+
+    /// Reverts what `ensure` recorded.
+    async fn undo(&self, record: &Self::Record) -> Result<(), Self::Error>;
+}
+
+/// A boxed step of a graph.
+pub type DynStep<R, E> = Arc<dyn Step<Record = R, Error = E>>;
+
+/// Index of a node in a [`Graph`].
+pub type NodeId = usize;
+
+struct Node<R, E> {
+    name: &'static str,
+    deps: Vec<NodeId>,
+    step: DynStep<R, E>,
+}
+
+/// Steps and the "runs after" relation between them.
+pub struct Graph<R, E> {
+    nodes: Vec<Node<R, E>>,
+}
+
+impl<R, E> Default for Graph<R, E> {
+    fn default() -> Self {
+        Graph { nodes: Vec::new() }
+    }
+}
+
+/// A journal entry: the node, its name and its record.
+#[derive(Debug, Clone)]
+pub struct Entry<R> {
+    pub node: NodeId,
+    pub name: &'static str,
+    pub record: R,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum RunOutcome<R, E> {
+    /// Every step succeeded; the journal in completion order.
+    Done(Vec<Entry<R>>),
+    /// A step failed (or the run was cancelled) and everything was undone.
+    RolledBack { failed: &'static str, error: E },
+    /// A step failed and some undo failed too; `remaining` still exists.
+    Incomplete { failed: &'static str, error: E, undo_errors: Vec<(&'static str, E)>, remaining: Vec<Entry<R>> },
+}
+
+/// Returned by [`Graph::run`] when the run was cancelled before any step failed.
+pub trait CancelledError {
+    /// The error that stands for "cancelled by the user or the timeout".
+    fn cancelled() -> Self;
+}
+
+impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError + 'static> Graph<R, E> {
+    /// Adds a step that runs after `deps`; returns its id.
+    ///
+    /// Ids come from earlier `add` calls only, so the graph cannot have cycles.
+    pub fn add(&mut self, name: &'static str, deps: &[NodeId], step: DynStep<R, E>) -> NodeId {
+        let id = self.nodes.len();
+        debug_assert!(deps.iter().all(|d| *d < id), "dependencies must be added first");
+        self.nodes.push(Node { name, deps: deps.to_vec(), step });
+        id
+    }
+
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when there are no steps.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Runs every step, concurrently where the graph allows; on failure or cancellation rolls back.
+    pub async fn run(&self, cancel: &CancellationToken) -> RunOutcome<R, E> {
+        let stop = cancel.child_token();
+        let mut done: BTreeSet<NodeId> = BTreeSet::new();
+        let mut started: BTreeSet<NodeId> = BTreeSet::new();
+        let mut journal: Vec<Entry<R>> = Vec::new();
+        let mut first_error: Option<(&'static str, E)> = None;
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            if first_error.is_none() && !stop.is_cancelled() {
+                for (id, node) in self.nodes.iter().enumerate() {
+                    if !started.contains(&id) && node.deps.iter().all(|d| done.contains(d)) {
+                        started.insert(id);
+                        let step = Arc::clone(&node.step);
+                        let token = stop.clone();
+                        in_flight.push(async move { (id, step.ensure(token).await) });
+                    }
+                }
+            }
+            let Some((id, result)) = in_flight.next().await else { break };
+            let name = self.nodes[id].name;
+            match result {
+                Ok(record) => {
+                    tracing::debug!(step = name, "step done");
+                    done.insert(id);
+                    journal.push(Entry { node: id, name, record });
+                }
+                Err(Failed { error, partial }) => {
+                    tracing::debug!(step = name, ?error, "step failed");
+                    if let Some(record) = partial {
+                        journal.push(Entry { node: id, name, record });
+                    }
+                    if first_error.is_none() {
+                        first_error = Some((name, error));
+                    }
+                    stop.cancel();
+                }
+            }
+        }
+        let (failed, error) = match first_error {
+            Some(fe) => fe,
+            None if done.len() == self.nodes.len() => return RunOutcome::Done(journal),
+            None => ("cancelled", E::cancelled()),
+        };
+        let (undo_errors, remaining) = self.rollback(journal).await;
+        if undo_errors.is_empty() {
+            RunOutcome::RolledBack { failed, error }
+        } else {
+            RunOutcome::Incomplete { failed, error, undo_errors, remaining }
+        }
+    }
+
+    /// Undoes `journal` newest first; keeps whatever a remaining entry depends on.
+    async fn rollback(&self, journal: Vec<Entry<R>>) -> (Vec<(&'static str, E)>, Vec<Entry<R>>) {
+        let mut kept: Vec<Entry<R>> = Vec::new();
+        let mut errors = Vec::new();
+        for entry in journal.into_iter().rev() {
+            let needed_by_kept = kept.iter().any(|k| self.depends_on(k.node, entry.node));
+            if needed_by_kept {
+                tracing::warn!(step = entry.name, "not undone: a part that depends on it could not be removed");
+                kept.push(entry);
+                continue;
+            }
+            match self.nodes[entry.node].step.undo(&entry.record).await {
+                Ok(()) => tracing::debug!(step = entry.name, "undone"),
+                Err(e) => {
+                    tracing::warn!(step = entry.name, error = ?e, "undo failed");
+                    errors.push((entry.name, e));
+                    kept.push(entry);
+                }
+            }
+        }
+        kept.reverse();
+        (errors, kept)
+    }
+
+    /// True when `a` runs after `b`, directly or through other steps.
+    fn depends_on(&self, a: NodeId, b: NodeId) -> bool {
+        let mut stack = self.nodes[a].deps.clone();
+        while let Some(n) = stack.pop() {
+            if n == b {
+                return true;
+            }
+            stack.extend(self.nodes[n].deps.iter().copied());
+        }
+        false
+    }
+}
+
+/// The steps of a create, wired as the graph of PRODUCT §4.
+pub struct CreateSteps<R, E> {
+    /// Project IAM grant, then (only if newly added) the propagation wait.
+    pub iam: DynStep<R, E>,
+    pub dns_zone: DynStep<R, E>,
+    pub dns_record: DynStep<R, E>,
+    pub neg: DynStep<R, E>,
+    pub backend_service: DynStep<R, E>,
+    /// Mesh settle wait, subnet Private Google Access, hostname uniqueness (read-only).
+    pub preflight: DynStep<R, E>,
+    /// Cloud Run service, waited for until Ready (diagnosed and redeployed inside the step).
+    pub service: DynStep<R, E>,
+    pub invokers: DynStep<R, E>,
+    pub route: DynStep<R, E>,
+}
+
+/// Node names of the create graph, as they appear in journals and diagnostics.
+pub mod node {
+    pub const IAM: &str = "project IAM";
+    pub const DNS_ZONE: &str = "DNS zone";
+    pub const DNS_RECORD: &str = "DNS record";
+    pub const NEG: &str = "serverless NEG";
+    pub const BACKEND_SERVICE: &str = "backend service";
+    pub const PREFLIGHT: &str = "pre-flight checks";
+    pub const SERVICE: &str = "Cloud Run service";
+    pub const INVOKERS: &str = "invoker policy";
+    pub const ROUTE: &str = "HTTPRoute";
+}
+
+impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError + 'static> CreateSteps<R, E> {
+    /// {IAM → wait} ∥ {zone → record} ∥ {NEG → backend service} ∥ pre-flight; service after IAM and pre-flight;
+    /// invokers after the service; the route last, once the service is Ready and everything else exists.
+    pub fn into_graph(self) -> Graph<R, E> {
+        let mut g = Graph::default();
+        let iam = g.add(node::IAM, &[], self.iam);
+        let zone = g.add(node::DNS_ZONE, &[], self.dns_zone);
+        let record = g.add(node::DNS_RECORD, &[zone], self.dns_record);
+        let neg = g.add(node::NEG, &[], self.neg);
+        let bs = g.add(node::BACKEND_SERVICE, &[neg], self.backend_service);
+        let pre = g.add(node::PREFLIGHT, &[], self.preflight);
+        let svc = g.add(node::SERVICE, &[iam, pre], self.service);
+        let inv = g.add(node::INVOKERS, &[svc], self.invokers);
+        g.add(node::ROUTE, &[svc, inv, bs, record], self.route);
+        g
+    }
+}
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

@@ -1,0 +1,242 @@
+//! Tests of the runner with fake steps on paused tokio time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq)]
+enum FakeError {
+    Boom(&'static str),
+    Cancelled,
+}
+
+impl CancelledError for FakeError {
+    fn cancelled() -> Self {
+        FakeError::Cancelled
+    }
+}
+
+/// What happened, with the paused-clock time in seconds since the start.
+#[derive(Debug, Clone, PartialEq)]
+enum Event {
+    Start(&'static str, u64),
+    Finish(&'static str, u64),
+    Undo(&'static str),
+}
+
+#[derive(Clone)]
+struct Log {
+    t0: Instant,
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl Log {
+    fn new() -> Self {
+        Log { t0: Instant::now(), events: Arc::default() }
+    }
+    fn now(&self) -> u64 {
+        self.t0.elapsed().as_secs()
+    }
+    fn push(&self, e: Event) {
+        self.events.lock().unwrap().push(e);
+    }
+    fn events(&self) -> Vec<Event> {
+        self.events.lock().unwrap().clone()
+    }
+    fn undone(&self) -> Vec<&'static str> {
+        self.events().into_iter().filter_map(|e| if let Event::Undo(n) = e { Some(n) } else { None }).collect()
+    }
+    fn finished(&self) -> Vec<&'static str> {
+        self.events().into_iter().filter_map(|e| if let Event::Finish(n, _) = e { Some(n) } else { None }).collect()
+    }
+}
+
+struct Fake {
+    name: &'static str,
+    secs: u64,
+    fail: bool,
+    /// Fails after having changed something, like a Cloud Run service that never becomes Ready.
+    fail_with_partial: bool,
+    undo_fails: bool,
+    log: Log,
+}
+
+#[async_trait]
+impl Step for Fake {
+    type Record = &'static str;
+    type Error = FakeError;
+
+    async fn ensure(&self, cancel: CancellationToken) -> Result<&'static str, Failed<&'static str, FakeError>> {
+        self.log.push(Event::Start(self.name, self.log.now()));
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(self.secs)) => {}
+            _ = cancel.cancelled() => return Err(Failed::clean(FakeError::Cancelled)),
+        }
+        if self.fail {
+            let partial = self.fail_with_partial.then_some(self.name);
+            return Err(Failed { error: FakeError::Boom(self.name), partial });
+        }
+        self.log.push(Event::Finish(self.name, self.log.now()));
+        Ok(self.name)
+    }
+
+    async fn undo(&self, record: &&'static str) -> Result<(), FakeError> {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if self.undo_fails {
+            return Err(FakeError::Boom(record));
+        }
+        self.log.push(Event::Undo(record));
+        Ok(())
+    }
+}
+
+/// Durations of the create graph's steps (seconds): the IAM step includes a 90 s propagation wait.
+const PLAN: [(&str, u64); 9] = [
+    (node::IAM, 91),
+    (node::DNS_ZONE, 2),
+    (node::DNS_RECORD, 1),
+    (node::NEG, 3),
+    (node::BACKEND_SERVICE, 4),
+    (node::PREFLIGHT, 60),
+    (node::SERVICE, 20),
+    (node::INVOKERS, 1),
+    (node::ROUTE, 5),
+];
+
+fn create_graph(log: &Log, fault: Option<&str>, partial: bool, undo_fault: Option<&str>) -> Graph<&'static str, FakeError> {
+    let mk = |name: &'static str| -> DynStep<&'static str, FakeError> {
+        let secs = PLAN.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).unwrap();
+        Arc::new(Fake {
+            name,
+            secs,
+            fail: fault == Some(name),
+            fail_with_partial: partial,
+            undo_fails: undo_fault == Some(name),
+            log: log.clone(),
+        })
+    };
+    CreateSteps {
+        iam: mk(node::IAM),
+        dns_zone: mk(node::DNS_ZONE),
+        dns_record: mk(node::DNS_RECORD),
+        neg: mk(node::NEG),
+        backend_service: mk(node::BACKEND_SERVICE),
+        preflight: mk(node::PREFLIGHT),
+        service: mk(node::SERVICE),
+        invokers: mk(node::INVOKERS),
+        route: mk(node::ROUTE),
+    }
+    .into_graph()
+}
+
+/// (dependent, dependency) pairs of the create graph, transitively closed enough for order checks.
+const EDGES: [(&str, &str); 8] = [
+    (node::DNS_RECORD, node::DNS_ZONE),
+    (node::BACKEND_SERVICE, node::NEG),
+    (node::SERVICE, node::IAM),
+    (node::SERVICE, node::PREFLIGHT),
+    (node::INVOKERS, node::SERVICE),
+    (node::ROUTE, node::SERVICE),
+    (node::ROUTE, node::BACKEND_SERVICE),
+    (node::ROUTE, node::DNS_RECORD),
+];
+
+#[tokio::test(start_paused = true)]
+async fn independent_branches_run_concurrently_and_the_route_goes_last() {
+    let log = Log::new();
+    let outcome = create_graph(&log, None, false, None).run(&CancellationToken::new()).await;
+    let RunOutcome::Done(journal) = outcome else { panic!("expected success, got {outcome:?}") };
+    assert_eq!(journal.len(), 9);
+    // Critical path: IAM (91) -> service (20) -> invokers (1) -> route (5) = 117 s. Run one after the other the
+    // steps would take 187 s, so 117 proves the branches overlapped.
+    assert_eq!(log.now(), 117);
+    let starts: Vec<(&str, u64)> =
+        log.events().into_iter().filter_map(|e| if let Event::Start(n, t) = e { Some((n, t)) } else { None }).collect();
+    for first in [node::IAM, node::DNS_ZONE, node::NEG, node::PREFLIGHT] {
+        assert!(starts.contains(&(first, 0)), "{first} should start at once: {starts:?}");
+    }
+    assert!(starts.contains(&(node::SERVICE, 91)), "service waits for IAM and pre-flight: {starts:?}");
+    assert!(starts.contains(&(node::ROUTE, 112)), "route starts after the invoker policy: {starts:?}");
+    assert_eq!(log.finished().last(), Some(&node::ROUTE));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_at_every_step_leaves_nothing_behind_and_undoes_in_reverse_dependency_order() {
+    for (k, (faulty, _)) in PLAN.iter().enumerate() {
+        for partial in [false, true] {
+            let log = Log::new();
+            let outcome = create_graph(&log, Some(faulty), partial, None).run(&CancellationToken::new()).await;
+            let RunOutcome::RolledBack { failed, error } = outcome else {
+                panic!("step {k} ({faulty}): expected a rollback, got {outcome:?}")
+            };
+            assert_eq!((failed, error), (*faulty, FakeError::Boom(faulty)));
+            let mut created = log.finished();
+            if partial {
+                created.push(faulty);
+            }
+            let mut undone = log.undone();
+            for (dependent, dependency) in EDGES {
+                let pos = |n| undone.iter().position(|u| *u == n);
+                if let (Some(a), Some(b)) = (pos(dependent), pos(dependency)) {
+                    assert!(a < b, "step {k}: {dependent} must be undone before {dependency}: {undone:?}");
+                }
+            }
+            created.sort();
+            undone.sort();
+            assert_eq!(created, undone, "step {k} ({faulty}, partial={partial}): everything created is undone");
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_undo_keeps_what_it_needs_and_reports_what_remains() {
+    let log = Log::new();
+    // The route fails; undoing the backend service fails, so the NEG it uses must stay too.
+    let outcome = create_graph(&log, Some(node::ROUTE), false, Some(node::BACKEND_SERVICE))
+        .run(&CancellationToken::new())
+        .await;
+    let RunOutcome::Incomplete { failed, error, undo_errors, remaining } = outcome else {
+        panic!("expected an incomplete rollback, got {outcome:?}")
+    };
+    assert_eq!((failed, error), (node::ROUTE, FakeError::Boom(node::ROUTE)));
+    assert_eq!(undo_errors, vec![(node::BACKEND_SERVICE, FakeError::Boom(node::BACKEND_SERVICE))]);
+    let mut left: Vec<&str> = remaining.iter().map(|e| e.name).collect();
+    left.sort();
+    assert_eq!(left, vec![node::BACKEND_SERVICE, node::NEG]);
+    let undone = log.undone();
+    for gone in [node::INVOKERS, node::SERVICE, node::DNS_RECORD, node::DNS_ZONE, node::IAM] {
+        assert!(undone.contains(&gone), "{gone} should be undone: {undone:?}");
+    }
+    assert!(!undone.contains(&node::NEG));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_stops_waits_promptly_and_still_rolls_back() {
+    let log = Log::new();
+    let cancel = CancellationToken::new();
+    let graph = create_graph(&log, None, false, None);
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        trigger.cancel();
+    });
+    let outcome = graph.run(&cancel).await;
+    let RunOutcome::RolledBack { error, .. } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    assert_eq!(error, FakeError::Cancelled);
+    let mut finished = log.finished();
+    finished.sort();
+    let mut want = vec![node::BACKEND_SERVICE, node::DNS_RECORD, node::DNS_ZONE, node::NEG];
+    want.sort();
+    assert_eq!(finished, want);
+    let mut undone = log.undone();
+    undone.sort();
+    assert_eq!(undone, finished, "what was created before the cancel is undone");
+    assert!(!log.events().iter().any(|e| matches!(e, Event::Start(n, _) if *n == node::SERVICE)));
+    // Cancelled at 30 s, four 1 s undos: the 91 s IAM wait did not run out.
+    assert_eq!(log.now(), 34);
+}
