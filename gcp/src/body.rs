@@ -1,0 +1,171 @@
+//! Reading response bodies safely (size caps) and parsing Google's error envelopes in both styles.
+
+use serde_json::Value;
+
+/// Largest error body we read; Google's are a few KiB, an HTML error page maybe 2 KiB.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Largest successful body we read; a full page of services or routes is far below this.
+pub(crate) const MAX_SUCCESS_BODY: usize = 32 * 1024 * 1024;
+/// How much of an unparseable body we quote in a message.
+const SNIPPET: usize = 200;
+
+/// What an error body says, whatever its shape.
+#[derive(Debug, Default)]
+pub(crate) struct ServiceError {
+    pub status: Option<String>,
+    pub reasons: Vec<String>,
+    pub message: String,
+}
+
+impl ServiceError {
+    /// Parses `{"error": {...}}` with `status` (AIP style) and/or `errors[].reason` (discovery style) and
+    /// `details[].reason` (ErrorInfo). Anything else yields a message that says what arrived instead.
+    pub fn parse(http_status: u16, body: &[u8]) -> ServiceError {
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            return ServiceError {
+                message: describe_unparseable(http_status, body),
+                ..Default::default()
+            };
+        };
+        let Some(err) = value.get("error") else {
+            return ServiceError {
+                message: format!(
+                    "HTTP {http_status} with a JSON body that is not a Google error: {}",
+                    snippet(body)
+                ),
+                ..Default::default()
+            };
+        };
+        // Some older endpoints answer `{"error": "message"}`.
+        if let Some(text) = err.as_str() {
+            return ServiceError {
+                message: text.to_string(),
+                ..Default::default()
+            };
+        }
+        let status = err
+            .get("status")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        let mut reasons: Vec<String> = Vec::new();
+        for item in err
+            .get("errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = item.get("reason").and_then(Value::as_str) {
+                push_unique(&mut reasons, r);
+            }
+        }
+        for detail in err
+            .get("details")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let is_info = detail
+                .get("@type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with("google.rpc.ErrorInfo"));
+            if let (true, Some(r)) = (is_info, detail.get("reason").and_then(Value::as_str)) {
+                push_unique(&mut reasons, r);
+            }
+        }
+        let message = err
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                err.get("errors")?
+                    .as_array()?
+                    .iter()
+                    .find_map(|e| e.get("message")?.as_str().map(str::to_string))
+            })
+            .unwrap_or_else(|| format!("HTTP {http_status} without a message"));
+        ServiceError {
+            status,
+            reasons,
+            message,
+        }
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, r: &str) {
+    if !r.is_empty() && !v.iter().any(|x| x == r) {
+        v.push(r.to_string());
+    }
+}
+
+fn describe_unparseable(http_status: u16, body: &[u8]) -> String {
+    if body.is_empty() {
+        return format!("HTTP {http_status} with an empty body");
+    }
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_start();
+    let what = if trimmed.starts_with('<') {
+        "an HTML page"
+    } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        "malformed or truncated JSON"
+    } else {
+        "a non-JSON body"
+    };
+    format!(
+        "HTTP {http_status} with {what} instead of a Google error: {}",
+        snippet(body)
+    )
+}
+
+/// The first characters of a body, whitespace collapsed, for messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET * 4)]);
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out: String = collapsed.chars().take(SNIPPET).collect();
+    if collapsed.chars().count() > SNIPPET {
+        out.push('…');
+    }
+    out
+}
+
+/// Reads at most `cap` bytes of a response; `Ok((bytes, truncated))`.
+pub(crate) async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = cap - out.len();
+        if chunk.len() > room {
+            out.extend_from_slice(&chunk[..room]);
+            return Ok((out, true));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((out, false))
+}
+
+/// google.rpc.Code number → (name, HTTP status), as in google/rpc/code.proto.
+pub(crate) fn rpc_code(code: i64) -> (Option<&'static str>, Option<u16>) {
+    let (name, http) = match code {
+        0 => ("OK", 200),
+        1 => ("CANCELLED", 499),
+        2 => ("UNKNOWN", 500),
+        3 => ("INVALID_ARGUMENT", 400),
+        4 => ("DEADLINE_EXCEEDED", 504),
+        5 => ("NOT_FOUND", 404),
+        6 => ("ALREADY_EXISTS", 409),
+        7 => ("PERMISSION_DENIED", 403),
+        8 => ("RESOURCE_EXHAUSTED", 429),
+        9 => ("FAILED_PRECONDITION", 400),
+        10 => ("ABORTED", 409),
+        11 => ("OUT_OF_RANGE", 400),
+        12 => ("UNIMPLEMENTED", 501),
+        13 => ("INTERNAL", 500),
+        14 => ("UNAVAILABLE", 503),
+        15 => ("DATA_LOSS", 500),
+        16 => ("UNAUTHENTICATED", 401),
+        _ => return (None, None),
+    };
+    (Some(name), Some(http))
+}

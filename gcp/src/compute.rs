@@ -1,0 +1,286 @@
+//! Compute Engine v1: regional serverless NEGs, global backend services, subnetworks, networks, operations.
+
+mod model;
+
+pub use model::*;
+
+use reqwest::Method;
+use url::Url;
+
+use crate::api::Api;
+use crate::error::Error;
+use crate::lro::{self, ComputeOperation, PollTarget};
+use crate::page;
+use crate::transport::{Request, Transport};
+use crate::wire::to_json;
+
+const API: Api = Api::Compute;
+const VERSION_ROOT: &str = "compute/v1/";
+
+/// The path of a Compute link below the version root: `https://www.googleapis.com/compute/v1/projects/p/...`
+/// → `projects/p/...`. Links name Google's public host even when we talk to another endpoint, so the host is
+/// never used; a link that is already a relative path is returned as is.
+pub fn link_path(link: &str) -> Option<&str> {
+    if let Some(i) = link.find(VERSION_ROOT) {
+        return Some(&link[i + VERSION_ROOT.len()..]);
+    }
+    let rel = link.trim_start_matches('/');
+    rel.starts_with("projects/").then_some(rel)
+}
+
+/// The last path segment of a link or name (`.../regions/us-central1` → `us-central1`).
+pub fn link_name(link: &str) -> &str {
+    link.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(link)
+}
+
+/// `https://www.googleapis.com/compute/v1/<path>`: the canonical link form other resources store
+/// (e.g. `Backend::group`).
+pub fn canonical_link(path: &str) -> String {
+    format!(
+        "https://www.googleapis.com/compute/v1/{}",
+        path.trim_start_matches('/')
+    )
+}
+
+/// `projects/{p}/regions/{r}/networkEndpointGroups/{neg}`.
+pub fn neg_path(project: &str, region: &str, name: &str) -> String {
+    format!("projects/{project}/regions/{region}/networkEndpointGroups/{name}")
+}
+
+/// `projects/{p}/global/backendServices/{bs}`.
+pub fn backend_service_path(project: &str, name: &str) -> String {
+    format!("projects/{project}/global/backendServices/{name}")
+}
+
+/// Compute v1 client. Mutations send a fresh `requestId` (so transport retries are idempotent), wait for the
+/// operation and return it finished.
+#[derive(Clone, Debug)]
+pub struct Client {
+    t: Transport,
+}
+
+impl Client {
+    pub fn new(t: Transport) -> Self {
+        Client { t }
+    }
+
+    /// The URL on the configured endpoint for a Compute link (never the link's own host).
+    pub fn link_url(&self, link: &str) -> Result<Url, Error> {
+        let path = link_path(link)
+            .ok_or_else(|| Error::config(format!("not a Compute v1 link: {link}")))?;
+        self.t.endpoints().url(API, path)
+    }
+
+    pub async fn insert_network_endpoint_group(
+        &self,
+        project: &str,
+        region: &str,
+        neg: &NetworkEndpointGroup,
+    ) -> Result<ComputeOperation, Error> {
+        let req = Request::new(
+            API,
+            Method::POST,
+            format!("projects/{project}/regions/{region}/networkEndpointGroups"),
+            "regionNetworkEndpointGroups.insert",
+        )
+        .body(to_json(neg)?)
+        .resource(neg_path(project, region, &neg.name));
+        self.mutate(project, req).await
+    }
+
+    pub async fn get_network_endpoint_group(
+        &self,
+        project: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<NetworkEndpointGroup, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            neg_path(project, region, name),
+            "regionNetworkEndpointGroups.get",
+        );
+        self.t.send(req).await
+    }
+
+    pub async fn list_network_endpoint_groups(
+        &self,
+        project: &str,
+        region: &str,
+    ) -> Result<Vec<NetworkEndpointGroup>, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            format!("projects/{project}/regions/{region}/networkEndpointGroups"),
+            "regionNetworkEndpointGroups.list",
+        );
+        page::collect(&self.t, req, "items").await
+    }
+
+    pub async fn delete_network_endpoint_group(
+        &self,
+        project: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<ComputeOperation, Error> {
+        let req = Request::new(
+            API,
+            Method::DELETE,
+            neg_path(project, region, name),
+            "regionNetworkEndpointGroups.delete",
+        );
+        self.mutate(project, req).await
+    }
+
+    pub async fn insert_backend_service(
+        &self,
+        project: &str,
+        bs: &BackendService,
+    ) -> Result<ComputeOperation, Error> {
+        let req = Request::new(
+            API,
+            Method::POST,
+            format!("projects/{project}/global/backendServices"),
+            "backendServices.insert",
+        )
+        .body(to_json(bs)?)
+        .resource(backend_service_path(project, &bs.name));
+        self.mutate(project, req).await
+    }
+
+    pub async fn get_backend_service(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<BackendService, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            backend_service_path(project, name),
+            "backendServices.get",
+        );
+        self.t.send(req).await
+    }
+
+    pub async fn list_backend_services(&self, project: &str) -> Result<Vec<BackendService>, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            format!("projects/{project}/global/backendServices"),
+            "backendServices.list",
+        );
+        page::collect(&self.t, req, "items").await
+    }
+
+    /// JSON merge patch; `bs.fingerprint` must be current ([`Error::is_conflict`] otherwise).
+    pub async fn patch_backend_service(
+        &self,
+        project: &str,
+        name: &str,
+        bs: &BackendService,
+    ) -> Result<ComputeOperation, Error> {
+        let req = Request::new(
+            API,
+            Method::PATCH,
+            backend_service_path(project, name),
+            "backendServices.patch",
+        )
+        .body(to_json(bs)?);
+        self.mutate(project, req).await
+    }
+
+    /// Full replace (PUT); send the object as read (unknown fields kept) with its current fingerprint.
+    pub async fn update_backend_service(
+        &self,
+        project: &str,
+        name: &str,
+        bs: &BackendService,
+    ) -> Result<ComputeOperation, Error> {
+        let req = Request::new(
+            API,
+            Method::PUT,
+            backend_service_path(project, name),
+            "backendServices.update",
+        )
+        .body(to_json(bs)?);
+        self.mutate(project, req).await
+    }
+
+    pub async fn delete_backend_service(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<ComputeOperation, Error> {
+        let req = Request::new(
+            API,
+            Method::DELETE,
+            backend_service_path(project, name),
+            "backendServices.delete",
+        );
+        self.mutate(project, req).await
+    }
+
+    pub async fn get_subnetwork(
+        &self,
+        project: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<Subnetwork, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            format!("projects/{project}/regions/{region}/subnetworks/{name}"),
+            "subnetworks.get",
+        );
+        self.t.send(req).await
+    }
+
+    pub async fn get_network(&self, project: &str, name: &str) -> Result<Network, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            format!("projects/{project}/global/networks/{name}"),
+            "networks.get",
+        );
+        self.t.send(req).await
+    }
+
+    /// Waits for a Compute operation of `project`; regional or global by its `region` field.
+    pub async fn wait_operation(
+        &self,
+        project: &str,
+        op: ComputeOperation,
+        call: &'static str,
+        resource: &str,
+    ) -> Result<ComputeOperation, Error> {
+        let target = PollTarget {
+            api: API,
+            path: operation_path(project, &op),
+            call,
+            resource: resource.to_string(),
+        };
+        lro::wait(&self.t, op, &target).await
+    }
+
+    async fn mutate(&self, project: &str, req: Request) -> Result<ComputeOperation, Error> {
+        let req = req.query("requestId", uuid::Uuid::new_v4().to_string());
+        let (call, resource) = (req.call, req.resource.clone());
+        let op: ComputeOperation = self.t.send(req).await?;
+        self.wait_operation(project, op, call, &resource).await
+    }
+}
+
+/// Where to poll `op`: `regions/{r}/operations` when it has a region, else `global/operations`.
+pub fn operation_path(project: &str, op: &ComputeOperation) -> String {
+    match op.region.as_deref().filter(|r| !r.is_empty()) {
+        Some(region) => format!(
+            "projects/{project}/regions/{}/operations/{}",
+            link_name(region),
+            op.name
+        ),
+        None => format!("projects/{project}/global/operations/{}", op.name),
+    }
+}

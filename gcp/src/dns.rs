@@ -1,0 +1,219 @@
+//! Cloud DNS v1: managed zones and record sets (synchronous except zone patch, which returns an operation).
+
+mod model;
+
+pub use model::*;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use reqwest::Method;
+
+use crate::api::Api;
+use crate::error::Error;
+use crate::lro::{self, PollTarget};
+use crate::page;
+use crate::transport::{Request, Transport};
+use crate::wire::to_json;
+
+const API: Api = Api::Dns;
+
+/// Characters escaped in a path segment (`*` and `.` stay, as Google's clients send them).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+fn seg(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+fn zone_path(project: &str, zone: &str) -> String {
+    format!("projects/{}/managedZones/{}", seg(project), seg(zone))
+}
+
+fn rrset_path(project: &str, zone: &str, name: &str, kind: &str) -> String {
+    format!(
+        "{}/rrsets/{}/{}",
+        zone_path(project, zone),
+        seg(name),
+        seg(kind)
+    )
+}
+
+/// Cloud DNS v1 client.
+#[derive(Clone, Debug)]
+pub struct Client {
+    t: Transport,
+}
+
+impl Client {
+    pub fn new(t: Transport) -> Self {
+        Client { t }
+    }
+
+    pub async fn create_managed_zone(
+        &self,
+        project: &str,
+        zone: &ManagedZone,
+    ) -> Result<ManagedZone, Error> {
+        let req = Request::new(
+            API,
+            Method::POST,
+            format!("projects/{}/managedZones", seg(project)),
+            "managedZones.create",
+        )
+        .body(to_json(zone)?)
+        .resource(zone_path(project, &zone.name));
+        self.t.send(req).await
+    }
+
+    pub async fn get_managed_zone(&self, project: &str, zone: &str) -> Result<ManagedZone, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            zone_path(project, zone),
+            "managedZones.get",
+        );
+        self.t.send(req).await
+    }
+
+    /// All zones of the project, or only those for `dns_name` (with its trailing dot).
+    pub async fn list_managed_zones(
+        &self,
+        project: &str,
+        dns_name: Option<&str>,
+    ) -> Result<Vec<ManagedZone>, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            format!("projects/{}/managedZones", seg(project)),
+            "managedZones.list",
+        )
+        .query_opt("dnsName", dns_name);
+        page::collect(&self.t, req, "managedZones").await
+    }
+
+    /// Patches a zone (e.g. adds a network to `privateVisibilityConfig`) and waits for the DNS operation.
+    pub async fn patch_managed_zone(
+        &self,
+        project: &str,
+        zone: &str,
+        patch: &ManagedZone,
+    ) -> Result<DnsOperation, Error> {
+        let path = zone_path(project, zone);
+        let req = Request::new(API, Method::PATCH, path.clone(), "managedZones.patch")
+            .body(to_json(patch)?);
+        let op: DnsOperation = self.t.send(req).await?;
+        let target = PollTarget {
+            api: API,
+            path: format!("{path}/operations/{}", seg(&op.id)),
+            call: "managedZones.patch",
+            resource: path,
+        };
+        lro::wait(&self.t, op, &target).await
+    }
+
+    /// Deletes a zone; a zone with records other than NS/SOA gives [`Error::is_in_use`] (`containerNotEmpty`).
+    pub async fn delete_managed_zone(&self, project: &str, zone: &str) -> Result<(), Error> {
+        let req = Request::new(
+            API,
+            Method::DELETE,
+            zone_path(project, zone),
+            "managedZones.delete",
+        );
+        self.t.send::<serde_json::Value>(req).await.map(|_| ())
+    }
+
+    pub async fn create_rrset(
+        &self,
+        project: &str,
+        zone: &str,
+        rrset: &ResourceRecordSet,
+    ) -> Result<ResourceRecordSet, Error> {
+        let req = Request::new(
+            API,
+            Method::POST,
+            format!("{}/rrsets", zone_path(project, zone)),
+            "resourceRecordSets.create",
+        )
+        .body(to_json(rrset)?)
+        .resource(rrset_path(project, zone, &rrset.name, &rrset.kind));
+        self.t.send(req).await
+    }
+
+    pub async fn get_rrset(
+        &self,
+        project: &str,
+        zone: &str,
+        name: &str,
+        kind: &str,
+    ) -> Result<ResourceRecordSet, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            rrset_path(project, zone, name, kind),
+            "resourceRecordSets.get",
+        );
+        self.t.send(req).await
+    }
+
+    /// Record sets of a zone, optionally only `name` (and `kind`).
+    pub async fn list_rrsets(
+        &self,
+        project: &str,
+        zone: &str,
+        name: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<Vec<ResourceRecordSet>, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            format!("{}/rrsets", zone_path(project, zone)),
+            "resourceRecordSets.list",
+        )
+        .query_opt("name", name)
+        .query_opt("type", kind);
+        page::collect(&self.t, req, "rrsets").await
+    }
+
+    pub async fn patch_rrset(
+        &self,
+        project: &str,
+        zone: &str,
+        name: &str,
+        kind: &str,
+        rrset: &ResourceRecordSet,
+    ) -> Result<ResourceRecordSet, Error> {
+        let req = Request::new(
+            API,
+            Method::PATCH,
+            rrset_path(project, zone, name, kind),
+            "resourceRecordSets.patch",
+        )
+        .body(to_json(rrset)?);
+        self.t.send(req).await
+    }
+
+    pub async fn delete_rrset(
+        &self,
+        project: &str,
+        zone: &str,
+        name: &str,
+        kind: &str,
+    ) -> Result<(), Error> {
+        let req = Request::new(
+            API,
+            Method::DELETE,
+            rrset_path(project, zone, name, kind),
+            "resourceRecordSets.delete",
+        );
+        self.t.send::<serde_json::Value>(req).await.map(|_| ())
+    }
+}

@@ -1,0 +1,98 @@
+//! Cloud DNS v1 wire models (camelCase); unknown fields are kept.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::lro::Operation;
+
+/// A managed zone; `dns_name` ends with a dot.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedZone {
+    pub name: String,
+    #[serde(default)]
+    pub dns_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `public` | `private`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_visibility_config: Option<PrivateVisibilityConfig>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::wire::id"
+    )]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_servers: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Which VPC networks see a private zone.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivateVisibilityConfig {
+    #[serde(default)]
+    pub networks: Vec<VisibleNetwork>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `networkUrl` = `https://www.googleapis.com/compute/v1/projects/{p}/global/networks/{vpc}`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VisibleNetwork {
+    pub network_url: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A record set (`name` ends with a dot, e.g. `*.meshapps.internal.`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRecordSet {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rrdatas: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Cloud DNS's own `Operation` (zone patch/update): `status` is `pending` or `done`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsOperation {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Operation for DnsOperation {
+    fn is_done(&self) -> bool {
+        // An answer without a status (some fakes) is treated as finished: DNS changes apply synchronously.
+        self.status.is_empty() || self.status == "done"
+    }
+
+    fn failure(&self) -> Option<Error> {
+        None
+    }
+}

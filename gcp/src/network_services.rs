@@ -1,0 +1,135 @@
+//! Network Services v1: meshes (read) and HTTPRoutes.
+
+mod model;
+
+pub use model::*;
+
+use reqwest::Method;
+
+use crate::api::Api;
+use crate::error::Error;
+use crate::lro::{self, LongRunningOperation, PollTarget};
+use crate::page;
+use crate::transport::{Request, Transport};
+use crate::wire::to_json;
+
+const API: Api = Api::NetworkServices;
+
+/// `projects/{project}/locations/global`.
+pub fn global_parent(project: &str) -> String {
+    format!("projects/{project}/locations/global")
+}
+
+/// `projects/{project}/locations/global/meshes/{mesh}`.
+pub fn mesh_name(project: &str, mesh: &str) -> String {
+    format!("projects/{project}/locations/global/meshes/{mesh}")
+}
+
+/// `projects/{project}/locations/global/httpRoutes/{route}`.
+pub fn http_route_name(project: &str, route: &str) -> String {
+    format!("projects/{project}/locations/global/httpRoutes/{route}")
+}
+
+/// Network Services v1 client. Mutations wait for their operation.
+#[derive(Clone, Debug)]
+pub struct Client {
+    t: Transport,
+}
+
+impl Client {
+    pub fn new(t: Transport) -> Self {
+        Client { t }
+    }
+
+    pub async fn get_mesh(&self, name: &str) -> Result<Mesh, Error> {
+        self.t
+            .send(Request::new(API, Method::GET, name, "meshes.get"))
+            .await
+    }
+
+    pub async fn list_meshes(&self, parent: &str) -> Result<Vec<Mesh>, Error> {
+        let req = Request::new(API, Method::GET, format!("{parent}/meshes"), "meshes.list");
+        page::collect(&self.t, req, "meshes").await
+    }
+
+    /// `httpRoutes.create` with `httpRouteId`; waits; returns the route as the operation reports it.
+    pub async fn create_http_route(
+        &self,
+        parent: &str,
+        route_id: &str,
+        route: &HttpRoute,
+    ) -> Result<HttpRoute, Error> {
+        let resource = format!("{parent}/httpRoutes/{route_id}");
+        let req = Request::new(
+            API,
+            Method::POST,
+            format!("{parent}/httpRoutes"),
+            "httpRoutes.create",
+        )
+        .query("httpRouteId", route_id)
+        .body(to_json(route)?)
+        .resource(resource.clone());
+        let op = self.run_operation(req).await?;
+        op.response()
+            .map_err(|e| e.with_context(API, "httpRoutes.create", &resource))
+    }
+
+    pub async fn get_http_route(&self, name: &str) -> Result<HttpRoute, Error> {
+        self.t
+            .send(Request::new(API, Method::GET, name, "httpRoutes.get"))
+            .await
+    }
+
+    pub async fn list_http_routes(&self, parent: &str) -> Result<Vec<HttpRoute>, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            format!("{parent}/httpRoutes"),
+            "httpRoutes.list",
+        )
+        .query("pageSize", "500");
+        page::collect(&self.t, req, "httpRoutes").await
+    }
+
+    /// `httpRoutes.patch`; without `update_mask` every field is overwritten.
+    pub async fn patch_http_route(
+        &self,
+        name: &str,
+        route: &HttpRoute,
+        update_mask: Option<&str>,
+    ) -> Result<HttpRoute, Error> {
+        let req = Request::new(API, Method::PATCH, name, "httpRoutes.patch")
+            .query_opt("updateMask", update_mask)
+            .body(to_json(route)?);
+        let op = self.run_operation(req).await?;
+        op.response()
+            .map_err(|e| e.with_context(API, "httpRoutes.patch", name))
+    }
+
+    pub async fn delete_http_route(&self, name: &str) -> Result<(), Error> {
+        let req = Request::new(API, Method::DELETE, name, "httpRoutes.delete");
+        self.run_operation(req).await.map(|_| ())
+    }
+
+    /// Waits for an operation of this API.
+    pub async fn wait_operation(
+        &self,
+        op: LongRunningOperation,
+        call: &'static str,
+        resource: &str,
+    ) -> Result<LongRunningOperation, Error> {
+        let target = PollTarget {
+            api: API,
+            path: op.name.clone(),
+            call,
+            resource: resource.to_string(),
+        };
+        lro::wait(&self.t, op, &target).await
+    }
+
+    async fn run_operation(&self, req: Request) -> Result<LongRunningOperation, Error> {
+        let (call, resource) = (req.call, req.resource.clone());
+        let op: LongRunningOperation = self.t.send(req).await?;
+        self.wait_operation(op, call, &resource).await
+    }
+}

@@ -1,0 +1,302 @@
+//! The only network code: one HTTP client, bearer token, user agent, per-request deadline, and the retry loop.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::Api;
+use crate::auth::Auth;
+use crate::body::{self, MAX_ERROR_BODY, MAX_SUCCESS_BODY};
+use crate::endpoints::Endpoints;
+use crate::error::Error;
+use crate::retry::{Backoff, RetryPolicy, Sleep};
+
+/// The user agent prefix; the provider appends nothing else.
+pub const USER_AGENT_PRODUCT: &str = "terraform-provider-csmrun";
+
+/// Knobs of the transport.
+#[derive(Clone, Debug)]
+pub struct TransportOptions {
+    pub user_agent: String,
+    /// Upper bound for one HTTP exchange (the provider's `request_timeout`).
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Backoff between operation polls.
+    pub poll: Backoff,
+    /// Bound for an operation wait when the caller set no deadline.
+    pub default_wait: Duration,
+    pub sleep: Sleep,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        TransportOptions {
+            user_agent: format!("{USER_AGENT_PRODUCT}/{}", env!("CARGO_PKG_VERSION")),
+            request_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            poll: Backoff::new(Duration::from_secs(1), Duration::from_secs(10), 1.5),
+            default_wait: Duration::from_secs(20 * 60),
+            sleep: Sleep::tokio(),
+        }
+    }
+}
+
+/// A request to one API, relative to its base URL.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub api: Api,
+    pub method: Method,
+    /// Path below the API's base URL, e.g. `projects/p/global/backendServices/x`.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+    /// The call in discovery naming, for errors: `backendServices.insert`.
+    pub call: &'static str,
+    /// The resource the call is about, for errors.
+    pub resource: String,
+    /// This is a poll of an operation: a 404 is retried (operations can be briefly invisible after creation).
+    pub poll: bool,
+}
+
+impl Request {
+    pub fn new(api: Api, method: Method, path: impl Into<String>, call: &'static str) -> Self {
+        let path = path.into();
+        Request {
+            api,
+            method,
+            resource: path.clone(),
+            path,
+            query: Vec::new(),
+            body: None,
+            call,
+            poll: false,
+        }
+    }
+
+    pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.query.push((key.to_string(), value.into()));
+        self
+    }
+
+    pub fn query_opt(self, key: &str, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(v) => self.query(key, v),
+            None => self,
+        }
+    }
+
+    pub fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Names the resource in errors when it differs from the path (e.g. a create names the new resource).
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource = resource.into();
+        self
+    }
+
+    pub fn poll(mut self) -> Self {
+        self.poll = true;
+        self
+    }
+}
+
+/// Sends requests with auth and retries. Cheap to clone; [`Transport::with_cancel`] and
+/// [`Transport::with_deadline`] give views that share the connection pool.
+#[derive(Clone)]
+pub struct Transport {
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    deadline: Option<Instant>,
+}
+
+struct Shared {
+    http: reqwest::Client,
+    auth: Auth,
+    endpoints: Endpoints,
+    options: TransportOptions,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("auth", &self.shared.auth)
+            .field("endpoints", &self.shared.endpoints)
+            .field("options", &self.shared.options)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+impl Transport {
+    pub fn new(auth: Auth, endpoints: Endpoints, options: TransportOptions) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(options.user_agent.clone())
+            .connect_timeout(options.request_timeout.min(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| Error::config(format!("building the HTTP client: {e}")))?;
+        Ok(Transport {
+            shared: Arc::new(Shared {
+                http,
+                auth,
+                endpoints,
+                options,
+            }),
+            cancel: CancellationToken::new(),
+            deadline: None,
+        })
+    }
+
+    /// A view whose waits and retries stop promptly with [`Error::is_cancelled`] when `cancel` fires.
+    pub fn with_cancel(&self, cancel: CancellationToken) -> Self {
+        Transport {
+            cancel,
+            ..self.clone()
+        }
+    }
+
+    /// A view whose requests, retries and operation waits all end by `deadline` ([`Error::is_deadline`]).
+    pub fn with_deadline(&self, deadline: Instant) -> Self {
+        Transport {
+            deadline: Some(deadline),
+            ..self.clone()
+        }
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.shared.endpoints
+    }
+
+    pub fn options(&self) -> &TransportOptions {
+        &self.shared.options
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Sends `req`, retrying the retryable classes with jittered backoff, and decodes a 2xx body as `T`
+    /// (an empty body decodes as `{}`).
+    pub async fn send<T: DeserializeOwned>(&self, req: Request) -> Result<T, Error> {
+        let bytes = self.send_raw(&req).await?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(text).map_err(|e| {
+            Error::body(format!(
+                "could not decode the response: {e}; body starts: {}",
+                body::snippet(&bytes)
+            ))
+            .with_context(req.api, req.call, &req.resource)
+        })
+    }
+
+    async fn send_raw(&self, req: &Request) -> Result<Vec<u8>, Error> {
+        let ctx = |e: Error| e.with_context(req.api, req.call, &req.resource);
+        let url = self.shared.endpoints.url(req.api, &req.path).map_err(ctx)?;
+        let policy = &self.shared.options.retry;
+        let mut attempt: u32 = 0;
+        loop {
+            let err = match self.attempt(req, url.clone()).await {
+                Ok(bytes) => return Ok(bytes),
+                Err(e) => ctx(e),
+            };
+            let retryable = err.is_retryable() || (req.poll && err.is_not_found());
+            attempt += 1;
+            if !retryable || attempt >= policy.max_attempts.max(1) {
+                return Err(err);
+            }
+            let delay = policy.backoff.delay(attempt - 1);
+            tracing::debug!(api = %req.api, call = req.call, attempt, ?delay, error = %err, "retrying");
+            if let Some(deadline) = self.deadline {
+                if Instant::now() + delay >= deadline {
+                    return Err(ctx(Error::deadline(format!(
+                        "deadline reached while retrying; last error: {err}"
+                    ))));
+                }
+            }
+            self.pause(delay).await.map_err(ctx)?;
+        }
+    }
+
+    /// Sleeps through the injected sleep; returns early with a cancellation error.
+    pub(crate) async fn pause(&self, delay: Duration) -> Result<(), Error> {
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Err(Error::cancelled()),
+            _ = self.shared.options.sleep.sleep(delay) => Ok(()),
+        }
+    }
+
+    async fn attempt(&self, req: &Request, url: url::Url) -> Result<Vec<u8>, Error> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let mut timeout = self.shared.options.request_timeout;
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::deadline(
+                    "deadline reached before the request was sent",
+                ));
+            }
+            timeout = timeout.min(left);
+        }
+        let exchange = async {
+            let token = self.shared.auth.token().await?;
+            let mut rb = self
+                .shared
+                .http
+                .request(req.method.clone(), url)
+                .timeout(timeout)
+                .bearer_auth(token.expose())
+                .header(reqwest::header::ACCEPT, "application/json");
+            if !req.query.is_empty() {
+                rb = rb.query(&req.query);
+            }
+            if let Some(b) = &req.body {
+                rb = rb.json(b);
+            }
+            let resp = rb.send().await.map_err(Error::network)?;
+            let status = resp.status();
+            tracing::debug!(api = %req.api, call = req.call, method = %req.method, path = %req.path,
+                status = status.as_u16(), "response");
+            if status.is_success() {
+                let (bytes, truncated) = body::read_capped(resp, MAX_SUCCESS_BODY)
+                    .await
+                    .map_err(Error::network)?;
+                if truncated {
+                    return Err(Error::body(format!(
+                        "response larger than {} MiB; refusing to read it",
+                        MAX_SUCCESS_BODY / (1024 * 1024)
+                    )));
+                }
+                Ok(bytes)
+            } else {
+                // A failure reading the error body still leaves the status, which decides retryability.
+                let (bytes, _) = body::read_capped(resp, MAX_ERROR_BODY)
+                    .await
+                    .unwrap_or_default();
+                Err(Error::from_http(req.api, status.as_u16(), &bytes))
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Err(Error::cancelled()),
+            r = exchange => r,
+        }
+    }
+}
