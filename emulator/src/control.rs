@@ -1,0 +1,251 @@
+//! The `/_emulator/` control plane for tests: reset, state, seed, faults, requests, clock, settings.
+
+use crate::clock::parse_duration;
+use crate::faults::Rule;
+use crate::seed::Seed;
+use crate::server::Shared;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type Shared_ = State<Arc<Shared>>;
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/_emulator/reset", post(reset))
+        .route("/_emulator/state", get(state))
+        .route("/_emulator/seed", post(seed))
+        .route(
+            "/_emulator/faults",
+            get(list_faults).post(add_faults).delete(clear_faults),
+        )
+        .route("/_emulator/requests", get(requests).delete(clear_requests))
+        .route("/_emulator/clock", get(clock).post(set_clock))
+        .route("/_emulator/settings", post(settings))
+}
+
+fn bad(message: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": message.into()})),
+    )
+        .into_response()
+}
+
+fn locked() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({"error": "emulator state lock poisoned"})),
+    )
+        .into_response()
+}
+
+/// Back to the initial seed (the clock keeps running; the request log is kept).
+async fn reset(State(shared): Shared_) -> Response {
+    let Ok(mut world) = shared.world.lock() else {
+        return locked();
+    };
+    let clock = world.clock.clone();
+    match shared.fresh_world(clock) {
+        Ok(fresh) => *world = fresh,
+        Err(e) => return bad(e.to_string()),
+    }
+    drop(world);
+    shared.changed.notify_waiters();
+    Json(json!({"reset": true})).into_response()
+}
+
+async fn state(State(shared): Shared_) -> Response {
+    let Ok(mut world) = shared.world.lock() else {
+        return locked();
+    };
+    world.tick();
+    Json(world.dump()).into_response()
+}
+
+/// Adds a seed (same format as `--seed`) to the current world.
+async fn seed(State(shared): Shared_, body: String) -> Response {
+    let seed = match Seed::from_json(&body) {
+        Ok(s) => s,
+        Err(e) => return bad(e.to_string()),
+    };
+    let Ok(mut world) = shared.world.lock() else {
+        return locked();
+    };
+    match seed.apply(&mut world, None) {
+        Ok(()) => Json(json!({"seeded": seed.projects.len()})).into_response(),
+        Err(e) => bad(e.to_string()),
+    }
+}
+
+async fn list_faults(State(shared): Shared_) -> Response {
+    let Ok(world) = shared.world.lock() else {
+        return locked();
+    };
+    Json(json!({"rules": world.faults.dump()})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FaultBody {
+    Many {
+        rules: Vec<Rule>,
+        #[serde(default)]
+        seed: Option<u64>,
+    },
+    One(Rule),
+}
+
+/// Adds one rule or `{"rules": [...], "seed": N}` (seed fixes the random sequence used by `rate`).
+async fn add_faults(State(shared): Shared_, body: String) -> Response {
+    let parsed: FaultBody = match serde_json::from_str(&body) {
+        Ok(p) => p,
+        Err(e) => return bad(format!("fault rules: {e}")),
+    };
+    let Ok(mut world) = shared.world.lock() else {
+        return locked();
+    };
+    let (rules, seed) = match parsed {
+        FaultBody::Many { rules, seed } => (rules, seed),
+        FaultBody::One(rule) => (vec![rule], None),
+    };
+    if let Some(seed) = seed {
+        world.faults.reseed(seed);
+    }
+    match world.faults.add(rules) {
+        Ok(()) => Json(json!({"rules": world.faults.dump()})).into_response(),
+        Err(e) => bad(e),
+    }
+}
+
+async fn clear_faults(State(shared): Shared_) -> Response {
+    let Ok(mut world) = shared.world.lock() else {
+        return locked();
+    };
+    world.faults.clear();
+    Json(json!({"rules": []})).into_response()
+}
+
+/// The request log as JSON lines.
+async fn requests(State(shared): Shared_) -> Response {
+    let Ok(log) = shared.log.lock() else {
+        return locked();
+    };
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        log.json_lines(),
+    )
+        .into_response()
+}
+
+async fn clear_requests(State(shared): Shared_) -> Response {
+    let Ok(mut log) = shared.log.lock() else {
+        return locked();
+    };
+    log.clear();
+    Json(json!({"cleared": true})).into_response()
+}
+
+fn clock_view(world: &crate::world::World) -> Value {
+    json!({
+        "now": crate::clock::rfc3339(world.now()),
+        "rate": world.clock.rate(),
+        "timeScale": world.settings.time_scale,
+    })
+}
+
+async fn clock(State(shared): Shared_) -> Response {
+    let Ok(world) = shared.world.lock() else {
+        return locked();
+    };
+    Json(clock_view(&world)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClockBody {
+    /// Moves virtual time forward, e.g. `"90s"`.
+    #[serde(default)]
+    advance: Option<String>,
+    /// How fast time runs from now on: 0 freezes, 1 is real time.
+    #[serde(default)]
+    rate: Option<f64>,
+    /// Multiplies modelled durations of operations started from now on.
+    #[serde(default)]
+    time_scale: Option<f64>,
+}
+
+async fn set_clock(State(shared): Shared_, body: String) -> Response {
+    let parsed: ClockBody = match serde_json::from_str(&body) {
+        Ok(p) => p,
+        Err(e) => return bad(format!("clock: {e}")),
+    };
+    let Ok(mut world) = shared.world.lock() else {
+        return locked();
+    };
+    if let Some(text) = &parsed.advance {
+        let Some(d) = parse_duration(text) else {
+            return bad(format!("advance: '{text}' is not a duration"));
+        };
+        world.clock.advance(d);
+    }
+    if let Some(rate) = parsed.rate {
+        world.clock.set_rate(rate);
+    }
+    if let Some(scale) = parsed.time_scale {
+        world.settings.time_scale = scale.max(0.0);
+    }
+    world.tick();
+    let view = clock_view(&world);
+    drop(world);
+    shared.changed.notify_waiters();
+    Json(view).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SettingsBody {
+    #[serde(default)]
+    sticky_mesh_failures: Option<bool>,
+    #[serde(default)]
+    iam_propagation_delay: Option<String>,
+    #[serde(default)]
+    mesh_settle_time: Option<String>,
+    #[serde(default)]
+    time_scale: Option<f64>,
+}
+
+/// Changes model settings at run time (same keys as the seed).
+async fn settings(State(shared): Shared_, body: String) -> Response {
+    let parsed: SettingsBody = match serde_json::from_str(&body) {
+        Ok(p) => p,
+        Err(e) => return bad(format!("settings: {e}")),
+    };
+    let Ok(mut world) = shared.world.lock() else {
+        return locked();
+    };
+    if let Some(s) = parsed.sticky_mesh_failures {
+        world.settings.sticky_mesh_failures = s;
+    }
+    if let Some(text) = &parsed.iam_propagation_delay {
+        let Some(d) = parse_duration(text) else {
+            return bad(format!("iamPropagationDelay: '{text}'"));
+        };
+        world.settings.iam_propagation_delay = d;
+    }
+    if let Some(text) = &parsed.mesh_settle_time {
+        let Some(d) = parse_duration(text) else {
+            return bad(format!("meshSettleTime: '{text}'"));
+        };
+        world.settings.mesh_settle_time = d;
+    }
+    if let Some(scale) = parsed.time_scale {
+        world.settings.time_scale = scale.max(0.0);
+    }
+    Json(world.dump()["settings"].clone()).into_response()
+}

@@ -1,0 +1,251 @@
+//! The HTTP server: one port, API base URLs routed through `router`, `/_emulator/` through `control`.
+
+use crate::clock::Clock;
+use crate::reqlog::RequestLog;
+use crate::router::{self, Answer, Incoming};
+use crate::seed::{Seed, SeedError};
+use crate::services::{registry, Registry};
+use crate::world::{Settings, World};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// Largest request body accepted (Google's limit for these APIs is far above what they need).
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// Where the initial state comes from.
+#[derive(Clone, Debug, Default)]
+pub enum SeedSource {
+    /// The meshapps demo seed (`Seed::demo`).
+    #[default]
+    Demo,
+    /// A seed file in the PRODUCT.md §7 format.
+    File(PathBuf),
+    /// A seed given in code.
+    Inline(Seed),
+    /// No projects at all.
+    Empty,
+}
+
+/// How to start an emulator.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    pub seed: SeedSource,
+    /// Overrides the seed's `timeScale`: every modelled duration is multiplied by it (0 = instant).
+    pub time_scale: Option<f64>,
+    /// Also append the request log (JSON lines) to this file.
+    pub request_log: Option<PathBuf>,
+    /// Start with a frozen clock at this instant (deterministic tests); time then moves only through
+    /// `POST /_emulator/clock`.
+    pub frozen_at: Option<DateTime<Utc>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: SeedSource::Demo,
+            time_scale: None,
+            request_log: None,
+            frozen_at: None,
+        }
+    }
+}
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("creating request log {path}: {source}")]
+    RequestLog {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// State shared by every request.
+pub struct Shared {
+    pub world: Mutex<World>,
+    pub registry: Registry,
+    pub log: Mutex<RequestLog>,
+    /// Woken whenever the world may have changed, so `:wait` calls re-check.
+    pub changed: Notify,
+    pub initial_seed: Seed,
+    pub time_scale_override: Option<f64>,
+}
+
+impl Shared {
+    /// A fresh world from the initial seed, keeping the current clock.
+    pub fn fresh_world(&self, clock: Clock) -> Result<World, SeedError> {
+        let mut world = World::new(clock, Settings::default());
+        self.initial_seed
+            .apply(&mut world, self.time_scale_override)?;
+        Ok(world)
+    }
+}
+
+/// The emulator entry point.
+pub struct Emulator;
+
+/// A started emulator; dropping it without `shutdown` leaves it serving until the runtime ends.
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Seeds the world, binds the port and serves in the background on the current tokio runtime.
+    pub async fn start(config: Config) -> Result<RunningEmulator, StartError> {
+        let seed = match &config.seed {
+            SeedSource::Demo => Seed::demo(),
+            SeedSource::File(path) => Seed::from_file(path)?,
+            SeedSource::Inline(seed) => seed.clone(),
+            SeedSource::Empty => Seed::default(),
+        };
+        let clock = match config.frozen_at {
+            Some(at) => Clock::frozen(at),
+            None => Clock::real(),
+        };
+        let log = match &config.request_log {
+            Some(path) => RequestLog::with_file(path).map_err(|source| StartError::RequestLog {
+                path: path.display().to_string(),
+                source,
+            })?,
+            None => RequestLog::default(),
+        };
+        let mut shared = Shared {
+            world: Mutex::new(World::new(clock.clone(), Settings::default())),
+            registry: registry(),
+            log: Mutex::new(log),
+            changed: Notify::new(),
+            initial_seed: seed,
+            time_scale_override: config.time_scale,
+        };
+        shared.world = Mutex::new(shared.fresh_world(clock)?);
+        let shared = Arc::new(shared);
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+        let app = crate::control::routes()
+            .fallback(api)
+            .with_state(shared.clone());
+        let stop = tokio_util::sync::CancellationToken::new();
+        let stopped = stop.clone();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stopped.cancelled().await });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "csmrun-emulator server stopped");
+            }
+        });
+        Ok(RunningEmulator {
+            addr,
+            shared,
+            stop,
+            task,
+        })
+    }
+}
+
+impl RunningEmulator {
+    /// `http://HOST:PORT` (no trailing slash); API base URLs are this plus `/run/v2/` etc.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The request log so far, one JSON object per API call.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        self.shared
+            .log
+            .lock()
+            .map(|l| l.entries().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Runs `f` on the world under its lock (for in-process tests and tools).
+    pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> Option<R> {
+        let mut world = self.shared.world.lock().ok()?;
+        world.tick();
+        Some(f(&mut world))
+    }
+
+    /// Stops serving and waits for in-flight requests to finish.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Every request that is not for the control plane.
+async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let query: BTreeMap<String, String> =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+        Ok(b) => b.to_vec(),
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+    };
+    let incoming = Incoming {
+        method: method.clone(),
+        path: path.clone(),
+        query: query.clone(),
+        authorization,
+        body,
+    };
+    let answer = router::handle(&shared, incoming.clone_body()).await;
+    let entry = router::log_entry(&method, &path, &query, &incoming.body, &answer);
+    if let Ok(mut log) = shared.log.lock() {
+        log.push(entry);
+    }
+    into_response(answer)
+}
+
+fn into_response(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (content_type, body) = match answer {
+        Answer::Json(_, v) => ("application/json; charset=UTF-8", Body::from(v.to_string())),
+        Answer::Html(_, s) => ("text/html; charset=UTF-8", Body::from(s)),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
