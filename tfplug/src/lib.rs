@@ -8,6 +8,9 @@
 pub mod context;
 pub mod data_source;
 pub mod diag;
+pub mod log;
+pub mod plugin;
+pub mod protocol;
 pub mod provider;
 pub mod resource;
 pub mod schema;
@@ -17,4 +20,5 @@ pub mod value;
 
 pub use context::Context;
 pub use diag::{Diagnostic, Diagnostics};
+pub use plugin::{serve, ServeOpts};
 pub use value::{AttributePath, Number, PathStep, Type, Val, Value};
