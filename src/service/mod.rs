@@ -1,5 +1,6 @@
 //! `csmrun_service`: the whole mesh service (Cloud Run, NEG, backend service, route, DNS, IAM) as one resource.
 
+pub mod bodies;
 pub mod defaults;
 pub mod diagnose;
 pub mod duration;
@@ -7,6 +8,10 @@ pub mod model;
 pub mod names;
 pub mod path;
 pub mod runner;
+pub mod schema;
+pub mod spec;
+pub mod steps;
+pub mod subset;
 pub mod val;
 pub mod validate;
 

@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::val::Val;
 
 /// The whole `csmrun_service` object. Attribute names are the schema's names.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceModel {
     pub id: Val<String>,
     pub name: Val<String>,
@@ -50,7 +52,7 @@ pub struct ServiceModel {
 }
 
 /// `route { ... }`: the HTTPRoute's settings.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RouteBlock {
     pub timeout: Val<String>,
     pub weight: Val<i64>,
@@ -61,7 +63,7 @@ pub struct RouteBlock {
 }
 
 /// `route.retry { ... }`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RetryBlock {
     pub attempts: Val<i64>,
     pub per_try_timeout: Val<String>,
@@ -69,7 +71,7 @@ pub struct RetryBlock {
 }
 
 /// `route.fault_injection { ... }`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultInjectionBlock {
     pub delay: Val<String>,
     pub delay_percent: Val<i64>,
@@ -78,14 +80,14 @@ pub struct FaultInjectionBlock {
 }
 
 /// `destination { ... }`: an extra weighted backend service.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DestinationBlock {
     pub backend_service: Val<String>,
     pub weight: Val<i64>,
 }
 
 /// `route.rule { ... }`: a match evaluated before the default split.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleBlock {
     pub path_prefix: Val<String>,
     pub header: Vec<HeaderBlock>,
@@ -93,7 +95,7 @@ pub struct RuleBlock {
 }
 
 /// `route.rule.header { ... }`: exactly one of `exact`, `prefix`, `regex`, `present`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HeaderBlock {
     pub name: Val<String>,
     pub exact: Val<String>,
@@ -103,7 +105,7 @@ pub struct HeaderBlock {
 }
 
 /// `circuit_breaker { ... }`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CircuitBreakerBlock {
     pub max_requests: Val<i64>,
     pub max_pending_requests: Val<i64>,
@@ -112,7 +114,7 @@ pub struct CircuitBreakerBlock {
 }
 
 /// `outlier_detection { ... }`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OutlierDetectionBlock {
     pub consecutive_errors: Val<i64>,
     pub interval: Val<String>,
@@ -121,7 +123,7 @@ pub struct OutlierDetectionBlock {
 }
 
 /// `timeouts { ... }`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimeoutsBlock {
     pub create: Val<String>,
     pub update: Val<String>,

@@ -58,3 +58,17 @@ impl fmt::Display for FieldPath {
         Ok(())
     }
 }
+
+impl From<&FieldPath> for tfplug::AttributePath {
+    fn from(p: &FieldPath) -> Self {
+        tfplug::AttributePath(
+            p.0.iter()
+                .map(|s| match s {
+                    Step::Attr(a) => tfplug::PathStep::Attribute(a.clone()),
+                    Step::Key(k) => tfplug::PathStep::ElementKeyString(k.clone()),
+                    Step::Index(i) => tfplug::PathStep::ElementKeyInt(*i),
+                })
+                .collect(),
+        )
+    }
+}

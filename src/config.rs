@@ -1,0 +1,192 @@
+//! Provider configuration (PRODUCT §5): the `provider "csmrun"` block, environment fallbacks, the gcp clients.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tfplug::{AttributePath, Diagnostic, Diagnostics, Val};
+
+use crate::service::duration;
+use crate::service::steps::iam::IamCoalescer;
+
+/// The provider block as Terraform sends it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProviderConfig {
+    pub project: Val<String>,
+    pub region: Val<String>,
+    pub credentials: Val<String>,
+    pub access_token: Val<String>,
+    pub impersonate_service_account: Val<String>,
+    pub run_custom_endpoint: Val<String>,
+    pub compute_custom_endpoint: Val<String>,
+    pub network_services_custom_endpoint: Val<String>,
+    pub dns_custom_endpoint: Val<String>,
+    pub resource_manager_custom_endpoint: Val<String>,
+    pub iam_propagation_wait: Val<String>,
+    pub mesh_settle_time: Val<String>,
+    pub request_timeout: Val<String>,
+    pub default_labels: Val<BTreeMap<String, String>>,
+}
+
+/// Default of `iam_propagation_wait`.
+pub const DEFAULT_IAM_PROPAGATION_WAIT: Duration = Duration::from_secs(90);
+/// Default of `mesh_settle_time`.
+pub const DEFAULT_MESH_SETTLE_TIME: Duration = Duration::from_secs(60);
+
+/// What every resource hook gets: clients and settings.
+pub struct ProviderData {
+    pub clients: gcp::Clients,
+    pub project: Option<String>,
+    pub region: Option<String>,
+    pub iam_propagation_wait: Duration,
+    pub mesh_settle_time: Duration,
+    pub default_labels: BTreeMap<String, String>,
+    /// Coalesces project IAM edits within this process.
+    pub iam: Arc<IamCoalescer>,
+}
+
+/// Reads an environment variable through `env`, ignoring empty values.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn setting(v: &Val<String>, env: EnvLookup<'_>, vars: &[&str]) -> Option<String> {
+    match v {
+        Val::Known(s) if !s.is_empty() => Some(s.clone()),
+        _ => vars.iter().find_map(|k| env(k)),
+    }
+}
+
+fn dur(v: &Val<String>, name: &str, default: Duration, diags: &mut Diagnostics) -> Duration {
+    match v {
+        Val::Known(s) => duration::parse(s).unwrap_or_else(|e| {
+            diags.attribute_error(
+                AttributePath::root().attr(name),
+                "Invalid duration",
+                format!("`{name}`: {e}. Write a duration such as \"90s\"."),
+            );
+            default
+        }),
+        _ => default,
+    }
+}
+
+/// Resolved settings (no network yet).
+pub struct Resolved {
+    pub settings: gcp::Settings,
+    pub project: Option<String>,
+    pub region: Option<String>,
+    pub iam_propagation_wait: Duration,
+    pub mesh_settle_time: Duration,
+    pub default_labels: BTreeMap<String, String>,
+}
+
+/// Applies environment fallbacks and parses durations.
+pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let iam_propagation_wait = dur(&c.iam_propagation_wait, "iam_propagation_wait", DEFAULT_IAM_PROPAGATION_WAIT, &mut diags);
+    let mesh_settle_time = dur(&c.mesh_settle_time, "mesh_settle_time", DEFAULT_MESH_SETTLE_TIME, &mut diags);
+    let request_timeout = match &c.request_timeout {
+        Val::Known(_) => Some(dur(&c.request_timeout, "request_timeout", Duration::from_secs(60), &mut diags)),
+        _ => None,
+    };
+    let settings = gcp::Settings {
+        credentials: setting(&c.credentials, env, &["GOOGLE_CREDENTIALS"]),
+        access_token: setting(&c.access_token, env, &["GOOGLE_OAUTH_ACCESS_TOKEN"]).map(gcp::Token::new),
+        impersonate_service_account: setting(&c.impersonate_service_account, env, &[]),
+        custom_endpoints: gcp::CustomEndpoints {
+            run: c.run_custom_endpoint.known().cloned(),
+            compute: c.compute_custom_endpoint.known().cloned(),
+            network_services: c.network_services_custom_endpoint.known().cloned(),
+            dns: c.dns_custom_endpoint.known().cloned(),
+            resource_manager: c.resource_manager_custom_endpoint.known().cloned(),
+        },
+        emulator_host: env(gcp::EMULATOR_HOST_ENV),
+        request_timeout,
+        user_agent: Some(format!("terraform-provider-csmrun/{}", env!("CARGO_PKG_VERSION"))),
+    };
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(Resolved {
+        settings,
+        project: setting(&c.project, env, &["GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"]),
+        region: setting(&c.region, env, &["GOOGLE_REGION", "CLOUDSDK_COMPUTE_REGION"]),
+        iam_propagation_wait,
+        mesh_settle_time,
+        default_labels: c.default_labels.known().cloned().unwrap_or_default(),
+    })
+}
+
+/// Builds the provider data (the clients) from resolved settings.
+pub fn build(r: Resolved) -> Result<ProviderData, Diagnostic> {
+    let clients = gcp::Clients::new(r.settings).map_err(|e| {
+        Diagnostic::error(
+            "Could not set up Google Cloud credentials",
+            format!(
+                "{e}\nSet `credentials` (a key file path or JSON), `access_token`, GOOGLE_CREDENTIALS, or run \
+                 `gcloud auth application-default login`; for the emulator set CSMRUN_EMULATOR_HOST."
+            ),
+        )
+    })?;
+    Ok(ProviderData {
+        clients,
+        project: r.project,
+        region: r.region,
+        iam_propagation_wait: r.iam_propagation_wait,
+        mesh_settle_time: r.mesh_settle_time,
+        default_labels: r.default_labels,
+        iam: Arc::new(IamCoalescer::default()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn environment_fills_what_the_block_leaves_unset() {
+        let env = env_of(&[
+            ("GOOGLE_CLOUD_PROJECT", "env-project"),
+            ("CLOUDSDK_COMPUTE_REGION", "env-region"),
+            ("GOOGLE_OAUTH_ACCESS_TOKEN", "tok"),
+            ("CSMRUN_EMULATOR_HOST", "127.0.0.1:9"),
+        ]);
+        let r = resolve(&ProviderConfig::default(), &env).unwrap();
+        assert_eq!(r.project.as_deref(), Some("env-project"));
+        assert_eq!(r.region.as_deref(), Some("env-region"));
+        assert_eq!(r.settings.access_token.as_ref().map(|t| t.expose().to_string()), Some("tok".into()));
+        assert_eq!(r.settings.emulator_host.as_deref(), Some("127.0.0.1:9"));
+        assert_eq!(r.iam_propagation_wait, DEFAULT_IAM_PROPAGATION_WAIT);
+        assert_eq!(r.mesh_settle_time, DEFAULT_MESH_SETTLE_TIME);
+    }
+
+    #[test]
+    fn the_block_wins_over_the_environment() {
+        let env = env_of(&[("GOOGLE_PROJECT", "env-project")]);
+        let c = ProviderConfig {
+            project: Val::Known("block-project".into()),
+            iam_propagation_wait: Val::Known("5s".into()),
+            ..Default::default()
+        };
+        let r = resolve(&c, &env).unwrap();
+        assert_eq!(r.project.as_deref(), Some("block-project"));
+        assert_eq!(r.iam_propagation_wait, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_malformed_duration_is_an_error_on_its_attribute() {
+        let c = ProviderConfig { mesh_settle_time: Val::Known("soon".into()), ..Default::default() };
+        let diags = resolve(&c, &|_| None).err().unwrap();
+        let d = diags.iter().next().unwrap();
+        assert_eq!(d.attribute, Some(AttributePath::root().attr("mesh_settle_time")));
+    }
+}

@@ -1,0 +1,215 @@
+//! The API objects each part should look like, built from a [`Spec`]; also used to detect drift on read.
+
+use std::collections::BTreeMap;
+
+use gcp::compute::{Backend, BackendService, CircuitBreakers, CloudRunTarget, NetworkEndpointGroup, OutlierDetection};
+use gcp::dns::{ManagedZone, PrivateVisibilityConfig, ResourceRecordSet, VisibleNetwork};
+use gcp::network_services::{
+    Destination, FaultAbort, FaultDelay, FaultInjectionPolicy, HeaderMatch, HttpRoute, RetryPolicy, RouteAction,
+    RouteMatch, RouteRule,
+};
+use gcp::run::{
+    Container, ContainerPort, EnvVar, NetworkInterface, ResourceRequirements, RevisionScaling, RevisionTemplate,
+    Service, ServiceMesh, VpcAccess,
+};
+
+use super::defaults;
+use super::names;
+use super::spec::{Dest, Spec};
+
+/// The Cloud Run v2 service.
+pub fn service(s: &Spec) -> Service {
+    let container = Container {
+        image: s.image.clone(),
+        env: s.env.iter().map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() }).collect(),
+        resources: Some(ResourceRequirements {
+            limits: BTreeMap::from([("cpu".to_string(), s.cpu.clone()), ("memory".to_string(), s.memory.clone())]),
+            ..Default::default()
+        }),
+        ports: vec![ContainerPort {
+            name: Some("http1".into()),
+            container_port: i32::try_from(s.port).ok(),
+        }],
+        ..Default::default()
+    };
+    Service {
+        description: Some(s.marker()),
+        labels: s.labels.clone(),
+        ingress: Some(s.ingress.clone()),
+        // serviceMesh is a preview feature; the API refuses it under GA.
+        launch_stage: Some("BETA".into()),
+        template: Some(RevisionTemplate {
+            service_account: Some(s.service_account.clone()),
+            containers: vec![container],
+            scaling: Some(RevisionScaling {
+                min_instance_count: i32::try_from(s.min_instances).ok(),
+                max_instance_count: i32::try_from(s.max_instances).ok(),
+                ..Default::default()
+            }),
+            vpc_access: Some(VpcAccess {
+                egress: Some("ALL_TRAFFIC".into()),
+                network_interfaces: vec![NetworkInterface {
+                    network: Some(format!("projects/{}/global/networks/{}", s.network_project, s.network)),
+                    subnetwork: Some(format!(
+                        "projects/{}/regions/{}/subnetworks/{}",
+                        s.subnet_project, s.subnet_region, s.subnetwork
+                    )),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            service_mesh: Some(ServiceMesh { mesh: Some(s.mesh.clone()), ..Default::default() }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The regional serverless NEG pointing at the service.
+pub fn neg(s: &Spec) -> NetworkEndpointGroup {
+    NetworkEndpointGroup {
+        name: s.neg_name.clone(),
+        description: Some(s.marker()),
+        network_endpoint_type: Some("SERVERLESS".into()),
+        cloud_run: Some(CloudRunTarget { service: Some(s.name.clone()), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// The global INTERNAL_SELF_MANAGED backend service with the NEG as its one backend.
+pub fn backend_service(s: &Spec) -> BackendService {
+    let dur = |d: std::time::Duration| gcp::compute::Duration {
+        seconds: i64::try_from(d.as_secs()).ok(),
+        nanos: Some(d.subsec_nanos() as i32).filter(|n| *n != 0),
+    };
+    let i32_of = |v: Option<i64>| v.and_then(|n| i32::try_from(n).ok());
+    BackendService {
+        name: s.backend_service_name.clone(),
+        description: Some(s.marker()),
+        load_balancing_scheme: Some("INTERNAL_SELF_MANAGED".into()),
+        protocol: Some("HTTP".into()),
+        backends: vec![Backend { group: gcp::compute::canonical_link(&s.neg_path()), ..Default::default() }],
+        circuit_breakers: s.circuit_breaker.map(|c| CircuitBreakers {
+            max_requests: i32_of(c[0]),
+            max_pending_requests: i32_of(c[1]),
+            max_connections: i32_of(c[2]),
+            max_retries: i32_of(c[3]),
+            ..Default::default()
+        }),
+        outlier_detection: s.outlier.map(|(errors, interval, base, pct)| OutlierDetection {
+            consecutive_errors: i32_of(errors),
+            interval: interval.map(dur),
+            base_ejection_time: base.map(dur),
+            max_ejection_percent: i32_of(pct),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn destinations(s: &Spec, own_weight: Option<i32>, extra: &[Dest]) -> Vec<Destination> {
+    let mut out = Vec::new();
+    if extra.is_empty() {
+        out.push(Destination { service_name: s.backend_service_path(), weight: None, ..Default::default() });
+        return out;
+    }
+    if own_weight != Some(0) {
+        out.push(Destination {
+            service_name: s.backend_service_path(),
+            weight: Some(own_weight.unwrap_or(100)),
+            ..Default::default()
+        });
+    }
+    for d in extra {
+        out.push(Destination { service_name: d.backend_service.clone(), weight: Some(d.weight), ..Default::default() });
+    }
+    out
+}
+
+/// The HTTPRoute: match-first rules, then the default split with the route-wide settings.
+pub fn http_route(s: &Spec) -> HttpRoute {
+    let r = &s.route;
+    let action = |dests: Vec<Destination>| RouteAction {
+        destinations: dests,
+        timeout: r.timeout.as_ref().and_then(|t| super::duration::parse(t).ok()).map(super::duration::to_google),
+        retry_policy: r.retry.as_ref().map(|(n, per_try, conds)| RetryPolicy {
+            retry_conditions: conds.clone(),
+            num_retries: *n,
+            per_try_timeout: per_try.as_ref().and_then(|t| super::duration::parse(t).ok()).map(super::duration::to_google),
+        }),
+        fault_injection_policy: (r.delay.is_some() || r.abort.is_some()).then(|| FaultInjectionPolicy {
+            delay: r.delay.as_ref().map(|(d, p)| FaultDelay {
+                fixed_delay: super::duration::parse(d).ok().map(super::duration::to_google),
+                percentage: Some(*p),
+            }),
+            abort: r.abort.map(|(st, p)| FaultAbort { http_status: Some(st), percentage: Some(p) }),
+        }),
+        ..Default::default()
+    };
+    let mut rules: Vec<RouteRule> = r
+        .rules
+        .iter()
+        .map(|rule| RouteRule {
+            matches: vec![RouteMatch {
+                prefix_match: rule.path_prefix.clone(),
+                headers: rule
+                    .headers
+                    .iter()
+                    .map(|h| HeaderMatch {
+                        header: h.name.clone(),
+                        exact_match: h.exact.clone(),
+                        prefix_match: h.prefix.clone(),
+                        regex_match: h.regex.clone(),
+                        present_match: h.present,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            action: Some(action(destinations(s, None, &rule.destinations))),
+            ..Default::default()
+        })
+        .collect();
+    rules.push(RouteRule { action: Some(action(destinations(s, r.own_weight, &r.destinations))), ..Default::default() });
+    HttpRoute {
+        name: s.route_path(),
+        description: Some(s.marker()),
+        labels: s.labels.clone(),
+        hostnames: vec![s.hostname.clone()],
+        meshes: vec![s.mesh.clone()],
+        rules,
+        ..Default::default()
+    }
+}
+
+/// The network URL DNS wants in `privateVisibilityConfig`.
+pub fn network_url(s: &Spec) -> String {
+    format!("https://www.googleapis.com/compute/v1/projects/{}/global/networks/{}", s.network_project, s.network)
+}
+
+/// The shared private zone for the domain.
+pub fn zone(s: &Spec) -> ManagedZone {
+    ManagedZone {
+        name: s.dns_zone_name.clone(),
+        dns_name: format!("{}.", s.domain),
+        description: Some(format!("csmrun: private zone for {} (shared by every csmrun_service of the domain)", s.domain)),
+        visibility: Some("private".into()),
+        private_visibility_config: Some(PrivateVisibilityConfig {
+            networks: vec![VisibleNetwork { network_url: network_url(s), ..Default::default() }],
+            ..Default::default()
+        }),
+        labels: BTreeMap::from([(names::MANAGED_BY_KEY.to_string(), names::MANAGED_BY_VALUE.to_string())]),
+        ..Default::default()
+    }
+}
+
+/// The shared wildcard record `*.<domain>.`.
+pub fn wildcard_record(s: &Spec) -> ResourceRecordSet {
+    ResourceRecordSet {
+        name: format!("*.{}.", s.domain),
+        kind: "A".into(),
+        ttl: i32::try_from(defaults::DNS_TTL).ok(),
+        rrdatas: vec![s.dns_address.clone()],
+        ..Default::default()
+    }
+}

@@ -1,0 +1,177 @@
+//! The shared DNS part: a private zone for the domain and the wildcard record; never overwritten, deleted by the last user.
+
+use super::{Ctx, Record, StepError};
+use crate::service::bodies;
+use crate::service::names;
+use crate::service::spec::Spec;
+
+fn same_network(a: &str, b: &str) -> bool {
+    gcp::compute::link_path(a).unwrap_or(a) == gcp::compute::link_path(b).unwrap_or(b)
+}
+
+/// Ensures the zone exists for the domain and is visible to the service's network.
+pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
+    let s = &c.spec;
+    let dns = c.clients.dns();
+    let existing = match dns.get_managed_zone(&s.project, &s.dns_zone_name).await {
+        Ok(z) => Some(z),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(StepError::api(&format!("read DNS zone {}", s.dns_zone_name), &e)),
+    };
+    let zone = match existing {
+        Some(z) => z,
+        None => match dns.create_managed_zone(&s.project, &bodies::zone(s)).await {
+            Ok(_) => return Ok(Record::DnsZone { created: true }),
+            // Another service of the domain created it at the same moment: share it.
+            Err(e) if e.is_already_exists() => dns
+                .get_managed_zone(&s.project, &s.dns_zone_name)
+                .await
+                .map_err(|e| StepError::api(&format!("read DNS zone {}", s.dns_zone_name), &e))?,
+            Err(e) => return Err(StepError::api(&format!("create DNS zone {}", s.dns_zone_name), &e)),
+        },
+    };
+    check_zone_domain(&zone, s)?;
+    let url = bodies::network_url(s);
+    let mut networks = zone.private_visibility_config.clone().map(|p| p.networks).unwrap_or_default();
+    if !networks.iter().any(|n| same_network(&n.network_url, &url)) {
+        networks.push(gcp::dns::VisibleNetwork { network_url: url, ..Default::default() });
+        let patch = gcp::dns::ManagedZone {
+            name: zone.name.clone(),
+            dns_name: zone.dns_name.clone(),
+            private_visibility_config: Some(gcp::dns::PrivateVisibilityConfig { networks, ..Default::default() }),
+            ..Default::default()
+        };
+        dns.patch_managed_zone(&s.project, &s.dns_zone_name, &patch)
+            .await
+            .map_err(|e| StepError::api(&format!("make DNS zone {} visible to network {}", s.dns_zone_name, s.network), &e))?;
+    }
+    Ok(Record::DnsZone { created: false })
+}
+
+fn check_zone_domain(zone: &gcp::dns::ManagedZone, s: &Spec) -> Result<(), StepError> {
+    let want = format!("{}.", s.domain);
+    if zone.dns_name != want {
+        return Err(StepError::new(
+            "DNS zone serves another domain",
+            format!(
+                "The managed zone {:?} serves {:?}, not {want:?}. Set `dns_zone_name` to a zone for {want:?} (or \
+                 leave it unset for csmrun's default name).",
+                zone.name, zone.dns_name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Ensures the wildcard record; adopts an identical one, refuses one with other addresses.
+pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
+    let s = &c.spec;
+    let dns = c.clients.dns();
+    let want = bodies::wildcard_record(s);
+    let existing = match dns.get_rrset(&s.project, &s.dns_zone_name, &want.name, "A").await {
+        Ok(r) => Some(r),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(StepError::api(&format!("read DNS record {}", want.name), &e)),
+    };
+    let found = match existing {
+        Some(r) => r,
+        None => match dns.create_rrset(&s.project, &s.dns_zone_name, &want).await {
+            Ok(_) => return Ok(Record::DnsRecord { created: true }),
+            Err(e) if e.is_already_exists() => dns
+                .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
+                .await
+                .map_err(|e| StepError::api(&format!("read DNS record {}", want.name), &e))?,
+            Err(e) => return Err(StepError::api(&format!("create DNS record {}", want.name), &e)),
+        },
+    };
+    let mut have = found.rrdatas.clone();
+    have.sort();
+    if have != want.rrdatas {
+        return Err(StepError::new(
+            "Wildcard DNS record has other addresses",
+            format!(
+                "{} in zone {} points at {:?}, but this service's `dns_address` is {:?}. csmrun never overwrites a \
+                 shared record: set `dns_address` to {:?}, or change the record yourself.",
+                want.name, s.dns_zone_name, found.rrdatas, s.dns_address, found.rrdatas.first().cloned().unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(Record::DnsRecord { created: false })
+}
+
+/// Rollback of a record this run created.
+pub async fn delete_record(c: &Ctx) -> Result<(), StepError> {
+    let s = &c.spec;
+    let name = format!("*.{}.", s.domain);
+    match c.clients.dns().delete_rrset(&s.project, &s.dns_zone_name, &name, "A").await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(StepError::api(&format!("delete DNS record {name}"), &e)),
+    }
+}
+
+/// Rollback of a zone this run created; a zone another service started using meanwhile stays.
+pub async fn delete_zone(c: &Ctx) -> Result<(), StepError> {
+    let s = &c.spec;
+    match c.clients.dns().delete_managed_zone(&s.project, &s.dns_zone_name).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() || e.is_in_use() => Ok(()),
+        Err(e) => Err(StepError::api(&format!("delete DNS zone {}", s.dns_zone_name), &e)),
+    }
+}
+
+/// Destroy: removes record and zone only if the zone is csmrun's and no other route in the project serves a
+/// hostname under the domain. Returns whether they were removed.
+pub async fn release(c: &Ctx) -> Result<bool, StepError> {
+    let s = &c.spec;
+    let zone = match c.clients.dns().get_managed_zone(&s.project, &s.dns_zone_name).await {
+        Ok(z) => z,
+        Err(e) if e.is_not_found() => return Ok(true),
+        Err(e) => return Err(StepError::api(&format!("read DNS zone {}", s.dns_zone_name), &e)),
+    };
+    if zone.labels.get(names::MANAGED_BY_KEY).map(String::as_str) != Some(names::MANAGED_BY_VALUE) {
+        return Ok(false);
+    }
+    let routes = c
+        .clients
+        .network_services()
+        .list_http_routes(&gcp::network_services::global_parent(&s.project))
+        .await
+        .map_err(|e| StepError::api("list HTTPRoutes", &e))?;
+    let suffix = format!(".{}", s.domain);
+    let own = s.route_path();
+    let in_use = routes.iter().any(|r| {
+        !r.name.ends_with(&format!("/httpRoutes/{}", s.route_name)) && r.name != own
+            && r.hostnames.iter().any(|h| h.ends_with(&suffix))
+    });
+    if in_use {
+        tracing::info!(zone = s.dns_zone_name, "DNS zone kept: other routes serve hostnames under the domain");
+        return Ok(false);
+    }
+    delete_record(c).await?;
+    delete_zone(c).await?;
+    Ok(true)
+}
+
+/// Whether the zone and the wildcard record exist as this service wants them (drift check on read).
+pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
+    let s = &c.spec;
+    let dns = c.clients.dns();
+    let zone = match dns.get_managed_zone(&s.project, &s.dns_zone_name).await {
+        Ok(z) => z,
+        Err(e) if e.is_not_found() => return Ok(false),
+        Err(e) => return Err(StepError::api(&format!("read DNS zone {}", s.dns_zone_name), &e)),
+    };
+    let url = bodies::network_url(s);
+    let visible = zone
+        .private_visibility_config
+        .as_ref()
+        .is_some_and(|p| p.networks.iter().any(|n| same_network(&n.network_url, &url)));
+    let want = bodies::wildcard_record(s);
+    let record_ok = match dns.get_rrset(&s.project, &s.dns_zone_name, &want.name, "A").await {
+        Ok(r) => r.rrdatas == want.rrdatas,
+        Err(e) if e.is_not_found() => false,
+        Err(e) => return Err(StepError::api(&format!("read DNS record {}", want.name), &e)),
+    };
+    Ok(visible && record_ok && zone.dns_name == format!("{}.", s.domain))
+}

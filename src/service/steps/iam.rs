@@ -1,0 +1,263 @@
+//! Project IAM for the runtime account: add and remove by reference, coalesced per project, etag conflicts retried.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::{Ctx, Record, StepError};
+use crate::service::runner::Failed;
+use crate::service::spec::TRAFFIC_DIRECTOR_CLIENT;
+
+/// Add or remove one member from one role's unconditional binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub add: bool,
+    pub role: String,
+    pub member: String,
+}
+
+struct Pending {
+    edits: Vec<Edit>,
+    done: oneshot::Sender<Result<Vec<bool>, Arc<gcp::Error>>>,
+}
+
+#[derive(Default)]
+struct ProjectQueue {
+    pending: Mutex<Vec<Pending>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// Coalesces concurrent edits of one project's policy into one read-modify-write.
+///
+/// Every caller queues its edits, then whoever holds the project's writer lock takes the whole queue and applies
+/// it in one read-modify-write; callers whose edits were taken by another writer just wait for their answer.
+/// Many services applied at once thus cost one etag race per batch, not one each.
+#[derive(Default)]
+pub struct IamCoalescer {
+    projects: Mutex<HashMap<String, Arc<ProjectQueue>>>,
+}
+
+/// Reads and writes one project's policy; the seam that lets the coalescer be tested without HTTP.
+#[async_trait::async_trait]
+pub trait PolicyStore: Send + Sync {
+    async fn get(&self, project: &str) -> Result<gcp::Policy, gcp::Error>;
+    async fn set(&self, project: &str, policy: &gcp::Policy) -> Result<gcp::Policy, gcp::Error>;
+}
+
+#[async_trait::async_trait]
+impl PolicyStore for gcp::resource_manager::Client {
+    async fn get(&self, project: &str) -> Result<gcp::Policy, gcp::Error> {
+        self.get_iam_policy(project).await
+    }
+    async fn set(&self, project: &str, policy: &gcp::Policy) -> Result<gcp::Policy, gcp::Error> {
+        self.set_iam_policy(project, policy).await
+    }
+}
+
+impl IamCoalescer {
+    /// Applies `edits`; returns, per edit, whether it changed the policy (false: already so).
+    ///
+    /// Etag conflicts re-read and retry with jittered exponential backoff until the store's deadline ends them.
+    pub async fn apply(
+        &self,
+        store: &dyn PolicyStore,
+        project: &str,
+        edits: Vec<Edit>,
+    ) -> Result<Vec<bool>, Arc<gcp::Error>> {
+        let queue = {
+            let mut map = self.projects.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(map.entry(project.to_string()).or_default())
+        };
+        let (tx, rx) = oneshot::channel();
+        queue.pending.lock().unwrap_or_else(|p| p.into_inner()).push(Pending { edits, done: tx });
+        {
+            let _writer = queue.writer.lock().await;
+            let batch: Vec<Pending> = std::mem::take(&mut *queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            if !batch.is_empty() {
+                let all: Vec<Edit> = batch.iter().flat_map(|p| p.edits.iter().cloned()).collect();
+                let result = read_modify_write(store, project, &all).await.map_err(Arc::new);
+                let mut offset = 0;
+                for p in batch {
+                    let n = p.edits.len();
+                    let part = result.as_ref().map(|r| r[offset..offset + n].to_vec()).map_err(Arc::clone);
+                    offset += n;
+                    let _ = p.done.send(part);
+                }
+            }
+        }
+        rx.await.unwrap_or_else(|_| {
+            let body = br#"{"error":{"code":500,"message":"the IAM batch writer stopped","status":"INTERNAL"}}"#;
+            Err(Arc::new(gcp::Error::from_http(gcp::Api::ResourceManager, 500, body)))
+        })
+    }
+}
+
+async fn read_modify_write(store: &dyn PolicyStore, project: &str, edits: &[Edit]) -> Result<Vec<bool>, gcp::Error> {
+    let mut attempt: u32 = 0;
+    loop {
+        let mut policy = store.get(project).await?;
+        let changed: Vec<bool> = edits
+            .iter()
+            .map(|e| if e.add { policy.add_member(&e.role, &e.member) } else { policy.remove_member(&e.role, &e.member) })
+            .collect();
+        if !changed.iter().any(|c| *c) {
+            return Ok(changed);
+        }
+        // Version 3 keeps conditional bindings intact.
+        policy.version = Some(3);
+        match store.set(project, &policy).await {
+            Ok(_) => return Ok(changed),
+            Err(e) if e.is_conflict() => {
+                attempt += 1;
+                let ceiling = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(10));
+                let jitter = rand::rng().random_range(0..=ceiling.as_millis() as u64);
+                tracing::debug!(project, attempt, "IAM policy etag conflict; re-reading");
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Grants the project roles; if trafficdirector.client is new, waits `iam_propagation_wait` before returning.
+pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
+    let member = c.spec.sa_member();
+    let roles = c.spec.project_roles();
+    let edits: Vec<Edit> =
+        roles.iter().map(|r| Edit { add: true, role: r.to_string(), member: member.clone() }).collect();
+    let rm = c.clients.resource_manager();
+    let changed = c
+        .data
+        .iam
+        .apply(&rm, &c.spec.project, edits)
+        .await
+        .map_err(|e| Failed::clean(StepError::api(&format!("grant project roles to {member}"), &e)))?;
+    let added: Vec<String> =
+        roles.iter().zip(&changed).filter(|(_, ch)| **ch).map(|(r, _)| r.to_string()).collect();
+    let new_td = added.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
+    let granted_at = Instant::now();
+    c.note(|f| {
+        f.grant_checked = true;
+        f.granted_at = new_td.then_some(granted_at);
+    });
+    if new_td {
+        tracing::info!(member, wait = ?c.data.iam_propagation_wait, "new trafficdirector.client grant; waiting for propagation");
+        if let Err(error) = c.sleep(c.data.iam_propagation_wait).await {
+            // Cancelled during the wait: the grant exists, so rollback must see it.
+            return Err(Failed { error, partial: Some(Record::Iam { added }) });
+        }
+    }
+    Ok(Record::Iam { added })
+}
+
+/// Removes the roles this resource added, unless another mesh service in the project runs as the same account.
+pub async fn release(c: &Ctx, added: &[String]) -> Result<(), StepError> {
+    if added.is_empty() {
+        return Ok(());
+    }
+    let run = c.clients.run();
+    let parent = gcp::run::location_name(&c.spec.project, "-");
+    let services = run.list_services(&parent).await.map_err(|e| StepError::api("list Cloud Run services", &e))?;
+    // The project may appear as ID or number in names, so compare from the location on.
+    let own_suffix = format!("/locations/{}/services/{}", c.spec.region, c.spec.name);
+    let shared = services.iter().any(|s| {
+        let is_own = s.name.as_deref().is_some_and(|n| n.ends_with(&own_suffix));
+        !is_own
+            && s.template.as_ref().is_some_and(|t| {
+                t.service_mesh.as_ref().and_then(|m| m.mesh.as_ref()).is_some()
+                    && t.service_account.as_deref() == Some(c.spec.service_account.as_str())
+            })
+    });
+    if shared {
+        tracing::info!(account = c.spec.service_account, "project roles kept: another mesh service runs as this account");
+        return Ok(());
+    }
+    let member = c.spec.sa_member();
+    let edits = added.iter().map(|r| Edit { add: false, role: r.clone(), member: member.clone() }).collect();
+    let rm = c.clients.resource_manager();
+    c.data
+        .iam
+        .apply(&rm, &c.spec.project, edits)
+        .await
+        .map(|_| ())
+        .map_err(|e| StepError::api(&format!("remove project roles of {member}"), &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A policy store that counts writes and fails the first `conflicts` writes with an etag conflict.
+    struct FakeStore {
+        policy: Mutex<gcp::Policy>,
+        writes: AtomicUsize,
+        conflicts: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl PolicyStore for FakeStore {
+        async fn get(&self, _: &str) -> Result<gcp::Policy, gcp::Error> {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(self.policy.lock().unwrap().clone())
+        }
+        async fn set(&self, _: &str, p: &gcp::Policy) -> Result<gcp::Policy, gcp::Error> {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if self.conflicts.load(Ordering::SeqCst) > 0 {
+                self.conflicts.fetch_sub(1, Ordering::SeqCst);
+                let body = br#"{"error":{"code":409,"message":"There were concurrent policy changes.","status":"ABORTED"}}"#;
+                return Err(gcp::Error::from_http(gcp::Api::ResourceManager, 409, body));
+            }
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            *self.policy.lock().unwrap() = p.clone();
+            Ok(p.clone())
+        }
+    }
+
+    fn store(conflicts: usize) -> Arc<FakeStore> {
+        Arc::new(FakeStore { policy: Mutex::default(), writes: AtomicUsize::new(0), conflicts: AtomicUsize::new(conflicts) })
+    }
+
+    fn add(member: &str) -> Vec<Edit> {
+        vec![Edit { add: true, role: TRAFFIC_DIRECTOR_CLIENT.into(), member: member.into() }]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_edits_of_one_project_are_coalesced_into_few_writes() {
+        let s = store(0);
+        let co = Arc::new(IamCoalescer::default());
+        let mut tasks = Vec::new();
+        for i in 0..10 {
+            let (s, co) = (Arc::clone(&s), Arc::clone(&co));
+            tasks.push(tokio::spawn(async move { co.apply(&*s, "p", add(&format!("serviceAccount:a{i}@p.iam.gserviceaccount.com"))).await }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), vec![true]);
+        }
+        assert_eq!(s.policy.lock().unwrap().members(TRAFFIC_DIRECTOR_CLIENT).len(), 10);
+        // The first writer takes one edit; everything queued meanwhile goes in the second write.
+        assert_eq!(s.writes.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn etag_conflicts_are_re_read_and_retried() {
+        let s = store(3);
+        let co = IamCoalescer::default();
+        assert_eq!(co.apply(&*s, "p", add("user:a@example.com")).await.unwrap(), vec![true]);
+        assert_eq!(s.writes.load(Ordering::SeqCst), 1);
+        assert!(s.policy.lock().unwrap().has_member(TRAFFIC_DIRECTOR_CLIENT, "user:a@example.com"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_existing_binding_is_reported_unchanged_and_not_written() {
+        let s = store(0);
+        s.policy.lock().unwrap().add_member(TRAFFIC_DIRECTOR_CLIENT, "user:a@example.com");
+        let co = IamCoalescer::default();
+        assert_eq!(co.apply(&*s, "p", add("user:a@example.com")).await.unwrap(), vec![false]);
+        assert_eq!(s.writes.load(Ordering::SeqCst), 0);
+    }
+}

@@ -1,0 +1,215 @@
+//! The parts of a `csmrun_service`, each with ensure / undo / read, and their adapter to the runner's `Step`.
+
+pub mod backend;
+pub mod dns;
+pub mod iam;
+pub mod neg;
+pub mod preflight;
+pub mod route;
+pub mod service;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::diagnose::Grant;
+use super::runner::{CancelledError, Failed, Step};
+use super::spec::Spec;
+use crate::config::ProviderData;
+
+/// An error of a step, ready to become a diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    pub summary: String,
+    pub detail: String,
+}
+
+impl StepError {
+    pub fn new(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        StepError { summary: summary.into(), detail: detail.into() }
+    }
+
+    /// A failed API call: says what was being done and passes Google's message on.
+    pub fn api(doing: &str, e: &gcp::Error) -> Self {
+        if e.is_cancelled() {
+            return Self::cancelled();
+        }
+        if e.is_deadline() {
+            return StepError::new(
+                "Timed out",
+                format!("Timed out while trying to {doing}: {e}. Raise the `timeouts` of the resource if the \
+                         operation needs longer."),
+            );
+        }
+        StepError::new(format!("Could not {doing}"), e.to_string())
+    }
+}
+
+impl CancelledError for StepError {
+    fn cancelled() -> Self {
+        StepError::new(
+            "Cancelled",
+            "The operation was interrupted (Ctrl-C or timeout); what this apply had created was rolled back.",
+        )
+    }
+}
+
+/// What the pre-flight checks and the IAM step learned, for the diagnosis of a failed deploy.
+#[derive(Debug, Default, Clone)]
+pub struct Facts {
+    pub mesh_created: Option<chrono::DateTime<chrono::Utc>>,
+    pub subnet_pga: Option<bool>,
+    /// When this run added the trafficdirector.client grant; `None` if it existed.
+    pub granted_at: Option<Instant>,
+    pub grant_checked: bool,
+}
+
+impl Facts {
+    /// The grant as the diagnosis sees it now.
+    pub fn grant(&self) -> Grant {
+        match (self.grant_checked, self.granted_at) {
+            (false, _) => Grant::Unchecked,
+            (true, None) => Grant::Existing,
+            (true, Some(t)) => Grant::New { age: t.elapsed() },
+        }
+    }
+}
+
+/// Everything a step needs.
+pub struct Ctx {
+    pub clients: gcp::Clients,
+    pub spec: Spec,
+    pub data: Arc<ProviderData>,
+    pub cancel: CancellationToken,
+    pub facts: Mutex<Facts>,
+    /// The resource already exists in Terraform state (update, repair, delete): parts with the spec's names are
+    /// ours even without ownership markers (imported parts get them on the next update that touches them).
+    pub existing: bool,
+}
+
+impl Ctx {
+    pub fn new(
+        data: Arc<ProviderData>,
+        spec: Spec,
+        cancel: CancellationToken,
+        timeout: Duration,
+        existing: bool,
+    ) -> Arc<Ctx> {
+        let clients = data.clients.with_cancel(cancel.clone()).with_deadline(Instant::now() + timeout);
+        Arc::new(Ctx { clients, spec, data, cancel, facts: Mutex::new(Facts::default()), existing })
+    }
+
+    /// The facts so far.
+    pub fn facts(&self) -> Facts {
+        self.facts.lock().map(|f| f.clone()).unwrap_or_default()
+    }
+
+    /// Updates the facts.
+    pub fn note(&self, f: impl FnOnce(&mut Facts)) {
+        if let Ok(mut g) = self.facts.lock() {
+            f(&mut g);
+        }
+    }
+
+    /// Sleeps unless cancelled first.
+    pub async fn sleep(&self, d: Duration) -> Result<(), StepError> {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = self.cancel.cancelled() => Err(StepError::cancelled()),
+        }
+    }
+}
+
+/// What a step did, so rollback can revert exactly that.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// Project roles this run added for the service account.
+    Iam { added: Vec<String> },
+    DnsZone { created: bool },
+    DnsRecord { created: bool },
+    Neg { created: bool },
+    BackendService { created: bool },
+    Preflight,
+    Service { created: bool },
+    Invokers,
+    Route { created: bool },
+}
+
+/// Which part a [`PartStep`] handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Iam,
+    DnsZone,
+    DnsRecord,
+    Neg,
+    BackendService,
+    Preflight,
+    Service,
+    Invokers,
+    Route,
+}
+
+/// One part of the create graph.
+pub struct PartStep {
+    pub part: Part,
+    pub ctx: Arc<Ctx>,
+}
+
+type Ensured = Result<Record, Failed<Record, StepError>>;
+
+#[async_trait]
+impl Step for PartStep {
+    type Record = Record;
+    type Error = StepError;
+
+    async fn ensure(&self, _cancel: CancellationToken) -> Ensured {
+        let c = &self.ctx;
+        let clean = |r: Result<Record, StepError>| r.map_err(Failed::clean);
+        match self.part {
+            Part::Iam => iam::ensure(c).await,
+            Part::DnsZone => clean(dns::ensure_zone(c).await),
+            Part::DnsRecord => clean(dns::ensure_record(c).await),
+            Part::Neg => clean(neg::ensure(c).await),
+            Part::BackendService => clean(backend::ensure(c).await),
+            Part::Preflight => clean(preflight::run(c).await.map(|_| Record::Preflight)),
+            Part::Service => service::ensure(c).await,
+            Part::Invokers => clean(service::ensure_invokers(c).await.map(|_| Record::Invokers)),
+            Part::Route => clean(route::ensure(c).await),
+        }
+    }
+
+    async fn undo(&self, record: &Record) -> Result<(), StepError> {
+        let c = &self.ctx;
+        match record {
+            Record::Iam { added } => iam::release(c, added).await,
+            Record::DnsZone { created: true } => dns::delete_zone(c).await,
+            Record::DnsRecord { created: true } => dns::delete_record(c).await,
+            Record::Neg { created: true } => neg::delete(c, &c.spec.neg_name).await,
+            Record::BackendService { created: true } => backend::delete(c, &c.spec.backend_service_name).await,
+            Record::Service { created: true } => service::delete(c).await,
+            Record::Route { created: true } => route::delete(c, &c.spec.route_name).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The error for a part that exists but is not ours.
+pub fn not_ours(kind: &str, name: &str, spec: &Spec) -> StepError {
+    StepError::new(
+        format!("{kind} already exists and is not managed by csmrun"),
+        format!(
+            "The {kind} {name:?} exists but does not carry csmrun's ownership marker, so csmrun will not take it \
+             over. If it belongs to this service, import the whole service instead: \
+             `terraform import <address> projects/{}/locations/{}/services/{}`; otherwise choose another name.",
+            spec.project, spec.region, spec.name
+        ),
+    )
+}
+
+/// True when a description carries this service's ownership marker.
+pub fn is_marked(description: Option<&str>, spec: &Spec) -> bool {
+    description.is_some_and(|d| d.contains(&spec.marker()))
+}

@@ -1,0 +1,64 @@
+//! The regional serverless NEG that points at the Cloud Run service (immutable: renamed by create-swap-delete).
+
+use super::{is_marked, not_ours, Ctx, Record, StepError};
+use crate::service::bodies;
+
+/// Ensures the NEG named in the spec exists, points at the service, and is ours.
+pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
+    let s = &c.spec;
+    let compute = c.clients.compute();
+    let doing = format!("create serverless NEG {}", s.neg_name);
+    let existing = match compute.get_network_endpoint_group(&s.project, &s.region, &s.neg_name).await {
+        Ok(n) => Some(n),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(StepError::api(&format!("read serverless NEG {}", s.neg_name), &e)),
+    };
+    let neg = match existing {
+        None => match compute.insert_network_endpoint_group(&s.project, &s.region, &bodies::neg(s)).await {
+            Ok(_) => return Ok(Record::Neg { created: true }),
+            Err(e) if e.is_already_exists() => compute
+                .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
+                .await
+                .map_err(|e| StepError::api(&doing, &e))?,
+            Err(e) => return Err(StepError::api(&doing, &e)),
+        },
+        Some(n) => n,
+    };
+    if !c.existing && !is_marked(neg.description.as_deref(), s) {
+        return Err(not_ours("serverless NEG", &s.neg_name, s));
+    }
+    let target = neg.cloud_run.as_ref().and_then(|r| r.service.as_deref());
+    if target != Some(s.name.as_str()) {
+        return Err(StepError::new(
+            "Serverless NEG points at another service",
+            format!(
+                "The NEG {:?} targets Cloud Run service {:?}, not {:?}; NEGs cannot be changed. Set `neg_name` to a \
+                 new name and csmrun will build a new NEG, swap it into the backend service and delete the old one.",
+                s.neg_name,
+                target.unwrap_or(""),
+                s.name
+            ),
+        ));
+    }
+    // Adopted after a crash (ours, but this run did not see it being made): rollback removes it too.
+    Ok(Record::Neg { created: !c.existing })
+}
+
+/// Deletes a NEG; one that is already gone is fine.
+pub async fn delete(c: &Ctx, name: &str) -> Result<(), StepError> {
+    match c.clients.compute().delete_network_endpoint_group(&c.spec.project, &c.spec.region, name).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(StepError::api(&format!("delete serverless NEG {name}"), &e)),
+    }
+}
+
+/// Whether the NEG exists and targets the service.
+pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
+    let s = &c.spec;
+    match c.clients.compute().get_network_endpoint_group(&s.project, &s.region, &s.neg_name).await {
+        Ok(n) => Ok(n.cloud_run.as_ref().and_then(|r| r.service.as_deref()) == Some(s.name.as_str())),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(StepError::api(&format!("read serverless NEG {}", s.neg_name), &e)),
+    }
+}

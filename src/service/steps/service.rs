@@ -1,0 +1,223 @@
+//! The Cloud Run service: deploy, wait until Ready, diagnose mesh failures, redeploy or recreate; and its invokers.
+
+use std::time::Duration;
+
+use gcp::run::{PatchOptions, Service};
+
+use super::{not_ours, Ctx, Record, StepError};
+use crate::service::bodies;
+use crate::service::diagnose::{self, Checks, Diagnosis, Failure, Remedy};
+use crate::service::names;
+use crate::service::runner::Failed;
+use crate::service::spec::RUN_INVOKER;
+
+/// How long to wait between readiness polls while the service reconciles.
+const POLL: Duration = Duration::from_secs(2);
+
+fn is_ours(svc: &Service, c: &Ctx) -> bool {
+    svc.labels.get(names::MANAGED_BY_KEY).map(String::as_str) == Some(names::MANAGED_BY_VALUE)
+        || super::is_marked(svc.description.as_deref(), &c.spec)
+}
+
+/// Reads the service; `None` when it does not exist.
+pub async fn get(c: &Ctx) -> Result<Option<Service>, StepError> {
+    match c.clients.run().get_service(&c.spec.service_path()).await {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(StepError::api(&format!("read Cloud Run service {}", c.spec.name), &e)),
+    }
+}
+
+/// Deploys (creating or patching) and returns the operation's error, if the operation failed.
+async fn deploy(c: &Ctx, exists: bool, force_new_revision: bool) -> Result<Option<gcp::Error>, StepError> {
+    let s = &c.spec;
+    let run = c.clients.run();
+    let body = bodies::service(s);
+    let result = if exists {
+        let opts = PatchOptions { allow_missing: true, force_new_revision, ..Default::default() };
+        run.patch_service(&s.service_path(), &body, &opts).await
+    } else {
+        match run.create_service(&gcp::run::location_name(&s.project, &s.region), &s.name, &body).await {
+            // A crashed earlier run created it: upsert instead.
+            Err(e) if e.is_already_exists() => {
+                run.patch_service(&s.service_path(), &body, &PatchOptions { allow_missing: true, ..Default::default() })
+                    .await
+            }
+            other => other,
+        }
+    };
+    match result {
+        Ok(_) => Ok(None),
+        Err(e) if e.is_operation_failure() => Ok(Some(e)),
+        Err(e) => Err(StepError::api(&format!("deploy Cloud Run service {}", s.name), &e)),
+    }
+}
+
+/// Polls until the service is Ready (`Ok(None)`) or failed (`Ok(Some(failure))`).
+async fn settle(c: &Ctx, op_error: Option<gcp::Error>) -> Result<Option<Failure>, StepError> {
+    loop {
+        let svc = get(c).await?;
+        let Some(svc) = svc else {
+            let message = op_error.as_ref().map(|e| e.message().to_string()).unwrap_or_else(|| "the service disappeared".into());
+            return Ok(Some(Failure { message, code: op_error.as_ref().and_then(rpc_code), ..Default::default() }));
+        };
+        if svc.is_ready() {
+            return Ok(None);
+        }
+        if svc.has_failed() || (op_error.is_some() && svc.reconciling != Some(true)) {
+            return Ok(Some(failure_of(c, &svc, op_error.as_ref()).await));
+        }
+        c.sleep(POLL).await?;
+    }
+}
+
+fn rpc_code(e: &gcp::Error) -> Option<i32> {
+    match e.status()? {
+        "FAILED_PRECONDITION" => Some(9),
+        "INVALID_ARGUMENT" => Some(3),
+        "INTERNAL" => Some(13),
+        "DEADLINE_EXCEEDED" => Some(4),
+        _ => None,
+    }
+}
+
+async fn failure_of(c: &Ctx, svc: &Service, op_error: Option<&gcp::Error>) -> Failure {
+    let message = op_error
+        .map(|e| e.message().to_string())
+        .or_else(|| svc.terminal_condition.as_ref().and_then(|t| t.message.clone()))
+        .unwrap_or_else(|| "the service did not become ready".into());
+    let mut f = Failure { message, code: op_error.and_then(rpc_code), ..Default::default() };
+    if let Some(rev) = &svc.latest_created_revision {
+        let full = if rev.contains('/') { rev.clone() } else { format!("{}/revisions/{rev}", c.spec.service_path()) };
+        f.revision = Some(rev.rsplit('/').next().unwrap_or(rev).to_string());
+        if let Ok(r) = c.clients.run().get_revision(&full).await {
+            f.revision_messages = r.conditions.iter().filter_map(|k| k.message.clone()).collect();
+            f.log_uri = r.log_uri;
+        }
+    }
+    f
+}
+
+fn checks(c: &Ctx, redeploys: u32) -> Checks {
+    let facts = c.facts();
+    Checks {
+        has_mesh: true,
+        mesh_age: facts.mesh_created.and_then(|t| (chrono::Utc::now() - t).to_std().ok()),
+        mesh_settle_time: c.data.mesh_settle_time,
+        subnet_pga: facts.subnet_pga,
+        subnet: c.spec.subnetwork.clone(),
+        egress_all_traffic: true,
+        grant: facts.grant(),
+        service_account: c.spec.service_account.clone(),
+        redeploys,
+    }
+}
+
+fn diag_error(d: &Diagnosis) -> StepError {
+    StepError::new(d.summary(), d.detail())
+}
+
+/// Deploys the service and waits until it is Ready, redeploying or recreating while the diagnosis says that
+/// time will fix it (IAM propagation, young mesh), until the timeout.
+pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
+    let s = &c.spec;
+    let existing = get(c).await.map_err(Failed::clean)?;
+    if let Some(svc) = &existing {
+        if !c.existing && !is_ours(svc, c) {
+            return Err(Failed::clean(not_ours("Cloud Run service", &s.name, s)));
+        }
+    }
+    // From here on the service exists (or may): a failure leaves something for rollback to remove.
+    let record = Record::Service { created: !c.existing };
+    let partial = |error: StepError| Failed { error, partial: Some(record.clone()) };
+    let mut exists = existing.is_some();
+    let mut force = false;
+    let mut redeploys = 0u32;
+    let mut recreated = false;
+    let mut backoff = Duration::from_secs(15);
+    loop {
+        let op_error = match deploy(c, exists, force).await {
+            Ok(e) => e,
+            Err(e) if !exists => return Err(Failed::clean(e)),
+            Err(e) => return Err(partial(e)),
+        };
+        exists = true;
+        let failure = match settle(c, op_error).await {
+            Ok(None) => return Ok(record),
+            Ok(Some(f)) => f,
+            Err(e) => return Err(partial(e)),
+        };
+        let mut d = diagnose::diagnose(failure, &checks(c, redeploys));
+        if d.remedy == Remedy::Recreate && recreated && d.cause == diagnose::Cause::SidecarUnknown {
+            d.remedy = Remedy::Fail;
+        }
+        tracing::warn!(service = s.name, cause = ?d.cause, remedy = ?d.remedy, "Cloud Run deploy failed");
+        match d.remedy {
+            Remedy::Fail => return Err(partial(diag_error(&d))),
+            Remedy::Redeploy => {
+                redeploys += 1;
+                force = true;
+            }
+            Remedy::Recreate => {
+                delete(c).await.map_err(partial)?;
+                exists = false;
+                force = false;
+                redeploys = 0;
+                recreated = true;
+            }
+        }
+        if let Err(e) = c.sleep(backoff).await {
+            let mut err = diag_error(&d);
+            err.detail = format!("{}\n({})", err.detail, e.detail);
+            return Err(partial(err));
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(120));
+        if tokio::time::Instant::now() >= c.clients.transport().deadline().unwrap_or_else(tokio::time::Instant::now) {
+            return Err(partial(diag_error(&d)));
+        }
+    }
+}
+
+/// Makes `roles/run.invoker` on the service exactly `invokers`; etag conflicts re-read and retry.
+pub async fn ensure_invokers(c: &Ctx) -> Result<(), StepError> {
+    let path = c.spec.service_path();
+    let run = c.clients.run();
+    for _ in 0..8 {
+        let mut policy = run
+            .get_iam_policy(&path)
+            .await
+            .map_err(|e| StepError::api("read the service's IAM policy", &e))?;
+        if !policy.set_role_members(RUN_INVOKER, &c.spec.invokers) {
+            return Ok(());
+        }
+        match run.set_iam_policy(&path, &policy).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_conflict() => c.sleep(Duration::from_millis(500)).await?,
+            Err(e) => return Err(StepError::api("set the service's invokers (roles/run.invoker)", &e)),
+        }
+    }
+    Err(StepError::new("IAM policy keeps changing", "The service's IAM policy changed under every attempt; apply again."))
+}
+
+/// The current invokers.
+pub async fn invokers(c: &Ctx) -> Result<Vec<String>, StepError> {
+    let policy = c
+        .clients
+        .run()
+        .get_iam_policy(&c.spec.service_path())
+        .await
+        .map_err(|e| StepError::api("read the service's IAM policy", &e))?;
+    let mut m: Vec<String> = policy.members(RUN_INVOKER).into_iter().map(str::to_string).collect();
+    m.sort();
+    m.dedup();
+    Ok(m)
+}
+
+/// Deletes the service; one that is already gone is fine.
+pub async fn delete(c: &Ctx) -> Result<(), StepError> {
+    match c.clients.run().delete_service(&c.spec.service_path()).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(StepError::api(&format!("delete Cloud Run service {}", c.spec.name), &e)),
+    }
+}
