@@ -95,8 +95,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Task::GoreleaserCheck { config, schema } => {
-            let config = root.join(config);
-            goreleaser::check(&config, &root.join(schema))?;
+            goreleaser::check(&root.join(&config), &root.join(schema))?;
             println!(
                 "{}: valid goreleaser v2 config for a Terraform registry release",
                 config.display()
