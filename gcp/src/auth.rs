@@ -147,10 +147,12 @@ fn from_json(json: Value) -> Result<AccessTokenCredentials, Error> {
             .with_scopes([CLOUD_PLATFORM_SCOPE])
             .build_access_token_credentials(),
         "" => return Err(Error::auth("credentials JSON has no \"type\" field")),
-        other => return Err(Error::auth(format!(
+        other => {
+            return Err(Error::auth(format!(
             "unsupported credentials type {other:?} (expected service_account, authorized_user, \
                  external_account or impersonated_service_account)"
-        ))),
+        )))
+        }
     };
     built.map_err(|e| Error::auth(format!("{kind} credentials: {e}")))
 }

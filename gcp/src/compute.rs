@@ -284,3 +284,46 @@ pub fn operation_path(project: &str, op: &ComputeOperation) -> String {
         None => format!("projects/{project}/global/operations/{}", op.name),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_paths_ignore_the_host() {
+        assert_eq!(
+            link_path("https://www.googleapis.com/compute/v1/projects/p/global/backendServices/b"),
+            Some("projects/p/global/backendServices/b")
+        );
+        assert_eq!(
+            link_path("http://127.0.0.1:9/compute/v1/projects/p/regions/r/networkEndpointGroups/n"),
+            Some("projects/p/regions/r/networkEndpointGroups/n")
+        );
+        assert_eq!(
+            link_path("projects/p/global/networks/v"),
+            Some("projects/p/global/networks/v")
+        );
+        assert_eq!(link_path("https://example.com/x"), None);
+        assert_eq!(
+            link_name("https://www.googleapis.com/compute/v1/projects/p/regions/us-east1"),
+            "us-east1"
+        );
+    }
+
+    #[test]
+    fn operation_scope_follows_the_region_field() {
+        let mut op = ComputeOperation {
+            name: "op".into(),
+            region: Some(
+                "https://www.googleapis.com/compute/v1/projects/p/regions/eu-west1".into(),
+            ),
+            ..Default::default()
+        };
+        assert_eq!(
+            operation_path("p", &op),
+            "projects/p/regions/eu-west1/operations/op"
+        );
+        op.region = None;
+        assert_eq!(operation_path("p", &op), "projects/p/global/operations/op");
+    }
+}

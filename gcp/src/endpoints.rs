@@ -125,3 +125,83 @@ fn parse_base(api: Api, raw: &str) -> Result<Url, Error> {
     }
     Ok(url)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_googles_base_urls() {
+        let e = Endpoints::resolve(&CustomEndpoints::default(), None).unwrap();
+        for api in Api::ALL {
+            assert_eq!(e.base(api).as_str(), default_base(api));
+        }
+        assert_eq!(
+            e.url(Api::Compute, "projects/p/global/backendServices/b")
+                .unwrap()
+                .as_str(),
+            "https://compute.googleapis.com/compute/v1/projects/p/global/backendServices/b"
+        );
+    }
+
+    #[test]
+    fn the_emulator_host_maps_every_api_to_its_prefix() {
+        let e = Endpoints::resolve(&CustomEndpoints::default(), Some("127.0.0.1:8089")).unwrap();
+        let got: Vec<&str> = Api::ALL.iter().map(|a| e.base(*a).as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "http://127.0.0.1:8089/run/v2/",
+                "http://127.0.0.1:8089/compute/v1/",
+                "http://127.0.0.1:8089/networkservices/v1/",
+                "http://127.0.0.1:8089/dns/v1/",
+                "http://127.0.0.1:8089/cloudresourcemanager/v1/",
+            ]
+        );
+    }
+
+    #[test]
+    fn explicit_custom_endpoints_win_over_the_emulator_and_gain_a_slash() {
+        let custom = CustomEndpoints {
+            dns: Some("https://dns.example.test/dns/v1".into()),
+            ..Default::default()
+        };
+        let e = Endpoints::resolve(&custom, Some("localhost:1")).unwrap();
+        assert_eq!(
+            e.base(Api::Dns).as_str(),
+            "https://dns.example.test/dns/v1/"
+        );
+        assert_eq!(e.base(Api::Run).as_str(), "http://localhost:1/run/v2/");
+        assert_eq!(
+            e.url(Api::Dns, "projects/p/managedZones/z")
+                .unwrap()
+                .as_str(),
+            "https://dns.example.test/dns/v1/projects/p/managedZones/z"
+        );
+    }
+
+    #[test]
+    fn a_bad_custom_endpoint_is_a_config_error_naming_the_api() {
+        let custom = CustomEndpoints {
+            run: Some("ftp://x/".into()),
+            ..Default::default()
+        };
+        let err = Endpoints::resolve(&custom, None).unwrap_err();
+        assert!(err.message().contains("Cloud Run endpoint"), "{err}");
+        let custom = CustomEndpoints {
+            compute: Some("not a url".into()),
+            ..Default::default()
+        };
+        assert!(Endpoints::resolve(&custom, None).is_err());
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let custom = CustomEndpoints {
+            run: Some("  ".into()),
+            ..Default::default()
+        };
+        let e = Endpoints::resolve(&custom, Some(" ")).unwrap();
+        assert_eq!(e.base(Api::Run).as_str(), default_base(Api::Run));
+    }
+}

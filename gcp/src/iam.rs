@@ -149,3 +149,129 @@ impl Policy {
         p
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ROLE: &str = "roles/trafficdirector.client";
+    const SA: &str = "serviceAccount:sa@p.iam.gserviceaccount.com";
+
+    fn policy() -> Policy {
+        serde_json::from_value(json!({
+            "version": 3,
+            "etag": "BwYx",
+            "bindings": [
+                {"role": "roles/owner", "members": ["user:o@example.com"]},
+                {"role": ROLE, "members": [SA], "condition": {"title": "until 2030", "expression": "request.time < timestamp('2030-01-01T00:00:00Z')"}},
+                {"role": "roles/viewer", "members": ["group:g@example.com", SA]}
+            ],
+            "auditConfigs": [{"service": "allServices", "auditLogConfigs": [{"logType": "ADMIN_READ"}]}]
+        }))
+        .unwrap()
+    }
+
+    fn others(p: &Policy) -> Vec<Binding> {
+        p.bindings
+            .iter()
+            .filter(|b| !(b.role == ROLE && b.condition.is_none()))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn add_member_creates_an_unconditional_binding_beside_a_conditional_one() {
+        let mut p = policy();
+        let before = others(&p);
+        assert!(
+            !p.has_member(ROLE, SA),
+            "a conditional grant is not an unconditional one"
+        );
+        assert!(p.add_member(ROLE, SA));
+        assert!(p.has_member(ROLE, SA));
+        assert_eq!(others(&p), before, "no other binding changed");
+        assert_eq!(p.bindings.len(), 4);
+        assert_eq!(p.audit_configs, policy().audit_configs);
+        assert_eq!(p.etag.as_deref(), Some("BwYx"));
+    }
+
+    #[test]
+    fn add_member_twice_changes_nothing_the_second_time() {
+        let mut p = policy();
+        assert!(p.add_member("roles/viewer", "user:new@example.com"));
+        let once = p.clone();
+        assert!(!p.add_member("roles/viewer", "user:new@example.com"));
+        assert_eq!(p, once);
+        assert_eq!(
+            p.members("roles/viewer"),
+            ["group:g@example.com", SA, "user:new@example.com"]
+        );
+    }
+
+    #[test]
+    fn remove_member_keeps_the_binding_while_others_remain() {
+        let mut p = policy();
+        assert!(p.remove_member("roles/viewer", SA));
+        assert_eq!(p.members("roles/viewer"), ["group:g@example.com"]);
+        assert!(
+            p.bindings[1].condition.is_some(),
+            "conditional binding untouched"
+        );
+        assert_eq!(p.bindings[1].members, [SA]);
+    }
+
+    #[test]
+    fn remove_member_drops_a_binding_that_becomes_empty_and_never_a_conditional_one() {
+        let mut p = policy();
+        p.add_member(ROLE, SA);
+        assert!(p.remove_member(ROLE, SA));
+        assert_eq!(p, policy(), "back to exactly the original");
+        assert!(
+            !p.remove_member(ROLE, SA),
+            "the conditional grant is not removed"
+        );
+        assert_eq!(p, policy());
+    }
+
+    #[test]
+    fn set_role_members_is_authoritative_for_one_unconditional_role_only() {
+        let mut p = policy();
+        let want = vec![
+            "user:a@example.com".to_string(),
+            "user:b@example.com".to_string(),
+        ];
+        assert!(p.set_role_members("roles/viewer", &want));
+        assert_eq!(
+            p.members("roles/viewer"),
+            ["user:a@example.com", "user:b@example.com"]
+        );
+        assert_eq!(p.bindings[2].role, "roles/viewer", "binding stays in place");
+        assert!(!p.set_role_members("roles/viewer", &want));
+        assert!(p.set_role_members("roles/viewer", &[]));
+        assert!(p.members("roles/viewer").is_empty());
+        assert_eq!(p.bindings.len(), 2);
+        assert!(
+            !p.set_role_members(ROLE, &[]),
+            "conditional binding is not the unconditional role"
+        );
+        assert_eq!(p.bindings[1].members, [SA]);
+    }
+
+    #[test]
+    fn policies_with_conditions_are_written_as_version_3() {
+        let mut p = policy();
+        p.version = Some(1);
+        assert_eq!(p.for_write().version, Some(3));
+        let plain = Policy {
+            version: Some(1),
+            bindings: vec![Binding {
+                role: "r".into(),
+                members: vec!["m".into()],
+                ..Binding::default()
+            }],
+            ..Policy::default()
+        };
+        assert_eq!(plain.for_write().version, Some(1));
+    }
+}

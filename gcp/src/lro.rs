@@ -42,14 +42,15 @@ pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -
     let backoff = t.options().poll.clone();
     let mut polls: u32 = 0;
     while !op.is_done() {
-        let delay = backoff.delay(polls);
-        if Instant::now() + delay >= deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             return Err(ctx(Error::deadline(format!(
                 "operation {} still running at the deadline",
                 target.path
             ))));
         }
-        t.pause(delay).await.map_err(ctx)?;
+        // The last wait is shortened so one final poll happens right at the deadline.
+        t.pause(backoff.delay(polls).min(left)).await.map_err(ctx)?;
         polls = polls.saturating_add(1);
         let req = Request::new(
             target.api,

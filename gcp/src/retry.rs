@@ -123,3 +123,39 @@ impl Default for RetryPolicy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceilings_grow_exponentially_up_to_the_cap() {
+        let b = Backoff::new(Duration::from_secs(1), Duration::from_secs(30), 2.0);
+        let got: Vec<u64> = (0..8).map(|i| b.ceiling(i).as_secs()).collect();
+        assert_eq!(got, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(b.ceiling(u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn delays_are_jittered_within_half_to_full_ceiling() {
+        let b = Backoff::new(Duration::from_millis(100), Duration::from_secs(5), 2.0);
+        let mut distinct = std::collections::BTreeSet::new();
+        for attempt in 0..10 {
+            for _ in 0..50 {
+                let d = b.delay(attempt);
+                let c = b.ceiling(attempt);
+                assert!(d >= c / 2 && d <= c, "attempt {attempt}: {d:?} vs {c:?}");
+                distinct.insert(d);
+            }
+        }
+        assert!(distinct.len() > 100, "jitter spreads delays");
+    }
+
+    #[test]
+    fn a_bad_multiplier_becomes_constant_backoff() {
+        for m in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let b = Backoff::new(Duration::from_secs(1), Duration::from_secs(8), m);
+            assert_eq!(b.ceiling(5), Duration::from_secs(1), "multiplier {m}");
+        }
+    }
+}
