@@ -97,6 +97,7 @@ pub async fn serve<P: Provider>(opts: ServeOpts, provider: P) -> Result<(), Serv
             .ok()
             .filter(|s| !s.trim().is_empty())
     };
+    let auto_mtls = client_cert.is_some();
     let serving = match client_cert {
         Some(pem_text) => {
             let identity = tls::generate_server_identity()?;
@@ -127,7 +128,7 @@ pub async fn serve<P: Provider>(opts: ServeOpts, provider: P) -> Result<(), Serv
             )
         }
     };
-    tracing::info!(%addr, debug_mode, "tfplug provider serving");
+    tracing::info!(%addr, debug_mode, auto_mtls, "tfplug provider serving");
 
     tokio::select! {
         _ = shutdown.cancelled() => {
