@@ -37,19 +37,9 @@ fn bad(message: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn locked() -> Response {
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(json!({"error": "emulator state lock poisoned"})),
-    )
-        .into_response()
-}
-
 /// Back to the initial seed (the clock keeps running; the request log is kept).
 async fn reset(State(shared): Shared_) -> Response {
-    let Ok(mut world) = shared.world.lock() else {
-        return locked();
-    };
+    let mut world = shared.world();
     let clock = world.clock.clone();
     match shared.fresh_world(clock) {
         Ok(fresh) => *world = fresh,
@@ -61,9 +51,7 @@ async fn reset(State(shared): Shared_) -> Response {
 }
 
 async fn state(State(shared): Shared_) -> Response {
-    let Ok(mut world) = shared.world.lock() else {
-        return locked();
-    };
+    let mut world = shared.world();
     world.tick();
     Json(world.dump()).into_response()
 }
@@ -74,9 +62,7 @@ async fn seed(State(shared): Shared_, body: String) -> Response {
         Ok(s) => s,
         Err(e) => return bad(e.to_string()),
     };
-    let Ok(mut world) = shared.world.lock() else {
-        return locked();
-    };
+    let mut world = shared.world();
     match seed.apply(&mut world, None) {
         Ok(()) => Json(json!({"seeded": seed.projects.len()})).into_response(),
         Err(e) => bad(e.to_string()),
@@ -84,9 +70,7 @@ async fn seed(State(shared): Shared_, body: String) -> Response {
 }
 
 async fn list_faults(State(shared): Shared_) -> Response {
-    let Ok(world) = shared.world.lock() else {
-        return locked();
-    };
+    let world = shared.world();
     Json(json!({"rules": world.faults.dump()})).into_response()
 }
 
@@ -107,9 +91,7 @@ async fn add_faults(State(shared): Shared_, body: String) -> Response {
         Ok(p) => p,
         Err(e) => return bad(format!("fault rules: {e}")),
     };
-    let Ok(mut world) = shared.world.lock() else {
-        return locked();
-    };
+    let mut world = shared.world();
     let (rules, seed) = match parsed {
         FaultBody::Many { rules, seed } => (rules, seed),
         FaultBody::One(rule) => (vec![rule], None),
@@ -124,18 +106,14 @@ async fn add_faults(State(shared): Shared_, body: String) -> Response {
 }
 
 async fn clear_faults(State(shared): Shared_) -> Response {
-    let Ok(mut world) = shared.world.lock() else {
-        return locked();
-    };
+    let mut world = shared.world();
     world.faults.clear();
     Json(json!({"rules": []})).into_response()
 }
 
 /// The request log as JSON lines.
 async fn requests(State(shared): Shared_) -> Response {
-    let Ok(log) = shared.log.lock() else {
-        return locked();
-    };
+    let log = shared.log();
     (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         log.json_lines(),
@@ -144,9 +122,7 @@ async fn requests(State(shared): Shared_) -> Response {
 }
 
 async fn clear_requests(State(shared): Shared_) -> Response {
-    let Ok(mut log) = shared.log.lock() else {
-        return locked();
-    };
+    let mut log = shared.log();
     log.clear();
     Json(json!({"cleared": true})).into_response()
 }
@@ -160,9 +136,7 @@ fn clock_view(world: &crate::world::World) -> Value {
 }
 
 async fn clock(State(shared): Shared_) -> Response {
-    let Ok(world) = shared.world.lock() else {
-        return locked();
-    };
+    let world = shared.world();
     Json(clock_view(&world)).into_response()
 }
 
@@ -185,9 +159,7 @@ async fn set_clock(State(shared): Shared_, body: String) -> Response {
         Ok(p) => p,
         Err(e) => return bad(format!("clock: {e}")),
     };
-    let Ok(mut world) = shared.world.lock() else {
-        return locked();
-    };
+    let mut world = shared.world();
     if let Some(text) = &parsed.advance {
         let Some(d) = parse_duration(text) else {
             return bad(format!("advance: '{text}' is not a duration"));
@@ -226,9 +198,7 @@ async fn settings(State(shared): Shared_, body: String) -> Response {
         Ok(p) => p,
         Err(e) => return bad(format!("settings: {e}")),
     };
-    let Ok(mut world) = shared.world.lock() else {
-        return locked();
-    };
+    let mut world = shared.world();
     if let Some(s) = parsed.sticky_mesh_failures {
         world.settings.sticky_mesh_failures = s;
     }

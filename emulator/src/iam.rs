@@ -86,7 +86,6 @@ impl Policy {
         resource: &str,
         new_policy: &Value,
         update_mask: Option<&str>,
-        now: DateTime<Utc>,
         effective_at: DateTime<Utc>,
     ) -> Result<Value, ApiError> {
         if let Some(etag) = new_policy.get("etag").and_then(Value::as_str) {
@@ -129,7 +128,6 @@ impl Policy {
                 .cloned()
                 .unwrap_or_default();
         }
-        let _ = now;
         self.refresh_etag(resource);
         Ok(self.render(3))
     }
@@ -194,6 +192,13 @@ fn normalise(bindings: Option<&Value>) -> Result<Vec<Value>, ApiError> {
         }
         out.push(binding);
     }
+    // Google returns bindings sorted by role and members sorted within a binding.
+    for b in &mut out {
+        if let Some(list) = b["members"].as_array_mut() {
+            list.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+        }
+    }
+    out.sort_by(|x, y| x["role"].as_str().cmp(&y["role"].as_str()));
     Ok(out)
 }
 
@@ -221,7 +226,7 @@ mod tests {
         let mut p = Policy::seeded("projects/p", vec![], now);
         let body =
             json!({"bindings": [{"role": "roles/x", "members": ["user:a@b.c"]}], "etag": p.etag});
-        p.set("projects/p", &body, None, now, now + Duration::seconds(90))
+        p.set("projects/p", &body, None, now + Duration::seconds(90))
             .unwrap();
         assert!(!p.is_effective("roles/x", "user:a@b.c", now));
         assert!(p.is_effective("roles/x", "user:a@b.c", now + Duration::seconds(90)));
@@ -232,7 +237,7 @@ mod tests {
         let now = Utc::now();
         let mut p = Policy::seeded("projects/p", vec![], now);
         let err = p
-            .set("projects/p", &json!({"etag": "stale"}), None, now, now)
+            .set("projects/p", &json!({"etag": "stale"}), None, now)
             .unwrap_err();
         assert_eq!(err.status, "ABORTED");
     }

@@ -100,10 +100,7 @@ pub async fn handle(shared: &Arc<Shared>, req: Incoming) -> Answer {
         return error(api, &e);
     }
 
-    let decision = match shared.world.lock() {
-        Ok(mut world) => world.faults.decide(api, &method.id),
-        Err(_) => return error(api, &ApiError::internal("emulator state lock poisoned")),
-    };
+    let decision = shared.world().faults.decide(api, &method.id);
     if let Some(latency) = decision.latency {
         tokio::time::sleep(latency).await;
     }
@@ -130,9 +127,7 @@ pub async fn handle(shared: &Arc<Shared>, req: Incoming) -> Answer {
         injected_operation_error: decision.operation_error,
     };
     let reply = {
-        let Ok(mut world) = shared.world.lock() else {
-            return error(api, &ApiError::internal("emulator state lock poisoned"));
-        };
+        let mut world = shared.world();
         world.tick();
         handler(&mut world, &call)
     };
@@ -151,9 +146,7 @@ async fn wait(shared: &Arc<Shared>, api: Api, name: &str, timeout: std::time::Du
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let nap = {
-            let Ok(mut world) = shared.world.lock() else {
-                return error(api, &ApiError::internal("emulator state lock poisoned"));
-            };
+            let mut world = shared.world();
             world.tick();
             let Some(op) = world.operations.get(name) else {
                 return error(
@@ -171,15 +164,12 @@ async fn wait(shared: &Arc<Shared>, api: Api, name: &str, timeout: std::time::Du
         };
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            return match shared.world.lock() {
-                Ok(world) => match world.operations.get(name) {
-                    Some(op) => Answer::Json(200, op.render()),
-                    None => error(
-                        api,
-                        &ApiError::not_found(format!("Operation '{name}' not found.")),
-                    ),
-                },
-                Err(_) => error(api, &ApiError::internal("emulator state lock poisoned")),
+            return match shared.world().operations.get(name) {
+                Some(op) => Answer::Json(200, op.render()),
+                None => error(
+                    api,
+                    &ApiError::not_found(format!("Operation '{name}' not found.")),
+                ),
             };
         }
         let nap = nap.min(deadline - now) + std::time::Duration::from_millis(1);

@@ -90,6 +90,21 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The world, locked. A handler that panicked leaves the data as it was; serving on is more useful to a
+    /// test run than failing every later call, so a poisoned lock is recovered.
+    pub fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The request log, locked (recovered like `world`).
+    pub fn log(&self) -> std::sync::MutexGuard<'_, RequestLog> {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// A fresh world from the initial seed, keeping the current clock.
     pub fn fresh_world(&self, clock: Clock) -> Result<World, SeedError> {
         let mut world = World::new(clock, Settings::default());
@@ -183,18 +198,14 @@ impl RunningEmulator {
 
     /// The request log so far, one JSON object per API call.
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        self.shared
-            .log
-            .lock()
-            .map(|l| l.entries().to_vec())
-            .unwrap_or_default()
+        self.shared.log().entries().to_vec()
     }
 
     /// Runs `f` on the world under its lock (for in-process tests and tools).
-    pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> Option<R> {
-        let mut world = self.shared.world.lock().ok()?;
+    pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        let mut world = self.shared.world();
         world.tick();
-        Some(f(&mut world))
+        f(&mut world)
     }
 
     /// Stops serving and waits for in-flight requests to finish.
@@ -230,9 +241,7 @@ async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     };
     let answer = router::handle(&shared, incoming.clone_body()).await;
     let entry = router::log_entry(&method, &path, &query, &incoming.body, &answer);
-    if let Ok(mut log) = shared.log.lock() {
-        log.push(entry);
-    }
+    shared.log().push(entry);
     into_response(answer)
 }
 
