@@ -147,17 +147,20 @@ mod tests {
     use super::*;
 
     const CONFIG: &str = include_str!("../../.goreleaser.yml");
-    static SCHEMA_TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        // Read at run time: the pinned schema lives beside the repository, in ../shared.
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/goreleaser-schema/schema.json");
-        fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-    });
+    const SCHEMA_TEXT: &str = include_str!("../goreleaser-schema/schema.json");
+
+    #[test]
+    fn vendored_schema_is_the_pinned_goreleaser_v2_17_1_schema() {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(SCHEMA_TEXT.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "a59a78b57a217c7f840da1c5be968a036b3df6f438cf7e3307e02dd54534cf3b");
+    }
 
     #[test]
     fn committed_config_passes_schema_and_registry_rules() {
         assert_eq!(
-            problems(CONFIG, &SCHEMA_TEXT).unwrap(),
+            problems(CONFIG, SCHEMA_TEXT).unwrap(),
             Vec::<String>::new()
         );
     }
@@ -169,7 +172,7 @@ mod tests {
             "    builder: rust\n    bogus_key: 1\n",
             1,
         );
-        let problems = problems(&config, &SCHEMA_TEXT).unwrap();
+        let problems = problems(&config, SCHEMA_TEXT).unwrap();
         assert!(
             problems
                 .iter()
@@ -180,7 +183,7 @@ mod tests {
 
     #[test]
     fn bogus_top_level_key_is_reported_by_the_schema() {
-        let problems = problems(&format!("{CONFIG}\nbogus_section: {{}}\n"), &SCHEMA_TEXT).unwrap();
+        let problems = problems(&format!("{CONFIG}\nbogus_section: {{}}\n"), SCHEMA_TEXT).unwrap();
         assert!(
             problems.iter().any(|p| p.contains("bogus_section")),
             "{problems:?}"
@@ -193,7 +196,7 @@ mod tests {
             "binary: terraform-provider-csmrun",
             "binary: '{{ .ProjectName }}_v{{ .Version }}'",
         );
-        let problems = problems(&config, &SCHEMA_TEXT).unwrap();
+        let problems = problems(&config, SCHEMA_TEXT).unwrap();
         assert!(
             problems.iter().any(|p| p.contains("builds[0].binary")),
             "{problems:?}"
@@ -206,7 +209,7 @@ mod tests {
             "      - --detach-sign\n",
             "      - --armor\n      - --detach-sign\n",
         );
-        let problems = problems(&config, &SCHEMA_TEXT).unwrap();
+        let problems = problems(&config, SCHEMA_TEXT).unwrap();
         assert!(
             problems.iter().any(|p| p.contains("binary (not --armor)")),
             "{problems:?}"
@@ -219,7 +222,7 @@ mod tests {
         let mut config = config;
         config["checksum"]["extra_files"] = Value::Array(vec![]);
         let yaml = serde_yaml_ng::to_string(&config).unwrap();
-        let problems = problems(&yaml, &SCHEMA_TEXT).unwrap();
+        let problems = problems(&yaml, SCHEMA_TEXT).unwrap();
         assert_eq!(
             problems,
             ["registry: checksum.extra_files must include the manifest"]
@@ -229,7 +232,7 @@ mod tests {
     #[test]
     fn registry_zip_name_must_be_exact() {
         let config = CONFIG.replacen("{{ .Os }}_{{ .Arch }}\"", "{{ .Os }}-{{ .Arch }}\"", 1);
-        let problems = problems(&config, &SCHEMA_TEXT).unwrap();
+        let problems = problems(&config, SCHEMA_TEXT).unwrap();
         assert!(
             problems.iter().any(|p| p.contains("an archive must have")),
             "{problems:?}"

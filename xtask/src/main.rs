@@ -42,7 +42,7 @@ enum Task {
         #[arg(
             long,
             value_name = "FILE",
-            default_value = "../shared/goreleaser-schema/schema.json"
+            default_value = "xtask/goreleaser-schema/schema.json"
         )]
         schema: PathBuf,
     },
