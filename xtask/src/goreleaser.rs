@@ -154,15 +154,15 @@ mod tests {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(SCHEMA_TEXT.as_bytes());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "a59a78b57a217c7f840da1c5be968a036b3df6f438cf7e3307e02dd54534cf3b");
+        assert_eq!(
+            hex,
+            "a59a78b57a217c7f840da1c5be968a036b3df6f438cf7e3307e02dd54534cf3b"
+        );
     }
 
     #[test]
     fn committed_config_passes_schema_and_registry_rules() {
-        assert_eq!(
-            problems(CONFIG, SCHEMA_TEXT).unwrap(),
-            Vec::<String>::new()
-        );
+        assert_eq!(problems(CONFIG, SCHEMA_TEXT).unwrap(), Vec::<String>::new());
     }
 
     #[test]

@@ -202,7 +202,7 @@ mod tests {
             "- `route` (Block List, Max: 1) HTTPRoute settings: timeout, retries, fault injection, weighted destinations and rules. (see [below for nested schema](#nestedblock--route))"
         ), "{service}");
         assert!(service.contains(
-            "- `timeouts` (Block) (see [below for nested schema](#nestedblock--timeouts))"
+            "- `timeouts` (Block, Optional) (see [below for nested schema](#nestedblock--timeouts))"
         ));
         assert!(service.contains("<a id=\"nestedblock--route--rule--header\"></a>\n### Nested Schema for `route.rule.header`\n\nRequired:\n\n- `name` (String) Header name.\n\nOptional:\n"));
         assert_eq!(

@@ -260,7 +260,14 @@ fn item_line(name: &str, child: &Child, path: &[String]) -> String {
         }
         Child::Block(b) => {
             let mut kind = format!("Block{}", nesting_suffix(&b.nesting_mode));
-            if matches!(b.nesting_mode.as_str(), "list" | "set") {
+            if matches!(b.nesting_mode.as_str(), "single" | "group") {
+                // The registry spells out a single block's optionality, as tfplugindocs does.
+                kind.push_str(if b.min_items > 0 {
+                    ", Required"
+                } else {
+                    ", Optional"
+                });
+            } else if matches!(b.nesting_mode.as_str(), "list" | "set") {
                 if b.min_items > 0 {
                     let _ = write!(kind, ", Min: {}", b.min_items);
                 }
