@@ -38,8 +38,5 @@ pub fn in_use(kind: &str, path: &str, user: &str) -> ApiError {
 
 /// 412 `conditionNotMet` for a missing or stale `fingerprint`.
 pub fn stale_fingerprint() -> ApiError {
-    ApiError::condition_not_met(
-        "Invalid fingerprint. The fingerprint supplied does not match the current fingerprint of \
-         the resource; get the resource again and retry with its fingerprint.",
-    )
+    ApiError::condition_not_met("Invalid fingerprint.")
 }

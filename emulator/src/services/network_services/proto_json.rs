@@ -2,9 +2,20 @@
 
 use serde_json::Value;
 
+/// Members of the route match `oneof`s: proto3 tracks their presence, so they are emitted even when they
+/// hold a default value (the recording shows `presentMatch: false` echoed).
+const ONEOF_MEMBERS: &[&str] = &[
+    "exactMatch",
+    "regexMatch",
+    "prefixMatch",
+    "presentMatch",
+    "suffixMatch",
+    "fullPathMatch",
+];
+
 /// Removes `false`, `0`, `""`, empty lists and empty `labels` maps, recursively, as Google's proto3 JSON
 /// encoder does (the recorded PATCH sent `ignoreCase: false`, `queryParameters: []`, `destinations: []`
-/// and the following GET had none of them). Empty messages (`{}`) stay: proto3 emits a set message.
+/// and the following GET had none of them). Empty messages (`{}`) and `oneof` members stay.
 pub fn strip_defaults(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -19,6 +30,9 @@ pub fn strip_defaults(value: &mut Value) {
 }
 
 fn is_default(key: &str, v: &Value) -> bool {
+    if ONEOF_MEMBERS.contains(&key) && !v.is_null() {
+        return false;
+    }
     match v {
         Value::Null | Value::Bool(false) => true,
         Value::Number(n) => n.as_f64() == Some(0.0),
@@ -38,7 +52,8 @@ mod tests {
     fn default_values_are_dropped_and_set_messages_kept() {
         let mut v = json!({
             "description": "", "labels": {}, "rules": [{
-                "matches": [{"ignoreCase": false, "prefixMatch": "/", "headers": []}],
+                "matches": [{"ignoreCase": false, "prefixMatch": "/", "headers": [
+                    {"header": "x", "presentMatch": false, "invertMatch": false}]}],
                 "action": {"destinations": [{"serviceName": "s", "weight": 0}], "corsPolicy": {}}
             }]
         });
@@ -46,7 +61,7 @@ mod tests {
         assert_eq!(
             v,
             json!({"rules": [{
-                "matches": [{"prefixMatch": "/"}],
+                "matches": [{"prefixMatch": "/", "headers": [{"header": "x", "presentMatch": false}]}],
                 "action": {"destinations": [{"serviceName": "s"}], "corsPolicy": {}}
             }]})
         );

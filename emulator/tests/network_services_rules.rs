@@ -1,0 +1,610 @@
+//! Network Services v1 rules over HTTP against a started emulator (demo seed, frozen clock): one test per rule.
+
+use chrono::{DateTime, Utc};
+use csmrun_emulator::{Config, Emulator, RunningEmulator};
+use serde_json::{json, Value};
+
+const P: &str = "demo-project";
+const NUMBER: &str = "123456789012";
+const R: &str = "asia-northeast1";
+const LOC: &str = "projects/demo-project/locations/global";
+
+struct Env {
+    emu: RunningEmulator,
+    http: reqwest::Client,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let frozen: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
+        let emu = Emulator::start(Config {
+            frozen_at: Some(frozen),
+            ..Config::default()
+        })
+        .await
+        .unwrap();
+        Env {
+            emu,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}{path}", self.emu.base_url());
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), url)
+            .bearer_auth("test-token");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn ns(&self, method: &str, rel: &str, body: Option<Value>) -> (u16, Value) {
+        self.call(method, &format!("/networkservices/v1/{rel}"), body)
+            .await
+    }
+
+    async fn advance(&self) {
+        let url = format!("{}/_emulator/clock", self.emu.base_url());
+        let resp = self
+            .http
+            .post(url)
+            .json(&json!({"advance": "600s"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success());
+    }
+
+    /// Lets the operation finish and returns it as `operations.get` answers.
+    async fn finish(&self, op: &Value) -> Value {
+        self.advance().await;
+        let (status, done) = self
+            .ns("GET", op["name"].as_str().expect("operation name"), None)
+            .await;
+        assert_eq!(status, 200, "{done}");
+        assert_eq!(done["done"], true, "{done}");
+        done
+    }
+
+    async fn ok_op(&self, method: &str, rel: &str, body: Option<Value>) -> Value {
+        let (status, op) = self.ns(method, rel, body).await;
+        assert_eq!(status, 200, "{method} {rel}: {op}");
+        let done = self.finish(&op).await;
+        assert!(done.get("error").is_none(), "{done}");
+        done
+    }
+
+    async fn compute_op(&self, rel: &str, body: Value) {
+        let (status, op) = self
+            .call(
+                "POST",
+                &format!("/compute/v1/projects/{P}/{rel}"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 200, "{op}");
+        self.advance().await;
+    }
+
+    /// A NEG and a backend service `name` in the demo project.
+    async fn backend_service(&self, name: &str) {
+        let neg = format!("{name}-neg");
+        self.compute_op(
+            &format!("regions/{R}/networkEndpointGroups"),
+            json!({"name": neg, "networkEndpointType": "SERVERLESS", "cloudRun": {"service": name}}),
+        )
+        .await;
+        self.compute_op(
+            "global/backendServices",
+            json!({"name": name, "loadBalancingScheme": "INTERNAL_SELF_MANAGED",
+                "backends": [{"group": format!("projects/{P}/regions/{R}/networkEndpointGroups/{neg}")}]}),
+        )
+        .await;
+    }
+
+    async fn create_route(&self, id: &str, route: Value) -> (u16, Value) {
+        self.ns(
+            "POST",
+            &format!("{LOC}/httpRoutes?httpRouteId={id}"),
+            Some(route),
+        )
+        .await
+    }
+}
+
+fn bs(name: &str) -> String {
+    format!("projects/{P}/locations/global/backendServices/{name}")
+}
+
+fn mesh(name: &str) -> String {
+    format!("{LOC}/meshes/{name}")
+}
+
+fn route(host: &str, meshes: &[&str], backend: &str) -> Value {
+    json!({
+        "hostnames": [host],
+        "meshes": meshes.iter().map(|m| mesh(m)).collect::<Vec<_>>(),
+        "rules": [{"action": {"destinations": [{"serviceName": bs(backend)}]}}]
+    })
+}
+
+#[tokio::test]
+async fn mesh_create_is_an_operation_and_get_adds_self_link() {
+    let env = Env::start().await;
+    let (status, op) = env
+        .ns(
+            "POST",
+            &format!("{LOC}/meshes?meshId=second"),
+            Some(json!({"description": "a mesh", "labels": {"team": "a"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["done"], false);
+    assert_eq!(
+        op["metadata"]["@type"],
+        "type.googleapis.com/google.cloud.networkservices.v1.OperationMetadata"
+    );
+    assert_eq!(op["metadata"]["verb"], "create");
+    assert_eq!(op["metadata"]["target"], mesh("second"));
+    assert!(op["name"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{LOC}/operations/operation-")));
+    let done = env.finish(&op).await;
+    assert_eq!(
+        done["response"]["@type"],
+        "type.googleapis.com/google.cloud.networkservices.v1.Mesh"
+    );
+    assert!(done["metadata"]["endTime"].is_string());
+    assert!(
+        done["response"].get("selfLink").is_none(),
+        "the operation's copy has no selfLink"
+    );
+
+    let (status, got) = env.ns("GET", &mesh("second"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["name"], mesh("second"));
+    assert_eq!(got["description"], "a mesh");
+    assert_eq!(
+        got["selfLink"],
+        format!(
+            "https://networkservices.googleapis.com/v1alpha1/{}",
+            mesh("second")
+        )
+    );
+    assert!(got["createTime"].is_string() && got["updateTime"].is_string());
+
+    let (_, list) = env.ns("GET", &format!("{LOC}/meshes"), None).await;
+    let names: Vec<&str> = list["meshes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert_eq!(names, [mesh("meshapps"), mesh("second")]);
+}
+
+#[tokio::test]
+async fn duplicate_id_is_rejected_with_409_already_exists() {
+    let env = Env::start().await;
+    let (status, err) = env
+        .ns(
+            "POST",
+            &format!("{LOC}/meshes?meshId=meshapps"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(err["error"]["status"], "ALREADY_EXISTS");
+    assert!(
+        err["error"].get("errors").is_none(),
+        "Network Services errors have no errors[]: {err}"
+    );
+}
+
+#[tokio::test]
+async fn missing_resource_is_404_not_found() {
+    let env = Env::start().await;
+    let (status, err) = env.ns("GET", &format!("{LOC}/httpRoutes/nope"), None).await;
+    assert_eq!(status, 404);
+    assert_eq!(err["error"]["status"], "NOT_FOUND");
+    assert_eq!(
+        err["error"]["message"],
+        format!("Resource '{LOC}/httpRoutes/nope' was not found")
+    );
+}
+
+#[tokio::test]
+async fn route_meshes_must_exist() {
+    let env = Env::start().await;
+    env.backend_service("svc").await;
+    let (status, err) = env
+        .create_route(
+            "r",
+            route("svc.meshapps.internal", &["no-such-mesh"], "svc"),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-mesh"));
+}
+
+#[tokio::test]
+async fn route_destination_backend_services_must_exist() {
+    let env = Env::start().await;
+    let (status, err) = env
+        .create_route(
+            "r",
+            route("svc.meshapps.internal", &["meshapps"], "missing-bs"),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("missing-bs"));
+}
+
+#[tokio::test]
+async fn duplicate_hostname_on_a_mesh_is_rejected() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    env.backend_service("two").await;
+    let (status, op) = env
+        .create_route(
+            "first",
+            route("api.meshapps.internal", &["meshapps"], "one"),
+        )
+        .await;
+    assert_eq!(status, 200, "{op}");
+    env.finish(&op).await;
+    let (status, err) = env
+        .create_route(
+            "second",
+            route("api.meshapps.internal", &["meshapps"], "two"),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(message.contains("api.meshapps.internal"), "{message}");
+    assert!(
+        message.contains(&format!("{LOC}/httpRoutes/first")),
+        "names the other route: {message}"
+    );
+}
+
+#[tokio::test]
+async fn routes_racing_for_one_hostname_fail_in_the_later_operation() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    let (s1, op1) = env
+        .create_route(
+            "early",
+            route("race.meshapps.internal", &["meshapps"], "one"),
+        )
+        .await;
+    let (s2, op2) = env
+        .create_route(
+            "late",
+            route("race.meshapps.internal", &["meshapps"], "one"),
+        )
+        .await;
+    assert_eq!(
+        (s1, s2),
+        (200, 200),
+        "neither exists yet when both are accepted"
+    );
+    env.advance().await;
+    let (_, done1) = env.ns("GET", op1["name"].as_str().unwrap(), None).await;
+    let (_, done2) = env.ns("GET", op2["name"].as_str().unwrap(), None).await;
+    assert!(done1.get("error").is_none(), "{done1}");
+    assert_eq!(done2["error"]["code"], 3, "{done2}");
+}
+
+#[tokio::test]
+async fn the_same_hostname_on_different_meshes_is_allowed() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    env.ok_op(
+        "POST",
+        &format!("{LOC}/meshes?meshId=other"),
+        Some(json!({})),
+    )
+    .await;
+    env.ok_op(
+        "POST",
+        &format!("{LOC}/httpRoutes?httpRouteId=a"),
+        Some(route("x.internal", &["meshapps"], "one")),
+    )
+    .await;
+    env.ok_op(
+        "POST",
+        &format!("{LOC}/httpRoutes?httpRouteId=b"),
+        Some(route("x.internal", &["other"], "one")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn route_fields_round_trip_as_proto3_json() {
+    let env = Env::start().await;
+    env.backend_service("blue").await;
+    env.backend_service("green").await;
+    let body = json!({
+        "description": "csmrun:demo-project/asia-northeast1/target",
+        "labels": {"managed-by": "csmrun"},
+        "hostnames": ["target.meshapps.internal"],
+        "meshes": [mesh("meshapps")],
+        "rules": [
+            {
+                "matches": [
+                    {"prefixMatch": "/api", "ignoreCase": false, "headers": [{"header": "x-canary", "exactMatch": "1"}]},
+                    {"fullPathMatch": "/health"},
+                    {"regexMatch": "/v[0-9]+/.*", "headers": [
+                        {"header": "x-a", "prefixMatch": "b"}, {"header": "x-b", "regexMatch": "c.*"},
+                        {"header": "x-c", "presentMatch": true}]}
+                ],
+                "action": {
+                    "destinations": [{"serviceName": bs("blue"), "weight": 99}, {"serviceName": bs("green"), "weight": 1}],
+                    "timeout": "30s",
+                    "retryPolicy": {"retryConditions": ["5xx", "connect-failure"], "numRetries": 3, "perTryTimeout": "5s"},
+                    "faultInjectionPolicy": {"delay": {"fixedDelay": "2s", "percentage": 10}, "abort": {"httpStatus": 503, "percentage": 5}}
+                }
+            },
+            {"action": {"destinations": [{"serviceName": bs("blue")}]}}
+        ]
+    });
+    let done = env
+        .ok_op(
+            "POST",
+            &format!("{LOC}/httpRoutes?httpRouteId=target"),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(
+        done["response"]["@type"],
+        "type.googleapis.com/google.cloud.networkservices.v1.HttpRoute"
+    );
+    let (status, got) = env
+        .ns("GET", &format!("{LOC}/httpRoutes/target"), None)
+        .await;
+    assert_eq!(status, 200);
+    let mut want_rules = body["rules"].clone();
+    want_rules[0]["matches"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("ignoreCase");
+    assert_eq!(
+        got["rules"], want_rules,
+        "false/default values are not echoed"
+    );
+    assert_eq!(got["hostnames"], body["hostnames"]);
+    assert_eq!(got["labels"], body["labels"]);
+    assert_eq!(got["description"], body["description"]);
+    assert_eq!(
+        got["selfLink"],
+        format!("https://networkservices.googleapis.com/v1alpha1/{LOC}/httpRoutes/target")
+    );
+}
+
+#[tokio::test]
+async fn invalid_route_shapes_are_rejected_with_400() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    let cases = [
+        json!({"hostnames": ["a.internal"], "rules": [{"matches": [{"prefixMatch": "api"}]}]}),
+        json!({"hostnames": ["a.internal"], "rules": []}),
+        json!({"hostnames": [], "rules": [{}]}),
+        json!({"hostnames": ["A.internal"], "rules": [{}]}),
+        json!({"hostnames": ["a.internal"], "rules": [{"action": {"faultInjectionPolicy": {"abort": {"httpStatus": 700, "percentage": 1}}}}]}),
+        json!({"hostnames": ["a.internal"], "rules": [{"action": {"destinations": [
+            {"serviceName": bs("one"), "weight": 1}, {"serviceName": bs("one")}]}}]}),
+    ];
+    for (i, body) in cases.into_iter().enumerate() {
+        let (status, err) = env.create_route(&format!("bad-{i}"), body).await;
+        assert_eq!(status, 400, "case {i}: {err}");
+        assert_eq!(err["error"]["status"], "INVALID_ARGUMENT", "case {i}");
+    }
+}
+
+#[tokio::test]
+async fn patch_with_update_mask_replaces_only_masked_fields() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    let mut body = route("p.meshapps.internal", &["meshapps"], "one");
+    body["description"] = json!("before");
+    env.ok_op(
+        "POST",
+        &format!("{LOC}/httpRoutes?httpRouteId=p"),
+        Some(body),
+    )
+    .await;
+    let patch = json!({"description": "after", "hostnames": ["ignored.internal"]});
+    let done = env
+        .ok_op(
+            "PATCH",
+            &format!("{LOC}/httpRoutes/p?updateMask=description"),
+            Some(patch),
+        )
+        .await;
+    assert_eq!(done["metadata"]["verb"], "update");
+    let (_, got) = env.ns("GET", &format!("{LOC}/httpRoutes/p"), None).await;
+    assert_eq!(got["description"], "after");
+    assert_eq!(
+        got["hostnames"],
+        json!(["p.meshapps.internal"]),
+        "fields outside the mask are kept"
+    );
+
+    let (status, err) = env
+        .ns(
+            "PATCH",
+            &format!("{LOC}/httpRoutes/p?updateMask=createTime"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+}
+
+#[tokio::test]
+async fn patch_cannot_take_a_hostname_used_on_the_mesh() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    env.ok_op(
+        "POST",
+        &format!("{LOC}/httpRoutes?httpRouteId=a"),
+        Some(route("a.internal", &["meshapps"], "one")),
+    )
+    .await;
+    env.ok_op(
+        "POST",
+        &format!("{LOC}/httpRoutes?httpRouteId=b"),
+        Some(route("b.internal", &["meshapps"], "one")),
+    )
+    .await;
+    let (status, err) = env
+        .ns(
+            "PATCH",
+            &format!("{LOC}/httpRoutes/b?updateMask=hostnames"),
+            Some(json!({"hostnames": ["a.internal"]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+    // Re-saving a route with its own hostnames is not a conflict with itself.
+    env.ok_op(
+        "PATCH",
+        &format!("{LOC}/httpRoutes/b?updateMask=hostnames"),
+        Some(json!({"hostnames": ["b.internal"]})),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn same_request_id_returns_the_same_operation_without_a_duplicate() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    let path =
+        format!("{LOC}/httpRoutes?httpRouteId=idem&requestId=0d6c3a1e-7f2b-4c55-8a9e-1b2c3d4e5f60");
+    let body = route("idem.internal", &["meshapps"], "one");
+    let (_, op1) = env.ns("POST", &path, Some(body.clone())).await;
+    env.advance().await;
+    let (status, op2) = env.ns("POST", &path, Some(body)).await;
+    assert_eq!(
+        status, 200,
+        "a retry answers with the first operation, not 409: {op2}"
+    );
+    assert_eq!(op1["name"], op2["name"]);
+}
+
+#[tokio::test]
+async fn project_number_and_id_name_the_same_resources() {
+    let env = Env::start().await;
+    let (status, got) = env
+        .ns(
+            "GET",
+            &format!("projects/{NUMBER}/locations/global/meshes/meshapps"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["name"], mesh("meshapps"));
+    env.backend_service("one").await;
+    let by_number = json!({
+        "hostnames": ["n.internal"],
+        "meshes": [format!("projects/{NUMBER}/locations/global/meshes/meshapps")],
+        "rules": [{"action": {"destinations": [{"serviceName": format!("projects/{NUMBER}/locations/global/backendServices/one")}]}}]
+    });
+    env.ok_op(
+        "POST",
+        &format!("projects/{NUMBER}/locations/global/httpRoutes?httpRouteId=n"),
+        Some(by_number),
+    )
+    .await;
+    let (status, _) = env.ns("GET", &format!("{LOC}/httpRoutes/n"), None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_mesh_with_routes_cannot_be_deleted() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    env.ok_op(
+        "POST",
+        &format!("{LOC}/httpRoutes?httpRouteId=pin"),
+        Some(route("pin.internal", &["meshapps"], "one")),
+    )
+    .await;
+    let (status, err) = env.ns("DELETE", &mesh("meshapps"), None).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("httpRoutes/pin"));
+    let done = env
+        .ok_op("DELETE", &format!("{LOC}/httpRoutes/pin"), None)
+        .await;
+    assert_eq!(
+        done["response"]["@type"],
+        "type.googleapis.com/google.protobuf.Empty"
+    );
+    env.ok_op("DELETE", &mesh("meshapps"), None).await;
+    let (gone, _) = env.ns("GET", &mesh("meshapps"), None).await;
+    assert_eq!(gone, 404);
+}
+
+#[tokio::test]
+async fn list_routes_pages_through_every_route() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    for id in ["l1", "l2", "l3"] {
+        env.ok_op(
+            "POST",
+            &format!("{LOC}/httpRoutes?httpRouteId={id}"),
+            Some(route(&format!("{id}.internal"), &["meshapps"], "one")),
+        )
+        .await;
+    }
+    let (_, first) = env
+        .ns("GET", &format!("{LOC}/httpRoutes?pageSize=2"), None)
+        .await;
+    assert_eq!(first["httpRoutes"].as_array().unwrap().len(), 2);
+    let token = first["nextPageToken"].as_str().unwrap();
+    let (_, rest) = env
+        .ns(
+            "GET",
+            &format!("{LOC}/httpRoutes?pageSize=2&pageToken={token}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        rest["httpRoutes"][0]["name"],
+        format!("{LOC}/httpRoutes/l3")
+    );
+    assert!(rest.get("nextPageToken").is_none());
+}
+
+#[tokio::test]
+async fn unknown_body_fields_are_rejected_before_the_handler() {
+    let env = Env::start().await;
+    let mut body = route("u.internal", &["meshapps"], "one");
+    body["rules"][0]["action"]["bogusField"] = json!(1);
+    let (status, err) = env.create_route("u", body).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("bogusField"));
+}
