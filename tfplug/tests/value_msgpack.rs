@@ -557,3 +557,24 @@ fn deeply_nested_type_json_is_refused() {
     bytes.push(0xc0);
     assert!(msgpack::decode(&bytes, &Type::Dynamic).is_err());
 }
+
+#[test]
+fn set_elements_that_are_not_wholly_known_never_collapse() {
+    // [unknown, unknown, "a", "a"]: cty keeps both unknowns (they may differ) but one "a".
+    let v = decode("94 d4 00 00 d4 00 00 a1 61 a1 61", &Type::set(Type::String));
+    assert_eq!(
+        v,
+        Value::Set(vec![Value::Unknown, Value::Unknown, Value::string("a")])
+    );
+    // two blocks alike except for an unknown attribute stay two blocks
+    let block = obj_type(&[("n", Type::String), ("id", Type::String)]);
+    let v = decode(
+        "92 82 a1 6e a1 61 a2 69 64 d4 00 00 82 a1 6e a1 61 a2 69 64 d4 00 00",
+        &Type::set(block.clone()),
+    );
+    let Value::Set(items) = &v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(items.len(), 2);
+    assert_eq!(msgpack::encode(&v, &Type::set(block)).unwrap()[0], 0x92);
+}

@@ -123,9 +123,11 @@ impl Value {
     }
 
     /// Sorts set elements and drops duplicates, giving each set one canonical element order.
+    /// Elements that are not wholly known are never duplicates: as in cty, two unknowns may
+    /// turn out different, so a set keeps every one of them.
     pub fn normalize_set(mut items: Vec<Value>) -> Vec<Value> {
         items.sort();
-        items.dedup();
+        items.dedup_by(|a, b| a == b && a.is_wholly_known());
         items
     }
 
