@@ -654,3 +654,15 @@ async fn unknown_body_fields_are_rejected_before_the_handler() {
     assert_eq!(status, 400, "{err}");
     assert!(err["error"]["message"].as_str().unwrap().contains("bogus"));
 }
+
+#[tokio::test]
+async fn request_id_must_be_a_non_zero_uuid() {
+    let env = Env::start().await;
+    let body = json!({"name": "rid", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "svc"}});
+    for bad in ["not-a-uuid", "00000000-0000-0000-0000-000000000000"] {
+        let path = format!("{P}/regions/{R}/networkEndpointGroups?requestId={bad}");
+        let (status, err) = env.compute("POST", &path, Some(body.clone())).await;
+        assert_eq!(status, 400, "{bad}: {err}");
+        assert!(err["error"]["message"].as_str().unwrap().contains("UUID"));
+    }
+}

@@ -55,7 +55,7 @@ fn missing_neg(world: &World, doc: &Value) -> Option<String> {
 
 pub fn insert(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     let project = project_id(world, call)?;
-    if let Some(op) = operations::replay(world, call, &project) {
+    if let Some(op) = operations::replay(world, call, &project)? {
         return Ok(Reply::json(op));
     }
     let name = backend_service::check_name(&call.body)?;
@@ -133,7 +133,7 @@ pub fn update(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
 
 fn write(world: &mut World, call: &Call, verb: &'static str) -> Result<Reply, ApiError> {
     let project = project_id(world, call)?;
-    if let Some(op) = operations::replay(world, call, &project) {
+    if let Some(op) = operations::replay(world, call, &project)? {
         return Ok(Reply::json(op));
     }
     let name = call.param("backendService")?.to_string();
@@ -214,7 +214,7 @@ fn write(world: &mut World, call: &Call, verb: &'static str) -> Result<Reply, Ap
 
 pub fn delete(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     let project = project_id(world, call)?;
-    if let Some(op) = operations::replay(world, call, &project) {
+    if let Some(op) = operations::replay(world, call, &project)? {
         return Ok(Reply::json(op));
     }
     let name = call.param("backendService")?.to_string();

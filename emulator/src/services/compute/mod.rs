@@ -10,6 +10,8 @@ mod network_api;
 mod operations;
 pub mod refs;
 
+pub use operations::is_request_uuid;
+
 use crate::error::ApiError;
 use crate::services::{Call, Registry};
 use crate::world::World;

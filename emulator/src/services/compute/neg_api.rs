@@ -24,7 +24,7 @@ fn key(project: &str, region: &str, name: &str) -> String {
 pub fn insert(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     let project = project_id(world, call)?;
     let region = region(call, &project)?;
-    if let Some(op) = operations::replay(world, call, &project) {
+    if let Some(op) = operations::replay(world, call, &project)? {
         return Ok(Reply::json(op));
     }
     let id = world.next_numeric_id();
@@ -92,7 +92,7 @@ pub fn list(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
 pub fn delete(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     let project = project_id(world, call)?;
     let region = region(call, &project)?;
-    if let Some(op) = operations::replay(world, call, &project) {
+    if let Some(op) = operations::replay(world, call, &project)? {
         return Ok(Reply::json(op));
     }
     let name = call.param("networkEndpointGroup")?.to_string();

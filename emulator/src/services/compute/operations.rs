@@ -32,12 +32,29 @@ pub struct Target<'a> {
     pub nominal: Duration,
 }
 
-/// The operation a retried request (same `requestId`) already started, rendered.
-pub fn replay(world: &World, call: &Call, project: &str) -> Option<Value> {
-    let request_id = call.query("requestId")?;
+/// The operation a retried request (same `requestId`) already started, rendered; a `requestId` that is
+/// not a non-zero UUID is rejected as Google rejects it.
+pub fn replay(world: &World, call: &Call, project: &str) -> Result<Option<Value>, ApiError> {
+    let Some(request_id) = call.query("requestId") else {
+        return Ok(None);
+    };
+    if !is_request_uuid(request_id) {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid value for field 'requestId': '{request_id}'. The request ID must be a valid UUID with \
+             the exception that zero UUID is not supported (00000000-0000-0000-0000-000000000000)."
+        )));
+    }
     let key = format!("projects/{project}/requestIds/{request_id}");
-    let name = world.get(REQUEST_IDS, &key)?.as_str()?;
-    world.operations.get(name).map(|op| op.render())
+    Ok(world
+        .get(REQUEST_IDS, &key)
+        .and_then(Value::as_str)
+        .and_then(|name| world.operations.get(name))
+        .map(|op| op.render()))
+}
+
+/// Google's rule for `requestId` (Compute and Network Services): a UUID, but not the zero UUID.
+pub fn is_request_uuid(text: &str) -> bool {
+    uuid::Uuid::try_parse(text).is_ok_and(|u| !u.is_nil())
 }
 
 /// Starts a Compute operation whose `completion` changes the world when it is due; returns it rendered.

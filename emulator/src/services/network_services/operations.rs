@@ -21,11 +21,23 @@ const REQUEST_IDS: &str = "networkservices.requestIds";
 /// `Ok(None)` with `google.protobuf.Empty`.
 pub type Work = Box<dyn FnOnce(&mut World) -> Result<Option<Value>, OpError> + Send>;
 
-/// The operation a retried request (same `requestId`) already started, rendered.
-pub fn replay(world: &World, call: &Call, project_parent: &str) -> Option<Value> {
-    let key = format!("{project_parent}/requestIds/{}", call.query("requestId")?);
-    let name = world.get(REQUEST_IDS, &key)?.as_str()?;
-    world.operations.get(name).map(|op| op.render())
+/// The operation a retried request (same `requestId`) already started, rendered; a `requestId` that is
+/// not a non-zero UUID is rejected.
+pub fn replay(world: &World, call: &Call, project_parent: &str) -> Result<Option<Value>, ApiError> {
+    let Some(request_id) = call.query("requestId") else {
+        return Ok(None);
+    };
+    if !crate::services::compute::is_request_uuid(request_id) {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid request_id '{request_id}': it must be a UUID other than the zero UUID."
+        )));
+    }
+    let key = format!("{project_parent}/requestIds/{request_id}");
+    Ok(world
+        .get(REQUEST_IDS, &key)
+        .and_then(Value::as_str)
+        .and_then(|name| world.operations.get(name))
+        .map(|op| op.render()))
 }
 
 /// What an operation is about.

@@ -28,7 +28,7 @@ const ROUTE_DELETE: Duration = Duration::seconds(5);
 
 pub fn create(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     let location = parent(world, call)?;
-    if let Some(op) = operations::replay(world, call, &location) {
+    if let Some(op) = operations::replay(world, call, &location)? {
         return Ok(Reply::json(op));
     }
     let id = check_id(call.query("httpRouteId"), "httpRouteId")?;
