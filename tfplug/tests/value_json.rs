@@ -187,3 +187,15 @@ fn infinity_strings_decode_but_do_not_encode() {
         Value::Number(Number::neg_infinity())
     );
 }
+
+#[test]
+fn typed_null_in_a_dynamic_attribute_keeps_its_type() {
+    let ty = Type::object([("any", Type::Dynamic)]);
+    let text = br#"{"any":{"value":null,"type":"string"}}"#;
+    let v = json::decode(text, &ty).unwrap();
+    assert_eq!(
+        v.get_attr("any"),
+        Some(&Value::Dynamic(Type::String, Box::new(Value::Null)))
+    );
+    assert_eq!(json::encode(&v, &ty).unwrap(), text.to_vec());
+}

@@ -578,3 +578,18 @@ fn set_elements_that_are_not_wholly_known_never_collapse() {
     assert_eq!(items.len(), 2);
     assert_eq!(msgpack::encode(&v, &Type::set(block)).unwrap()[0], 0x92);
 }
+
+#[test]
+fn typed_null_and_unknown_in_a_dynamic_slot_keep_their_type() {
+    // [bin("\"string\""), nil] and [bin("\"string\""), d4 00 00]
+    for (h, inner) in [
+        ("92 c4 08 22 73 74 72 69 6e 67 22 c0", Value::Null),
+        ("92 c4 08 22 73 74 72 69 6e 67 22 d4 00 00", Value::Unknown),
+    ] {
+        let v = decode(h, &Type::Dynamic);
+        assert_eq!(v, Value::Dynamic(Type::String, Box::new(inner.clone())));
+        assert_eq!(v.is_null(), inner.is_null());
+        assert_eq!(v.is_unknown(), inner.is_unknown());
+        assert_eq!(msgpack::encode(&v, &Type::Dynamic).unwrap(), hex(h));
+    }
+}

@@ -123,10 +123,9 @@ fn from_json(j: &Json, ty: &Type, path: &mut Vec<PathStep>) -> Result<Value, Val
             };
             let t = Type::from_json(type_json.to_string().as_bytes())
                 .map_err(|e| err(path, e.message()))?;
-            Ok(match from_json(v, &t, path)? {
-                Value::Null => Value::Null,
-                known => Value::Dynamic(t, Box::new(known)),
-            })
+            // A typed null keeps its type (see msgpack's dynamic decoding).
+            let v = from_json(v, &t, path)?;
+            Ok(Value::Dynamic(t, Box::new(v)))
         }
         _ => Err(mismatch(path)),
     }

@@ -24,7 +24,9 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     Object(BTreeMap<String, Value>),
     Tuple(Vec<Value>),
-    /// A known value in a slot whose schema type is `Dynamic`, with the concrete type it has.
+    /// A value in a slot whose schema type is `Dynamic`, with the concrete type it has. The
+    /// inner value may be `Null` or `Unknown` when Terraform sent a typed null or unknown
+    /// (`[type, nil]`); a plain `Null` or `Unknown` in a dynamic slot is the untyped one.
     Dynamic(Type, Box<Value>),
 }
 

@@ -252,11 +252,9 @@ impl<'a> Decoder<'a> {
             .str_or_bin(type_marker)
             .map_err(|_| self.mismatch("type JSON (bin)", type_marker))?;
         let ty = Type::from_json(type_json).map_err(|e| self.err(e.message().to_string()))?;
+        // A typed null or unknown keeps its type: Terraform compares types as well as values,
+        // so [type, nil] must go back as [type, nil], not as a bare nil.
         let v = self.value(&ty)?;
-        Ok(match v {
-            Value::Null => Value::Null,
-            Value::Unknown => Value::Unknown,
-            known => Value::Dynamic(ty, Box::new(known)),
-        })
+        Ok(Value::Dynamic(ty, Box::new(v)))
     }
 }
