@@ -11,10 +11,11 @@ use anyhow::{bail, Context, Result};
 pub enum SchemaSource {
     /// A file holding `terraform providers schema -json` output (tests, or a schema captured elsewhere).
     File(PathBuf),
-    /// Run Terraform against the provider built in `target/debug`.
+    /// Run Terraform against the provider built in `provider_dir` (default: the workspace's `target/debug`).
     Terraform {
         terraform: Option<PathBuf>,
         build: bool,
+        provider_dir: Option<PathBuf>,
     },
 }
 
@@ -23,12 +24,17 @@ impl SchemaSource {
         match self {
             SchemaSource::File(path) => fs::read_to_string(path)
                 .with_context(|| format!("reading schema JSON {}", path.display())),
-            SchemaSource::Terraform { terraform, build } => {
+            SchemaSource::Terraform {
+                terraform,
+                build,
+                provider_dir: dir,
+            } => {
                 if *build {
                     build_provider(root)?;
                 }
                 let terraform = find_terraform(root, terraform.as_deref())?;
-                provider_schema_json(&terraform, &provider_dir(root))
+                let dir = dir.clone().unwrap_or_else(|| provider_dir(root));
+                provider_schema_json(&terraform, &dir)
             }
         }
     }
@@ -157,5 +163,89 @@ mod tests {
             "{text}"
         );
         assert!(text.find("dev_overrides").unwrap() < text.find("direct").unwrap());
+    }
+}
+
+#[cfg(all(test, unix))]
+mod fake_terraform_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in for terraform that checks how it is called and prints the fixture schema.
+    fn fake_terraform(dir: &Path, fixture: &Path) -> PathBuf {
+        let script = format!(
+            r#"#!/bin/sh
+set -e
+[ "$1 $2 $3" = "providers schema -json" ] || {{ echo "bad args: $*" >&2; exit 3; }}
+grep -q '"csmrun/csmrun" = "{debug}"' "$TF_CLI_CONFIG_FILE" || {{ echo "no dev_overrides" >&2; exit 4; }}
+grep -q 'source = "csmrun/csmrun"' main.tf || {{ echo "no main.tf" >&2; exit 5; }}
+echo "Warning: development overrides in effect"
+cat "{fixture}"
+"#,
+            debug = dir.join("target/debug").display(),
+            fixture = fixture.display()
+        );
+        let path = dir.join("fake-terraform");
+        fs::write(&path, script).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn runs_terraform_with_dev_overrides_and_returns_the_schema_json() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join("target/debug")).unwrap();
+        fs::write(
+            root.path().join("target/debug/terraform-provider-csmrun"),
+            "",
+        )
+        .unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/providers-schema.json");
+        let terraform = fake_terraform(root.path(), &fixture);
+
+        let source = SchemaSource::Terraform {
+            terraform: Some(terraform),
+            build: false,
+            provider_dir: Some(root.path().join("target/debug")),
+        };
+        let json = source.load(root.path()).unwrap();
+        assert_eq!(json, fs::read_to_string(&fixture).unwrap().trim_end());
+    }
+
+    #[test]
+    fn missing_provider_binary_says_to_build_it() {
+        let root = tempfile::tempdir().unwrap();
+        let source = SchemaSource::Terraform {
+            terraform: Some("/bin/false".into()),
+            build: false,
+            provider_dir: Some(root.path().join("target/debug")),
+        };
+        let err = source.load(root.path()).unwrap_err().to_string();
+        assert!(err.contains("build the provider first"), "{err}");
+    }
+
+    #[test]
+    fn terraform_failure_is_reported_with_its_output() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join("target/debug")).unwrap();
+        fs::write(
+            root.path().join("target/debug/terraform-provider-csmrun"),
+            "",
+        )
+        .unwrap();
+        let script = root.path().join("failing-terraform");
+        fs::write(
+            &script,
+            "#!/bin/sh\necho 'Error: Failed to load plugin schemas' >&2\nexit 1\n",
+        )
+        .unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        let source = SchemaSource::Terraform {
+            terraform: Some(script),
+            build: false,
+            provider_dir: Some(root.path().join("target/debug")),
+        };
+        let err = source.load(root.path()).unwrap_err().to_string();
+        assert!(err.contains("Failed to load plugin schemas"), "{err}");
     }
 }
