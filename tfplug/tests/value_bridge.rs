@@ -377,3 +377,80 @@ fn val_works_with_serde_json_too() {
     );
     assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"a":1,"b":null}"#);
 }
+
+#[test]
+fn null_collections_read_as_empty_for_plain_collection_fields() {
+    // Older state JSON may lack a block entirely; it decodes as null.
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct S {
+        route: Vec<Route>,
+        labels: BTreeMap<String, String>,
+        hosts: BTreeSet<String>,
+        tags: Option<Vec<String>>,
+        env: Val<BTreeMap<String, Val<String>>>,
+    }
+    let ty = Type::object([
+        ("route", Type::list(route_type())),
+        ("labels", Type::map(Type::String)),
+        ("hosts", Type::set(Type::String)),
+        ("tags", Type::list(Type::String)),
+        ("env", Type::map(Type::String)),
+    ]);
+    let v = tfplug::value::json::decode(b"{}", &ty).unwrap();
+    let s: S = from_value(&v, &ty).unwrap();
+    assert_eq!(
+        s,
+        S {
+            route: vec![],
+            labels: BTreeMap::new(),
+            hosts: BTreeSet::new(),
+            tags: None,
+            env: Val::Null
+        }
+    );
+}
+
+#[test]
+fn nested_val_collections_carry_unknown_elements() {
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct S {
+        invokers: Val<Vec<Val<String>>>,
+        env: Val<BTreeMap<String, Val<String>>>,
+    }
+    let ty = Type::object([
+        ("invokers", Type::set(Type::String)),
+        ("env", Type::map(Type::String)),
+    ]);
+    let s = S {
+        invokers: Val::Known(vec![
+            Val::Known("user:a".into()),
+            Val::Unknown,
+            Val::Unknown,
+        ]),
+        env: Val::Known(BTreeMap::from([
+            ("A".into(), Val::Unknown),
+            ("B".into(), Val::Known("b".into())),
+        ])),
+    };
+    let v = to_value(&s, &ty).unwrap();
+    // both unknown set elements survive (they may turn out different)
+    assert_eq!(
+        v.get_attr("invokers"),
+        Some(&Value::Set(vec![
+            Value::Unknown,
+            Value::Unknown,
+            Value::string("user:a")
+        ]))
+    );
+    let bytes = msgpack::encode(&v, &ty).unwrap();
+    let back: S = from_value(&msgpack::decode(&bytes, &ty).unwrap(), &ty).unwrap();
+    assert_eq!(back.env, s.env);
+    assert_eq!(
+        back.invokers,
+        Val::Known(vec![
+            Val::Unknown,
+            Val::Unknown,
+            Val::Known("user:a".into())
+        ])
+    );
+}

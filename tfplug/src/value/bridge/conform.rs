@@ -124,7 +124,12 @@ pub(super) fn check(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<()
         (Value::Bool(_), Type::Bool)
         | (Value::Number(_), Type::Number)
         | (Value::String(_), Type::String) => Ok(()),
-        (Value::List(items), Type::List(elem)) | (Value::Set(items), Type::Set(elem)) => {
+        // Container kinds are not checked strictly: the deserializer reads lists, sets and
+        // tuples alike, and maps and objects alike.
+        (
+            Value::List(items) | Value::Set(items) | Value::Tuple(items),
+            Type::List(elem) | Type::Set(elem),
+        ) => {
             for (i, item) in items.iter().enumerate() {
                 path.push(PathStep::ElementKeyInt(i as i64));
                 check(item, elem, path)?;
@@ -132,7 +137,9 @@ pub(super) fn check(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<()
             }
             Ok(())
         }
-        (Value::Tuple(items), Type::Tuple(elems)) if items.len() == elems.len() => {
+        (Value::Tuple(items) | Value::List(items), Type::Tuple(elems))
+            if items.len() == elems.len() =>
+        {
             for (i, (item, t)) in items.iter().zip(elems).enumerate() {
                 path.push(PathStep::ElementKeyInt(i as i64));
                 check(item, t, path)?;
@@ -140,7 +147,7 @@ pub(super) fn check(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<()
             }
             Ok(())
         }
-        (Value::Map(m), Type::Map(elem)) => {
+        (Value::Map(m) | Value::Object(m), Type::Map(elem)) => {
             for (k, item) in m {
                 path.push(PathStep::ElementKeyString(k.clone()));
                 check(item, elem, path)?;
@@ -148,7 +155,7 @@ pub(super) fn check(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<()
             }
             Ok(())
         }
-        (Value::Object(attrs), Type::Object(types)) => {
+        (Value::Object(attrs) | Value::Map(attrs), Type::Object(types)) => {
             if let Some(extra) = attrs.keys().find(|k| !types.contains_key(*k)) {
                 path.push(PathStep::Attribute(extra.clone()));
                 return Err(err(

@@ -1,6 +1,6 @@
 //! A serde `Deserializer` over a borrowed `Value`, which names the path in every error.
 
-use std::collections::btree_map;
+use std::collections::{btree_map, BTreeMap};
 
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
@@ -10,6 +10,9 @@ use super::{NUMBER_MARKER, UNKNOWN_STR, VAL_MARKER};
 use crate::value::path::{AttributePath, PathStep};
 use crate::value::value::Value;
 use crate::value::ValueError;
+
+/// The entries of a null map, borrowed for as long as any deserializer needs them.
+static EMPTY: BTreeMap<String, Value> = BTreeMap::new();
 
 pub(super) struct ValueDeserializer<'a> {
     v: &'a Value,
@@ -146,6 +149,41 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         .map_err(|e| e.locate(&path))
     }
 
+    /// A null list, set or map reads as an empty `Vec` or map: a plain collection field cannot
+    /// hold null (use `Option` or `Val` where the difference matters), and list and set blocks
+    /// missing from older state decode as null.
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        match self.v {
+            Value::Null => {
+                let path = self.path.clone();
+                visitor
+                    .visit_seq(SeqAccess {
+                        items: std::iter::empty(),
+                        path: &path,
+                    })
+                    .map_err(|e| e.locate(&path))
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        match self.v {
+            Value::Null => {
+                let path = self.path.clone();
+                visitor
+                    .visit_map(MapAccess {
+                        entries: EMPTY.iter(),
+                        pending: None,
+                        path: &path,
+                        attrs: false,
+                    })
+                    .map_err(|e| e.locate(&path))
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         // Ignored attributes may be unknown; that is no error.
         visitor.visit_unit()
@@ -153,7 +191,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
 
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 char str string bytes byte_buf unit
-        unit_struct seq tuple tuple_struct map struct identifier
+        unit_struct tuple tuple_struct struct identifier
     }
 }
 
