@@ -78,6 +78,7 @@ fn run(cli: Cli) -> Result<()> {
                 None => docs::SchemaSource::Terraform {
                     terraform,
                     build: !no_build,
+                    provider_dir: None,
                 },
             };
             let pages = docs::generate(&root, &source.load(&root)?)?;
