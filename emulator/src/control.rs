@@ -75,27 +75,34 @@ async fn list_faults(State(shared): Shared_) -> Response {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum FaultBody {
-    Many {
-        rules: Vec<Rule>,
-        #[serde(default)]
-        seed: Option<u64>,
-    },
-    One(Rule),
+#[serde(deny_unknown_fields)]
+struct FaultRules {
+    rules: Vec<Rule>,
+    #[serde(default)]
+    seed: Option<u64>,
+}
+
+/// One rule or a list. Decided by hand: serde's untagged enums mis-read numbers under serde_json's
+/// `arbitrary_precision` feature, which the workspace enables.
+fn parse_faults(body: &str) -> Result<(Vec<Rule>, Option<u64>), String> {
+    let value: Value = serde_json::from_str(body).map_err(|e| format!("fault rules: {e}"))?;
+    if value.get("rules").is_some() {
+        let many: FaultRules =
+            serde_json::from_value(value).map_err(|e| format!("fault rules: {e}"))?;
+        Ok((many.rules, many.seed))
+    } else {
+        let one: Rule = serde_json::from_value(value).map_err(|e| format!("fault rule: {e}"))?;
+        Ok((vec![one], None))
+    }
 }
 
 /// Adds one rule or `{"rules": [...], "seed": N}` (seed fixes the random sequence used by `rate`).
 async fn add_faults(State(shared): Shared_, body: String) -> Response {
-    let parsed: FaultBody = match serde_json::from_str(&body) {
-        Ok(p) => p,
-        Err(e) => return bad(format!("fault rules: {e}")),
+    let (rules, seed) = match parse_faults(&body) {
+        Ok(parsed) => parsed,
+        Err(e) => return bad(e),
     };
     let mut world = shared.world();
-    let (rules, seed) = match parsed {
-        FaultBody::Many { rules, seed } => (rules, seed),
-        FaultBody::One(rule) => (vec![rule], None),
-    };
     if let Some(seed) = seed {
         world.faults.reseed(seed);
     }
