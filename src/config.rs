@@ -88,15 +88,31 @@ pub struct Resolved {
 /// Applies environment fallbacks and parses durations.
 pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagnostics> {
     let mut diags = Diagnostics::new();
-    let iam_propagation_wait = dur(&c.iam_propagation_wait, "iam_propagation_wait", DEFAULT_IAM_PROPAGATION_WAIT, &mut diags);
-    let mesh_settle_time = dur(&c.mesh_settle_time, "mesh_settle_time", DEFAULT_MESH_SETTLE_TIME, &mut diags);
+    let iam_propagation_wait = dur(
+        &c.iam_propagation_wait,
+        "iam_propagation_wait",
+        DEFAULT_IAM_PROPAGATION_WAIT,
+        &mut diags,
+    );
+    let mesh_settle_time = dur(
+        &c.mesh_settle_time,
+        "mesh_settle_time",
+        DEFAULT_MESH_SETTLE_TIME,
+        &mut diags,
+    );
     let request_timeout = match &c.request_timeout {
-        Val::Known(_) => Some(dur(&c.request_timeout, "request_timeout", Duration::from_secs(60), &mut diags)),
+        Val::Known(_) => Some(dur(
+            &c.request_timeout,
+            "request_timeout",
+            Duration::from_secs(60),
+            &mut diags,
+        )),
         _ => None,
     };
     let settings = gcp::Settings {
         credentials: setting(&c.credentials, env, &["GOOGLE_CREDENTIALS"]),
-        access_token: setting(&c.access_token, env, &["GOOGLE_OAUTH_ACCESS_TOKEN"]).map(gcp::Token::new),
+        access_token: setting(&c.access_token, env, &["GOOGLE_OAUTH_ACCESS_TOKEN"])
+            .map(gcp::Token::new),
         impersonate_service_account: setting(&c.impersonate_service_account, env, &[]),
         custom_endpoints: gcp::CustomEndpoints {
             run: c.run_custom_endpoint.known().cloned(),
@@ -107,15 +123,30 @@ pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagn
         },
         emulator_host: env(gcp::EMULATOR_HOST_ENV),
         request_timeout,
-        user_agent: Some(format!("terraform-provider-csmrun/{}", env!("CARGO_PKG_VERSION"))),
+        user_agent: Some(format!(
+            "terraform-provider-csmrun/{}",
+            env!("CARGO_PKG_VERSION")
+        )),
     };
     if diags.has_errors() {
         return Err(diags);
     }
     Ok(Resolved {
         settings,
-        project: setting(&c.project, env, &["GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"]),
-        region: setting(&c.region, env, &["GOOGLE_REGION", "CLOUDSDK_COMPUTE_REGION"]),
+        project: setting(
+            &c.project,
+            env,
+            &[
+                "GOOGLE_PROJECT",
+                "GOOGLE_CLOUD_PROJECT",
+                "CLOUDSDK_CORE_PROJECT",
+            ],
+        ),
+        region: setting(
+            &c.region,
+            env,
+            &["GOOGLE_REGION", "CLOUDSDK_COMPUTE_REGION"],
+        ),
         iam_propagation_wait,
         mesh_settle_time,
         default_labels: c.default_labels.known().cloned().unwrap_or_default(),
@@ -149,7 +180,12 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -163,7 +199,13 @@ mod tests {
         let r = resolve(&ProviderConfig::default(), &env).unwrap();
         assert_eq!(r.project.as_deref(), Some("env-project"));
         assert_eq!(r.region.as_deref(), Some("env-region"));
-        assert_eq!(r.settings.access_token.as_ref().map(|t| t.expose().to_string()), Some("tok".into()));
+        assert_eq!(
+            r.settings
+                .access_token
+                .as_ref()
+                .map(|t| t.expose().to_string()),
+            Some("tok".into())
+        );
         assert_eq!(r.settings.emulator_host.as_deref(), Some("127.0.0.1:9"));
         assert_eq!(r.iam_propagation_wait, DEFAULT_IAM_PROPAGATION_WAIT);
         assert_eq!(r.mesh_settle_time, DEFAULT_MESH_SETTLE_TIME);
@@ -184,9 +226,15 @@ mod tests {
 
     #[test]
     fn a_malformed_duration_is_an_error_on_its_attribute() {
-        let c = ProviderConfig { mesh_settle_time: Val::Known("soon".into()), ..Default::default() };
+        let c = ProviderConfig {
+            mesh_settle_time: Val::Known("soon".into()),
+            ..Default::default()
+        };
         let diags = resolve(&c, &|_| None).err().unwrap();
         let d = diags.iter().next().unwrap();
-        assert_eq!(d.attribute, Some(AttributePath::root().attr("mesh_settle_time")));
+        assert_eq!(
+            d.attribute,
+            Some(AttributePath::root().attr("mesh_settle_time"))
+        );
     }
 }

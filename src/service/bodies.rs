@@ -2,28 +2,42 @@
 
 use std::collections::BTreeMap;
 
-use gcp::compute::{Backend, BackendService, CircuitBreakers, CloudRunTarget, NetworkEndpointGroup, OutlierDetection};
+use gcp::compute::{
+    Backend, BackendService, CircuitBreakers, CloudRunTarget, NetworkEndpointGroup,
+    OutlierDetection,
+};
 use gcp::dns::{ManagedZone, PrivateVisibilityConfig, ResourceRecordSet, VisibleNetwork};
 use gcp::network_services::{
-    Destination, FaultAbort, FaultDelay, FaultInjectionPolicy, HeaderMatch, HttpRoute, RetryPolicy, RouteAction,
-    RouteMatch, RouteRule,
+    Destination, FaultAbort, FaultDelay, FaultInjectionPolicy, HeaderMatch, HttpRoute, RetryPolicy,
+    RouteAction, RouteMatch, RouteRule,
 };
 use gcp::run::{
-    Container, ContainerPort, EnvVar, NetworkInterface, ResourceRequirements, RevisionScaling, RevisionTemplate,
-    Service, ServiceMesh, VpcAccess,
+    Container, ContainerPort, EnvVar, NetworkInterface, ResourceRequirements, RevisionScaling,
+    RevisionTemplate, Service, ServiceMesh, VpcAccess,
 };
 
 use super::defaults;
 use super::names;
 use super::spec::{Dest, Spec};
 
-/// The Cloud Run v2 service.
-pub fn service(s: &Spec) -> Service {
+/// The Cloud Run v2 service; `owned_roles` are the project roles csmrun granted for its account.
+pub fn service(s: &Spec, owned_roles: &[String]) -> Service {
     let container = Container {
         image: s.image.clone(),
-        env: s.env.iter().map(|(k, v)| EnvVar { name: k.clone(), value: Some(v.clone()), ..Default::default() }).collect(),
+        env: s
+            .env
+            .iter()
+            .map(|(k, v)| EnvVar {
+                name: k.clone(),
+                value: Some(v.clone()),
+                ..Default::default()
+            })
+            .collect(),
         resources: Some(ResourceRequirements {
-            limits: BTreeMap::from([("cpu".to_string(), s.cpu.clone()), ("memory".to_string(), s.memory.clone())]),
+            limits: BTreeMap::from([
+                ("cpu".to_string(), s.cpu.clone()),
+                ("memory".to_string(), s.memory.clone()),
+            ]),
             ..Default::default()
         }),
         ports: vec![ContainerPort {
@@ -35,6 +49,14 @@ pub fn service(s: &Spec) -> Service {
     Service {
         description: Some(s.marker()),
         labels: s.labels.clone(),
+        annotations: if owned_roles.is_empty() {
+            BTreeMap::new()
+        } else {
+            BTreeMap::from([(
+                super::steps::iam::OWNED_ROLES_ANNOTATION.to_string(),
+                owned_roles.join(","),
+            )])
+        },
         ingress: Some(s.ingress.clone()),
         // serviceMesh is a preview feature; the API refuses it under GA.
         launch_stage: Some("BETA".into()),
@@ -49,7 +71,10 @@ pub fn service(s: &Spec) -> Service {
             vpc_access: Some(VpcAccess {
                 egress: Some("ALL_TRAFFIC".into()),
                 network_interfaces: vec![NetworkInterface {
-                    network: Some(format!("projects/{}/global/networks/{}", s.network_project, s.network)),
+                    network: Some(format!(
+                        "projects/{}/global/networks/{}",
+                        s.network_project, s.network
+                    )),
                     subnetwork: Some(format!(
                         "projects/{}/regions/{}/subnetworks/{}",
                         s.subnet_project, s.subnet_region, s.subnetwork
@@ -58,7 +83,10 @@ pub fn service(s: &Spec) -> Service {
                 }],
                 ..Default::default()
             }),
-            service_mesh: Some(ServiceMesh { mesh: Some(s.mesh.clone()), ..Default::default() }),
+            service_mesh: Some(ServiceMesh {
+                mesh: Some(s.mesh.clone()),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         ..Default::default()
@@ -71,7 +99,10 @@ pub fn neg(s: &Spec) -> NetworkEndpointGroup {
         name: s.neg_name.clone(),
         description: Some(s.marker()),
         network_endpoint_type: Some("SERVERLESS".into()),
-        cloud_run: Some(CloudRunTarget { service: Some(s.name.clone()), ..Default::default() }),
+        cloud_run: Some(CloudRunTarget {
+            service: Some(s.name.clone()),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -88,7 +119,10 @@ pub fn backend_service(s: &Spec) -> BackendService {
         description: Some(s.marker()),
         load_balancing_scheme: Some("INTERNAL_SELF_MANAGED".into()),
         protocol: Some("HTTP".into()),
-        backends: vec![Backend { group: gcp::compute::canonical_link(&s.neg_path()), ..Default::default() }],
+        backends: vec![Backend {
+            group: gcp::compute::canonical_link(&s.neg_path()),
+            ..Default::default()
+        }],
         circuit_breakers: s.circuit_breaker.map(|c| CircuitBreakers {
             max_requests: i32_of(c[0]),
             max_pending_requests: i32_of(c[1]),
@@ -96,11 +130,11 @@ pub fn backend_service(s: &Spec) -> BackendService {
             max_retries: i32_of(c[3]),
             ..Default::default()
         }),
-        outlier_detection: s.outlier.map(|(errors, interval, base, pct)| OutlierDetection {
-            consecutive_errors: i32_of(errors),
-            interval: interval.map(dur),
-            base_ejection_time: base.map(dur),
-            max_ejection_percent: i32_of(pct),
+        outlier_detection: s.outlier.map(|o| OutlierDetection {
+            consecutive_errors: i32_of(o.consecutive_errors),
+            interval: o.interval.map(dur),
+            base_ejection_time: o.base_ejection_time.map(dur),
+            max_ejection_percent: i32_of(o.max_ejection_percent),
             ..Default::default()
         }),
         ..Default::default()
@@ -110,7 +144,11 @@ pub fn backend_service(s: &Spec) -> BackendService {
 fn destinations(s: &Spec, own_weight: Option<i32>, extra: &[Dest]) -> Vec<Destination> {
     let mut out = Vec::new();
     if extra.is_empty() {
-        out.push(Destination { service_name: s.backend_service_path(), weight: None, ..Default::default() });
+        out.push(Destination {
+            service_name: s.backend_service_path(),
+            weight: None,
+            ..Default::default()
+        });
         return out;
     }
     if own_weight != Some(0) {
@@ -121,7 +159,11 @@ fn destinations(s: &Spec, own_weight: Option<i32>, extra: &[Dest]) -> Vec<Destin
         });
     }
     for d in extra {
-        out.push(Destination { service_name: d.backend_service.clone(), weight: Some(d.weight), ..Default::default() });
+        out.push(Destination {
+            service_name: d.backend_service.clone(),
+            weight: Some(d.weight),
+            ..Default::default()
+        });
     }
     out
 }
@@ -131,18 +173,32 @@ pub fn http_route(s: &Spec) -> HttpRoute {
     let r = &s.route;
     let action = |dests: Vec<Destination>| RouteAction {
         destinations: dests,
-        timeout: r.timeout.as_ref().and_then(|t| super::duration::parse(t).ok()).map(super::duration::to_google),
+        timeout: r
+            .timeout
+            .as_ref()
+            .and_then(|t| super::duration::parse(t).ok())
+            .map(super::duration::to_google),
         retry_policy: r.retry.as_ref().map(|(n, per_try, conds)| RetryPolicy {
             retry_conditions: conds.clone(),
             num_retries: *n,
-            per_try_timeout: per_try.as_ref().and_then(|t| super::duration::parse(t).ok()).map(super::duration::to_google),
+            per_try_timeout: per_try
+                .as_ref()
+                .and_then(|t| super::duration::parse(t).ok())
+                .map(super::duration::to_google),
         }),
-        fault_injection_policy: (r.delay.is_some() || r.abort.is_some()).then(|| FaultInjectionPolicy {
-            delay: r.delay.as_ref().map(|(d, p)| FaultDelay {
-                fixed_delay: super::duration::parse(d).ok().map(super::duration::to_google),
-                percentage: Some(*p),
-            }),
-            abort: r.abort.map(|(st, p)| FaultAbort { http_status: Some(st), percentage: Some(p) }),
+        fault_injection_policy: (r.delay.is_some() || r.abort.is_some()).then(|| {
+            FaultInjectionPolicy {
+                delay: r.delay.as_ref().map(|(d, p)| FaultDelay {
+                    fixed_delay: super::duration::parse(d)
+                        .ok()
+                        .map(super::duration::to_google),
+                    percentage: Some(*p),
+                }),
+                abort: r.abort.map(|(st, p)| FaultAbort {
+                    http_status: Some(st),
+                    percentage: Some(p),
+                }),
+            }
         }),
         ..Default::default()
     };
@@ -170,7 +226,10 @@ pub fn http_route(s: &Spec) -> HttpRoute {
             ..Default::default()
         })
         .collect();
-    rules.push(RouteRule { action: Some(action(destinations(s, r.own_weight, &r.destinations))), ..Default::default() });
+    rules.push(RouteRule {
+        action: Some(action(destinations(s, r.own_weight, &r.destinations))),
+        ..Default::default()
+    });
     HttpRoute {
         name: s.route_path(),
         description: Some(s.marker()),
@@ -184,7 +243,10 @@ pub fn http_route(s: &Spec) -> HttpRoute {
 
 /// The network URL DNS wants in `privateVisibilityConfig`.
 pub fn network_url(s: &Spec) -> String {
-    format!("https://www.googleapis.com/compute/v1/projects/{}/global/networks/{}", s.network_project, s.network)
+    format!(
+        "https://www.googleapis.com/compute/v1/projects/{}/global/networks/{}",
+        s.network_project, s.network
+    )
 }
 
 /// The shared private zone for the domain.
@@ -192,13 +254,22 @@ pub fn zone(s: &Spec) -> ManagedZone {
     ManagedZone {
         name: s.dns_zone_name.clone(),
         dns_name: format!("{}.", s.domain),
-        description: Some(format!("csmrun: private zone for {} (shared by every csmrun_service of the domain)", s.domain)),
+        description: Some(format!(
+            "csmrun: private zone for {} (shared by every csmrun_service of the domain)",
+            s.domain
+        )),
         visibility: Some("private".into()),
         private_visibility_config: Some(PrivateVisibilityConfig {
-            networks: vec![VisibleNetwork { network_url: network_url(s), ..Default::default() }],
+            networks: vec![VisibleNetwork {
+                network_url: network_url(s),
+                ..Default::default()
+            }],
             ..Default::default()
         }),
-        labels: BTreeMap::from([(names::MANAGED_BY_KEY.to_string(), names::MANAGED_BY_VALUE.to_string())]),
+        labels: BTreeMap::from([(
+            names::MANAGED_BY_KEY.to_string(),
+            names::MANAGED_BY_VALUE.to_string(),
+        )]),
         ..Default::default()
     }
 }

@@ -96,7 +96,14 @@ fn mesh_signature(f: &Failure) -> (bool, bool) {
     let mut sidecar = false;
     let mut generic = false;
     for t in texts {
-        sidecar |= ["cloud-run-mesh-proxy", "15020", "PRE_INITIALIZING", "Envoy not ready"].iter().any(|s| t.contains(s));
+        sidecar |= [
+            "cloud-run-mesh-proxy",
+            "15020",
+            "PRE_INITIALIZING",
+            "Envoy not ready",
+        ]
+        .iter()
+        .any(|s| t.contains(s));
         generic |= t.contains("failed to start and listen on the port");
     }
     generic |= f.code == Some(9) && f.message.contains("not ready");
@@ -119,12 +126,19 @@ pub fn diagnose(failure: Failure, c: &Checks) -> Diagnosis {
     let pga_off = c.egress_all_traffic && c.subnet_pga == Some(false);
     checked.push(match c.subnet_pga {
         Some(true) => format!("subnet {}: Private Google Access is on", c.subnet),
-        Some(false) => format!("subnet {}: Private Google Access is OFF (egress ALL_TRAFFIC)", c.subnet),
+        Some(false) => format!(
+            "subnet {}: Private Google Access is OFF (egress ALL_TRAFFIC)",
+            c.subnet
+        ),
         None => format!("subnet {}: Private Google Access not checked", c.subnet),
     });
     let young_mesh = c.mesh_age.is_some_and(|a| a < c.mesh_settle_time);
     checked.push(match c.mesh_age {
-        Some(a) => format!("mesh age at deploy: {}s (settle time {}s)", a.as_secs(), c.mesh_settle_time.as_secs()),
+        Some(a) => format!(
+            "mesh age at deploy: {}s (settle time {}s)",
+            a.as_secs(),
+            c.mesh_settle_time.as_secs()
+        ),
         None => "mesh age: unknown".into(),
     });
     let young_grant = matches!(c.grant, Grant::New { age } if age < PROPAGATION_SUSPECT);
@@ -155,7 +169,10 @@ pub fn diagnose(failure: Failure, c: &Checks) -> Diagnosis {
                 .into(),
         )
     } else if young_mesh {
-        (Cause::MeshTooYoung, "Wait for the new mesh to settle (provider setting `mesh_settle_time`).".into())
+        (
+            Cause::MeshTooYoung,
+            "Wait for the new mesh to settle (provider setting `mesh_settle_time`).".into(),
+        )
     } else {
         (
             Cause::SidecarUnknown,
@@ -171,7 +188,13 @@ pub fn diagnose(failure: Failure, c: &Checks) -> Diagnosis {
         Cause::SidecarUnknown if c.redeploys == 0 => Remedy::Recreate,
         _ => Remedy::Fail,
     };
-    Diagnosis { cause, remedy, checked, fix, failure }
+    Diagnosis {
+        cause,
+        remedy,
+        checked,
+        fix,
+        failure,
+    }
 }
 
 impl Diagnosis {
@@ -179,7 +202,9 @@ impl Diagnosis {
     pub fn summary(&self) -> &'static str {
         match self.cause {
             Cause::IamPropagation => "Mesh sidecar failed: IAM grant not yet effective",
-            Cause::PrivateGoogleAccess => "Mesh sidecar failed: subnet without Private Google Access",
+            Cause::PrivateGoogleAccess => {
+                "Mesh sidecar failed: subnet without Private Google Access"
+            }
             Cause::MeshTooYoung => "Mesh sidecar failed: mesh created too recently",
             Cause::SidecarUnknown => "Mesh sidecar failed to start",
             Cause::NotMesh => "Cloud Run service failed to become ready",
@@ -253,9 +278,14 @@ mod tests {
     #[test]
     fn a_new_grant_is_the_likely_cause_and_is_redeployed_then_recreated() {
         let mut c = checks();
-        c.grant = Grant::New { age: Duration::from_secs(90) };
+        c.grant = Grant::New {
+            age: Duration::from_secs(90),
+        };
         let d = diagnose(sidecar_failure(), &c);
-        assert_eq!((d.cause, d.remedy), (Cause::IamPropagation, Remedy::Redeploy));
+        assert_eq!(
+            (d.cause, d.remedy),
+            (Cause::IamPropagation, Remedy::Redeploy)
+        );
         c.redeploys = 1;
         assert_eq!(diagnose(sidecar_failure(), &c).remedy, Remedy::Recreate);
     }
@@ -264,13 +294,21 @@ mod tests {
     fn a_subnet_without_private_google_access_fails_with_the_fix() {
         let mut c = checks();
         c.subnet_pga = Some(false);
-        c.grant = Grant::New { age: Duration::from_secs(90) };
+        c.grant = Grant::New {
+            age: Duration::from_secs(90),
+        };
         let d = diagnose(sidecar_failure(), &c);
-        assert_eq!((d.cause, d.remedy), (Cause::PrivateGoogleAccess, Remedy::Fail));
+        assert_eq!(
+            (d.cause, d.remedy),
+            (Cause::PrivateGoogleAccess, Remedy::Fail)
+        );
         let text = d.detail();
         assert!(text.contains("--enable-private-ip-google-access"), "{text}");
         assert!(text.contains("cloud-run-mesh-proxy"), "{text}");
-        assert!(text.contains("Logs: https://console.cloud.google.com"), "{text}");
+        assert!(
+            text.contains("Logs: https://console.cloud.google.com"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -285,13 +323,24 @@ mod tests {
         let mut f = sidecar_failure();
         f.revision_messages.clear();
         let d = diagnose(f, &checks());
-        assert_eq!((d.cause, d.remedy), (Cause::SidecarUnknown, Remedy::Recreate));
-        assert_eq!(d.checked.len(), 3, "every known cause is reported as checked");
+        assert_eq!(
+            (d.cause, d.remedy),
+            (Cause::SidecarUnknown, Remedy::Recreate)
+        );
+        assert_eq!(
+            d.checked.len(),
+            3,
+            "every known cause is reported as checked"
+        );
     }
 
     #[test]
     fn an_application_failure_is_not_blamed_on_the_mesh() {
-        let f = Failure { message: "Image 'gcr.io/p/x' not found.".into(), code: Some(3), ..Default::default() };
+        let f = Failure {
+            message: "Image 'gcr.io/p/x' not found.".into(),
+            code: Some(3),
+            ..Default::default()
+        };
         let d = diagnose(f, &checks());
         assert_eq!((d.cause, d.remedy), (Cause::NotMesh, Remedy::Fail));
         assert!(!d.detail().contains("sidecar"));

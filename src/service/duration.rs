@@ -20,7 +20,9 @@ pub fn parse(s: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("{s:?} has a number without a unit (use e.g. \"10s\")"))?;
         if num_len == 0 {
-            return Err(format!("{s:?} is not a duration (use e.g. \"10s\", \"1.5s\", \"20m\")"));
+            return Err(format!(
+                "{s:?} is not a duration (use e.g. \"10s\", \"1.5s\", \"20m\")"
+            ));
         }
         let (num, after) = rest.split_at(num_len);
         let unit_len = after
@@ -34,14 +36,22 @@ pub fn parse(s: &str) -> Result<Duration, String> {
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
-            _ => return Err(format!("{s:?} has unknown unit {unit:?} (use ns, us, ms, s, m or h)")),
+            _ => {
+                return Err(format!(
+                    "{s:?} has unknown unit {unit:?} (use ns, us, ms, s, m or h)"
+                ))
+            }
         };
         total_nanos = total_nanos
-            .checked_add(scaled(num, unit_nanos).ok_or_else(|| format!("{s:?} has a malformed number {num:?}"))?)
+            .checked_add(
+                scaled(num, unit_nanos)
+                    .ok_or_else(|| format!("{s:?} has a malformed number {num:?}"))?,
+            )
             .ok_or_else(|| format!("{s:?} is too long"))?;
         rest = next;
     }
-    let secs = u64::try_from(total_nanos / 1_000_000_000).map_err(|_| format!("{s:?} is too long"))?;
+    let secs =
+        u64::try_from(total_nanos / 1_000_000_000).map_err(|_| format!("{s:?} is too long"))?;
     Ok(Duration::new(secs, (total_nanos % 1_000_000_000) as u32))
 }
 

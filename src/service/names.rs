@@ -41,7 +41,10 @@ pub fn check_service_name(s: &str) -> Result<(), String> {
         return Err("must not be empty".into());
     }
     if s.len() >= 50 {
-        return Err(format!("is {} characters; Cloud Run service names must be fewer than 50", s.len()));
+        return Err(format!(
+            "is {} characters; Cloud Run service names must be fewer than 50",
+            s.len()
+        ));
     }
     rfc1035_label(s)
 }
@@ -60,8 +63,13 @@ fn rfc1035_label(s: &str) -> Result<(), String> {
     if !bytes[0].is_ascii_lowercase() {
         return Err("must start with a lowercase letter".into());
     }
-    if let Some(c) = s.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return Err(format!("contains {c:?}; only lowercase letters, digits and hyphens are allowed"));
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "contains {c:?}; only lowercase letters, digits and hyphens are allowed"
+        ));
     }
     if s.ends_with('-') {
         return Err("must not end with a hyphen".into());
@@ -75,10 +83,18 @@ fn check_dns_label(l: &str) -> Result<(), String> {
         return Err("has an empty label (two dots in a row, or a leading dot)".into());
     }
     if l.len() > 63 {
-        return Err(format!("has a label of {} characters; at most 63 are allowed", l.len()));
+        return Err(format!(
+            "has a label of {} characters; at most 63 are allowed",
+            l.len()
+        ));
     }
-    if let Some(c) = l.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return Err(format!("contains {c:?}; use lowercase letters, digits, hyphens and dots"));
+    if let Some(c) = l
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "contains {c:?}; use lowercase letters, digits, hyphens and dots"
+        ));
     }
     if l.starts_with('-') || l.ends_with('-') {
         return Err(format!("label {l:?} starts or ends with a hyphen"));
@@ -89,10 +105,16 @@ fn check_dns_label(l: &str) -> Result<(), String> {
 /// A DNS name without trailing dot: lowercase RFC 1123 labels, at most 253 characters.
 pub fn check_dns_name(s: &str) -> Result<(), String> {
     if s.ends_with('.') {
-        return Err("must not end with a dot (write \"meshapps.internal\", not \"meshapps.internal.\")".into());
+        return Err(
+            "must not end with a dot (write \"meshapps.internal\", not \"meshapps.internal.\")"
+                .into(),
+        );
     }
     if s.len() > 253 {
-        return Err(format!("is {} characters; at most 253 are allowed", s.len()));
+        return Err(format!(
+            "is {} characters; at most 253 are allowed",
+            s.len()
+        ));
     }
     if s.parse::<std::net::Ipv4Addr>().is_ok() {
         return Err("is an IP address; a DNS name is required".into());
@@ -118,13 +140,22 @@ pub fn parse_ref(s: &str, collection: &str, scopes: &[&str]) -> Result<ResourceR
     let rel = strip_self_link(s);
     if !rel.contains('/') {
         check_part_name(rel)?;
-        return Ok(ResourceRef { project: None, location: None, name: rel.to_string() });
+        return Ok(ResourceRef {
+            project: None,
+            location: None,
+            name: rel.to_string(),
+        });
     }
     let parts: Vec<&str> = rel.split('/').collect();
     let shape_err = || {
-        let forms: Vec<String> =
-            scopes.iter().map(|sc| format!("projects/PROJECT/{sc}/{collection}/NAME")).collect();
-        format!("must be a name or one of {}, or a self link", forms.join(", "))
+        let forms: Vec<String> = scopes
+            .iter()
+            .map(|sc| format!("projects/PROJECT/{sc}/{collection}/NAME"))
+            .collect();
+        format!(
+            "must be a name or one of {}, or a self link",
+            forms.join(", ")
+        )
     };
     if parts.len() < 5 || parts[0] != "projects" || parts[parts.len() - 2] != collection {
         return Err(shape_err());
@@ -147,7 +178,11 @@ pub fn parse_ref(s: &str, collection: &str, scopes: &[&str]) -> Result<ResourceR
     }
     let name = parts[parts.len() - 1];
     check_part_name(name)?;
-    Ok(ResourceRef { project: Some(parts[1].to_string()), location, name: name.to_string() })
+    Ok(ResourceRef {
+        project: Some(parts[1].to_string()),
+        location,
+        name: name.to_string(),
+    })
 }
 
 /// Drops `https://<host>/<api>/<version>/` from a self link, leaving `projects/...`.
@@ -169,8 +204,14 @@ mod tests {
         assert_eq!(default_neg_name("target"), "target-neg");
         assert_eq!(default_backend_service_name("target"), "target-backend");
         assert_eq!(default_route_name("target"), "target-route");
-        assert_eq!(default_dns_zone_name("meshapps.internal"), "csmrun-meshapps-internal");
-        assert_eq!(default_hostname("target", "meshapps.internal"), "target.meshapps.internal");
+        assert_eq!(
+            default_dns_zone_name("meshapps.internal"),
+            "csmrun-meshapps-internal"
+        );
+        assert_eq!(
+            default_hostname("target", "meshapps.internal"),
+            "target.meshapps.internal"
+        );
         assert_eq!(owner_marker("p", "r", "n"), "csmrun:p/r/n");
     }
 
@@ -186,7 +227,10 @@ mod tests {
     #[test]
     fn references_accept_name_relative_name_and_self_link() {
         let scopes = ["global"];
-        assert_eq!(parse_ref("vpc", "networks", &scopes).map(|r| r.name), Ok("vpc".into()));
+        assert_eq!(
+            parse_ref("vpc", "networks", &scopes).map(|r| r.name),
+            Ok("vpc".into())
+        );
         let r = parse_ref("projects/p/global/networks/vpc", "networks", &scopes).unwrap();
         assert_eq!((r.project.as_deref(), r.name.as_str()), (Some("p"), "vpc"));
         let r = parse_ref(
@@ -196,10 +240,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.name, "vpc");
-        let r = parse_ref("projects/p/regions/r1/subnetworks/s", "subnetworks", &["regions/*"]).unwrap();
+        let r = parse_ref(
+            "projects/p/regions/r1/subnetworks/s",
+            "subnetworks",
+            &["regions/*"],
+        )
+        .unwrap();
         assert_eq!(r.location.as_deref(), Some("r1"));
-        assert!(parse_ref("projects/p/regions/r1/networks/s", "subnetworks", &["regions/*"]).is_err());
-        assert!(parse_ref("projects/p/locations/us/meshes/m", "meshes", &["locations/global"]).is_err());
+        assert!(parse_ref(
+            "projects/p/regions/r1/networks/s",
+            "subnetworks",
+            &["regions/*"]
+        )
+        .is_err());
+        assert!(parse_ref(
+            "projects/p/locations/us/meshes/m",
+            "meshes",
+            &["locations/global"]
+        )
+        .is_err());
         assert!(parse_ref("projects//global/networks/vpc", "networks", &scopes).is_err());
     }
 }

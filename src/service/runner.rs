@@ -41,7 +41,10 @@ pub struct Failed<R, E> {
 impl<R, E> Failed<R, E> {
     /// A failure that changed nothing.
     pub fn clean(error: E) -> Self {
-        Failed { error, partial: None }
+        Failed {
+            error,
+            partial: None,
+        }
     }
 }
 
@@ -54,7 +57,10 @@ pub trait Step: Send + Sync {
     type Error: Debug + Send + 'static;
 
     /// Brings the part to its desired state; waits inside it end early when `cancel` fires.
-    async fn ensure(&self, cancel: CancellationToken) -> Result<Self::Record, Failed<Self::Record, Self::Error>>;
+    async fn ensure(
+        &self,
+        cancel: CancellationToken,
+    ) -> Result<Self::Record, Failed<Self::Record, Self::Error>>;
 
     /// Reverts what `ensure` recorded.
     async fn undo(&self, record: &Self::Record) -> Result<(), Self::Error>;
@@ -99,7 +105,12 @@ pub enum RunOutcome<R, E> {
     /// A step failed (or the run was cancelled) and everything was undone.
     RolledBack { failed: &'static str, error: E },
     /// A step failed and some undo failed too; `remaining` still exists.
-    Incomplete { failed: &'static str, error: E, undo_errors: Vec<(&'static str, E)>, remaining: Vec<Entry<R>> },
+    Incomplete {
+        failed: &'static str,
+        error: E,
+        undo_errors: Vec<(&'static str, E)>,
+        remaining: Vec<Entry<R>>,
+    },
 }
 
 /// Returned by [`Graph::run`] when the run was cancelled before any step failed.
@@ -108,14 +119,23 @@ pub trait CancelledError {
     fn cancelled() -> Self;
 }
 
-impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError + 'static> Graph<R, E> {
+impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError + 'static>
+    Graph<R, E>
+{
     /// Adds a step that runs after `deps`; returns its id.
     ///
     /// Ids come from earlier `add` calls only, so the graph cannot have cycles.
     pub fn add(&mut self, name: &'static str, deps: &[NodeId], step: DynStep<R, E>) -> NodeId {
         let id = self.nodes.len();
-        debug_assert!(deps.iter().all(|d| *d < id), "dependencies must be added first");
-        self.nodes.push(Node { name, deps: deps.to_vec(), step });
+        debug_assert!(
+            deps.iter().all(|d| *d < id),
+            "dependencies must be added first"
+        );
+        self.nodes.push(Node {
+            name,
+            deps: deps.to_vec(),
+            step,
+        });
         id
     }
 
@@ -148,18 +168,28 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
                     }
                 }
             }
-            let Some((id, result)) = in_flight.next().await else { break };
+            let Some((id, result)) = in_flight.next().await else {
+                break;
+            };
             let name = self.nodes[id].name;
             match result {
                 Ok(record) => {
                     tracing::debug!(step = name, "step done");
                     done.insert(id);
-                    journal.push(Entry { node: id, name, record });
+                    journal.push(Entry {
+                        node: id,
+                        name,
+                        record,
+                    });
                 }
                 Err(Failed { error, partial }) => {
                     tracing::debug!(step = name, ?error, "step failed");
                     if let Some(record) = partial {
-                        journal.push(Entry { node: id, name, record });
+                        journal.push(Entry {
+                            node: id,
+                            name,
+                            record,
+                        });
                     }
                     if first_error.is_none() {
                         first_error = Some((name, error));
@@ -177,7 +207,12 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
         if undo_errors.is_empty() {
             RunOutcome::RolledBack { failed, error }
         } else {
-            RunOutcome::Incomplete { failed, error, undo_errors, remaining }
+            RunOutcome::Incomplete {
+                failed,
+                error,
+                undo_errors,
+                remaining,
+            }
         }
     }
 
@@ -188,7 +223,10 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
         for entry in journal.into_iter().rev() {
             let needed_by_kept = kept.iter().any(|k| self.depends_on(k.node, entry.node));
             if needed_by_kept {
-                tracing::warn!(step = entry.name, "not undone: a part that depends on it could not be removed");
+                tracing::warn!(
+                    step = entry.name,
+                    "not undone: a part that depends on it could not be removed"
+                );
                 kept.push(entry);
                 continue;
             }
@@ -247,7 +285,9 @@ pub mod node {
     pub const ROUTE: &str = "HTTPRoute";
 }
 
-impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError + 'static> CreateSteps<R, E> {
+impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError + 'static>
+    CreateSteps<R, E>
+{
     /// {IAM → wait} ∥ {zone → record} ∥ {NEG → backend service} ∥ pre-flight; service after IAM and pre-flight;
     /// invokers after the service; the route last, once the service is Ready and everything else exists.
     pub fn into_graph(self) -> Graph<R, E> {

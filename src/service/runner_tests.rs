@@ -37,7 +37,10 @@ struct Log {
 
 impl Log {
     fn new() -> Self {
-        Log { t0: Instant::now(), events: Arc::default() }
+        Log {
+            t0: Instant::now(),
+            events: Arc::default(),
+        }
     }
     fn now(&self) -> u64 {
         self.t0.elapsed().as_secs()
@@ -49,10 +52,28 @@ impl Log {
         self.events.lock().unwrap().clone()
     }
     fn undone(&self) -> Vec<&'static str> {
-        self.events().into_iter().filter_map(|e| if let Event::Undo(n) = e { Some(n) } else { None }).collect()
+        self.events()
+            .into_iter()
+            .filter_map(|e| {
+                if let Event::Undo(n) = e {
+                    Some(n)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
     fn finished(&self) -> Vec<&'static str> {
-        self.events().into_iter().filter_map(|e| if let Event::Finish(n, _) = e { Some(n) } else { None }).collect()
+        self.events()
+            .into_iter()
+            .filter_map(|e| {
+                if let Event::Finish(n, _) = e {
+                    Some(n)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 }
 
@@ -71,7 +92,10 @@ impl Step for Fake {
     type Record = &'static str;
     type Error = FakeError;
 
-    async fn ensure(&self, cancel: CancellationToken) -> Result<&'static str, Failed<&'static str, FakeError>> {
+    async fn ensure(
+        &self,
+        cancel: CancellationToken,
+    ) -> Result<&'static str, Failed<&'static str, FakeError>> {
         self.log.push(Event::Start(self.name, self.log.now()));
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(self.secs)) => {}
@@ -79,7 +103,10 @@ impl Step for Fake {
         }
         if self.fail {
             let partial = self.fail_with_partial.then_some(self.name);
-            return Err(Failed { error: FakeError::Boom(self.name), partial });
+            return Err(Failed {
+                error: FakeError::Boom(self.name),
+                partial,
+            });
         }
         self.log.push(Event::Finish(self.name, self.log.now()));
         Ok(self.name)
@@ -108,9 +135,18 @@ const PLAN: [(&str, u64); 9] = [
     (node::ROUTE, 5),
 ];
 
-fn create_graph(log: &Log, fault: Option<&str>, partial: bool, undo_fault: Option<&str>) -> Graph<&'static str, FakeError> {
+fn create_graph(
+    log: &Log,
+    fault: Option<&str>,
+    partial: bool,
+    undo_fault: Option<&str>,
+) -> Graph<&'static str, FakeError> {
     let mk = |name: &'static str| -> DynStep<&'static str, FakeError> {
-        let secs = PLAN.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).unwrap();
+        let secs = PLAN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+            .unwrap();
         Arc::new(Fake {
             name,
             secs,
@@ -149,19 +185,41 @@ const EDGES: [(&str, &str); 8] = [
 #[tokio::test(start_paused = true)]
 async fn independent_branches_run_concurrently_and_the_route_goes_last() {
     let log = Log::new();
-    let outcome = create_graph(&log, None, false, None).run(&CancellationToken::new()).await;
-    let RunOutcome::Done(journal) = outcome else { panic!("expected success, got {outcome:?}") };
+    let outcome = create_graph(&log, None, false, None)
+        .run(&CancellationToken::new())
+        .await;
+    let RunOutcome::Done(journal) = outcome else {
+        panic!("expected success, got {outcome:?}")
+    };
     assert_eq!(journal.len(), 9);
     // Critical path: IAM (91) -> service (20) -> invokers (1) -> route (5) = 117 s. Run one after the other the
     // steps would take 187 s, so 117 proves the branches overlapped.
     assert_eq!(log.now(), 117);
-    let starts: Vec<(&str, u64)> =
-        log.events().into_iter().filter_map(|e| if let Event::Start(n, t) = e { Some((n, t)) } else { None }).collect();
+    let starts: Vec<(&str, u64)> = log
+        .events()
+        .into_iter()
+        .filter_map(|e| {
+            if let Event::Start(n, t) = e {
+                Some((n, t))
+            } else {
+                None
+            }
+        })
+        .collect();
     for first in [node::IAM, node::DNS_ZONE, node::NEG, node::PREFLIGHT] {
-        assert!(starts.contains(&(first, 0)), "{first} should start at once: {starts:?}");
+        assert!(
+            starts.contains(&(first, 0)),
+            "{first} should start at once: {starts:?}"
+        );
     }
-    assert!(starts.contains(&(node::SERVICE, 91)), "service waits for IAM and pre-flight: {starts:?}");
-    assert!(starts.contains(&(node::ROUTE, 112)), "route starts after the invoker policy: {starts:?}");
+    assert!(
+        starts.contains(&(node::SERVICE, 91)),
+        "service waits for IAM and pre-flight: {starts:?}"
+    );
+    assert!(
+        starts.contains(&(node::ROUTE, 112)),
+        "route starts after the invoker policy: {starts:?}"
+    );
     assert_eq!(log.finished().last(), Some(&node::ROUTE));
 }
 
@@ -170,7 +228,9 @@ async fn a_fault_at_every_step_leaves_nothing_behind_and_undoes_in_reverse_depen
     for (k, (faulty, _)) in PLAN.iter().enumerate() {
         for partial in [false, true] {
             let log = Log::new();
-            let outcome = create_graph(&log, Some(faulty), partial, None).run(&CancellationToken::new()).await;
+            let outcome = create_graph(&log, Some(faulty), partial, None)
+                .run(&CancellationToken::new())
+                .await;
             let RunOutcome::RolledBack { failed, error } = outcome else {
                 panic!("step {k} ({faulty}): expected a rollback, got {outcome:?}")
             };
@@ -183,12 +243,18 @@ async fn a_fault_at_every_step_leaves_nothing_behind_and_undoes_in_reverse_depen
             for (dependent, dependency) in EDGES {
                 let pos = |n| undone.iter().position(|u| *u == n);
                 if let (Some(a), Some(b)) = (pos(dependent), pos(dependency)) {
-                    assert!(a < b, "step {k}: {dependent} must be undone before {dependency}: {undone:?}");
+                    assert!(
+                        a < b,
+                        "step {k}: {dependent} must be undone before {dependency}: {undone:?}"
+                    );
                 }
             }
             created.sort();
             undone.sort();
-            assert_eq!(created, undone, "step {k} ({faulty}, partial={partial}): everything created is undone");
+            assert_eq!(
+                created, undone,
+                "step {k} ({faulty}, partial={partial}): everything created is undone"
+            );
         }
     }
 }
@@ -200,17 +266,38 @@ async fn a_failed_undo_keeps_what_it_needs_and_reports_what_remains() {
     let outcome = create_graph(&log, Some(node::ROUTE), false, Some(node::BACKEND_SERVICE))
         .run(&CancellationToken::new())
         .await;
-    let RunOutcome::Incomplete { failed, error, undo_errors, remaining } = outcome else {
+    let RunOutcome::Incomplete {
+        failed,
+        error,
+        undo_errors,
+        remaining,
+    } = outcome
+    else {
         panic!("expected an incomplete rollback, got {outcome:?}")
     };
     assert_eq!((failed, error), (node::ROUTE, FakeError::Boom(node::ROUTE)));
-    assert_eq!(undo_errors, vec![(node::BACKEND_SERVICE, FakeError::Boom(node::BACKEND_SERVICE))]);
+    assert_eq!(
+        undo_errors,
+        vec![(
+            node::BACKEND_SERVICE,
+            FakeError::Boom(node::BACKEND_SERVICE)
+        )]
+    );
     let mut left: Vec<&str> = remaining.iter().map(|e| e.name).collect();
     left.sort();
     assert_eq!(left, vec![node::BACKEND_SERVICE, node::NEG]);
     let undone = log.undone();
-    for gone in [node::INVOKERS, node::SERVICE, node::DNS_RECORD, node::DNS_ZONE, node::IAM] {
-        assert!(undone.contains(&gone), "{gone} should be undone: {undone:?}");
+    for gone in [
+        node::INVOKERS,
+        node::SERVICE,
+        node::DNS_RECORD,
+        node::DNS_ZONE,
+        node::IAM,
+    ] {
+        assert!(
+            undone.contains(&gone),
+            "{gone} should be undone: {undone:?}"
+        );
     }
     assert!(!undone.contains(&node::NEG));
 }
@@ -226,17 +313,30 @@ async fn cancellation_stops_waits_promptly_and_still_rolls_back() {
         trigger.cancel();
     });
     let outcome = graph.run(&cancel).await;
-    let RunOutcome::RolledBack { error, .. } = outcome else { panic!("expected a rollback, got {outcome:?}") };
+    let RunOutcome::RolledBack { error, .. } = outcome else {
+        panic!("expected a rollback, got {outcome:?}")
+    };
     assert_eq!(error, FakeError::Cancelled);
     let mut finished = log.finished();
     finished.sort();
-    let mut want = vec![node::BACKEND_SERVICE, node::DNS_RECORD, node::DNS_ZONE, node::NEG];
+    let mut want = vec![
+        node::BACKEND_SERVICE,
+        node::DNS_RECORD,
+        node::DNS_ZONE,
+        node::NEG,
+    ];
     want.sort();
     assert_eq!(finished, want);
     let mut undone = log.undone();
     undone.sort();
-    assert_eq!(undone, finished, "what was created before the cancel is undone");
-    assert!(!log.events().iter().any(|e| matches!(e, Event::Start(n, _) if *n == node::SERVICE)));
+    assert_eq!(
+        undone, finished,
+        "what was created before the cancel is undone"
+    );
+    assert!(!log
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Start(n, _) if *n == node::SERVICE)));
     // Cancelled at 30 s, four 1 s undos: the 91 s IAM wait did not run out.
     assert_eq!(log.now(), 34);
 }

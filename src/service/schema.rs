@@ -48,34 +48,54 @@ fn route_block() -> NestedBlock {
         "fault_injection",
         Block::new()
             .description("Inject delays and aborts to test resilience.")
-            .attribute(Attribute::optional("delay", Type::String).description("Fixed delay, e.g. `\"1s\"`."))
             .attribute(
-                Attribute::optional("delay_percent", Type::Number).description("Percentage of delayed requests (0-100)."),
+                Attribute::optional("delay", Type::String)
+                    .description("Fixed delay, e.g. `\"1s\"`."),
             )
             .attribute(
-                Attribute::optional("abort_status", Type::Number).description("HTTP status of aborted requests (200-599)."),
+                Attribute::optional("delay_percent", Type::Number)
+                    .description("Percentage of delayed requests (0-100)."),
             )
             .attribute(
-                Attribute::optional("abort_percent", Type::Number).description("Percentage of aborted requests (0-100)."),
+                Attribute::optional("abort_status", Type::Number)
+                    .description("HTTP status of aborted requests (200-599)."),
+            )
+            .attribute(
+                Attribute::optional("abort_percent", Type::Number)
+                    .description("Percentage of aborted requests (0-100)."),
             ),
     )
     .max_items(1);
     let header = NestedBlock::list(
         "header",
         Block::new()
-            .description("A header match: set exactly one of `exact`, `prefix`, `regex`, `present`.")
+            .description(
+                "A header match: set exactly one of `exact`, `prefix`, `regex`, `present`.",
+            )
             .attribute(Attribute::required("name", Type::String).description("Header name."))
-            .attribute(Attribute::optional("exact", Type::String).description("The value equals this."))
-            .attribute(Attribute::optional("prefix", Type::String).description("The value starts with this."))
-            .attribute(Attribute::optional("regex", Type::String).description("The value matches this RE2 regex."))
-            .attribute(Attribute::optional("present", Type::Bool).description("The header is present (`true`).")),
+            .attribute(
+                Attribute::optional("exact", Type::String).description("The value equals this."),
+            )
+            .attribute(
+                Attribute::optional("prefix", Type::String)
+                    .description("The value starts with this."),
+            )
+            .attribute(
+                Attribute::optional("regex", Type::String)
+                    .description("The value matches this RE2 regex."),
+            )
+            .attribute(
+                Attribute::optional("present", Type::Bool)
+                    .description("The header is present (`true`)."),
+            ),
     );
     let rule = NestedBlock::list(
         "rule",
         Block::new()
             .description("A match evaluated in order before the default split (A/B routing).")
             .attribute(
-                Attribute::optional("path_prefix", Type::String).description("The path starts with this (`/api/v2`)."),
+                Attribute::optional("path_prefix", Type::String)
+                    .description("The path starts with this (`/api/v2`)."),
             )
             .block(header)
             .block(destination_block()),

@@ -84,9 +84,18 @@ pub struct Spec {
     pub dns_zone_name: String,
     pub route: RouteSpec,
     pub circuit_breaker: Option<[Option<i64>; 4]>,
-    pub outlier: Option<(Option<i64>, Option<Duration>, Option<Duration>, Option<i64>)>,
+    pub outlier: Option<Outlier>,
     pub deletion_policy: String,
     pub timeouts: Timeouts,
+}
+
+/// Resolved `outlier_detection`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outlier {
+    pub consecutive_errors: Option<i64>,
+    pub interval: Option<Duration>,
+    pub base_ejection_time: Option<Duration>,
+    pub max_ejection_percent: Option<i64>,
 }
 
 /// Resolved `timeouts`.
@@ -115,19 +124,20 @@ fn dests(blocks: &[DestinationBlock]) -> Result<Vec<Dest>, Diagnostic> {
         .iter()
         .map(|d| {
             let raw = need(&d.backend_service, "destination.backend_service")?;
-            let r = parse_ref(&raw, "backendServices", &["global", "locations/global"])
-                .map_err(|e| Diagnostic::error("Invalid backend service reference", format!("{raw:?} {e}")))?;
+            let r = parse_ref(&raw, "backendServices", &["global", "locations/global"]).map_err(
+                |e| Diagnostic::error("Invalid backend service reference", format!("{raw:?} {e}")),
+            )?;
             Ok(Dest {
-                backend_service: format!("projects/{}/global/backendServices/{}", r.project.unwrap_or_default(), r.name),
+                backend_service: format!(
+                    "projects/{}/global/backendServices/{}",
+                    r.project.unwrap_or_default(),
+                    r.name
+                ),
                 weight: opt_i32(&d.weight).unwrap_or(0),
             })
         })
+        // A bare-name reference has no project yet ("projects//..."); `build` fills it in.
         .collect::<Result<Vec<_>, _>>()
-        .map(|mut v| {
-            // A bare-name reference has no project; filled in by the caller.
-            v.retain(|_| true);
-            v
-        })
 }
 
 /// The API's ingress enum for the schema's value.
@@ -149,7 +159,10 @@ pub fn ingress_from_api(s: &str) -> Option<&'static str> {
     }
 }
 
-fn timeout_of(v: &Option<super::model::TimeoutsBlock>, pick: fn(&super::model::TimeoutsBlock) -> &Val<String>) -> Duration {
+fn timeout_of(
+    v: &Option<super::model::TimeoutsBlock>,
+    pick: fn(&super::model::TimeoutsBlock) -> &Val<String>,
+) -> Duration {
     v.as_ref()
         .and_then(|t| pick(t).known().and_then(|s| duration::parse(s).ok()))
         .unwrap_or(defaults::TIMEOUT)
@@ -165,7 +178,10 @@ pub fn timeouts(m: &ServiceModel) -> Timeouts {
 }
 
 /// Effective labels: provider defaults, then the resource's, then the ownership label.
-pub fn effective_labels(default_labels: &BTreeMap<String, String>, labels: &Val<BTreeMap<String, Val<String>>>) -> BTreeMap<String, String> {
+pub fn effective_labels(
+    default_labels: &BTreeMap<String, String>,
+    labels: &Val<BTreeMap<String, Val<String>>>,
+) -> BTreeMap<String, String> {
     let mut out = default_labels.clone();
     if let Val::Known(l) = labels {
         for (k, v) in l {
@@ -180,21 +196,29 @@ pub fn effective_labels(default_labels: &BTreeMap<String, String>, labels: &Val<
 
 impl Spec {
     /// Resolves a planned model whose inputs are known (the plan filled every default).
-    pub fn from_model(m: &ServiceModel, default_labels: &BTreeMap<String, String>) -> Result<Spec, Diagnostics> {
+    pub fn from_model(
+        m: &ServiceModel,
+        default_labels: &BTreeMap<String, String>,
+    ) -> Result<Spec, Diagnostics> {
         Self::build(m, default_labels).map_err(Diagnostics::from)
     }
 
-    fn build(m: &ServiceModel, default_labels: &BTreeMap<String, String>) -> Result<Spec, Diagnostic> {
+    fn build(
+        m: &ServiceModel,
+        default_labels: &BTreeMap<String, String>,
+    ) -> Result<Spec, Diagnostic> {
         let project = need(&m.project, "project")?;
         let region = need(&m.region, "region")?;
         let name = need(&m.name, "name")?;
         let bad = |what: &str, e: String| Diagnostic::error(format!("Invalid {what}"), e);
         let mesh_raw = need(&m.mesh, "mesh")?;
-        let mesh = parse_ref(&mesh_raw, "meshes", &["locations/global"]).map_err(|e| bad("mesh", e))?;
+        let mesh =
+            parse_ref(&mesh_raw, "meshes", &["locations/global"]).map_err(|e| bad("mesh", e))?;
         let net_raw = need(&m.network, "network")?;
         let net = parse_ref(&net_raw, "networks", &["global"]).map_err(|e| bad("network", e))?;
         let sub_raw = need(&m.subnetwork, "subnetwork")?;
-        let sub = parse_ref(&sub_raw, "subnetworks", &["regions/*"]).map_err(|e| bad("subnetwork", e))?;
+        let sub =
+            parse_ref(&sub_raw, "subnetworks", &["regions/*"]).map_err(|e| bad("subnetwork", e))?;
         let domain = need(&m.domain, "domain")?.trim_end_matches('.').to_string();
         let fill = |mut d: Vec<Dest>| {
             for x in &mut d {
@@ -214,7 +238,11 @@ impl Spec {
                     .known()
                     .map(|c| c.iter().filter_map(|v| v.known().cloned()).collect())
                     .unwrap_or_default();
-                (opt_i32(&rt.attempts), rt.per_try_timeout.known().cloned(), conds)
+                (
+                    opt_i32(&rt.attempts),
+                    rt.per_try_timeout.known().cloned(),
+                    conds,
+                )
             });
             if let Some(f) = r.fault_injection.first() {
                 if let (Val::Known(d), Some(p)) = (&f.delay, opt_i32(&f.delay_percent)) {
@@ -246,7 +274,11 @@ impl Spec {
         let env = m
             .env
             .known()
-            .map(|e| e.iter().filter_map(|(k, v)| v.known().map(|v| (k.clone(), v.clone()))).collect())
+            .map(|e| {
+                e.iter()
+                    .filter_map(|(k, v)| v.known().map(|v| (k.clone(), v.clone())))
+                    .collect()
+            })
             .unwrap_or_default();
         let mut invokers: Vec<String> = m
             .invokers
@@ -256,18 +288,28 @@ impl Spec {
         invokers.sort();
         invokers.dedup();
         let circuit_breaker = m.circuit_breaker.first().map(|c| {
-            [c.max_requests.known().copied(), c.max_pending_requests.known().copied(), c.max_connections.known().copied(), c.max_retries.known().copied()]
+            [
+                c.max_requests.known().copied(),
+                c.max_pending_requests.known().copied(),
+                c.max_connections.known().copied(),
+                c.max_retries.known().copied(),
+            ]
         });
-        let outlier = m.outlier_detection.first().map(|o| {
-            (
-                o.consecutive_errors.known().copied(),
-                o.interval.known().and_then(|s| duration::parse(s).ok()),
-                o.base_ejection_time.known().and_then(|s| duration::parse(s).ok()),
-                o.max_ejection_percent.known().copied(),
-            )
+        let outlier = m.outlier_detection.first().map(|o| Outlier {
+            consecutive_errors: o.consecutive_errors.known().copied(),
+            interval: o.interval.known().and_then(|s| duration::parse(s).ok()),
+            base_ejection_time: o
+                .base_ejection_time
+                .known()
+                .and_then(|s| duration::parse(s).ok()),
+            max_ejection_percent: o.max_ejection_percent.known().copied(),
         });
         Ok(Spec {
-            mesh: format!("projects/{}/locations/global/meshes/{}", mesh.project.unwrap_or_else(|| project.clone()), mesh.name),
+            mesh: format!(
+                "projects/{}/locations/global/meshes/{}",
+                mesh.project.unwrap_or_else(|| project.clone()),
+                mesh.name
+            ),
             network_project: net.project.unwrap_or_else(|| project.clone()),
             network: net.name,
             subnet_project: sub.project.unwrap_or_else(|| project.clone()),
@@ -275,30 +317,76 @@ impl Spec {
             subnetwork: sub.name,
             image: need(&m.image, "image")?,
             service_account: need(&m.service_account, "service_account")?,
-            hostname: m.hostname.known().cloned().unwrap_or_else(|| names::default_hostname(&name, &domain)),
+            hostname: m
+                .hostname
+                .known()
+                .cloned()
+                .unwrap_or_else(|| names::default_hostname(&name, &domain)),
             port: m.port.known().copied().unwrap_or(defaults::PORT),
             env,
-            cpu: m.cpu.known().cloned().unwrap_or_else(|| defaults::CPU.into()),
-            memory: m.memory.known().cloned().unwrap_or_else(|| defaults::MEMORY.into()),
-            min_instances: m.min_instances.known().copied().unwrap_or(defaults::MIN_INSTANCES),
-            max_instances: m.max_instances.known().copied().unwrap_or(defaults::MAX_INSTANCES),
-            ingress: ingress_to_api(m.ingress.known().map(String::as_str).unwrap_or(defaults::INGRESS)).into(),
+            cpu: m
+                .cpu
+                .known()
+                .cloned()
+                .unwrap_or_else(|| defaults::CPU.into()),
+            memory: m
+                .memory
+                .known()
+                .cloned()
+                .unwrap_or_else(|| defaults::MEMORY.into()),
+            min_instances: m
+                .min_instances
+                .known()
+                .copied()
+                .unwrap_or(defaults::MIN_INSTANCES),
+            max_instances: m
+                .max_instances
+                .known()
+                .copied()
+                .unwrap_or(defaults::MAX_INSTANCES),
+            ingress: ingress_to_api(
+                m.ingress
+                    .known()
+                    .map(String::as_str)
+                    .unwrap_or(defaults::INGRESS),
+            )
+            .into(),
             invokers,
             trace: m.trace.known().copied().unwrap_or(defaults::TRACE),
             labels: effective_labels(default_labels, &m.labels),
-            dns_address: m.dns_address.known().cloned().unwrap_or_else(|| defaults::DNS_ADDRESS.into()),
-            neg_name: m.neg_name.known().cloned().unwrap_or_else(|| names::default_neg_name(&name)),
+            dns_address: m
+                .dns_address
+                .known()
+                .cloned()
+                .unwrap_or_else(|| defaults::DNS_ADDRESS.into()),
+            neg_name: m
+                .neg_name
+                .known()
+                .cloned()
+                .unwrap_or_else(|| names::default_neg_name(&name)),
             backend_service_name: m
                 .backend_service_name
                 .known()
                 .cloned()
                 .unwrap_or_else(|| names::default_backend_service_name(&name)),
-            route_name: m.route_name.known().cloned().unwrap_or_else(|| names::default_route_name(&name)),
-            dns_zone_name: m.dns_zone_name.known().cloned().unwrap_or_else(|| names::default_dns_zone_name(&domain)),
+            route_name: m
+                .route_name
+                .known()
+                .cloned()
+                .unwrap_or_else(|| names::default_route_name(&name)),
+            dns_zone_name: m
+                .dns_zone_name
+                .known()
+                .cloned()
+                .unwrap_or_else(|| names::default_dns_zone_name(&domain)),
             route,
             circuit_breaker,
             outlier,
-            deletion_policy: m.deletion_policy.known().cloned().unwrap_or_else(|| defaults::DELETION_POLICY.into()),
+            deletion_policy: m
+                .deletion_policy
+                .known()
+                .cloned()
+                .unwrap_or_else(|| defaults::DELETION_POLICY.into()),
             timeouts: timeouts(m),
             domain,
             project,
@@ -334,7 +422,10 @@ impl Spec {
 
     /// The DNS zone id.
     pub fn zone_path(&self) -> String {
-        format!("projects/{}/managedZones/{}", self.project, self.dns_zone_name)
+        format!(
+            "projects/{}/managedZones/{}",
+            self.project, self.dns_zone_name
+        )
     }
 
     /// `roles/trafficdirector.client`, plus `roles/cloudtrace.agent` with `trace`.

@@ -10,10 +10,14 @@ pub fn contains(want: &Value, have: &Value) -> bool {
             Some(hv) => contains(wv, hv),
             None => is_empty(wv),
         }),
-        (Value::Array(w), Value::Array(h)) => w.len() == h.len() && w.iter().zip(h).all(|(a, b)| contains(a, b)),
+        (Value::Array(w), Value::Array(h)) => {
+            w.len() == h.len() && w.iter().zip(h).all(|(a, b)| contains(a, b))
+        }
         (Value::String(w), Value::String(h)) => w == h || same_link(w, h),
         (Value::Number(w), Value::Number(h)) => w.as_f64() == h.as_f64(),
-        (Value::String(w), Value::Number(h)) | (Value::Number(h), Value::String(w)) => w == &h.to_string(),
+        (Value::String(w), Value::Number(h)) | (Value::Number(h), Value::String(w)) => {
+            w == &h.to_string()
+        }
         (w, Value::Null) => is_empty(w),
         (w, h) => w == h,
     }
@@ -53,8 +57,14 @@ mod tests {
     #[test]
     fn extra_output_fields_are_not_drift_but_changed_ones_are() {
         let want = json!({"a": 1, "b": {"c": "x"}, "l": [{"n": 1}]});
-        assert!(contains(&want, &json!({"a": 1, "b": {"c": "x", "d": 2}, "l": [{"n": 1, "o": 3}], "z": true})));
-        assert!(!contains(&want, &json!({"a": 2, "b": {"c": "x"}, "l": [{"n": 1}]})));
+        assert!(contains(
+            &want,
+            &json!({"a": 1, "b": {"c": "x", "d": 2}, "l": [{"n": 1, "o": 3}], "z": true})
+        ));
+        assert!(!contains(
+            &want,
+            &json!({"a": 2, "b": {"c": "x"}, "l": [{"n": 1}]})
+        ));
         assert!(!contains(&want, &json!({"a": 1, "b": {"c": "x"}, "l": []})));
         assert!(!contains(&want, &json!({"b": {"c": "x"}, "l": [{"n": 1}]})));
     }
@@ -62,6 +72,9 @@ mod tests {
     #[test]
     fn links_compare_by_path() {
         let want = json!({"group": "https://www.googleapis.com/compute/v1/projects/p/regions/r/networkEndpointGroups/n"});
-        assert!(contains(&want, &json!({"group": "http://127.0.0.1:9/compute/v1/projects/p/regions/r/networkEndpointGroups/n"})));
+        assert!(contains(
+            &want,
+            &json!({"group": "http://127.0.0.1:9/compute/v1/projects/p/regions/r/networkEndpointGroups/n"})
+        ));
     }
 }

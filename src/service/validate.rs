@@ -8,8 +8,8 @@ use regex::Regex;
 
 use super::duration;
 use super::model::{
-    CircuitBreakerBlock, DestinationBlock, FaultInjectionBlock, HeaderBlock, OutlierDetectionBlock, RouteBlock,
-    RuleBlock, ServiceModel, TimeoutsBlock,
+    CircuitBreakerBlock, DestinationBlock, FaultInjectionBlock, HeaderBlock, OutlierDetectionBlock,
+    RouteBlock, RuleBlock, ServiceModel, TimeoutsBlock,
 };
 use super::names;
 use super::path::FieldPath;
@@ -44,7 +44,9 @@ pub const RETRY_CONDITIONS: [&str; 13] = [
     "unavailable",
 ];
 /// Ports the injected Envoy sidecar listens on; the container cannot use them.
-const SIDECAR_PORTS: [i64; 9] = [15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15090];
+const SIDECAR_PORTS: [i64; 9] = [
+    15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15090,
+];
 /// Cloud Run's memory range.
 const MIN_MEMORY: u64 = 128 << 20;
 const MAX_MEMORY: u64 = 32 << 30;
@@ -54,12 +56,17 @@ static IMAGE: LazyLock<Regex> = LazyLock::new(|| {
     let component = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
     let tag = r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?";
     let digest = r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?";
-    Regex::new(&format!("^{host}{component}(?:/{component})*{tag}{digest}$")).expect("static regex")
+    Regex::new(&format!(
+        "^{host}{component}(?:/{component})*{tag}{digest}$"
+    ))
+    .expect("static regex")
 });
-static EMAIL_LOCAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$").expect("static regex"));
+static EMAIL_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$").expect("static regex")
+});
 static SERVICE_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com$").expect("static regex")
+    Regex::new(r"^[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com$")
+        .expect("static regex")
 });
 static LABEL_KEY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\p{Ll}[\p{Ll}\p{Lo}\p{N}_-]{0,62}$").expect("static regex"));
@@ -78,7 +85,11 @@ pub fn validate(m: &ServiceModel) -> Vec<Problem> {
         v.route(&FieldPath::attr("route").index(i), r);
     }
     if m.route.len() > 1 {
-        v.err(FieldPath::attr("route"), "Too many route blocks", "Write at most one `route` block.");
+        v.err(
+            FieldPath::attr("route"),
+            "Too many route blocks",
+            "Write at most one `route` block.",
+        );
     }
     for (i, cb) in m.circuit_breaker.iter().enumerate() {
         v.circuit_breaker(&FieldPath::attr("circuit_breaker").index(i), cb);
@@ -99,11 +110,21 @@ struct Validator {
 
 impl Validator {
     fn err(&mut self, path: FieldPath, summary: &str, detail: impl Into<String>) {
-        self.problems.push(Problem { path, summary: summary.to_string(), detail: detail.into() });
+        self.problems.push(Problem {
+            path,
+            summary: summary.to_string(),
+            detail: detail.into(),
+        });
     }
 
     /// Applies `check` to a known string; the error text follows "`<path>` ".
-    fn string(&mut self, path: FieldPath, val: &Val<String>, summary: &str, check: impl Fn(&str) -> Result<(), String>) {
+    fn string(
+        &mut self,
+        path: FieldPath,
+        val: &Val<String>,
+        summary: &str,
+        check: impl Fn(&str) -> Result<(), String>,
+    ) {
         if let Val::Known(s) = val {
             if let Err(e) = check(s) {
                 let detail = format!("`{path}` = {s:?} {e}.");
@@ -115,13 +136,20 @@ impl Validator {
     fn int_range(&mut self, path: FieldPath, val: &Val<i64>, lo: i64, hi: i64, what: &str) {
         if let Val::Known(n) = val {
             if *n < lo || *n > hi {
-                let detail = format!("`{path}` = {n} is out of range: {what} must be between {lo} and {hi}.");
+                let detail = format!(
+                    "`{path}` = {n} is out of range: {what} must be between {lo} and {hi}."
+                );
                 self.err(path, "Value out of range", detail);
             }
         }
     }
 
-    fn duration(&mut self, path: FieldPath, val: &Val<String>, allow_zero: bool) -> Option<Duration> {
+    fn duration(
+        &mut self,
+        path: FieldPath,
+        val: &Val<String>,
+        allow_zero: bool,
+    ) -> Option<Duration> {
         let Val::Known(s) = val else { return None };
         match duration::parse(s) {
             Ok(d) if d.is_zero() && !allow_zero => {
@@ -131,7 +159,9 @@ impl Validator {
             }
             Ok(d) => Some(d),
             Err(e) => {
-                let detail = format!("`{path}`: {e}. Write a duration such as \"10s\", \"1.5s\" or \"20m\".");
+                let detail = format!(
+                    "`{path}`: {e}. Write a duration such as \"10s\", \"1.5s\" or \"20m\"."
+                );
                 self.err(path, "Invalid duration", detail);
                 None
             }
@@ -167,22 +197,45 @@ impl Validator {
         ] {
             self.required(a(name), val);
         }
-        self.string(a("name"), &m.name, "Invalid service name", names::check_service_name);
-        self.string(a("project"), &m.project, "Invalid project ID", check_project);
+        self.string(
+            a("name"),
+            &m.name,
+            "Invalid service name",
+            names::check_service_name,
+        );
+        self.string(
+            a("project"),
+            &m.project,
+            "Invalid project ID",
+            check_project,
+        );
         self.string(a("region"), &m.region, "Invalid region", check_region);
         self.string(a("image"), &m.image, "Invalid container image", check_image);
         self.string(a("mesh"), &m.mesh, "Invalid mesh reference", |s| {
             names::parse_ref(s, "meshes", &["locations/global"]).map(|_| ())
         });
-        self.string(a("domain"), &m.domain, "Invalid domain", names::check_dns_name);
+        self.string(
+            a("domain"),
+            &m.domain,
+            "Invalid domain",
+            names::check_dns_name,
+        );
         self.string(a("network"), &m.network, "Invalid network reference", |s| {
             names::parse_ref(s, "networks", &["global"]).map(|_| ())
         });
-        self.string(a("subnetwork"), &m.subnetwork, "Invalid subnetwork reference", |s| {
-            names::parse_ref(s, "subnetworks", &["regions/*"]).map(|_| ())
-        });
+        self.string(
+            a("subnetwork"),
+            &m.subnetwork,
+            "Invalid subnetwork reference",
+            |s| names::parse_ref(s, "subnetworks", &["regions/*"]).map(|_| ()),
+        );
         self.subnetwork_region(m);
-        self.string(a("service_account"), &m.service_account, "Invalid service account", check_service_account);
+        self.string(
+            a("service_account"),
+            &m.service_account,
+            "Invalid service account",
+            check_service_account,
+        );
         self.hostname(m);
         self.default_zone_name(m);
         if let Val::Known(p) = &m.port {
@@ -202,7 +255,12 @@ impl Validator {
         self.one_of(a("ingress"), &m.ingress, &INGRESS_VALUES);
         self.invokers(m);
         self.labels(m);
-        self.string(a("dns_address"), &m.dns_address, "Invalid DNS address", check_dns_address);
+        self.string(
+            a("dns_address"),
+            &m.dns_address,
+            "Invalid DNS address",
+            check_dns_address,
+        );
         self.one_of(a("deletion_policy"), &m.deletion_policy, &DELETION_POLICIES);
         for (name, val) in [
             ("neg_name", &m.neg_name),
@@ -237,14 +295,20 @@ impl Validator {
     }
 
     fn subnetwork_region(&mut self, m: &ServiceModel) {
-        let (Val::Known(sub), Val::Known(region)) = (&m.subnetwork, &m.region) else { return };
+        let (Val::Known(sub), Val::Known(region)) = (&m.subnetwork, &m.region) else {
+            return;
+        };
         if let Ok(r) = names::parse_ref(sub, "subnetworks", &["regions/*"]) {
             if let Some(loc) = r.location.filter(|l| l != region) {
                 let detail = format!(
                     "`subnetwork` is in region {loc:?} but the service runs in {region:?}; Direct VPC egress needs a \
                      subnetwork in the service's region."
                 );
-                self.err(FieldPath::attr("subnetwork"), "Subnetwork in another region", detail);
+                self.err(
+                    FieldPath::attr("subnetwork"),
+                    "Subnetwork in another region",
+                    detail,
+                );
             }
         }
     }
@@ -276,7 +340,9 @@ impl Validator {
     }
 
     fn default_zone_name(&mut self, m: &ServiceModel) {
-        let (Val::Null, Val::Known(d)) = (&m.dns_zone_name, &m.domain) else { return };
+        let (Val::Null, Val::Known(d)) = (&m.dns_zone_name, &m.domain) else {
+            return;
+        };
         if names::check_dns_name(d).is_err() {
             return;
         }
@@ -284,7 +350,11 @@ impl Validator {
         if let Err(e) = names::check_part_name(&zone) {
             let detail =
                 format!("The default zone name {zone:?} derived from `domain` {e}. Set `dns_zone_name` to a shorter name.");
-            self.err(FieldPath::attr("domain"), "Domain too long for the default zone name", detail);
+            self.err(
+                FieldPath::attr("domain"),
+                "Domain too long for the default zone name",
+                detail,
+            );
         }
     }
 
@@ -299,12 +369,20 @@ impl Validator {
                 );
                 self.err(path, "Invalid environment variable name", detail);
             } else if ["PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"].contains(&k.as_str()) {
-                let hint = if k == "PORT" { " Use the `port` attribute instead." } else { "" };
+                let hint = if k == "PORT" {
+                    " Use the `port` attribute instead."
+                } else {
+                    ""
+                };
                 let detail = format!("{k} is set by Cloud Run and cannot be overridden.{hint}");
                 self.err(path, "Reserved environment variable", detail);
             } else if let Val::Known(value) = v {
                 if value.len() > 32_768 {
-                    self.err(path, "Environment value too long", "Values are limited to 32768 characters.");
+                    self.err(
+                        path,
+                        "Environment value too long",
+                        "Values are limited to 32768 characters.",
+                    );
                 }
             }
         }
@@ -315,7 +393,11 @@ impl Validator {
             Val::Known(s) => match parse_cpu(s) {
                 Ok(c) => Some(c),
                 Err(e) => {
-                    self.err(FieldPath::attr("cpu"), "Invalid cpu", format!("`cpu` = {s:?} {e}."));
+                    self.err(
+                        FieldPath::attr("cpu"),
+                        "Invalid cpu",
+                        format!("`cpu` = {s:?} {e}."),
+                    );
                     None
                 }
             },
@@ -325,7 +407,11 @@ impl Validator {
             Val::Known(s) => match parse_memory(s) {
                 Ok(b) => Some(b),
                 Err(e) => {
-                    self.err(FieldPath::attr("memory"), "Invalid memory", format!("`memory` = {s:?} {e}."));
+                    self.err(
+                        FieldPath::attr("memory"),
+                        "Invalid memory",
+                        format!("`memory` = {s:?} {e}."),
+                    );
                     None
                 }
             },
@@ -343,32 +429,65 @@ impl Validator {
     }
 
     fn instances(&mut self, m: &ServiceModel) {
-        self.int_range(FieldPath::attr("min_instances"), &m.min_instances, 0, 1000, "min_instances");
-        self.int_range(FieldPath::attr("max_instances"), &m.max_instances, 1, 1000, "max_instances");
+        self.int_range(
+            FieldPath::attr("min_instances"),
+            &m.min_instances,
+            0,
+            1000,
+            "min_instances",
+        );
+        self.int_range(
+            FieldPath::attr("max_instances"),
+            &m.max_instances,
+            1,
+            1000,
+            "max_instances",
+        );
         if let (Val::Known(min), Val::Known(max)) = (&m.min_instances, &m.max_instances) {
             if min > max && *max >= 1 {
                 let detail = format!("`min_instances` = {min} is greater than `max_instances` = {max}; lower it or raise `max_instances`.");
-                self.err(FieldPath::attr("min_instances"), "min_instances above max_instances", detail);
+                self.err(
+                    FieldPath::attr("min_instances"),
+                    "min_instances above max_instances",
+                    detail,
+                );
             }
         }
     }
 
     fn invokers(&mut self, m: &ServiceModel) {
-        let Val::Known(list) = &m.invokers else { return };
+        let Val::Known(list) = &m.invokers else {
+            return;
+        };
         for (i, member) in list.iter().enumerate() {
-            self.string(FieldPath::attr("invokers").index(i), member, "Invalid IAM member", check_member);
+            self.string(
+                FieldPath::attr("invokers").index(i),
+                member,
+                "Invalid IAM member",
+                check_member,
+            );
         }
     }
 
     fn labels(&mut self, m: &ServiceModel) {
-        let Val::Known(labels) = &m.labels else { return };
+        let Val::Known(labels) = &m.labels else {
+            return;
+        };
         if labels.len() > 63 {
-            self.err(FieldPath::attr("labels"), "Too many labels", "At most 63 labels (64 with `managed-by`).");
+            self.err(
+                FieldPath::attr("labels"),
+                "Too many labels",
+                "At most 63 labels (64 with `managed-by`).",
+            );
         }
         for (k, v) in labels {
             let path = FieldPath::attr("labels").key(k);
             if k == names::MANAGED_BY_KEY {
-                self.err(path, "Reserved label", "The `managed-by` label is set by csmrun to mark its parts; remove it.");
+                self.err(
+                    path,
+                    "Reserved label",
+                    "The `managed-by` label is set by csmrun to mark its parts; remove it.",
+                );
             } else if !LABEL_KEY.is_match(k) {
                 let detail = format!(
                     "Label key {k:?} must start with a lowercase letter, be at most 63 characters and contain only \
@@ -390,7 +509,11 @@ impl Validator {
         let timeout = self.duration(p.at("timeout"), &r.timeout, false);
         self.int_range(p.at("weight"), &r.weight, 0, 100, "a weight");
         if r.retry.len() > 1 {
-            self.err(p.at("retry"), "Too many retry blocks", "Write at most one `retry` block.");
+            self.err(
+                p.at("retry"),
+                "Too many retry blocks",
+                "Write at most one `retry` block.",
+            );
         }
         for (i, retry) in r.retry.iter().enumerate() {
             let rp = p.at("retry").index(i);
@@ -402,7 +525,11 @@ impl Validator {
                         "`{}` is longer than the route's `timeout`, which includes all retries; shorten it.",
                         rp.at("per_try_timeout")
                     );
-                    self.err(rp.at("per_try_timeout"), "Retry timeout longer than the route timeout", detail);
+                    self.err(
+                        rp.at("per_try_timeout"),
+                        "Retry timeout longer than the route timeout",
+                        detail,
+                    );
                 }
             }
             if let Val::Known(conds) = &retry.conditions {
@@ -412,7 +539,11 @@ impl Validator {
             }
         }
         if r.fault_injection.len() > 1 {
-            self.err(p.at("fault_injection"), "Too many fault_injection blocks", "Write at most one.");
+            self.err(
+                p.at("fault_injection"),
+                "Too many fault_injection blocks",
+                "Write at most one.",
+            );
         }
         for (i, f) in r.fault_injection.iter().enumerate() {
             self.fault_injection(&p.at("fault_injection").index(i), f);
@@ -421,7 +552,12 @@ impl Validator {
             self.destination(&p.at("destination").index(i), d);
         }
         if !r.destination.is_empty() {
-            self.weights_sum(p, r.weight.known().copied().or(Some(100)), &r.destination, &r.weight);
+            self.weights_sum(
+                p,
+                r.weight.known().copied().or(Some(100)),
+                &r.destination,
+                &r.weight,
+            );
         } else if r.weight == Val::Known(0) {
             let detail = "`weight` = 0 with no `destination` would send the traffic nowhere; remove `weight` or add \
                           a `destination` block.";
@@ -433,13 +569,24 @@ impl Validator {
     }
 
     /// The default split must send traffic somewhere; skipped while any weight is unknown.
-    fn weights_sum(&mut self, p: &FieldPath, own: Option<i64>, dests: &[DestinationBlock], own_val: &Val<i64>) {
+    fn weights_sum(
+        &mut self,
+        p: &FieldPath,
+        own: Option<i64>,
+        dests: &[DestinationBlock],
+        own_val: &Val<i64>,
+    ) {
         if own_val.is_unknown() || dests.iter().any(|d| d.weight.is_unknown()) {
             return;
         }
-        let total: i64 = own.unwrap_or(0) + dests.iter().filter_map(|d| d.weight.known().copied()).sum::<i64>();
+        let total: i64 = own.unwrap_or(0)
+            + dests
+                .iter()
+                .filter_map(|d| d.weight.known().copied())
+                .sum::<i64>();
         if total == 0 {
-            let detail = "All weights of the route are 0, so no request would be served; give at least one \
+            let detail =
+                "All weights of the route are 0, so no request would be served; give at least one \
                           destination (or this service's `weight`) a weight above 0.";
             self.err(p.at("weight"), "Route weights sum to zero", detail);
         }
@@ -447,30 +594,71 @@ impl Validator {
 
     fn fault_injection(&mut self, p: &FieldPath, f: &FaultInjectionBlock) {
         self.duration(p.at("delay"), &f.delay, true);
-        self.int_range(p.at("delay_percent"), &f.delay_percent, 0, 100, "a percentage");
-        self.int_range(p.at("abort_status"), &f.abort_status, 200, 599, "an HTTP status");
-        self.int_range(p.at("abort_percent"), &f.abort_percent, 0, 100, "a percentage");
+        self.int_range(
+            p.at("delay_percent"),
+            &f.delay_percent,
+            0,
+            100,
+            "a percentage",
+        );
+        self.int_range(
+            p.at("abort_status"),
+            &f.abort_status,
+            200,
+            599,
+            "an HTTP status",
+        );
+        self.int_range(
+            p.at("abort_percent"),
+            &f.abort_percent,
+            0,
+            100,
+            "a percentage",
+        );
         if f.delay.is_null() && matches!(f.delay_percent, Val::Known(_)) {
-            self.err(p.at("delay"), "Missing delay", "`delay_percent` is set, so `delay` (e.g. \"1s\") is required.");
+            self.err(
+                p.at("delay"),
+                "Missing delay",
+                "`delay_percent` is set, so `delay` (e.g. \"1s\") is required.",
+            );
         }
         if f.delay_percent.is_null() && matches!(f.delay, Val::Known(_)) {
-            self.err(p.at("delay_percent"), "Missing delay_percent", "`delay` is set, so `delay_percent` is required.");
+            self.err(
+                p.at("delay_percent"),
+                "Missing delay_percent",
+                "`delay` is set, so `delay_percent` is required.",
+            );
         }
         if f.abort_status.is_null() && matches!(f.abort_percent, Val::Known(_)) {
-            self.err(p.at("abort_status"), "Missing abort_status", "`abort_percent` is set, so `abort_status` (e.g. 503) is required.");
+            self.err(
+                p.at("abort_status"),
+                "Missing abort_status",
+                "`abort_percent` is set, so `abort_status` (e.g. 503) is required.",
+            );
         }
         if f.abort_percent.is_null() && matches!(f.abort_status, Val::Known(_)) {
-            self.err(p.at("abort_percent"), "Missing abort_percent", "`abort_status` is set, so `abort_percent` is required.");
+            self.err(
+                p.at("abort_percent"),
+                "Missing abort_percent",
+                "`abort_status` is set, so `abort_percent` is required.",
+            );
         }
     }
 
     fn destination(&mut self, p: &FieldPath, d: &DestinationBlock) {
         self.required(p.at("backend_service"), &d.backend_service);
-        self.string(p.at("backend_service"), &d.backend_service, "Invalid backend service reference", |s| {
-            names::parse_ref(s, "backendServices", &["global", "locations/global"]).map(|_| ())
-        });
+        self.string(
+            p.at("backend_service"),
+            &d.backend_service,
+            "Invalid backend service reference",
+            |s| names::parse_ref(s, "backendServices", &["global", "locations/global"]).map(|_| ()),
+        );
         if d.weight.is_null() {
-            self.err(p.at("weight"), "Missing weight", "Every `destination` needs a `weight` (0 to 100).");
+            self.err(
+                p.at("weight"),
+                "Missing weight",
+                "Every `destination` needs a `weight` (0 to 100).",
+            );
         }
         self.int_range(p.at("weight"), &d.weight, 0, 100, "a weight");
     }
@@ -481,13 +669,18 @@ impl Validator {
                           split; add a match or remove the rule.";
             self.err(p.clone(), "Rule matches everything", detail);
         }
-        self.string(p.at("path_prefix"), &r.path_prefix, "Invalid path prefix", |s| {
-            if s.starts_with('/') {
-                Ok(())
-            } else {
-                Err("must start with \"/\"".into())
-            }
-        });
+        self.string(
+            p.at("path_prefix"),
+            &r.path_prefix,
+            "Invalid path prefix",
+            |s| {
+                if s.starts_with('/') {
+                    Ok(())
+                } else {
+                    Err("must start with \"/\"".into())
+                }
+            },
+        );
         for (i, h) in r.header.iter().enumerate() {
             self.header(&p.at("header").index(i), h);
         }
@@ -508,10 +701,15 @@ impl Validator {
                 Err("is not an HTTP header name".into())
             }
         });
-        let set = [!h.exact.is_null(), !h.prefix.is_null(), !h.regex.is_null(), !h.present.is_null()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let set = [
+            !h.exact.is_null(),
+            !h.prefix.is_null(),
+            !h.regex.is_null(),
+            !h.present.is_null(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if set != 1 {
             let detail = format!(
                 "`{p}` sets {set} match kinds; set exactly one of `exact`, `prefix`, `regex` or `present`."
@@ -519,10 +717,16 @@ impl Validator {
             self.err(p.clone(), "Header match needs exactly one kind", detail);
         }
         self.string(p.at("regex"), &h.regex, "Invalid regular expression", |s| {
-            Regex::new(s).map(|_| ()).map_err(|e| format!("does not compile: {e}"))
+            Regex::new(s)
+                .map(|_| ())
+                .map_err(|e| format!("does not compile: {e}"))
         });
         if h.present == Val::Known(false) {
-            self.err(p.at("present"), "Unsupported value", "`present` can only be true; to match absence use a rule order.");
+            self.err(
+                p.at("present"),
+                "Unsupported value",
+                "`present` can only be true; to match absence use a rule order.",
+            );
         }
     }
 
@@ -538,15 +742,31 @@ impl Validator {
     }
 
     fn outlier_detection(&mut self, p: &FieldPath, od: &OutlierDetectionBlock) {
-        self.int_range(p.at("consecutive_errors"), &od.consecutive_errors, 1, i64::from(i32::MAX), "consecutive_errors");
+        self.int_range(
+            p.at("consecutive_errors"),
+            &od.consecutive_errors,
+            1,
+            i64::from(i32::MAX),
+            "consecutive_errors",
+        );
         self.duration(p.at("interval"), &od.interval, false);
         self.duration(p.at("base_ejection_time"), &od.base_ejection_time, false);
-        self.int_range(p.at("max_ejection_percent"), &od.max_ejection_percent, 0, 100, "a percentage");
+        self.int_range(
+            p.at("max_ejection_percent"),
+            &od.max_ejection_percent,
+            0,
+            100,
+            "a percentage",
+        );
     }
 
     fn timeouts(&mut self, t: &TimeoutsBlock) {
         let p = FieldPath::attr("timeouts");
-        for (name, v) in [("create", &t.create), ("update", &t.update), ("delete", &t.delete)] {
+        for (name, v) in [
+            ("create", &t.create),
+            ("update", &t.update),
+            ("delete", &t.delete),
+        ] {
             self.duration(p.at(name), v, false);
         }
     }
@@ -559,7 +779,10 @@ fn check_project(s: &str) -> Result<(), String> {
     if PROJECT.is_match(s) {
         Ok(())
     } else {
-        Err("is not a project ID (6 to 30 lowercase letters, digits and hyphens, a letter first)".into())
+        Err(
+            "is not a project ID (6 to 30 lowercase letters, digits and hyphens, a letter first)"
+                .into(),
+        )
     }
 }
 
@@ -585,12 +808,17 @@ fn check_image(s: &str) -> Result<(), String> {
 
 fn check_service_account(s: &str) -> Result<(), String> {
     if let Some(rest) = s.strip_prefix("serviceAccount:") {
-        return Err(format!("has a member prefix; write the bare email {rest:?}"));
+        return Err(format!(
+            "has a member prefix; write the bare email {rest:?}"
+        ));
     }
     if SERVICE_ACCOUNT.is_match(s) {
         Ok(())
     } else {
-        Err("is not a service account email such as \"NAME@PROJECT.iam.gserviceaccount.com\"".into())
+        Err(
+            "is not a service account email such as \"NAME@PROJECT.iam.gserviceaccount.com\""
+                .into(),
+        )
     }
 }
 
@@ -610,9 +838,13 @@ fn check_member(s: &str) -> Result<(), String> {
         "user" | "group" if EMAIL_LOCAL.is_match(rest) => Ok(()),
         "serviceAccount" if SERVICE_ACCOUNT.is_match(rest) => Ok(()),
         "domain" if names::check_dns_name(rest).is_ok() && rest.contains('.') => Ok(()),
-        "user" | "group" | "serviceAccount" | "domain" => Err(format!("has a malformed {kind} after \"{kind}:\"")),
+        "user" | "group" | "serviceAccount" | "domain" => {
+            Err(format!("has a malformed {kind} after \"{kind}:\""))
+        }
         other => {
-            let fixed = ["user", "group", "serviceAccount", "domain"].into_iter().find(|k| k.eq_ignore_ascii_case(other));
+            let fixed = ["user", "group", "serviceAccount", "domain"]
+                .into_iter()
+                .find(|k| k.eq_ignore_ascii_case(other));
             match fixed {
                 Some(k) => Err(format!("has member type {other:?}; the type is case-sensitive: write \"{k}:\"")),
                 None => Err(format!(
@@ -626,9 +858,10 @@ fn check_member(s: &str) -> Result<(), String> {
 
 fn check_dns_address(s: &str) -> Result<(), String> {
     match s.parse::<Ipv4Addr>() {
-        Ok(ip) if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() => {
-            Err("is not a usable unicast IPv4 address; use a private address such as \"10.0.0.1\"".into())
-        }
+        Ok(ip) if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() => Err(
+            "is not a usable unicast IPv4 address; use a private address such as \"10.0.0.1\""
+                .into(),
+        ),
         Ok(_) => Ok(()),
         Err(_) => Err("is not an IPv4 address such as \"10.0.0.1\"".into()),
     }

@@ -28,7 +28,9 @@ fn valid() -> ServiceModel {
         min_instances: Val::Known(0),
         max_instances: Val::Known(10),
         ingress: s("internal"),
-        invokers: Val::Known(vec![s("serviceAccount:meshapps-proxy@p.iam.gserviceaccount.com")]),
+        invokers: Val::Known(vec![s(
+            "serviceAccount:meshapps-proxy@p.iam.gserviceaccount.com",
+        )]),
         trace: Val::Known(true),
         labels: Val::Known(BTreeMap::from([("app".to_string(), s("target"))])),
         dns_address: s("10.0.0.1"),
@@ -53,7 +55,11 @@ fn valid() -> ServiceModel {
             }],
             rule: vec![RuleBlock {
                 path_prefix: s("/api/v2"),
-                header: vec![HeaderBlock { name: s("end-user"), exact: s("jason"), ..Default::default() }],
+                header: vec![HeaderBlock {
+                    name: s("end-user"),
+                    exact: s("jason"),
+                    ..Default::default()
+                }],
                 destination: vec![DestinationBlock {
                     backend_service: s("projects/p/global/backendServices/target-green-backend"),
                     weight: Val::Known(100),
@@ -72,7 +78,11 @@ fn valid() -> ServiceModel {
             base_ejection_time: s("30s"),
             max_ejection_percent: Val::Known(50),
         }],
-        timeouts: Some(TimeoutsBlock { create: s("20m"), update: s("20m"), delete: s("20m") }),
+        timeouts: Some(TimeoutsBlock {
+            create: s("20m"),
+            update: s("20m"),
+            delete: s("20m"),
+        }),
         ..Default::default()
     }
 }
@@ -88,36 +98,70 @@ fn invalid_cases() -> Vec<(&'static str, &'static str, Mutation)> {
     vec![
         ("name missing", "name", |m| m.name = Val::Null),
         ("name with uppercase", "name", |m| m.name = s("Target")),
-        ("name starting with a digit", "name", |m| m.name = s("1target")),
-        ("name ending with a hyphen", "name", |m| m.name = s("target-")),
-        ("name of 50 characters", "name", |m| m.name = s(&"a".repeat(50))),
+        ("name starting with a digit", "name", |m| {
+            m.name = s("1target")
+        }),
+        ("name ending with a hyphen", "name", |m| {
+            m.name = s("target-")
+        }),
+        ("name of 50 characters", "name", |m| {
+            m.name = s(&"a".repeat(50))
+        }),
         ("name with underscore", "name", |m| m.name = s("my_target")),
         ("project malformed", "project", |m| m.project = s("P")),
         ("region malformed", "region", |m| m.region = s("Tokyo")),
-        ("image with uppercase path", "image", |m| m.image = s("gcr.io/P/App:1")),
-        ("image with spaces", "image", |m| m.image = s("gcr.io/p/app 1")),
+        ("image with uppercase path", "image", |m| {
+            m.image = s("gcr.io/P/App:1")
+        }),
+        ("image with spaces", "image", |m| {
+            m.image = s("gcr.io/p/app 1")
+        }),
         ("image empty", "image", |m| m.image = s("")),
-        ("mesh in a non-global location", "mesh", |m| m.mesh = s("projects/p/locations/us-central1/meshes/m")),
+        ("mesh in a non-global location", "mesh", |m| {
+            m.mesh = s("projects/p/locations/us-central1/meshes/m")
+        }),
         ("mesh malformed name", "mesh", |m| m.mesh = s("Mesh_Apps")),
-        ("domain with trailing dot", "domain", |m| m.domain = s("meshapps.internal.")),
-        ("domain with uppercase", "domain", |m| m.domain = s("MeshApps.internal")),
+        ("domain with trailing dot", "domain", |m| {
+            m.domain = s("meshapps.internal.")
+        }),
+        ("domain with uppercase", "domain", |m| {
+            m.domain = s("MeshApps.internal")
+        }),
         ("domain is an IP", "domain", |m| m.domain = s("10.0.0.1")),
-        ("domain with empty label", "domain", |m| m.domain = s("meshapps..internal")),
-        ("network in wrong collection", "network", |m| m.network = s("projects/p/global/subnetworks/x")),
-        ("subnetwork with global scope", "subnetwork", |m| m.subnetwork = s("projects/p/global/subnetworks/s")),
+        ("domain with empty label", "domain", |m| {
+            m.domain = s("meshapps..internal")
+        }),
+        ("network in wrong collection", "network", |m| {
+            m.network = s("projects/p/global/subnetworks/x")
+        }),
+        ("subnetwork with global scope", "subnetwork", |m| {
+            m.subnetwork = s("projects/p/global/subnetworks/s")
+        }),
         ("subnetwork in another region", "subnetwork", |m| {
             m.region = s("asia-northeast1");
             m.subnetwork = s("projects/p/regions/us-central1/subnetworks/s");
         }),
-        ("service account with member prefix", "service_account", |m| {
-            m.service_account = s("serviceAccount:a@p.iam.gserviceaccount.com")
+        (
+            "service account with member prefix",
+            "service_account",
+            |m| m.service_account = s("serviceAccount:a@p.iam.gserviceaccount.com"),
+        ),
+        ("service account not an email", "service_account", |m| {
+            m.service_account = s("meshapps-target")
         }),
-        ("service account not an email", "service_account", |m| m.service_account = s("meshapps-target")),
-        ("hostname outside the domain", "hostname", |m| m.hostname = s("target.other.internal")),
-        ("hostname wildcard", "hostname", |m| m.hostname = s("*.meshapps.internal")),
-        ("hostname with trailing dot", "hostname", |m| m.hostname = s("target.meshapps.internal.")),
+        ("hostname outside the domain", "hostname", |m| {
+            m.hostname = s("target.other.internal")
+        }),
+        ("hostname wildcard", "hostname", |m| {
+            m.hostname = s("*.meshapps.internal")
+        }),
+        ("hostname with trailing dot", "hostname", |m| {
+            m.hostname = s("target.meshapps.internal.")
+        }),
         ("port zero", "port", |m| m.port = Val::Known(0)),
-        ("port reserved by sidecar", "port", |m| m.port = Val::Known(15020)),
+        ("port reserved by sidecar", "port", |m| {
+            m.port = Val::Known(15020)
+        }),
         ("env name reserved", "env[\"PORT\"]", |m| {
             m.env = Val::Known(BTreeMap::from([("PORT".to_string(), s("9000"))]))
         }),
@@ -129,15 +173,30 @@ fn invalid_cases() -> Vec<(&'static str, &'static str, Mutation)> {
         ("memory without unit", "memory", |m| m.memory = s("512")),
         ("memory too small", "memory", |m| m.memory = s("64Mi")),
         ("4 cpus with 512Mi", "memory", |m| m.cpu = s("4")),
-        ("min above max instances", "min_instances", |m| m.min_instances = Val::Known(20)),
-        ("negative min instances", "min_instances", |m| m.min_instances = Val::Known(-1)),
-        ("max instances zero", "max_instances", |m| m.max_instances = Val::Known(0)),
-        ("ingress unknown enum", "ingress", |m| m.ingress = s("INGRESS_TRAFFIC_ALL")),
-        ("invoker without type", "invokers[0]", |m| m.invokers = Val::Known(vec![s("a@p.iam.gserviceaccount.com")])),
-        ("invoker wrong-case type", "invokers[1]", |m| {
-            m.invokers = Val::Known(vec![s("user:a@example.com"), s("serviceaccount:a@p.iam.gserviceaccount.com")])
+        ("min above max instances", "min_instances", |m| {
+            m.min_instances = Val::Known(20)
         }),
-        ("invoker unknown type", "invokers[0]", |m| m.invokers = Val::Known(vec![s("team:x")])),
+        ("negative min instances", "min_instances", |m| {
+            m.min_instances = Val::Known(-1)
+        }),
+        ("max instances zero", "max_instances", |m| {
+            m.max_instances = Val::Known(0)
+        }),
+        ("ingress unknown enum", "ingress", |m| {
+            m.ingress = s("INGRESS_TRAFFIC_ALL")
+        }),
+        ("invoker without type", "invokers[0]", |m| {
+            m.invokers = Val::Known(vec![s("a@p.iam.gserviceaccount.com")])
+        }),
+        ("invoker wrong-case type", "invokers[1]", |m| {
+            m.invokers = Val::Known(vec![
+                s("user:a@example.com"),
+                s("serviceaccount:a@p.iam.gserviceaccount.com"),
+            ])
+        }),
+        ("invoker unknown type", "invokers[0]", |m| {
+            m.invokers = Val::Known(vec![s("team:x")])
+        }),
         ("label key uppercase", "labels[\"App\"]", |m| {
             m.labels = Val::Known(BTreeMap::from([("App".to_string(), s("x"))]))
         }),
@@ -147,83 +206,164 @@ fn invalid_cases() -> Vec<(&'static str, &'static str, Mutation)> {
         ("label managed-by reserved", "labels[\"managed-by\"]", |m| {
             m.labels = Val::Known(BTreeMap::from([("managed-by".to_string(), s("me"))]))
         }),
-        ("dns address not IPv4", "dns_address", |m| m.dns_address = s("fd00::1")),
-        ("dns address unspecified", "dns_address", |m| m.dns_address = s("0.0.0.0")),
-        ("deletion policy lowercase", "deletion_policy", |m| m.deletion_policy = s("delete")),
-        ("neg name too long", "neg_name", |m| m.neg_name = s(&"n".repeat(64))),
-        ("backend service name uppercase", "backend_service_name", |m| m.backend_service_name = s("Backend")),
-        ("route name ending with hyphen", "route_name", |m| m.route_name = s("route-")),
-        ("dns zone name with dot", "dns_zone_name", |m| m.dns_zone_name = s("meshapps.internal")),
+        ("dns address not IPv4", "dns_address", |m| {
+            m.dns_address = s("fd00::1")
+        }),
+        ("dns address unspecified", "dns_address", |m| {
+            m.dns_address = s("0.0.0.0")
+        }),
+        ("deletion policy lowercase", "deletion_policy", |m| {
+            m.deletion_policy = s("delete")
+        }),
+        ("neg name too long", "neg_name", |m| {
+            m.neg_name = s(&"n".repeat(64))
+        }),
+        (
+            "backend service name uppercase",
+            "backend_service_name",
+            |m| m.backend_service_name = s("Backend"),
+        ),
+        ("route name ending with hyphen", "route_name", |m| {
+            m.route_name = s("route-")
+        }),
+        ("dns zone name with dot", "dns_zone_name", |m| {
+            m.dns_zone_name = s("meshapps.internal")
+        }),
         ("default zone name too long", "domain", |m| {
             m.domain = s(&format!("{}.internal", "d".repeat(60)));
             m.hostname = Val::Null;
         }),
-        ("route timeout malformed", "route[0].timeout", |m| route(m).timeout = s("10")),
-        ("route timeout zero", "route[0].timeout", |m| route(m).timeout = s("0s")),
-        ("route weight over 100", "route[0].weight", |m| route(m).weight = Val::Known(101)),
-        ("route weight zero without destinations", "route[0].weight", |m| {
-            route(m).weight = Val::Known(0);
-            route(m).destination.clear();
+        ("route timeout malformed", "route[0].timeout", |m| {
+            route(m).timeout = s("10")
         }),
+        ("route timeout zero", "route[0].timeout", |m| {
+            route(m).timeout = s("0s")
+        }),
+        ("route weight over 100", "route[0].weight", |m| {
+            route(m).weight = Val::Known(101)
+        }),
+        (
+            "route weight zero without destinations",
+            "route[0].weight",
+            |m| {
+                route(m).weight = Val::Known(0);
+                route(m).destination.clear();
+            },
+        ),
         ("route weights all zero", "route[0].weight", |m| {
             route(m).weight = Val::Known(0);
             route(m).destination[0].weight = Val::Known(0);
         }),
-        ("retry attempts zero", "route[0].retry[0].attempts", |m| route(m).retry[0].attempts = Val::Known(0)),
-        ("retry condition unknown", "route[0].retry[0].conditions[1]", |m| {
-            route(m).retry[0].conditions = Val::Known(vec![s("5xx"), s("server-error")])
+        ("retry attempts zero", "route[0].retry[0].attempts", |m| {
+            route(m).retry[0].attempts = Val::Known(0)
         }),
-        ("per-try timeout above route timeout", "route[0].retry[0].per_try_timeout", |m| {
-            route(m).retry[0].per_try_timeout = s("30s")
-        }),
-        ("fault delay percent over 100", "route[0].fault_injection[0].delay_percent", |m| {
-            route(m).fault_injection[0].delay_percent = Val::Known(101)
-        }),
-        ("fault abort status 700", "route[0].fault_injection[0].abort_status", |m| {
-            route(m).fault_injection[0].abort_status = Val::Known(700)
-        }),
-        ("fault abort percent without status", "route[0].fault_injection[0].abort_status", |m| {
-            route(m).fault_injection[0].abort_status = Val::Null
-        }),
-        ("fault delay malformed", "route[0].fault_injection[0].delay", |m| route(m).fault_injection[0].delay = s("1 sec")),
-        ("destination weight negative", "route[0].destination[0].weight", |m| {
-            route(m).destination[0].weight = Val::Known(-1)
-        }),
-        ("destination without weight", "route[0].destination[0].weight", |m| route(m).destination[0].weight = Val::Null),
-        ("destination backend malformed", "route[0].destination[0].backend_service", |m| {
-            route(m).destination[0].backend_service = s("projects/p/global/urlMaps/x")
-        }),
-        ("rule path prefix without slash", "route[0].rule[0].path_prefix", |m| {
-            route(m).rule[0].path_prefix = s("api")
-        }),
+        (
+            "retry condition unknown",
+            "route[0].retry[0].conditions[1]",
+            |m| route(m).retry[0].conditions = Val::Known(vec![s("5xx"), s("server-error")]),
+        ),
+        (
+            "per-try timeout above route timeout",
+            "route[0].retry[0].per_try_timeout",
+            |m| route(m).retry[0].per_try_timeout = s("30s"),
+        ),
+        (
+            "fault delay percent over 100",
+            "route[0].fault_injection[0].delay_percent",
+            |m| route(m).fault_injection[0].delay_percent = Val::Known(101),
+        ),
+        (
+            "fault abort status 700",
+            "route[0].fault_injection[0].abort_status",
+            |m| route(m).fault_injection[0].abort_status = Val::Known(700),
+        ),
+        (
+            "fault abort percent without status",
+            "route[0].fault_injection[0].abort_status",
+            |m| route(m).fault_injection[0].abort_status = Val::Null,
+        ),
+        (
+            "fault delay malformed",
+            "route[0].fault_injection[0].delay",
+            |m| route(m).fault_injection[0].delay = s("1 sec"),
+        ),
+        (
+            "destination weight negative",
+            "route[0].destination[0].weight",
+            |m| route(m).destination[0].weight = Val::Known(-1),
+        ),
+        (
+            "destination without weight",
+            "route[0].destination[0].weight",
+            |m| route(m).destination[0].weight = Val::Null,
+        ),
+        (
+            "destination backend malformed",
+            "route[0].destination[0].backend_service",
+            |m| route(m).destination[0].backend_service = s("projects/p/global/urlMaps/x"),
+        ),
+        (
+            "rule path prefix without slash",
+            "route[0].rule[0].path_prefix",
+            |m| route(m).rule[0].path_prefix = s("api"),
+        ),
         ("rule without match", "route[0].rule[0]", |m| {
             route(m).rule[0].path_prefix = Val::Null;
             route(m).rule[0].header.clear();
         }),
-        ("header with two match kinds", "route[0].rule[0].header[0]", |m| {
-            route(m).rule[0].header[0].prefix = s("ja")
-        }),
-        ("header with no match kind", "route[0].rule[0].header[0]", |m| route(m).rule[0].header[0].exact = Val::Null),
-        ("header regex invalid", "route[0].rule[0].header[0].regex", |m| {
-            let h = &mut route(m).rule[0].header[0];
-            h.exact = Val::Null;
-            h.regex = s("(unclosed");
-        }),
-        ("header name with space", "route[0].rule[0].header[0].name", |m| route(m).rule[0].header[0].name = s("end user")),
-        ("rule destination weight over 100", "route[0].rule[0].destination[0].weight", |m| {
-            route(m).rule[0].destination[0].weight = Val::Known(200)
-        }),
-        ("circuit breaker zero", "circuit_breaker[0].max_requests", |m| {
-            m.circuit_breaker[0].max_requests = Val::Known(0)
-        }),
-        ("outlier ejection percent over 100", "outlier_detection[0].max_ejection_percent", |m| {
-            m.outlier_detection[0].max_ejection_percent = Val::Known(150)
-        }),
-        ("outlier interval malformed", "outlier_detection[0].interval", |m| m.outlier_detection[0].interval = s("1x")),
+        (
+            "header with two match kinds",
+            "route[0].rule[0].header[0]",
+            |m| route(m).rule[0].header[0].prefix = s("ja"),
+        ),
+        (
+            "header with no match kind",
+            "route[0].rule[0].header[0]",
+            |m| route(m).rule[0].header[0].exact = Val::Null,
+        ),
+        (
+            "header regex invalid",
+            "route[0].rule[0].header[0].regex",
+            |m| {
+                let h = &mut route(m).rule[0].header[0];
+                h.exact = Val::Null;
+                h.regex = s("(unclosed");
+            },
+        ),
+        (
+            "header name with space",
+            "route[0].rule[0].header[0].name",
+            |m| route(m).rule[0].header[0].name = s("end user"),
+        ),
+        (
+            "rule destination weight over 100",
+            "route[0].rule[0].destination[0].weight",
+            |m| route(m).rule[0].destination[0].weight = Val::Known(200),
+        ),
+        (
+            "circuit breaker zero",
+            "circuit_breaker[0].max_requests",
+            |m| m.circuit_breaker[0].max_requests = Val::Known(0),
+        ),
+        (
+            "outlier ejection percent over 100",
+            "outlier_detection[0].max_ejection_percent",
+            |m| m.outlier_detection[0].max_ejection_percent = Val::Known(150),
+        ),
+        (
+            "outlier interval malformed",
+            "outlier_detection[0].interval",
+            |m| m.outlier_detection[0].interval = s("1x"),
+        ),
         ("timeouts create malformed", "timeouts.create", |m| {
-            m.timeouts = Some(TimeoutsBlock { create: s("twenty minutes"), ..Default::default() })
+            m.timeouts = Some(TimeoutsBlock {
+                create: s("twenty minutes"),
+                ..Default::default()
+            })
         }),
-        ("read-only uri set", "uri", |m| m.uri = s("https://x.run.app")),
+        ("read-only uri set", "uri", |m| {
+            m.uri = s("https://x.run.app")
+        }),
     ]
 }
 
@@ -250,7 +390,10 @@ fn minimal_configuration_is_valid() {
 #[test]
 fn every_invalid_configuration_is_rejected_on_its_attribute() {
     let cases = invalid_cases();
-    assert!(cases.len() >= 40, "the table must hold at least 40 invalid configurations");
+    assert!(
+        cases.len() >= 40,
+        "the table must hold at least 40 invalid configurations"
+    );
     let mut failures = Vec::new();
     for (what, path, mutate) in cases {
         let mut m = valid();
@@ -258,10 +401,15 @@ fn every_invalid_configuration_is_rejected_on_its_attribute() {
         let problems = validate(&m);
         let paths: Vec<String> = problems.iter().map(|p| p.path.to_string()).collect();
         if !paths.iter().any(|p| p == path) {
-            failures.push(format!("{what}: expected an error at {path}, got {paths:?}"));
+            failures.push(format!(
+                "{what}: expected an error at {path}, got {paths:?}"
+            ));
         }
         for p in &problems {
-            assert!(p.detail.len() > 10, "{what}: the detail must say how to fix it: {p:?}");
+            assert!(
+                p.detail.len() > 10,
+                "{what}: the detail must say how to fix it: {p:?}"
+            );
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

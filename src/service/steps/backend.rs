@@ -8,16 +8,31 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let compute = c.clients.compute();
     let want = bodies::backend_service(s);
-    let read = |e: gcp::Error| StepError::api(&format!("read backend service {}", s.backend_service_name), &e);
+    let read = |e: gcp::Error| {
+        StepError::api(
+            &format!("read backend service {}", s.backend_service_name),
+            &e,
+        )
+    };
     let mut created = false;
     for _attempt in 0..5 {
-        let have = match compute.get_backend_service(&s.project, &s.backend_service_name).await {
+        let have = match compute
+            .get_backend_service(&s.project, &s.backend_service_name)
+            .await
+        {
             Ok(b) => b,
-            Err(e) if e.is_not_found() => match compute.insert_backend_service(&s.project, &want).await {
-                Ok(_) => return Ok(Record::BackendService { created: true }),
-                Err(e) if e.is_already_exists() => continue,
-                Err(e) => return Err(StepError::api(&format!("create backend service {}", s.backend_service_name), &e)),
-            },
+            Err(e) if e.is_not_found() => {
+                match compute.insert_backend_service(&s.project, &want).await {
+                    Ok(_) => return Ok(Record::BackendService { created: true }),
+                    Err(e) if e.is_already_exists() => continue,
+                    Err(e) => {
+                        return Err(StepError::api(
+                            &format!("create backend service {}", s.backend_service_name),
+                            &e,
+                        ))
+                    }
+                }
+            }
             Err(e) => return Err(read(e)),
         };
         if !c.existing && !is_marked(have.description.as_deref(), s) {
@@ -29,36 +44,66 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
         }
         let mut patch = want.clone();
         patch.fingerprint = have.fingerprint.clone();
-        match compute.patch_backend_service(&s.project, &s.backend_service_name, &patch).await {
+        match compute
+            .patch_backend_service(&s.project, &s.backend_service_name, &patch)
+            .await
+        {
             Ok(_) => return Ok(Record::BackendService { created }),
             // Someone changed it between our read and write: read again.
             Err(e) if e.is_conflict() => continue,
-            Err(e) => return Err(StepError::api(&format!("update backend service {}", s.backend_service_name), &e)),
+            Err(e) => {
+                return Err(StepError::api(
+                    &format!("update backend service {}", s.backend_service_name),
+                    &e,
+                ))
+            }
         }
     }
     let _ = created;
     Err(StepError::new(
         "Backend service keeps changing",
-        format!("The backend service {} changed under every update attempt; apply again.", s.backend_service_name),
+        format!(
+            "The backend service {} changed under every update attempt; apply again.",
+            s.backend_service_name
+        ),
     ))
 }
 
 /// Deletes a backend service; one that is already gone is fine.
 pub async fn delete(c: &Ctx, name: &str) -> Result<(), StepError> {
-    match c.clients.compute().delete_backend_service(&c.spec.project, name).await {
+    match c
+        .clients
+        .compute()
+        .delete_backend_service(&c.spec.project, name)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(StepError::api(&format!("delete backend service {name}"), &e)),
+        Err(e) => Err(StepError::api(
+            &format!("delete backend service {name}"),
+            &e,
+        )),
     }
 }
 
 /// Whether the backend service exists as the spec says.
 pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    match c.clients.compute().get_backend_service(&s.project, &s.backend_service_name).await {
-        Ok(b) => Ok(subset::holds(&without_marker(bodies::backend_service(s)), &b)),
+    match c
+        .clients
+        .compute()
+        .get_backend_service(&s.project, &s.backend_service_name)
+        .await
+    {
+        Ok(b) => Ok(subset::holds(
+            &without_marker(bodies::backend_service(s)),
+            &b,
+        )),
         Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(StepError::api(&format!("read backend service {}", s.backend_service_name), &e)),
+        Err(e) => Err(StepError::api(
+            &format!("read backend service {}", s.backend_service_name),
+            &e,
+        )),
     }
 }
 

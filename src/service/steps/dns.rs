@@ -16,7 +16,12 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
     let existing = match dns.get_managed_zone(&s.project, &s.dns_zone_name).await {
         Ok(z) => Some(z),
         Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(StepError::api(&format!("read DNS zone {}", s.dns_zone_name), &e)),
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("read DNS zone {}", s.dns_zone_name),
+                &e,
+            ))
+        }
     };
     let zone = match existing {
         Some(z) => z,
@@ -27,23 +32,46 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
                 .get_managed_zone(&s.project, &s.dns_zone_name)
                 .await
                 .map_err(|e| StepError::api(&format!("read DNS zone {}", s.dns_zone_name), &e))?,
-            Err(e) => return Err(StepError::api(&format!("create DNS zone {}", s.dns_zone_name), &e)),
+            Err(e) => {
+                return Err(StepError::api(
+                    &format!("create DNS zone {}", s.dns_zone_name),
+                    &e,
+                ))
+            }
         },
     };
     check_zone_domain(&zone, s)?;
     let url = bodies::network_url(s);
-    let mut networks = zone.private_visibility_config.clone().map(|p| p.networks).unwrap_or_default();
+    let mut networks = zone
+        .private_visibility_config
+        .clone()
+        .map(|p| p.networks)
+        .unwrap_or_default();
     if !networks.iter().any(|n| same_network(&n.network_url, &url)) {
-        networks.push(gcp::dns::VisibleNetwork { network_url: url, ..Default::default() });
+        networks.push(gcp::dns::VisibleNetwork {
+            network_url: url,
+            ..Default::default()
+        });
         let patch = gcp::dns::ManagedZone {
             name: zone.name.clone(),
             dns_name: zone.dns_name.clone(),
-            private_visibility_config: Some(gcp::dns::PrivateVisibilityConfig { networks, ..Default::default() }),
+            private_visibility_config: Some(gcp::dns::PrivateVisibilityConfig {
+                networks,
+                ..Default::default()
+            }),
             ..Default::default()
         };
         dns.patch_managed_zone(&s.project, &s.dns_zone_name, &patch)
             .await
-            .map_err(|e| StepError::api(&format!("make DNS zone {} visible to network {}", s.dns_zone_name, s.network), &e))?;
+            .map_err(|e| {
+                StepError::api(
+                    &format!(
+                        "make DNS zone {} visible to network {}",
+                        s.dns_zone_name, s.network
+                    ),
+                    &e,
+                )
+            })?;
     }
     Ok(Record::DnsZone { created: false })
 }
@@ -68,10 +96,18 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let dns = c.clients.dns();
     let want = bodies::wildcard_record(s);
-    let existing = match dns.get_rrset(&s.project, &s.dns_zone_name, &want.name, "A").await {
+    let existing = match dns
+        .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
+        .await
+    {
         Ok(r) => Some(r),
         Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(StepError::api(&format!("read DNS record {}", want.name), &e)),
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("read DNS record {}", want.name),
+                &e,
+            ))
+        }
     };
     let found = match existing {
         Some(r) => r,
@@ -81,7 +117,12 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
                 .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
                 .await
                 .map_err(|e| StepError::api(&format!("read DNS record {}", want.name), &e))?,
-            Err(e) => return Err(StepError::api(&format!("create DNS record {}", want.name), &e)),
+            Err(e) => {
+                return Err(StepError::api(
+                    &format!("create DNS record {}", want.name),
+                    &e,
+                ))
+            }
         },
     };
     let mut have = found.rrdatas.clone();
@@ -103,7 +144,12 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
 pub async fn delete_record(c: &Ctx) -> Result<(), StepError> {
     let s = &c.spec;
     let name = format!("*.{}.", s.domain);
-    match c.clients.dns().delete_rrset(&s.project, &s.dns_zone_name, &name, "A").await {
+    match c
+        .clients
+        .dns()
+        .delete_rrset(&s.project, &s.dns_zone_name, &name, "A")
+        .await
+    {
         Ok(()) => Ok(()),
         Err(e) if e.is_not_found() => Ok(()),
         Err(e) => Err(StepError::api(&format!("delete DNS record {name}"), &e)),
@@ -113,10 +159,18 @@ pub async fn delete_record(c: &Ctx) -> Result<(), StepError> {
 /// Rollback of a zone this run created; a zone another service started using meanwhile stays.
 pub async fn delete_zone(c: &Ctx) -> Result<(), StepError> {
     let s = &c.spec;
-    match c.clients.dns().delete_managed_zone(&s.project, &s.dns_zone_name).await {
+    match c
+        .clients
+        .dns()
+        .delete_managed_zone(&s.project, &s.dns_zone_name)
+        .await
+    {
         Ok(()) => Ok(()),
         Err(e) if e.is_not_found() || e.is_in_use() => Ok(()),
-        Err(e) => Err(StepError::api(&format!("delete DNS zone {}", s.dns_zone_name), &e)),
+        Err(e) => Err(StepError::api(
+            &format!("delete DNS zone {}", s.dns_zone_name),
+            &e,
+        )),
     }
 }
 
@@ -124,10 +178,20 @@ pub async fn delete_zone(c: &Ctx) -> Result<(), StepError> {
 /// hostname under the domain. Returns whether they were removed.
 pub async fn release(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    let zone = match c.clients.dns().get_managed_zone(&s.project, &s.dns_zone_name).await {
+    let zone = match c
+        .clients
+        .dns()
+        .get_managed_zone(&s.project, &s.dns_zone_name)
+        .await
+    {
         Ok(z) => z,
         Err(e) if e.is_not_found() => return Ok(true),
-        Err(e) => return Err(StepError::api(&format!("read DNS zone {}", s.dns_zone_name), &e)),
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("read DNS zone {}", s.dns_zone_name),
+                &e,
+            ))
+        }
     };
     if zone.labels.get(names::MANAGED_BY_KEY).map(String::as_str) != Some(names::MANAGED_BY_VALUE) {
         return Ok(false);
@@ -141,11 +205,15 @@ pub async fn release(c: &Ctx) -> Result<bool, StepError> {
     let suffix = format!(".{}", s.domain);
     let own = s.route_path();
     let in_use = routes.iter().any(|r| {
-        !r.name.ends_with(&format!("/httpRoutes/{}", s.route_name)) && r.name != own
+        !r.name.ends_with(&format!("/httpRoutes/{}", s.route_name))
+            && r.name != own
             && r.hostnames.iter().any(|h| h.ends_with(&suffix))
     });
     if in_use {
-        tracing::info!(zone = s.dns_zone_name, "DNS zone kept: other routes serve hostnames under the domain");
+        tracing::info!(
+            zone = s.dns_zone_name,
+            "DNS zone kept: other routes serve hostnames under the domain"
+        );
         return Ok(false);
     }
     delete_record(c).await?;
@@ -160,18 +228,32 @@ pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
     let zone = match dns.get_managed_zone(&s.project, &s.dns_zone_name).await {
         Ok(z) => z,
         Err(e) if e.is_not_found() => return Ok(false),
-        Err(e) => return Err(StepError::api(&format!("read DNS zone {}", s.dns_zone_name), &e)),
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("read DNS zone {}", s.dns_zone_name),
+                &e,
+            ))
+        }
     };
     let url = bodies::network_url(s);
-    let visible = zone
-        .private_visibility_config
-        .as_ref()
-        .is_some_and(|p| p.networks.iter().any(|n| same_network(&n.network_url, &url)));
+    let visible = zone.private_visibility_config.as_ref().is_some_and(|p| {
+        p.networks
+            .iter()
+            .any(|n| same_network(&n.network_url, &url))
+    });
     let want = bodies::wildcard_record(s);
-    let record_ok = match dns.get_rrset(&s.project, &s.dns_zone_name, &want.name, "A").await {
+    let record_ok = match dns
+        .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
+        .await
+    {
         Ok(r) => r.rrdatas == want.rrdatas,
         Err(e) if e.is_not_found() => false,
-        Err(e) => return Err(StepError::api(&format!("read DNS record {}", want.name), &e)),
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("read DNS record {}", want.name),
+                &e,
+            ))
+        }
     };
     Ok(visible && record_ok && zone.dns_name == format!("{}.", s.domain))
 }

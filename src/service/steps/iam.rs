@@ -73,17 +73,27 @@ impl IamCoalescer {
             Arc::clone(map.entry(project.to_string()).or_default())
         };
         let (tx, rx) = oneshot::channel();
-        queue.pending.lock().unwrap_or_else(|p| p.into_inner()).push(Pending { edits, done: tx });
+        queue
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Pending { edits, done: tx });
         {
             let _writer = queue.writer.lock().await;
-            let batch: Vec<Pending> = std::mem::take(&mut *queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            let batch: Vec<Pending> =
+                std::mem::take(&mut *queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
             if !batch.is_empty() {
                 let all: Vec<Edit> = batch.iter().flat_map(|p| p.edits.iter().cloned()).collect();
-                let result = read_modify_write(store, project, &all).await.map_err(Arc::new);
+                let result = read_modify_write(store, project, &all)
+                    .await
+                    .map_err(Arc::new);
                 let mut offset = 0;
                 for p in batch {
                     let n = p.edits.len();
-                    let part = result.as_ref().map(|r| r[offset..offset + n].to_vec()).map_err(Arc::clone);
+                    let part = result
+                        .as_ref()
+                        .map(|r| r[offset..offset + n].to_vec())
+                        .map_err(Arc::clone);
                     offset += n;
                     let _ = p.done.send(part);
                 }
@@ -96,13 +106,23 @@ impl IamCoalescer {
     }
 }
 
-async fn read_modify_write(store: &dyn PolicyStore, project: &str, edits: &[Edit]) -> Result<Vec<bool>, gcp::Error> {
+async fn read_modify_write(
+    store: &dyn PolicyStore,
+    project: &str,
+    edits: &[Edit],
+) -> Result<Vec<bool>, gcp::Error> {
     let mut attempt: u32 = 0;
     loop {
         let mut policy = store.get(project).await?;
         let changed: Vec<bool> = edits
             .iter()
-            .map(|e| if e.add { policy.add_member(&e.role, &e.member) } else { policy.remove_member(&e.role, &e.member) })
+            .map(|e| {
+                if e.add {
+                    policy.add_member(&e.role, &e.member)
+                } else {
+                    policy.remove_member(&e.role, &e.member)
+                }
+            })
             .collect();
         if !changed.iter().any(|c| *c) {
             return Ok(changed);
@@ -113,7 +133,8 @@ async fn read_modify_write(store: &dyn PolicyStore, project: &str, edits: &[Edit
             Ok(_) => return Ok(changed),
             Err(e) if e.is_conflict() => {
                 attempt += 1;
-                let ceiling = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(10));
+                let ceiling = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6)))
+                    .min(Duration::from_secs(10));
                 let jitter = rand::rng().random_range(0..=ceiling.as_millis() as u64);
                 tracing::debug!(project, attempt, "IAM policy etag conflict; re-reading");
                 tokio::time::sleep(Duration::from_millis(jitter)).await;
@@ -127,17 +148,49 @@ async fn read_modify_write(store: &dyn PolicyStore, project: &str, edits: &[Edit
 pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     let member = c.spec.sa_member();
     let roles = c.spec.project_roles();
-    let edits: Vec<Edit> =
-        roles.iter().map(|r| Edit { add: true, role: r.to_string(), member: member.clone() }).collect();
+    let edits: Vec<Edit> = roles
+        .iter()
+        .map(|r| Edit {
+            add: true,
+            role: r.to_string(),
+            member: member.clone(),
+        })
+        .collect();
     let rm = c.clients.resource_manager();
     let changed = c
         .data
         .iam
         .apply(&rm, &c.spec.project, edits)
         .await
-        .map_err(|e| Failed::clean(StepError::api(&format!("grant project roles to {member}"), &e)))?;
-    let added: Vec<String> =
-        roles.iter().zip(&changed).filter(|(_, ch)| **ch).map(|(r, _)| r.to_string()).collect();
+        .map_err(|e| {
+            Failed::clean(StepError::api(
+                &format!("grant project roles to {member}"),
+                &e,
+            ))
+        })?;
+    let added: Vec<String> = roles
+        .iter()
+        .zip(&changed)
+        .filter(|(_, ch)| **ch)
+        .map(|(r, _)| r.to_string())
+        .collect();
+    let kept: Vec<String> = roles
+        .iter()
+        .zip(&changed)
+        .filter(|(_, ch)| !**ch)
+        .map(|(r, _)| r.to_string())
+        .collect();
+    let mut owned: Vec<String> = added.clone();
+    if !kept.is_empty() {
+        let before = c.facts().iam_owned;
+        let inherited = inherited_roles(c).await.map_err(Failed::clean)?;
+        owned.extend(
+            kept.into_iter()
+                .filter(|r| before.contains(r) || inherited.contains(r)),
+        );
+    }
+    owned.sort();
+    c.note(|f| f.iam_owned = owned);
     let new_td = added.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
     let granted_at = Instant::now();
     c.note(|f| {
@@ -148,10 +201,40 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         tracing::info!(member, wait = ?c.data.iam_propagation_wait, "new trafficdirector.client grant; waiting for propagation");
         if let Err(error) = c.sleep(c.data.iam_propagation_wait).await {
             // Cancelled during the wait: the grant exists, so rollback must see it.
-            return Err(Failed { error, partial: Some(Record::Iam { added }) });
+            return Err(Failed {
+                error,
+                partial: Some(Record::Iam { added }),
+            });
         }
     }
     Ok(Record::Iam { added })
+}
+
+/// Annotation on the Cloud Run service listing the project roles csmrun granted for its account.
+pub const OWNED_ROLES_ANNOTATION: &str = "csmrun.dev/iam-roles";
+
+/// Roles another csmrun service running as the same account says csmrun granted.
+async fn inherited_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
+    let parent = gcp::run::location_name(&c.spec.project, "-");
+    let services = c
+        .clients
+        .run()
+        .list_services(&parent)
+        .await
+        .map_err(|e| StepError::api("list Cloud Run services", &e))?;
+    let own_suffix = format!("/locations/{}/services/{}", c.spec.region, c.spec.name);
+    Ok(services
+        .iter()
+        .filter(|s| !s.name.as_deref().is_some_and(|n| n.ends_with(&own_suffix)))
+        .filter(|s| {
+            s.template
+                .as_ref()
+                .and_then(|t| t.service_account.as_deref())
+                == Some(c.spec.service_account.as_str())
+        })
+        .filter_map(|s| s.annotations.get(OWNED_ROLES_ANNOTATION))
+        .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+        .collect())
 }
 
 /// Removes the roles this resource added, unless another mesh service in the project runs as the same account.
@@ -161,23 +244,39 @@ pub async fn release(c: &Ctx, added: &[String]) -> Result<(), StepError> {
     }
     let run = c.clients.run();
     let parent = gcp::run::location_name(&c.spec.project, "-");
-    let services = run.list_services(&parent).await.map_err(|e| StepError::api("list Cloud Run services", &e))?;
+    let services = run
+        .list_services(&parent)
+        .await
+        .map_err(|e| StepError::api("list Cloud Run services", &e))?;
     // The project may appear as ID or number in names, so compare from the location on.
     let own_suffix = format!("/locations/{}/services/{}", c.spec.region, c.spec.name);
     let shared = services.iter().any(|s| {
         let is_own = s.name.as_deref().is_some_and(|n| n.ends_with(&own_suffix));
         !is_own
             && s.template.as_ref().is_some_and(|t| {
-                t.service_mesh.as_ref().and_then(|m| m.mesh.as_ref()).is_some()
+                t.service_mesh
+                    .as_ref()
+                    .and_then(|m| m.mesh.as_ref())
+                    .is_some()
                     && t.service_account.as_deref() == Some(c.spec.service_account.as_str())
             })
     });
     if shared {
-        tracing::info!(account = c.spec.service_account, "project roles kept: another mesh service runs as this account");
+        tracing::info!(
+            account = c.spec.service_account,
+            "project roles kept: another mesh service runs as this account"
+        );
         return Ok(());
     }
     let member = c.spec.sa_member();
-    let edits = added.iter().map(|r| Edit { add: false, role: r.clone(), member: member.clone() }).collect();
+    let edits = added
+        .iter()
+        .map(|r| Edit {
+            add: false,
+            role: r.clone(),
+            member: member.clone(),
+        })
+        .collect();
     let rm = c.clients.resource_manager();
     c.data
         .iam
@@ -219,11 +318,19 @@ mod tests {
     }
 
     fn store(conflicts: usize) -> Arc<FakeStore> {
-        Arc::new(FakeStore { policy: Mutex::default(), writes: AtomicUsize::new(0), conflicts: AtomicUsize::new(conflicts) })
+        Arc::new(FakeStore {
+            policy: Mutex::default(),
+            writes: AtomicUsize::new(0),
+            conflicts: AtomicUsize::new(conflicts),
+        })
     }
 
     fn add(member: &str) -> Vec<Edit> {
-        vec![Edit { add: true, role: TRAFFIC_DIRECTOR_CLIENT.into(), member: member.into() }]
+        vec![Edit {
+            add: true,
+            role: TRAFFIC_DIRECTOR_CLIENT.into(),
+            member: member.into(),
+        }]
     }
 
     #[tokio::test(start_paused = true)]
@@ -233,12 +340,26 @@ mod tests {
         let mut tasks = Vec::new();
         for i in 0..10 {
             let (s, co) = (Arc::clone(&s), Arc::clone(&co));
-            tasks.push(tokio::spawn(async move { co.apply(&*s, "p", add(&format!("serviceAccount:a{i}@p.iam.gserviceaccount.com"))).await }));
+            tasks.push(tokio::spawn(async move {
+                co.apply(
+                    &*s,
+                    "p",
+                    add(&format!("serviceAccount:a{i}@p.iam.gserviceaccount.com")),
+                )
+                .await
+            }));
         }
         for t in tasks {
             assert_eq!(t.await.unwrap().unwrap(), vec![true]);
         }
-        assert_eq!(s.policy.lock().unwrap().members(TRAFFIC_DIRECTOR_CLIENT).len(), 10);
+        assert_eq!(
+            s.policy
+                .lock()
+                .unwrap()
+                .members(TRAFFIC_DIRECTOR_CLIENT)
+                .len(),
+            10
+        );
         // The first writer takes one edit; everything queued meanwhile goes in the second write.
         assert_eq!(s.writes.load(Ordering::SeqCst), 2);
     }
@@ -247,17 +368,30 @@ mod tests {
     async fn etag_conflicts_are_re_read_and_retried() {
         let s = store(3);
         let co = IamCoalescer::default();
-        assert_eq!(co.apply(&*s, "p", add("user:a@example.com")).await.unwrap(), vec![true]);
+        assert_eq!(
+            co.apply(&*s, "p", add("user:a@example.com")).await.unwrap(),
+            vec![true]
+        );
         assert_eq!(s.writes.load(Ordering::SeqCst), 1);
-        assert!(s.policy.lock().unwrap().has_member(TRAFFIC_DIRECTOR_CLIENT, "user:a@example.com"));
+        assert!(s
+            .policy
+            .lock()
+            .unwrap()
+            .has_member(TRAFFIC_DIRECTOR_CLIENT, "user:a@example.com"));
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_existing_binding_is_reported_unchanged_and_not_written() {
         let s = store(0);
-        s.policy.lock().unwrap().add_member(TRAFFIC_DIRECTOR_CLIENT, "user:a@example.com");
+        s.policy
+            .lock()
+            .unwrap()
+            .add_member(TRAFFIC_DIRECTOR_CLIENT, "user:a@example.com");
         let co = IamCoalescer::default();
-        assert_eq!(co.apply(&*s, "p", add("user:a@example.com")).await.unwrap(), vec![false]);
+        assert_eq!(
+            co.apply(&*s, "p", add("user:a@example.com")).await.unwrap(),
+            vec![false]
+        );
         assert_eq!(s.writes.load(Ordering::SeqCst), 0);
     }
 }

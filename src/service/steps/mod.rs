@@ -29,7 +29,10 @@ pub struct StepError {
 
 impl StepError {
     pub fn new(summary: impl Into<String>, detail: impl Into<String>) -> Self {
-        StepError { summary: summary.into(), detail: detail.into() }
+        StepError {
+            summary: summary.into(),
+            detail: detail.into(),
+        }
     }
 
     /// A failed API call: says what was being done and passes Google's message on.
@@ -65,6 +68,9 @@ pub struct Facts {
     /// When this run added the trafficdirector.client grant; `None` if it existed.
     pub granted_at: Option<Instant>,
     pub grant_checked: bool,
+    /// Project roles this resource owns for its account: added by it, or inherited from another csmrun service
+    /// that added them (so the last user removes them). Written to the service as an annotation.
+    pub iam_owned: Vec<String>,
 }
 
 impl Facts {
@@ -88,6 +94,8 @@ pub struct Ctx {
     /// The resource already exists in Terraform state (update, repair, delete): parts with the spec's names are
     /// ours even without ownership markers (imported parts get them on the next update that touches them).
     pub existing: bool,
+    /// End of the resource's timeout; waits end there too.
+    pub deadline: Instant,
 }
 
 impl Ctx {
@@ -98,8 +106,20 @@ impl Ctx {
         timeout: Duration,
         existing: bool,
     ) -> Arc<Ctx> {
-        let clients = data.clients.with_cancel(cancel.clone()).with_deadline(Instant::now() + timeout);
-        Arc::new(Ctx { clients, spec, data, cancel, facts: Mutex::new(Facts::default()), existing })
+        let deadline = Instant::now() + timeout;
+        let clients = data
+            .clients
+            .with_cancel(cancel.clone())
+            .with_deadline(deadline);
+        Arc::new(Ctx {
+            clients,
+            spec,
+            data,
+            cancel,
+            facts: Mutex::new(Facts::default()),
+            existing,
+            deadline,
+        })
     }
 
     /// The facts so far.
@@ -114,10 +134,14 @@ impl Ctx {
         }
     }
 
-    /// Sleeps unless cancelled first.
+    /// Sleeps unless cancelled or past the deadline first.
     pub async fn sleep(&self, d: Duration) -> Result<(), StepError> {
         tokio::select! {
             _ = tokio::time::sleep(d) => Ok(()),
+            _ = tokio::time::sleep_until(self.deadline) => Err(StepError::new(
+                "Timed out",
+                "The resource's timeout ran out while waiting. Raise `timeouts` if the wait needs longer.",
+            )),
             _ = self.cancel.cancelled() => Err(StepError::cancelled()),
         }
     }
@@ -127,15 +151,29 @@ impl Ctx {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     /// Project roles this run added for the service account.
-    Iam { added: Vec<String> },
-    DnsZone { created: bool },
-    DnsRecord { created: bool },
-    Neg { created: bool },
-    BackendService { created: bool },
+    Iam {
+        added: Vec<String>,
+    },
+    DnsZone {
+        created: bool,
+    },
+    DnsRecord {
+        created: bool,
+    },
+    Neg {
+        created: bool,
+    },
+    BackendService {
+        created: bool,
+    },
     Preflight,
-    Service { created: bool },
+    Service {
+        created: bool,
+    },
     Invokers,
-    Route { created: bool },
+    Route {
+        created: bool,
+    },
 }
 
 /// Which part a [`PartStep`] handles.
@@ -156,6 +194,8 @@ pub enum Part {
 pub struct PartStep {
     pub part: Part,
     pub ctx: Arc<Ctx>,
+    /// Used by undo: not cancelled by Ctrl-C, so rollback still runs.
+    pub cleanup: Arc<Ctx>,
 }
 
 type Ensured = Result<Record, Failed<Record, StepError>>;
@@ -182,13 +222,15 @@ impl Step for PartStep {
     }
 
     async fn undo(&self, record: &Record) -> Result<(), StepError> {
-        let c = &self.ctx;
+        let c = &self.cleanup;
         match record {
             Record::Iam { added } => iam::release(c, added).await,
             Record::DnsZone { created: true } => dns::delete_zone(c).await,
             Record::DnsRecord { created: true } => dns::delete_record(c).await,
             Record::Neg { created: true } => neg::delete(c, &c.spec.neg_name).await,
-            Record::BackendService { created: true } => backend::delete(c, &c.spec.backend_service_name).await,
+            Record::BackendService { created: true } => {
+                backend::delete(c, &c.spec.backend_service_name).await
+            }
             Record::Service { created: true } => service::delete(c).await,
             Record::Route { created: true } => route::delete(c, &c.spec.route_name).await,
             _ => Ok(()),

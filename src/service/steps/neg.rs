@@ -8,13 +8,24 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let compute = c.clients.compute();
     let doing = format!("create serverless NEG {}", s.neg_name);
-    let existing = match compute.get_network_endpoint_group(&s.project, &s.region, &s.neg_name).await {
+    let existing = match compute
+        .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
+        .await
+    {
         Ok(n) => Some(n),
         Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(StepError::api(&format!("read serverless NEG {}", s.neg_name), &e)),
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("read serverless NEG {}", s.neg_name),
+                &e,
+            ))
+        }
     };
     let neg = match existing {
-        None => match compute.insert_network_endpoint_group(&s.project, &s.region, &bodies::neg(s)).await {
+        None => match compute
+            .insert_network_endpoint_group(&s.project, &s.region, &bodies::neg(s))
+            .await
+        {
             Ok(_) => return Ok(Record::Neg { created: true }),
             Err(e) if e.is_already_exists() => compute
                 .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
@@ -41,12 +52,19 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
         ));
     }
     // Adopted after a crash (ours, but this run did not see it being made): rollback removes it too.
-    Ok(Record::Neg { created: !c.existing })
+    Ok(Record::Neg {
+        created: !c.existing,
+    })
 }
 
 /// Deletes a NEG; one that is already gone is fine.
 pub async fn delete(c: &Ctx, name: &str) -> Result<(), StepError> {
-    match c.clients.compute().delete_network_endpoint_group(&c.spec.project, &c.spec.region, name).await {
+    match c
+        .clients
+        .compute()
+        .delete_network_endpoint_group(&c.spec.project, &c.spec.region, name)
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Ok(()),
         Err(e) => Err(StepError::api(&format!("delete serverless NEG {name}"), &e)),
@@ -56,9 +74,19 @@ pub async fn delete(c: &Ctx, name: &str) -> Result<(), StepError> {
 /// Whether the NEG exists and targets the service.
 pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    match c.clients.compute().get_network_endpoint_group(&s.project, &s.region, &s.neg_name).await {
-        Ok(n) => Ok(n.cloud_run.as_ref().and_then(|r| r.service.as_deref()) == Some(s.name.as_str())),
+    match c
+        .clients
+        .compute()
+        .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
+        .await
+    {
+        Ok(n) => {
+            Ok(n.cloud_run.as_ref().and_then(|r| r.service.as_deref()) == Some(s.name.as_str()))
+        }
         Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(StepError::api(&format!("read serverless NEG {}", s.neg_name), &e)),
+        Err(e) => Err(StepError::api(
+            &format!("read serverless NEG {}", s.neg_name),
+            &e,
+        )),
     }
 }

@@ -22,12 +22,18 @@ async fn mesh(c: &Ctx) -> Result<(), StepError> {
         }
         Err(e) => return Err(StepError::api(&format!("read mesh {}", s.mesh), &e)),
     };
-    let Some(created) = mesh.create_time.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) else {
+    let Some(created) = mesh
+        .create_time
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    else {
         return Ok(());
     };
     let created = created.with_timezone(&chrono::Utc);
     c.note(|f| f.mesh_created = Some(created));
-    let age = (chrono::Utc::now() - created).to_std().unwrap_or(Duration::ZERO);
+    let age = (chrono::Utc::now() - created)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
     if age < c.data.mesh_settle_time {
         let rest = c.data.mesh_settle_time - age;
         tracing::info!(mesh = s.mesh, wait = ?rest, "mesh created recently; waiting for it to settle");
@@ -38,7 +44,12 @@ async fn mesh(c: &Ctx) -> Result<(), StepError> {
 
 async fn subnet(c: &Ctx) -> Result<(), StepError> {
     let s = &c.spec;
-    let sub = match c.clients.compute().get_subnetwork(&s.subnet_project, &s.subnet_region, &s.subnetwork).await {
+    let sub = match c
+        .clients
+        .compute()
+        .get_subnetwork(&s.subnet_project, &s.subnet_region, &s.subnetwork)
+        .await
+    {
         Ok(x) => x,
         Err(e) if e.is_not_found() => {
             return Err(StepError::new(
@@ -49,7 +60,12 @@ async fn subnet(c: &Ctx) -> Result<(), StepError> {
                 ),
             ))
         }
-        Err(e) => return Err(StepError::api(&format!("read subnetwork {}", s.subnetwork), &e)),
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("read subnetwork {}", s.subnetwork),
+                &e,
+            ))
+        }
     };
     let pga = sub.private_ip_google_access.unwrap_or(false);
     c.note(|f| f.subnet_pga = Some(pga));

@@ -12,7 +12,12 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     let have = match ns.get_http_route(&path).await {
         Ok(r) => Some(r),
         Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(StepError::api(&format!("read HTTPRoute {}", s.route_name), &e)),
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("read HTTPRoute {}", s.route_name),
+                &e,
+            ))
+        }
     };
     let have = match have {
         Some(h) => h,
@@ -24,7 +29,12 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
                     .get_http_route(&path)
                     .await
                     .map_err(|e| StepError::api(&format!("read HTTPRoute {}", s.route_name), &e))?,
-                Err(e) => return Err(StepError::api(&format!("create HTTPRoute {}", s.route_name), &e)),
+                Err(e) => {
+                    return Err(StepError::api(
+                        &format!("create HTTPRoute {}", s.route_name),
+                        &e,
+                    ))
+                }
             }
         }
     };
@@ -36,7 +46,9 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
             .await
             .map_err(|e| StepError::api(&format!("update HTTPRoute {}", s.route_name), &e))?;
     }
-    Ok(Record::Route { created: !c.existing })
+    Ok(Record::Route {
+        created: !c.existing,
+    })
 }
 
 /// Deletes a route; one that is already gone is fine.
@@ -52,7 +64,12 @@ pub async fn delete(c: &Ctx, name: &str) -> Result<(), StepError> {
 /// Whether the route exists as the spec says (ownership markers aside).
 pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    match c.clients.network_services().get_http_route(&s.route_path()).await {
+    match c
+        .clients
+        .network_services()
+        .get_http_route(&s.route_path())
+        .await
+    {
         Ok(r) => {
             let mut want = bodies::http_route(s);
             want.description = None;
@@ -60,6 +77,9 @@ pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
             Ok(subset::holds(&want, &r))
         }
         Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(StepError::api(&format!("read HTTPRoute {}", s.route_name), &e)),
+        Err(e) => Err(StepError::api(
+            &format!("read HTTPRoute {}", s.route_name),
+            &e,
+        )),
     }
 }

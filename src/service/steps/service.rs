@@ -24,24 +24,49 @@ pub async fn get(c: &Ctx) -> Result<Option<Service>, StepError> {
     match c.clients.run().get_service(&c.spec.service_path()).await {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(StepError::api(&format!("read Cloud Run service {}", c.spec.name), &e)),
+        Err(e) => Err(StepError::api(
+            &format!("read Cloud Run service {}", c.spec.name),
+            &e,
+        )),
     }
 }
 
 /// Deploys (creating or patching) and returns the operation's error, if the operation failed.
-async fn deploy(c: &Ctx, exists: bool, force_new_revision: bool) -> Result<Option<gcp::Error>, StepError> {
+async fn deploy(
+    c: &Ctx,
+    exists: bool,
+    force_new_revision: bool,
+) -> Result<Option<gcp::Error>, StepError> {
     let s = &c.spec;
     let run = c.clients.run();
-    let body = bodies::service(s);
+    let body = bodies::service(s, &c.facts().iam_owned);
     let result = if exists {
-        let opts = PatchOptions { allow_missing: true, force_new_revision, ..Default::default() };
+        let opts = PatchOptions {
+            allow_missing: true,
+            force_new_revision,
+            ..Default::default()
+        };
         run.patch_service(&s.service_path(), &body, &opts).await
     } else {
-        match run.create_service(&gcp::run::location_name(&s.project, &s.region), &s.name, &body).await {
+        match run
+            .create_service(
+                &gcp::run::location_name(&s.project, &s.region),
+                &s.name,
+                &body,
+            )
+            .await
+        {
             // A crashed earlier run created it: upsert instead.
             Err(e) if e.is_already_exists() => {
-                run.patch_service(&s.service_path(), &body, &PatchOptions { allow_missing: true, ..Default::default() })
-                    .await
+                run.patch_service(
+                    &s.service_path(),
+                    &body,
+                    &PatchOptions {
+                        allow_missing: true,
+                        ..Default::default()
+                    },
+                )
+                .await
             }
             other => other,
         }
@@ -49,7 +74,10 @@ async fn deploy(c: &Ctx, exists: bool, force_new_revision: bool) -> Result<Optio
     match result {
         Ok(_) => Ok(None),
         Err(e) if e.is_operation_failure() => Ok(Some(e)),
-        Err(e) => Err(StepError::api(&format!("deploy Cloud Run service {}", s.name), &e)),
+        Err(e) => Err(StepError::api(
+            &format!("deploy Cloud Run service {}", s.name),
+            &e,
+        )),
     }
 }
 
@@ -58,8 +86,15 @@ async fn settle(c: &Ctx, op_error: Option<gcp::Error>) -> Result<Option<Failure>
     loop {
         let svc = get(c).await?;
         let Some(svc) = svc else {
-            let message = op_error.as_ref().map(|e| e.message().to_string()).unwrap_or_else(|| "the service disappeared".into());
-            return Ok(Some(Failure { message, code: op_error.as_ref().and_then(rpc_code), ..Default::default() }));
+            let message = op_error
+                .as_ref()
+                .map(|e| e.message().to_string())
+                .unwrap_or_else(|| "the service disappeared".into());
+            return Ok(Some(Failure {
+                message,
+                code: op_error.as_ref().and_then(rpc_code),
+                ..Default::default()
+            }));
         };
         if svc.is_ready() {
             return Ok(None);
@@ -84,14 +119,30 @@ fn rpc_code(e: &gcp::Error) -> Option<i32> {
 async fn failure_of(c: &Ctx, svc: &Service, op_error: Option<&gcp::Error>) -> Failure {
     let message = op_error
         .map(|e| e.message().to_string())
-        .or_else(|| svc.terminal_condition.as_ref().and_then(|t| t.message.clone()))
+        .or_else(|| {
+            svc.terminal_condition
+                .as_ref()
+                .and_then(|t| t.message.clone())
+        })
         .unwrap_or_else(|| "the service did not become ready".into());
-    let mut f = Failure { message, code: op_error.and_then(rpc_code), ..Default::default() };
+    let mut f = Failure {
+        message,
+        code: op_error.and_then(rpc_code),
+        ..Default::default()
+    };
     if let Some(rev) = &svc.latest_created_revision {
-        let full = if rev.contains('/') { rev.clone() } else { format!("{}/revisions/{rev}", c.spec.service_path()) };
+        let full = if rev.contains('/') {
+            rev.clone()
+        } else {
+            format!("{}/revisions/{rev}", c.spec.service_path())
+        };
         f.revision = Some(rev.rsplit('/').next().unwrap_or(rev).to_string());
         if let Ok(r) = c.clients.run().get_revision(&full).await {
-            f.revision_messages = r.conditions.iter().filter_map(|k| k.message.clone()).collect();
+            f.revision_messages = r
+                .conditions
+                .iter()
+                .filter_map(|k| k.message.clone())
+                .collect();
             f.log_uri = r.log_uri;
         }
     }
@@ -102,7 +153,9 @@ fn checks(c: &Ctx, redeploys: u32) -> Checks {
     let facts = c.facts();
     Checks {
         has_mesh: true,
-        mesh_age: facts.mesh_created.and_then(|t| (chrono::Utc::now() - t).to_std().ok()),
+        mesh_age: facts
+            .mesh_created
+            .and_then(|t| (chrono::Utc::now() - t).to_std().ok()),
         mesh_settle_time: c.data.mesh_settle_time,
         subnet_pga: facts.subnet_pga,
         subnet: c.spec.subnetwork.clone(),
@@ -128,8 +181,13 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         }
     }
     // From here on the service exists (or may): a failure leaves something for rollback to remove.
-    let record = Record::Service { created: !c.existing };
-    let partial = |error: StepError| Failed { error, partial: Some(record.clone()) };
+    let record = Record::Service {
+        created: !c.existing,
+    };
+    let partial = |error: StepError| Failed {
+        error,
+        partial: Some(record.clone()),
+    };
     let mut exists = existing.is_some();
     let mut force = false;
     let mut redeploys = 0u32;
@@ -172,7 +230,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
             return Err(partial(err));
         }
         backoff = (backoff * 2).min(Duration::from_secs(120));
-        if tokio::time::Instant::now() >= c.clients.transport().deadline().unwrap_or_else(tokio::time::Instant::now) {
+        if tokio::time::Instant::now() >= c.deadline {
             return Err(partial(diag_error(&d)));
         }
     }
@@ -193,10 +251,18 @@ pub async fn ensure_invokers(c: &Ctx) -> Result<(), StepError> {
         match run.set_iam_policy(&path, &policy).await {
             Ok(_) => return Ok(()),
             Err(e) if e.is_conflict() => c.sleep(Duration::from_millis(500)).await?,
-            Err(e) => return Err(StepError::api("set the service's invokers (roles/run.invoker)", &e)),
+            Err(e) => {
+                return Err(StepError::api(
+                    "set the service's invokers (roles/run.invoker)",
+                    &e,
+                ))
+            }
         }
     }
-    Err(StepError::new("IAM policy keeps changing", "The service's IAM policy changed under every attempt; apply again."))
+    Err(StepError::new(
+        "IAM policy keeps changing",
+        "The service's IAM policy changed under every attempt; apply again.",
+    ))
 }
 
 /// The current invokers.
@@ -207,7 +273,11 @@ pub async fn invokers(c: &Ctx) -> Result<Vec<String>, StepError> {
         .get_iam_policy(&c.spec.service_path())
         .await
         .map_err(|e| StepError::api("read the service's IAM policy", &e))?;
-    let mut m: Vec<String> = policy.members(RUN_INVOKER).into_iter().map(str::to_string).collect();
+    let mut m: Vec<String> = policy
+        .members(RUN_INVOKER)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     m.sort();
     m.dedup();
     Ok(m)
@@ -218,6 +288,9 @@ pub async fn delete(c: &Ctx) -> Result<(), StepError> {
     match c.clients.run().delete_service(&c.spec.service_path()).await {
         Ok(()) => Ok(()),
         Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(StepError::api(&format!("delete Cloud Run service {}", c.spec.name), &e)),
+        Err(e) => Err(StepError::api(
+            &format!("delete Cloud Run service {}", c.spec.name),
+            &e,
+        )),
     }
 }

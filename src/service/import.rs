@@ -1,0 +1,384 @@
+//! Import by discovery (PRODUCT §4): the parts are found by reference, never guessed from default names.
+
+use gcp::network_services::HttpRoute;
+
+use super::defaults;
+use super::model::{
+    DestinationBlock, FaultInjectionBlock, HeaderBlock, RetryBlock, RouteBlock, RuleBlock,
+    ServiceModel,
+};
+use super::steps::StepError;
+use super::val::Val;
+
+/// `(project, region, name)` from `projects/P/locations/R/services/NAME`, `P/R/NAME`, `R/NAME` or `NAME`.
+pub fn parse_id(
+    id: &str,
+    project: Option<&str>,
+    region: Option<&str>,
+) -> Result<(String, String, String), String> {
+    let parts: Vec<&str> = id.split('/').collect();
+    let (p, r, n) = match parts.as_slice() {
+        ["projects", p, "locations", r, "services", n] => (Some(*p), Some(*r), *n),
+        [p, r, n] => (Some(*p), Some(*r), *n),
+        [r, n] => (project, Some(*r), *n),
+        [n] => (project, region, *n),
+        _ => return Err(format!("{id:?} is not an import id")),
+    };
+    let forms = "projects/P/locations/R/services/NAME, P/R/NAME, R/NAME or NAME";
+    let p = p
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("no project in {id:?} and no provider `project`; use {forms}"))?;
+    let r = r
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("no region in {id:?} and no provider `region`; use {forms}"))?;
+    if n.is_empty() {
+        return Err(format!("no service name in {id:?}; use {forms}"));
+    }
+    Ok((p.to_string(), r.to_string(), n.to_string()))
+}
+
+fn k(s: impl Into<String>) -> Val<String> {
+    Val::Known(s.into())
+}
+
+fn last(s: &str) -> &str {
+    s.trim_end_matches('/').rsplit('/').next().unwrap_or(s)
+}
+
+/// Discovers every part of the service `name` and returns the state to hand to read.
+pub async fn discover(
+    clients: &gcp::Clients,
+    project: &str,
+    region: &str,
+    name: &str,
+) -> Result<ServiceModel, StepError> {
+    let path = gcp::run::service_name(project, region, name);
+    let svc = match clients.run().get_service(&path).await {
+        Ok(s) => s,
+        Err(e) if e.is_not_found() => {
+            return Err(StepError::new(
+                "Cannot import: service not found",
+                format!("There is no Cloud Run service {path}."),
+            ))
+        }
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("read Cloud Run service {path}"),
+                &e,
+            ))
+        }
+    };
+    let compute = clients.compute();
+    let negs = compute
+        .list_network_endpoint_groups(project, region)
+        .await
+        .map_err(|e| StepError::api("list serverless NEGs", &e))?;
+    let neg = negs
+        .iter()
+        .find(|n| n.cloud_run.as_ref().and_then(|c| c.service.as_deref()) == Some(name));
+    let neg_name = neg.map(|n| n.name.clone());
+    let mut bs_name = None;
+    let mut bs = None;
+    if let Some(nn) = &neg_name {
+        let all = compute
+            .list_backend_services(project)
+            .await
+            .map_err(|e| StepError::api("list backend services", &e))?;
+        let suffix = format!("/regions/{region}/networkEndpointGroups/{nn}");
+        bs = all
+            .into_iter()
+            .find(|b| b.backends.iter().any(|x| x.group.ends_with(&suffix)));
+        bs_name = bs.as_ref().map(|b| b.name.clone());
+    }
+    let mut route = None;
+    if let Some(bn) = &bs_name {
+        let routes = clients
+            .network_services()
+            .list_http_routes(&gcp::network_services::global_parent(project))
+            .await
+            .map_err(|e| StepError::api("list HTTPRoutes", &e))?;
+        let suffix = format!("/backendServices/{bn}");
+        route = routes.into_iter().find(|r| {
+            r.rules.iter().any(|rule| {
+                rule.action.as_ref().is_some_and(|a| {
+                    a.destinations
+                        .iter()
+                        .any(|d| d.service_name.ends_with(&suffix))
+                })
+            })
+        });
+    }
+    let t = svc.template.clone().unwrap_or_default();
+    let mut m = ServiceModel {
+        name: k(name),
+        project: k(project),
+        region: k(region),
+        deletion_policy: k(defaults::DELETION_POLICY),
+        trace: Val::Known(defaults::TRACE),
+        dns_address: k(defaults::DNS_ADDRESS),
+        image: k(t
+            .containers
+            .first()
+            .map(|c| c.image.clone())
+            .unwrap_or_default()),
+        service_account: k(t.service_account.clone().unwrap_or_default()),
+        mesh: k(t
+            .service_mesh
+            .as_ref()
+            .and_then(|m| m.mesh.clone())
+            .unwrap_or_default()),
+        ..Default::default()
+    };
+    if let Some(ni) = t
+        .vpc_access
+        .as_ref()
+        .and_then(|v| v.network_interfaces.first())
+    {
+        m.network = k(last(ni.network.as_deref().unwrap_or("")));
+        m.subnetwork = k(last(ni.subnetwork.as_deref().unwrap_or("")));
+    }
+    m.neg_name = k(neg_name.unwrap_or_else(|| super::names::default_neg_name(name)));
+    m.backend_service_name = k(bs_name
+        .clone()
+        .unwrap_or_else(|| super::names::default_backend_service_name(name)));
+    if let Some(b) = &bs {
+        if let Some(cb) = &b.circuit_breakers {
+            m.circuit_breaker = vec![super::model::CircuitBreakerBlock {
+                max_requests: cb
+                    .max_requests
+                    .map(i64::from)
+                    .map(Val::Known)
+                    .unwrap_or_default(),
+                max_pending_requests: cb
+                    .max_pending_requests
+                    .map(i64::from)
+                    .map(Val::Known)
+                    .unwrap_or_default(),
+                max_connections: cb
+                    .max_connections
+                    .map(i64::from)
+                    .map(Val::Known)
+                    .unwrap_or_default(),
+                max_retries: cb
+                    .max_retries
+                    .map(i64::from)
+                    .map(Val::Known)
+                    .unwrap_or_default(),
+            }];
+        }
+        if let Some(od) = &b.outlier_detection {
+            let d = |x: &Option<gcp::compute::Duration>| {
+                x.as_ref()
+                    .map(|d| {
+                        super::duration::to_google(std::time::Duration::new(
+                            u64::try_from(d.seconds.unwrap_or(0)).unwrap_or(0),
+                            u32::try_from(d.nanos.unwrap_or(0)).unwrap_or(0),
+                        ))
+                    })
+                    .map(Val::Known)
+                    .unwrap_or_default()
+            };
+            m.outlier_detection = vec![super::model::OutlierDetectionBlock {
+                consecutive_errors: od
+                    .consecutive_errors
+                    .map(i64::from)
+                    .map(Val::Known)
+                    .unwrap_or_default(),
+                interval: d(&od.interval),
+                base_ejection_time: d(&od.base_ejection_time),
+                max_ejection_percent: od
+                    .max_ejection_percent
+                    .map(i64::from)
+                    .map(Val::Known)
+                    .unwrap_or_default(),
+            }];
+        }
+    }
+    match &route {
+        Some(r) => {
+            m.route_name = k(last(&r.name));
+            if let Some(h) = r.hostnames.first() {
+                m.hostname = k(h.clone());
+                if let Some((_, domain)) = h.split_once('.') {
+                    m.domain = k(domain);
+                }
+            }
+            if let Some(mesh) = r
+                .meshes
+                .first()
+                .filter(|_| m.mesh.known().is_some_and(String::is_empty))
+            {
+                m.mesh = k(mesh.clone());
+            }
+            let own = format!("/backendServices/{}", bs_name.clone().unwrap_or_default());
+            m.route = route_blocks(r, &own);
+        }
+        None => m.route_name = k(super::names::default_route_name(name)),
+    }
+    if let Val::Known(domain) = m.domain.clone() {
+        let dns = clients.dns();
+        let zones = dns
+            .list_managed_zones(project, Some(&format!("{domain}.")))
+            .await
+            .map_err(|e| StepError::api("list DNS zones", &e))?;
+        match zones
+            .into_iter()
+            .find(|z| z.dns_name == format!("{domain}."))
+        {
+            Some(z) => {
+                if let Ok(rr) = dns
+                    .get_rrset(project, &z.name, &format!("*.{domain}."), "A")
+                    .await
+                {
+                    if let Some(a) = rr.rrdatas.first() {
+                        m.dns_address = k(a.clone());
+                    }
+                }
+                m.dns_zone_name = k(z.name);
+            }
+            None => m.dns_zone_name = k(super::names::default_dns_zone_name(&domain)),
+        }
+    } else {
+        m.domain = k("");
+        m.dns_zone_name = k("");
+    }
+    m.hostname = match m.hostname {
+        Val::Known(h) => Val::Known(h),
+        _ => k(""),
+    };
+    Ok(m)
+}
+
+/// The `route` block a hand-built HTTPRoute corresponds to; none for a plain route to the service alone.
+fn route_blocks(r: &HttpRoute, own_suffix: &str) -> Vec<RouteBlock> {
+    let Some(default) = r.rules.iter().rev().find(|x| x.matches.is_empty()) else {
+        return vec![];
+    };
+    let Some(action) = &default.action else {
+        return vec![];
+    };
+    let dests =
+        |ds: &[gcp::network_services::Destination], skip_own: bool| -> Vec<DestinationBlock> {
+            ds.iter()
+                .filter(|d| !(skip_own && d.service_name.ends_with(own_suffix)))
+                .map(|d| DestinationBlock {
+                    backend_service: k(
+                        gcp::compute::link_path(&d.service_name).unwrap_or(&d.service_name)
+                    ),
+                    weight: Val::Known(i64::from(d.weight.unwrap_or(0))),
+                })
+                .collect()
+        };
+    let mut block = RouteBlock {
+        timeout: action.timeout.clone().map(Val::Known).unwrap_or_default(),
+        destination: dests(&action.destinations, true),
+        ..Default::default()
+    };
+    if !block.destination.is_empty() {
+        let own = action
+            .destinations
+            .iter()
+            .find(|d| d.service_name.ends_with(own_suffix));
+        block.weight = Val::Known(own.and_then(|d| d.weight).map(i64::from).unwrap_or(0));
+    }
+    if let Some(rp) = &action.retry_policy {
+        block.retry = vec![RetryBlock {
+            attempts: rp
+                .num_retries
+                .map(i64::from)
+                .map(Val::Known)
+                .unwrap_or_default(),
+            per_try_timeout: rp
+                .per_try_timeout
+                .clone()
+                .map(Val::Known)
+                .unwrap_or_default(),
+            conditions: if rp.retry_conditions.is_empty() {
+                Val::Null
+            } else {
+                Val::Known(
+                    rp.retry_conditions
+                        .iter()
+                        .cloned()
+                        .map(Val::Known)
+                        .collect(),
+                )
+            },
+        }];
+    }
+    if let Some(f) = &action.fault_injection_policy {
+        let mut fb = FaultInjectionBlock::default();
+        if let Some(d) = &f.delay {
+            fb.delay = d.fixed_delay.clone().map(Val::Known).unwrap_or_default();
+            fb.delay_percent = d
+                .percentage
+                .map(i64::from)
+                .map(Val::Known)
+                .unwrap_or_default();
+        }
+        if let Some(a) = &f.abort {
+            fb.abort_status = a
+                .http_status
+                .map(i64::from)
+                .map(Val::Known)
+                .unwrap_or_default();
+            fb.abort_percent = a
+                .percentage
+                .map(i64::from)
+                .map(Val::Known)
+                .unwrap_or_default();
+        }
+        block.fault_injection = vec![fb];
+    }
+    for rule in r.rules.iter().filter(|x| !x.matches.is_empty()) {
+        let Some(mt) = rule.matches.first() else {
+            continue;
+        };
+        let ds = rule
+            .action
+            .as_ref()
+            .map(|a| a.destinations.as_slice())
+            .unwrap_or(&[]);
+        let only_own = ds.len() == 1 && ds[0].service_name.ends_with(own_suffix);
+        block.rule.push(RuleBlock {
+            path_prefix: mt.prefix_match.clone().map(Val::Known).unwrap_or_default(),
+            header: mt
+                .headers
+                .iter()
+                .map(|h| HeaderBlock {
+                    name: k(h.header.clone()),
+                    exact: h.exact_match.clone().map(Val::Known).unwrap_or_default(),
+                    prefix: h.prefix_match.clone().map(Val::Known).unwrap_or_default(),
+                    regex: h.regex_match.clone().map(Val::Known).unwrap_or_default(),
+                    present: h.present_match.map(Val::Known).unwrap_or_default(),
+                })
+                .collect(),
+            destination: if only_own { vec![] } else { dests(ds, false) },
+        });
+    }
+    let plain = block == RouteBlock::default();
+    if plain {
+        vec![]
+    } else {
+        vec![block]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_ids_accept_the_four_forms() {
+        let want = Ok(("p".to_string(), "r".to_string(), "s".to_string()));
+        assert_eq!(
+            parse_id("projects/p/locations/r/services/s", None, None),
+            want
+        );
+        assert_eq!(parse_id("p/r/s", None, None), want);
+        assert_eq!(parse_id("r/s", Some("p"), None), want);
+        assert_eq!(parse_id("s", Some("p"), Some("r")), want);
+        assert!(parse_id("s", None, Some("r")).is_err());
+        assert!(parse_id("a/b/c/d", Some("p"), Some("r")).is_err());
+    }
+}

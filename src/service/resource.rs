@@ -1,0 +1,423 @@
+//! The `csmrun_service` resource: tfplug hooks wired to validation, plan, the create graph, refresh, update,
+//! delete and import.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tfplug::resource::{
+    decode_value, ApplyResult, Config, CreateRequest, DeleteRequest, ImportResult, Plan,
+    ReadRequest, Resource, UpdateRequest,
+};
+use tfplug::schema::Schema;
+use tfplug::{AttributePath, Context, Diagnostic, Diagnostics, Type};
+use tokio_util::sync::CancellationToken;
+
+use super::model::ServiceModel;
+use super::plan::{self, PlanDefaults};
+use super::runner::{CreateSteps, DynStep, RunOutcome};
+use super::spec::Spec;
+use super::steps::{
+    backend, dns, iam, neg, preflight, route, service, Ctx, Part, PartStep, Record, StepError,
+};
+use super::{import, schema, state, validate};
+use crate::config::ProviderData;
+
+/// `csmrun_service`.
+pub struct ServiceResource;
+
+/// Private state: what this resource owns among the shared parts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Private {
+    /// Project roles csmrun granted (or inherited) for the runtime account; released on delete by the last user.
+    #[serde(default)]
+    pub iam_owned: Vec<String>,
+}
+
+fn ty() -> Type {
+    schema::schema().ty()
+}
+
+fn step_diag(e: &StepError) -> Diagnostic {
+    Diagnostic::error(e.summary.clone(), e.detail.clone())
+}
+
+fn defaults_of(ctx: &Context<ProviderData>) -> PlanDefaults {
+    match ctx.provider_data() {
+        Some(d) => PlanDefaults {
+            project: d.project.clone(),
+            region: d.region.clone(),
+            default_labels: d.default_labels.clone(),
+        },
+        None => PlanDefaults::default(),
+    }
+}
+
+fn spec_of(m: &ServiceModel, data: &ProviderData) -> Result<Spec, Diagnostics> {
+    Spec::from_model(m, &data.default_labels)
+}
+
+fn ctx_for(
+    data: &Arc<ProviderData>,
+    spec: Spec,
+    cancel: CancellationToken,
+    timeout: std::time::Duration,
+    existing: bool,
+) -> Arc<Ctx> {
+    Ctx::new(Arc::clone(data), spec, cancel, timeout, existing)
+}
+
+#[async_trait]
+impl Resource for ServiceResource {
+    type State = ServiceModel;
+    type Private = Private;
+    type ProviderData = ProviderData;
+
+    fn type_name(&self) -> String {
+        "csmrun_service".into()
+    }
+
+    fn schema(&self) -> Schema {
+        schema::schema()
+    }
+
+    async fn validate(&self, _ctx: &Context<ProviderData>, config: &Config) -> Diagnostics {
+        let m: ServiceModel = match config.decode() {
+            Ok(m) => m,
+            Err(d) => return d,
+        };
+        validate::validate(&m)
+            .into_iter()
+            .map(|p| Diagnostic::error(p.summary, p.detail).at(AttributePath::from(&p.path)))
+            .collect()
+    }
+
+    async fn plan(&self, ctx: &Context<ProviderData>, p: &mut Plan<Private>) {
+        if p.planned.is_null() {
+            return;
+        }
+        let config: ServiceModel = match p.decode_config() {
+            Ok(c) => c,
+            Err(d) => return p.diagnostics.extend(d),
+        };
+        let prior: Option<ServiceModel> = match &p.prior {
+            Some(v) if !v.is_null() => match decode_value(v, &ty()) {
+                Ok(m) => Some(m),
+                Err(d) => return p.diagnostics.extend(d),
+            },
+            _ => None,
+        };
+        let planned = plan::plan(&config, prior.as_ref(), &defaults_of(ctx));
+        for (name, v) in [("project", &planned.project), ("region", &planned.region)] {
+            if v.is_null() {
+                p.diagnostics.attribute_error(
+                    AttributePath::root().attr(name),
+                    format!("No {name}"),
+                    format!("Set `{name}` on the resource or the provider (or its environment variable)."),
+                );
+            }
+        }
+        if let Some(prior) = &prior {
+            for name in plan::replaced(prior, &planned) {
+                p.require_replace(AttributePath::root().attr(name));
+            }
+        }
+        match tfplug::value::to_value(&planned, &ty()) {
+            Ok(v) => p.planned = v,
+            Err(e) => p.diagnostics.error(
+                "Could not encode the plan",
+                format!("{e}. This is a bug in the provider."),
+            ),
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context<ProviderData>,
+        req: CreateRequest<Private>,
+    ) -> ApplyResult<ServiceModel, Private> {
+        let data = match ctx.configured() {
+            Ok(d) => Arc::clone(d),
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let planned: ServiceModel = match req.decode_planned() {
+            Ok(m) => m,
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let spec = match spec_of(&planned, &data) {
+            Ok(s) => s,
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let cancel = ctx.cancellation_token().child_token();
+        let c = ctx_for(
+            &data,
+            spec.clone(),
+            cancel.clone(),
+            spec.timeouts.create,
+            false,
+        );
+        let cleanup = ctx_for(
+            &data,
+            spec.clone(),
+            CancellationToken::new(),
+            spec.timeouts.delete,
+            false,
+        );
+        let step = |part: Part| -> DynStep<Record, StepError> {
+            Arc::new(PartStep {
+                part,
+                ctx: Arc::clone(&c),
+                cleanup: Arc::clone(&cleanup),
+            })
+        };
+        let graph = CreateSteps {
+            iam: step(Part::Iam),
+            dns_zone: step(Part::DnsZone),
+            dns_record: step(Part::DnsRecord),
+            neg: step(Part::Neg),
+            backend_service: step(Part::BackendService),
+            preflight: step(Part::Preflight),
+            service: step(Part::Service),
+            invokers: step(Part::Invokers),
+            route: step(Part::Route),
+        }
+        .into_graph();
+        let outcome = graph.run(&cancel).await;
+        let private = Private {
+            iam_owned: c.facts().iam_owned,
+        };
+        match outcome {
+            RunOutcome::Done(_) => {
+                let svc = service::get(&cleanup).await.ok().flatten();
+                ApplyResult::ok(state::after_apply(&planned, svc.as_ref())).with_private(private)
+            }
+            RunOutcome::RolledBack { failed, error } => {
+                let mut d = step_diag(&error);
+                d.detail = format!(
+                    "{}\n\nFailed part: {failed}. Everything this apply had created was removed again (rolled back); \
+                     nothing was saved to state.",
+                    d.detail
+                );
+                ApplyResult::failed(d)
+            }
+            RunOutcome::Incomplete {
+                failed,
+                error,
+                undo_errors,
+                remaining,
+            } => {
+                let mut diags = Diagnostics::new();
+                let left: Vec<&str> = remaining.iter().map(|e| e.name).collect();
+                let mut d = step_diag(&error);
+                d.detail = format!(
+                    "{}\n\nFailed part: {failed}. The rollback could not remove everything; still present: {}. They \
+                     are saved in state (tainted) so the next apply or destroy finishes the job.",
+                    d.detail,
+                    left.join(", ")
+                );
+                diags.push(d);
+                for (name, e) in undo_errors {
+                    diags.push(Diagnostic::error(
+                        format!("Rollback of {name} failed"),
+                        format!("{}: {}", e.summary, e.detail),
+                    ));
+                }
+                ApplyResult::partial(state::after_apply(&planned, None), diags)
+                    .with_private(private)
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context<ProviderData>,
+        req: ReadRequest<ServiceModel, Private>,
+    ) -> ApplyResult<ServiceModel, Private> {
+        let data = match ctx.configured() {
+            Ok(d) => Arc::clone(d),
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let prior = req.state;
+        let spec = match spec_of(&prior, &data) {
+            Ok(s) => s,
+            Err(d) => return ApplyResult::partial(prior, d),
+        };
+        let c = ctx_for(
+            &data,
+            spec.clone(),
+            ctx.cancellation_token().child_token(),
+            spec.timeouts.update,
+            true,
+        );
+        match state::observe(&c).await {
+            Ok(None) => ApplyResult::none(),
+            Ok(Some(o)) => ApplyResult::ok(state::refresh(&prior, &spec, &o, &data.default_labels)),
+            Err(e) => ApplyResult::partial(prior, step_diag(&e)),
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context<ProviderData>,
+        req: UpdateRequest<ServiceModel, Private>,
+    ) -> ApplyResult<ServiceModel, Private> {
+        let data = match ctx.configured() {
+            Ok(d) => Arc::clone(d),
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let planned: ServiceModel = match req.decode_planned() {
+            Ok(m) => m,
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let prior = req.prior;
+        let (old, new) = match (spec_of(&prior, &data), spec_of(&planned, &data)) {
+            (Ok(o), Ok(n)) => (o, n),
+            (Err(d), _) | (_, Err(d)) => return ApplyResult::partial(prior, d),
+        };
+        let cancel = ctx.cancellation_token().child_token();
+        let c = ctx_for(
+            &data,
+            new.clone(),
+            cancel.clone(),
+            new.timeouts.update,
+            true,
+        );
+        let old_c = ctx_for(&data, old.clone(), cancel, new.timeouts.update, true);
+        let same_account = old.service_account == new.service_account;
+        if same_account {
+            let owned = req.private.iam_owned.clone();
+            c.note(|f| f.iam_owned = owned);
+        }
+        match update_parts(&c, &old_c, &old, &new, &req.private).await {
+            Ok(()) => {
+                let svc = service::get(&c).await.ok().flatten();
+                ApplyResult::ok(state::after_apply(&planned, svc.as_ref())).with_private(Private {
+                    iam_owned: c.facts().iam_owned,
+                })
+            }
+            Err(e) => ApplyResult::partial(prior, step_diag(&e)),
+        }
+    }
+
+    async fn delete(
+        &self,
+        ctx: &Context<ProviderData>,
+        req: DeleteRequest<ServiceModel, Private>,
+    ) -> ApplyResult<ServiceModel, Private> {
+        let data = match ctx.configured() {
+            Ok(d) => Arc::clone(d),
+            Err(d) => return ApplyResult::failed(d),
+        };
+        let prior = req.state;
+        match prior.deletion_policy.known().map(String::as_str) {
+            Some("PREVENT") => {
+                return ApplyResult::partial(
+                    prior,
+                    Diagnostic::error(
+                        "Deletion prevented",
+                        "This csmrun_service has `deletion_policy = \"PREVENT\"`. To delete it, set \
+                         `deletion_policy = \"DELETE\"` and apply, then destroy; to stop managing it without deleting \
+                         anything, set \"ABANDON\" (or run `terraform state rm`).",
+                    ),
+                )
+            }
+            Some("ABANDON") => {
+                let mut diags = Diagnostics::new();
+                diags.warning(
+                    "Resource abandoned",
+                    "`deletion_policy = \"ABANDON\"`: the service and its parts were left in place and removed from \
+                     state only.",
+                );
+                return ApplyResult::none().with_diagnostics(diags);
+            }
+            _ => {}
+        }
+        let spec = match spec_of(&prior, &data) {
+            Ok(s) => s,
+            Err(d) => return ApplyResult::partial(prior, d),
+        };
+        let c = ctx_for(
+            &data,
+            spec.clone(),
+            ctx.cancellation_token().child_token(),
+            spec.timeouts.delete,
+            true,
+        );
+        match delete_parts(&c, &req.private).await {
+            Ok(()) => ApplyResult::none(),
+            Err(e) => ApplyResult::partial(prior, step_diag(&e)),
+        }
+    }
+
+    async fn import(
+        &self,
+        ctx: &Context<ProviderData>,
+        id: &str,
+    ) -> ImportResult<ServiceModel, Private> {
+        let data = match ctx.configured() {
+            Ok(d) => Arc::clone(d),
+            Err(d) => return ImportResult::failed(d),
+        };
+        let (project, region, name) =
+            match import::parse_id(id, data.project.as_deref(), data.region.as_deref()) {
+                Ok(x) => x,
+                Err(e) => return ImportResult::failed(Diagnostic::error("Invalid import id", e)),
+            };
+        let clients = data.clients.with_cancel(ctx.cancellation_token().clone());
+        match import::discover(&clients, &project, &region, &name).await {
+            Ok(m) => {
+                let planned = plan::plan(&m, Some(&m), &PlanDefaults::default());
+                ImportResult::one(state::after_apply(&planned, None))
+            }
+            Err(e) => ImportResult::failed(step_diag(&e)),
+        }
+    }
+}
+
+/// Update in place: every part ensured in dependency order; renamed parts built new, swapped in, old deleted.
+async fn update_parts(
+    c: &Ctx,
+    old_c: &Ctx,
+    old: &Spec,
+    new: &Spec,
+    private: &Private,
+) -> Result<(), StepError> {
+    iam::ensure(c).await.map_err(|f| f.error)?;
+    dns::ensure_zone(c).await?;
+    dns::ensure_record(c).await?;
+    neg::ensure(c).await?;
+    backend::ensure(c).await?;
+    // A renamed route would collide with its own hostname: the old one goes first.
+    if old.route_name != new.route_name {
+        route::delete(c, &old.route_name).await?;
+    }
+    preflight::run(c).await?;
+    service::ensure(c).await.map_err(|f| f.error)?;
+    service::ensure_invokers(c).await?;
+    route::ensure(c).await?;
+    if old.backend_service_name != new.backend_service_name {
+        backend::delete(c, &old.backend_service_name).await?;
+    }
+    if old.neg_name != new.neg_name {
+        neg::delete(c, &old.neg_name).await?;
+    }
+    if old.dns_zone_name != new.dns_zone_name || old.domain != new.domain {
+        dns::release(old_c).await?;
+    }
+    if old.service_account != new.service_account {
+        iam::release(old_c, &private.iam_owned).await?;
+    }
+    Ok(())
+}
+
+/// Delete: owned parts in reverse order, then the shared ones by the rules of PRODUCT §2.
+async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
+    let s = &c.spec;
+    route::delete(c, &s.route_name).await?;
+    backend::delete(c, &s.backend_service_name).await?;
+    neg::delete(c, &s.neg_name).await?;
+    service::delete(c).await?;
+    dns::release(c).await?;
+    iam::release(c, &private.iam_owned).await?;
+    Ok(())
+}
