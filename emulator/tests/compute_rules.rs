@@ -549,6 +549,10 @@ async fn subnetwork_get_reports_private_google_access() {
     assert_eq!(status, 200, "{subnet}");
     assert_eq!(subnet["privateIpGoogleAccess"], true);
     assert_eq!(subnet["kind"], "compute#subnetwork");
+    assert!(
+        subnet.get("selfLinkWithId").is_none(),
+        "not a Subnetwork field in compute v1"
+    );
     let (status, list) = env
         .compute("GET", &format!("{P}/regions/{R}/subnetworks"), None)
         .await;
@@ -658,7 +662,8 @@ async fn unknown_body_fields_are_rejected_before_the_handler() {
 #[tokio::test]
 async fn request_id_must_be_a_non_zero_uuid() {
     let env = Env::start().await;
-    let body = json!({"name": "rid", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "svc"}});
+    let body =
+        json!({"name": "rid", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "svc"}});
     for bad in ["not-a-uuid", "00000000-0000-0000-0000-000000000000"] {
         let path = format!("{P}/regions/{R}/networkEndpointGroups?requestId={bad}");
         let (status, err) = env.compute("POST", &path, Some(body.clone())).await;

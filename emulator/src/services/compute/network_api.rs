@@ -90,6 +90,8 @@ fn network_view(world: &World, project: &str, name: &str, doc: &Value) -> Value 
 
 fn subnetwork_view(project: &str, region: &str, name: &str, doc: &Value) -> Value {
     let mut out = doc.as_object().cloned().unwrap_or_default();
+    // Compute v1 `Subnetwork` has no `selfLinkWithId` (only `Network` does); never answer with it.
+    out.remove("selfLinkWithId");
     let defaults = [
         ("kind", json!("compute#subnetwork")),
         ("name", json!(name)),
