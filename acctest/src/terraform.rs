@@ -86,16 +86,26 @@ impl Terraform {
 
     /// A fresh scratch working directory (removed on drop).
     pub fn workdir(&self) -> Result<WorkDir, HarnessError> {
-        let dir = tempfile::Builder::new().prefix("tf-acc-").tempdir().map_err(io("creating a work dir"))?;
+        let dir = tempfile::Builder::new()
+            .prefix("tf-acc-")
+            .tempdir()
+            .map_err(io("creating a work dir"))?;
         let cli_config = dir.path().join(".terraformrc");
         // An empty CLI config shields tests from the user's ~/.terraformrc.
         std::fs::write(&cli_config, "").map_err(io("writing the CLI config"))?;
         let mut env = BTreeMap::new();
-        env.insert("TF_CLI_CONFIG_FILE".to_string(), cli_config.display().to_string());
+        env.insert(
+            "TF_CLI_CONFIG_FILE".to_string(),
+            cli_config.display().to_string(),
+        );
         env.insert("TF_IN_AUTOMATION".to_string(), "1".to_string());
         env.insert("TF_INPUT".to_string(), "0".to_string());
         env.insert("CHECKPOINT_DISABLE".to_string(), "1".to_string());
-        Ok(WorkDir { tf: self.clone(), dir, env })
+        Ok(WorkDir {
+            tf: self.clone(),
+            dir,
+            env,
+        })
     }
 }
 
@@ -107,7 +117,13 @@ pub struct WorkDir {
 }
 
 /// Inherited variables that would point Terraform somewhere the test did not choose.
-const SCRUBBED_ENV: &[&str] = &["TF_CLI_CONFIG_FILE", "TF_REATTACH_PROVIDERS", "TF_DATA_DIR", "TF_WORKSPACE", "TF_CLI_ARGS"];
+const SCRUBBED_ENV: &[&str] = &[
+    "TF_CLI_CONFIG_FILE",
+    "TF_REATTACH_PROVIDERS",
+    "TF_DATA_DIR",
+    "TF_WORKSPACE",
+    "TF_CLI_ARGS",
+];
 
 impl WorkDir {
     /// The directory.
@@ -119,7 +135,8 @@ impl WorkDir {
     pub fn write(&self, name: &str, contents: &str) -> Result<(), HarnessError> {
         let path = self.dir.path().join(name);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(io(format!("creating {}", parent.display())))?;
         }
         std::fs::write(&path, contents).map_err(io(format!("writing {}", path.display())))
     }
@@ -138,7 +155,9 @@ impl WorkDir {
     /// `provider_dir`, via a CLI config with `dev_overrides`. Do not run `terraform init`
     /// with overrides; `plan`/`apply` work without it.
     pub fn dev_override(&mut self, source: &str, provider_dir: &Path) -> Result<(), HarnessError> {
-        let dir = provider_dir.canonicalize().map_err(io(format!("resolving {}", provider_dir.display())))?;
+        let dir = provider_dir
+            .canonicalize()
+            .map_err(io(format!("resolving {}", provider_dir.display())))?;
         let config = format!(
             "provider_installation {{\n  dev_overrides {{\n    {source:?} = {:?}\n  }}\n  direct {{}}\n}}\n",
             dir.display().to_string()
@@ -155,7 +174,9 @@ impl WorkDir {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(self.tf.path());
-        cmd.args(args).current_dir(self.dir.path()).stdin(Stdio::null());
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
         for key in SCRUBBED_ENV {
             cmd.env_remove(key);
         }
@@ -165,7 +186,10 @@ impl WorkDir {
 
     /// Runs `terraform ARGS` to completion.
     pub fn run(&self, args: &[&str]) -> Result<Output, HarnessError> {
-        let out = self.command(args).output().map_err(io(format!("running terraform {}", args.join(" "))))?;
+        let out = self
+            .command(args)
+            .output()
+            .map_err(io(format!("running terraform {}", args.join(" "))))?;
         Ok(Output {
             args: args.join(" "),
             code: out.status.code(),
@@ -180,14 +204,20 @@ impl WorkDir {
         if out.success() {
             Ok(out)
         } else {
-            Err(HarnessError::Failed { args: out.args.clone(), output: out.combined() })
+            Err(HarnessError::Failed {
+                args: out.args.clone(),
+                output: out.combined(),
+            })
         }
     }
 
-    /// Starts `terraform ARGS` in the background (for interrupt tests).
+    /// Starts `terraform ARGS` in the background, in its own process group (for interrupt
+    /// tests: see [`Running::interrupt`]).
     pub fn spawn(&self, args: &[&str]) -> Result<Running, HarnessError> {
+        use std::os::unix::process::CommandExt;
         let mut child = self
             .command(args)
+            .process_group(0)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -198,18 +228,30 @@ impl WorkDir {
             child.stdout.take().map(|s| collect(s, stdout.clone())),
             child.stderr.take().map(|s| collect(s, stderr.clone())),
         ];
-        Ok(Running { args: args.join(" "), child, stdout, stderr, readers: readers.into_iter().flatten().collect() })
+        Ok(Running {
+            args: args.join(" "),
+            child,
+            stdout,
+            stderr,
+            readers: readers.into_iter().flatten().collect(),
+        })
     }
 
     /// `terraform show -json`: the current state as JSON.
     pub fn show_json(&self) -> Result<serde_json::Value, HarnessError> {
         let out = self.run_ok(&["show", "-json"])?;
-        serde_json::from_str(&out.stdout).map_err(|source| HarnessError::Json { args: "show -json".into(), source })
+        serde_json::from_str(&out.stdout).map_err(|source| HarnessError::Json {
+            args: "show -json".into(),
+            source,
+        })
     }
 
     /// The `values` of the root-module resource at `address` (e.g. `x_thing.a`) in the
     /// current state, or `None` when it is not in state.
-    pub fn resource_values(&self, address: &str) -> Result<Option<serde_json::Value>, HarnessError> {
+    pub fn resource_values(
+        &self,
+        address: &str,
+    ) -> Result<Option<serde_json::Value>, HarnessError> {
         Ok(find_resource(&self.show_json()?, address))
     }
 }
@@ -223,7 +265,10 @@ pub fn find_resource(show: &serde_json::Value, address: &str) -> Option<serde_js
         .map(|r| r["values"].clone())
 }
 
-fn collect(stream: impl Read + Send + 'static, sink: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
+fn collect(
+    stream: impl Read + Send + 'static,
+    sink: Arc<Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stream);
         let mut line = String::new();
@@ -258,7 +303,13 @@ impl Output {
 
     /// Panics with the whole output unless the command exited 0.
     pub fn assert_success(&self, what: &str) -> &Self {
-        assert!(self.success(), "{what}: `terraform {}` exited {:?}:\n{}", self.args, self.code, self.combined());
+        assert!(
+            self.success(),
+            "{what}: `terraform {}` exited {:?}:\n{}",
+            self.args,
+            self.code,
+            self.combined()
+        );
         self
     }
 }
@@ -286,19 +337,25 @@ impl Running {
         let start = Instant::now();
         while !self.output_so_far().contains(needle) {
             if start.elapsed() > limit {
-                return Err(HarnessError::Timeout(limit, format!("{needle:?} in:\n{}", self.output_so_far())));
+                return Err(HarnessError::Timeout(
+                    limit,
+                    format!("{needle:?} in:\n{}", self.output_so_far()),
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
     }
 
-    /// Sends SIGINT, as Ctrl-C in a terminal would (to Terraform only; Terraform then asks
-    /// providers to stop through the protocol).
+    /// Sends SIGINT to Terraform's process group, as Ctrl-C in a terminal does: Terraform and
+    /// the provider processes it started all receive it (providers must ignore it and wait
+    /// for StopProvider).
     pub fn interrupt(&self) -> Result<(), HarnessError> {
-        let pid = libc::pid_t::try_from(self.child.id()).map_err(|e| io("pid")(std::io::Error::other(e)))?;
-        // SAFETY: kill(2) with a pid we own and a valid signal number has no memory effects.
-        if unsafe { libc::kill(pid, libc::SIGINT) } != 0 {
+        let pid = libc::pid_t::try_from(self.child.id())
+            .map_err(|e| io("pid")(std::io::Error::other(e)))?;
+        // SAFETY: kill(2) on the process group we created, with a valid signal number, has
+        // no memory effects.
+        if unsafe { libc::kill(-pid, libc::SIGINT) } != 0 {
             return Err(io("sending SIGINT")(std::io::Error::last_os_error()));
         }
         Ok(())
@@ -314,7 +371,14 @@ impl Running {
             if start.elapsed() > limit {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                return Err(HarnessError::Timeout(limit, format!("`terraform {}` to exit:\n{}", self.args, self.output_so_far())));
+                return Err(HarnessError::Timeout(
+                    limit,
+                    format!(
+                        "`terraform {}` to exit:\n{}",
+                        self.args,
+                        self.output_so_far()
+                    ),
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         };
@@ -340,7 +404,11 @@ pub struct DebugProvider {
 impl DebugProvider {
     /// Starts `binary --debug` with `env` and reads the `TF_REATTACH_PROVIDERS='…'` line it
     /// prints on stdout.
-    pub fn start(binary: &Path, env: &[(&str, &str)], limit: Duration) -> Result<DebugProvider, HarnessError> {
+    pub fn start(
+        binary: &Path,
+        env: &[(&str, &str)],
+        limit: Duration,
+    ) -> Result<DebugProvider, HarnessError> {
         let mut child = Command::new(binary)
             .arg("--debug")
             .envs(env.iter().copied())
@@ -353,7 +421,10 @@ impl DebugProvider {
         if let Some(s) = child.stderr.take() {
             collect(s, stderr.clone());
         }
-        let stdout = child.stdout.take().ok_or_else(|| io("provider stdout")(std::io::Error::other("not piped")))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| io("provider stdout")(std::io::Error::other("not piped")))?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -363,12 +434,19 @@ impl DebugProvider {
             }
         });
         match rx.recv_timeout(limit) {
-            Ok(reattach) => Ok(DebugProvider { child, reattach, stderr }),
+            Ok(reattach) => Ok(DebugProvider {
+                child,
+                reattach,
+                stderr,
+            }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 let err = stderr.lock().map(|s| s.clone()).unwrap_or_default();
-                Err(HarnessError::Timeout(limit, format!("the provider's reattach line; stderr:\n{err}")))
+                Err(HarnessError::Timeout(
+                    limit,
+                    format!("the provider's reattach line; stderr:\n{err}"),
+                ))
             }
         }
     }
@@ -411,7 +489,10 @@ mod tests {
     #[test]
     fn reattach_value_extracts_the_quoted_json() {
         let line = "\tTF_REATTACH_PROVIDERS='{\"a/b\":{\"Pid\":1}}'";
-        assert_eq!(reattach_value(line).as_deref(), Some("{\"a/b\":{\"Pid\":1}}"));
+        assert_eq!(
+            reattach_value(line).as_deref(),
+            Some("{\"a/b\":{\"Pid\":1}}")
+        );
         assert_eq!(reattach_value("nothing here"), None);
     }
 
@@ -421,7 +502,10 @@ mod tests {
             {"address": "x_a.one", "values": {"id": "1"}},
             {"address": "x_a.two", "values": {"id": "2"}}
         ]}}});
-        assert_eq!(find_resource(&show, "x_a.two"), Some(serde_json::json!({"id": "2"})));
+        assert_eq!(
+            find_resource(&show, "x_a.two"),
+            Some(serde_json::json!({"id": "2"}))
+        );
         assert_eq!(find_resource(&show, "x_a.three"), None);
     }
 }

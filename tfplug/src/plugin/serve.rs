@@ -78,14 +78,13 @@ pub async fn serve<P: Provider>(opts: ServeOpts, provider: P) -> Result<(), Serv
             "Terraform does not offer plugin protocol 6; it will report the mismatch"
         );
     }
-    let stop_signal = CancellationToken::new();
-    watch_interrupts(debug_mode, stop_signal.clone())?;
+    let shutdown = CancellationToken::new();
+    watch_interrupts(debug_mode, shutdown.clone())?;
 
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
         .map_err(ServeError::Bind)?;
     let addr = listener.local_addr().map_err(ServeError::Bind)?;
-    let shutdown = CancellationToken::new();
     let server = Arc::new(Server::new(provider));
     let routes = routes::routes(server, shutdown.clone()).await;
     let builder = || TonicServer::builder().add_routes(routes.clone());
@@ -108,10 +107,7 @@ pub async fn serve<P: Provider>(opts: ServeOpts, provider: P) -> Result<(), Serv
             ))?;
             let incoming =
                 tls_incoming(listener, tokio_rustls::TlsAcceptor::from(Arc::new(config)));
-            tokio::spawn(
-                builder()
-                    .serve_with_incoming_shutdown(incoming, stop_signal.clone().cancelled_owned()),
-            )
+            tokio::spawn(builder().serve_with_incoming(incoming))
         }
         None => {
             if debug_mode {
@@ -122,18 +118,16 @@ pub async fn serve<P: Provider>(opts: ServeOpts, provider: P) -> Result<(), Serv
                 announce(&handshake::handshake_line(addr, None))?;
             }
             let incoming = TcpListenerStream::new(listener);
-            tokio::spawn(
-                builder()
-                    .serve_with_incoming_shutdown(incoming, stop_signal.clone().cancelled_owned()),
-            )
+            tokio::spawn(builder().serve_with_incoming(incoming))
         }
     };
     tracing::info!(%addr, debug_mode, auto_mtls, "tfplug provider serving");
 
     tokio::select! {
         _ = shutdown.cancelled() => {
-            // Let the Shutdown response reach Terraform, then exit without waiting for
-            // in-flight calls: go-plugin SIGKILLs a plugin that is still alive 2 s later.
+            // GRPCController.Shutdown, or Ctrl-C in debug mode. Let the Shutdown response
+            // reach Terraform, then exit without waiting for in-flight calls: go-plugin
+            // SIGKILLs a plugin that is still alive 2 s later.
             tokio::time::sleep(Duration::from_millis(10)).await;
             std::process::exit(0);
         }
@@ -153,7 +147,8 @@ fn announce(text: &str) -> Result<(), ServeError> {
 }
 
 /// Terraform's Ctrl-C reaches the whole process group; a managed plugin must survive it and
-/// let StopProvider cancel work. In debug mode Ctrl-C (and SIGTERM) stop the server.
+/// let StopProvider cancel work. In debug mode Ctrl-C (and SIGTERM) cancel `stop`, which
+/// exits the process.
 fn watch_interrupts(debug: bool, stop: CancellationToken) -> Result<(), ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupts = signal(SignalKind::interrupt()).map_err(ServeError::Signal)?;
