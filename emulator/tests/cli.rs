@@ -24,15 +24,25 @@ fn start(args: &[&str]) -> (Running, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let base = line.trim().rsplit(' ').next().unwrap().to_string();
     (Running { child, base }, line)
 }
 
 fn get(url: &str) -> (u16, Value) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let resp = reqwest::Client::new().get(url).bearer_auth("t").send().await.unwrap();
+        let resp = reqwest::Client::new()
+            .get(url)
+            .bearer_auth("t")
+            .send()
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     })
@@ -41,7 +51,8 @@ fn get(url: &str) -> (u16, Value) {
 #[test]
 fn first_stdout_line_names_the_listening_url() {
     let (running, line) = start(&["--listen", "127.0.0.1:0"]);
-    let re = regex::Regex::new(r"^csmrun-emulator listening on http://127\.0\.0\.1:\d+\n$").unwrap();
+    let re =
+        regex::Regex::new(r"^csmrun-emulator listening on http://127\.0\.0\.1:\d+\n$").unwrap();
     assert!(re.is_match(&line), "{line:?}");
     assert!(running.base.starts_with("http://127.0.0.1:"));
 }
@@ -49,7 +60,10 @@ fn first_stdout_line_names_the_listening_url() {
 #[test]
 fn no_seed_flag_serves_the_demo_project() {
     let (running, _) = start(&[]);
-    let (status, project) = get(&format!("{}/cloudresourcemanager/v1/projects/demo-project", running.base));
+    let (status, project) = get(&format!(
+        "{}/cloudresourcemanager/v1/projects/demo-project",
+        running.base
+    ));
     assert_eq!(status, 200);
     assert_eq!(project["projectNumber"], "123456789012");
 }
@@ -59,10 +73,28 @@ fn seed_file_replaces_the_demo_project() {
     let dir = std::env::temp_dir().join(format!("csmrun-emulator-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let seed = dir.join("seed.json");
-    std::fs::write(&seed, r#"{"timeScale": 0, "projects": [{"id": "p1", "number": "111"}]}"#).unwrap();
+    std::fs::write(
+        &seed,
+        r#"{"timeScale": 0, "projects": [{"id": "p1", "number": "111"}]}"#,
+    )
+    .unwrap();
     let (running, _) = start(&["--seed", seed.to_str().unwrap(), "--time-scale", "0.5"]);
-    assert_eq!(get(&format!("{}/cloudresourcemanager/v1/projects/p1", running.base)).0, 200);
-    assert_eq!(get(&format!("{}/cloudresourcemanager/v1/projects/demo-project", running.base)).0, 403);
+    assert_eq!(
+        get(&format!(
+            "{}/cloudresourcemanager/v1/projects/p1",
+            running.base
+        ))
+        .0,
+        200
+    );
+    assert_eq!(
+        get(&format!(
+            "{}/cloudresourcemanager/v1/projects/demo-project",
+            running.base
+        ))
+        .0,
+        403
+    );
     let (_, state) = get(&format!("{}/_emulator/state", running.base));
     assert_eq!(state["settings"]["timeScale"], 0.5);
     std::fs::remove_dir_all(dir).ok();
@@ -74,8 +106,15 @@ fn a_bad_seed_file_stops_the_binary_with_a_message() {
     std::fs::create_dir_all(&dir).unwrap();
     let seed = dir.join("seed.json");
     std::fs::write(&seed, r#"{"projectz": []}"#).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_csmrun-emulator")).args(["--seed", seed.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_csmrun-emulator"))
+        .args(["--seed", seed.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("seed"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("seed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::remove_dir_all(dir).ok();
 }

@@ -28,9 +28,19 @@ async fn zone_create_answers_the_zone_synchronously_with_ns_and_soa_records() {
     assert_eq!(zone["kind"], "dns#managedZone");
     assert_eq!(zone["visibility"], "private");
     assert!(zone["id"].is_string() && zone["creationTime"].is_string());
-    assert_eq!(zone["privateVisibilityConfig"]["networks"][0]["kind"], "dns#managedZonePrivateVisibilityConfigNetwork");
-    let records = env.ok("GET", &format!("{}/mesh/rrsets", zones()), None).await;
-    let types: Vec<&str> = records["rrsets"].as_array().unwrap().iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        zone["privateVisibilityConfig"]["networks"][0]["kind"],
+        "dns#managedZonePrivateVisibilityConfigNetwork"
+    );
+    let records = env
+        .ok("GET", &format!("{}/mesh/rrsets", zones()), None)
+        .await;
+    let types: Vec<&str> = records["rrsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
     assert_eq!(types, ["NS", "SOA"]);
 }
 
@@ -38,8 +48,9 @@ async fn zone_create_answers_the_zone_synchronously_with_ns_and_soa_records() {
 async fn private_zone_on_an_unknown_network_is_400() {
     let env = Env::start().await;
     let mut zone = private_zone("mesh");
-    zone["privateVisibilityConfig"]["networks"][0]["networkUrl"] =
-        json!(format!("https://www.googleapis.com/compute/v1/projects/{P}/global/networks/nope"));
+    zone["privateVisibilityConfig"]["networks"][0]["networkUrl"] = json!(format!(
+        "https://www.googleapis.com/compute/v1/projects/{P}/global/networks/nope"
+    ));
     let (status, body) = env.call("POST", &zones(), Some(zone)).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["errors"][0]["reason"], "invalid");
@@ -60,7 +71,10 @@ async fn missing_zone_is_404_with_cloud_dns_wording() {
     let env = Env::start().await;
     let (status, body) = env.call("GET", &format!("{}/nope", zones()), None).await;
     assert_eq!(status, 404);
-    assert_eq!(body["error"]["message"], "The 'parameters.managedZone' resource named 'nope' does not exist.");
+    assert_eq!(
+        body["error"]["message"],
+        "The 'parameters.managedZone' resource named 'nope' does not exist."
+    );
     assert_eq!(body["error"]["errors"][0]["reason"], "notFound");
 }
 
@@ -68,11 +82,21 @@ async fn missing_zone_is_404_with_cloud_dns_wording() {
 async fn zone_with_records_other_than_ns_and_soa_cannot_be_deleted() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    env.ok("POST", &format!("{}/mesh/rrsets", zones()), Some(a_record("*.mesh.example."))).await;
+    env.ok(
+        "POST",
+        &format!("{}/mesh/rrsets", zones()),
+        Some(a_record("*.mesh.example.")),
+    )
+    .await;
     let (status, body) = env.call("DELETE", &format!("{}/mesh", zones()), None).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["errors"][0]["reason"], "containerNotEmpty");
-    env.ok("DELETE", &format!("{}/mesh/rrsets/*.mesh.example./A", zones()), None).await;
+    env.ok(
+        "DELETE",
+        &format!("{}/mesh/rrsets/*.mesh.example./A", zones()),
+        None,
+    )
+    .await;
     env.ok("DELETE", &format!("{}/mesh", zones()), None).await;
 }
 
@@ -81,8 +105,11 @@ async fn duplicate_record_set_is_409_already_exists() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
     let rrsets = format!("{}/mesh/rrsets", zones());
-    env.ok("POST", &rrsets, Some(a_record("*.mesh.example."))).await;
-    let (status, body) = env.call("POST", &rrsets, Some(a_record("*.mesh.example."))).await;
+    env.ok("POST", &rrsets, Some(a_record("*.mesh.example.")))
+        .await;
+    let (status, body) = env
+        .call("POST", &rrsets, Some(a_record("*.mesh.example.")))
+        .await;
     assert_eq!(status, 409);
     assert_eq!(
         body["error"]["message"],
@@ -94,7 +121,13 @@ async fn duplicate_record_set_is_409_already_exists() {
 async fn record_set_outside_the_zone_is_400() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    let (status, _) = env.call("POST", &format!("{}/mesh/rrsets", zones()), Some(a_record("x.other.example."))).await;
+    let (status, _) = env
+        .call(
+            "POST",
+            &format!("{}/mesh/rrsets", zones()),
+            Some(a_record("x.other.example.")),
+        )
+        .await;
     assert_eq!(status, 400);
 }
 
@@ -102,9 +135,20 @@ async fn record_set_outside_the_zone_is_400() {
 async fn record_set_patch_replaces_its_data() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    env.ok("POST", &format!("{}/mesh/rrsets", zones()), Some(a_record("*.mesh.example."))).await;
+    env.ok(
+        "POST",
+        &format!("{}/mesh/rrsets", zones()),
+        Some(a_record("*.mesh.example.")),
+    )
+    .await;
     let one = format!("{}/mesh/rrsets/*.mesh.example./A", zones());
-    let patched = env.ok("PATCH", &one, Some(json!({"rrdatas": ["10.0.0.2"], "ttl": 300}))).await;
+    let patched = env
+        .ok(
+            "PATCH",
+            &one,
+            Some(json!({"rrdatas": ["10.0.0.2"], "ttl": 300})),
+        )
+        .await;
     assert_eq!(patched["rrdatas"][0], "10.0.0.2");
     assert_eq!(env.ok("GET", &one, None).await["ttl"], 300);
 }
@@ -114,15 +158,27 @@ async fn change_is_pending_then_done() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
     let change = env
-        .ok("POST", &format!("{}/mesh/changes", zones()), Some(json!({"additions": [a_record("*.mesh.example.")]})))
+        .ok(
+            "POST",
+            &format!("{}/mesh/changes", zones()),
+            Some(json!({"additions": [a_record("*.mesh.example.")]})),
+        )
         .await;
     assert_eq!(change["status"], "pending");
     assert_eq!(change["kind"], "dns#change");
     env.advance("10s").await;
     let id = change["id"].as_str().unwrap();
-    let done = env.ok("GET", &format!("{}/mesh/changes/{id}", zones()), None).await;
+    let done = env
+        .ok("GET", &format!("{}/mesh/changes/{id}", zones()), None)
+        .await;
     assert_eq!(done["status"], "done");
-    let listed = env.ok("GET", &format!("{}/mesh/rrsets?name=*.mesh.example.&type=A", zones()), None).await;
+    let listed = env
+        .ok(
+            "GET",
+            &format!("{}/mesh/rrsets?name=*.mesh.example.&type=A", zones()),
+            None,
+        )
+        .await;
     assert_eq!(listed["rrsets"].as_array().unwrap().len(), 1);
 }
 
@@ -130,10 +186,21 @@ async fn change_is_pending_then_done() {
 async fn change_deletion_must_match_the_current_record_exactly() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    env.ok("POST", &format!("{}/mesh/rrsets", zones()), Some(a_record("*.mesh.example."))).await;
+    env.ok(
+        "POST",
+        &format!("{}/mesh/rrsets", zones()),
+        Some(a_record("*.mesh.example.")),
+    )
+    .await;
     let mut stale = a_record("*.mesh.example.");
     stale["rrdatas"] = json!(["10.9.9.9"]);
-    let (status, _) = env.call("POST", &format!("{}/mesh/changes", zones()), Some(json!({"deletions": [stale]}))).await;
+    let (status, _) = env
+        .call(
+            "POST",
+            &format!("{}/mesh/changes", zones()),
+            Some(json!({"deletions": [stale]})),
+        )
+        .await;
     assert_eq!(status, 412);
 }
 
@@ -141,18 +208,31 @@ async fn change_deletion_must_match_the_current_record_exactly() {
 async fn zone_patch_answers_a_done_dns_operation() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    let op = env.ok("PATCH", &format!("{}/mesh", zones()), Some(json!({"description": "new"}))).await;
+    let op = env
+        .ok(
+            "PATCH",
+            &format!("{}/mesh", zones()),
+            Some(json!({"description": "new"})),
+        )
+        .await;
     assert_eq!(op["kind"], "dns#operation");
     assert_eq!(op["status"], "done");
-    assert_eq!(env.ok("GET", &format!("{}/mesh", zones()), None).await["description"], "new");
+    assert_eq!(
+        env.ok("GET", &format!("{}/mesh", zones()), None).await["description"],
+        "new"
+    );
 }
 
 #[tokio::test]
 async fn zones_list_filters_by_dns_name() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    let hit = env.ok("GET", &format!("{}?dnsName=mesh.example.", zones()), None).await;
+    let hit = env
+        .ok("GET", &format!("{}?dnsName=mesh.example.", zones()), None)
+        .await;
     assert_eq!(hit["managedZones"].as_array().unwrap().len(), 1);
-    let miss = env.ok("GET", &format!("{}?dnsName=other.example.", zones()), None).await;
+    let miss = env
+        .ok("GET", &format!("{}?dnsName=other.example.", zones()), None)
+        .await;
     assert_eq!(miss["managedZones"].as_array().unwrap().len(), 0);
 }

@@ -10,8 +10,12 @@ fn path(rest: &str) -> String {
 }
 
 async fn get_policy(env: &Env) -> Value {
-    env.ok("POST", &path(&format!("{P}:getIamPolicy")), Some(json!({"options": {"requestedPolicyVersion": 3}})))
-        .await
+    env.ok(
+        "POST",
+        &path(&format!("{P}:getIamPolicy")),
+        Some(json!({"options": {"requestedPolicyVersion": 3}})),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -27,7 +31,9 @@ async fn project_get_accepts_id_and_number() {
 #[tokio::test]
 async fn unknown_project_is_403_permission_denied() {
     let env = Env::start().await;
-    let (status, body) = env.call("POST", &path("nope:getIamPolicy"), Some(json!({}))).await;
+    let (status, body) = env
+        .call("POST", &path("nope:getIamPolicy"), Some(json!({})))
+        .await;
     assert_eq!(status, 403);
     assert_eq!(body["error"]["status"], "PERMISSION_DENIED");
 }
@@ -39,11 +45,23 @@ async fn every_policy_write_changes_the_etag() {
     let member = format!("serviceAccount:{CLIENT_SA}");
     let mut policy = first.clone();
     policy["bindings"] = json!([{"role": "roles/trafficdirector.client", "members": [member]}]);
-    let second = env.ok("POST", &path(&format!("{P}:setIamPolicy")), Some(json!({"policy": policy}))).await;
+    let second = env
+        .ok(
+            "POST",
+            &path(&format!("{P}:setIamPolicy")),
+            Some(json!({"policy": policy})),
+        )
+        .await;
     assert_ne!(first["etag"], second["etag"]);
     let mut again = second.clone();
     again["bindings"] = second["bindings"].clone();
-    let third = env.ok("POST", &path(&format!("{P}:setIamPolicy")), Some(json!({"policy": again}))).await;
+    let third = env
+        .ok(
+            "POST",
+            &path(&format!("{P}:setIamPolicy")),
+            Some(json!({"policy": again})),
+        )
+        .await;
     assert_ne!(second["etag"], third["etag"]);
 }
 
@@ -51,8 +69,19 @@ async fn every_policy_write_changes_the_etag() {
 async fn stale_project_policy_etag_is_409_aborted_with_googles_message() {
     let env = Env::start().await;
     let read = get_policy(&env).await;
-    env.ok("POST", &path(&format!("{P}:setIamPolicy")), Some(json!({"policy": read.clone()}))).await;
-    let (status, body) = env.call("POST", &path(&format!("{P}:setIamPolicy")), Some(json!({"policy": read}))).await;
+    env.ok(
+        "POST",
+        &path(&format!("{P}:setIamPolicy")),
+        Some(json!({"policy": read.clone()})),
+    )
+    .await;
+    let (status, body) = env
+        .call(
+            "POST",
+            &path(&format!("{P}:setIamPolicy")),
+            Some(json!({"policy": read})),
+        )
+        .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["status"], "ABORTED");
     assert!(body["error"]["message"]
@@ -68,13 +97,19 @@ async fn conditional_bindings_are_kept_and_need_policy_version_3() {
     let conditional = json!([{"role": "roles/viewer", "members": ["user:a@example.com"],
         "condition": {"title": "t", "expression": "request.time < timestamp('2030-01-01T00:00:00Z')"}}]);
     let (status, _) = env
-        .call("POST", &path(&format!("{P}:setIamPolicy")),
-              Some(json!({"policy": {"bindings": conditional, "etag": read["etag"], "version": 1}})))
+        .call(
+            "POST",
+            &path(&format!("{P}:setIamPolicy")),
+            Some(json!({"policy": {"bindings": conditional, "etag": read["etag"], "version": 1}})),
+        )
         .await;
     assert_eq!(status, 400);
     let written = env
-        .ok("POST", &path(&format!("{P}:setIamPolicy")),
-            Some(json!({"policy": {"bindings": conditional, "etag": read["etag"], "version": 3}})))
+        .ok(
+            "POST",
+            &path(&format!("{P}:setIamPolicy")),
+            Some(json!({"policy": {"bindings": conditional, "etag": read["etag"], "version": 3}})),
+        )
         .await;
     assert_eq!(written["version"], 3);
     let again = get_policy(&env).await;
@@ -95,7 +130,10 @@ async fn a_new_binding_becomes_effective_only_after_the_propagation_delay() {
     let effective = |env: &Env| {
         env.emu.with_world(|w| {
             let now = w.now();
-            w.project(P).unwrap().policy.is_effective("roles/trafficdirector.client", &member, now)
+            w.project(P)
+                .unwrap()
+                .policy
+                .is_effective("roles/trafficdirector.client", &member, now)
         })
     };
     assert!(!effective(&env));
@@ -112,8 +150,11 @@ async fn unknown_service_account_of_a_known_project_is_400() {
     let bindings = json!([{"role": "roles/viewer",
         "members": ["serviceAccount:ghost@demo-project.iam.gserviceaccount.com"]}]);
     let (status, body) = env
-        .call("POST", &path(&format!("{P}:setIamPolicy")),
-              Some(json!({"policy": {"bindings": bindings, "etag": read["etag"]}})))
+        .call(
+            "POST",
+            &path(&format!("{P}:setIamPolicy")),
+            Some(json!({"policy": {"bindings": bindings, "etag": read["etag"]}})),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
 }

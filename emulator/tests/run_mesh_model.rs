@@ -9,24 +9,37 @@ const GENERIC: &str = "is not ready and cannot serve traffic. The user-provided 
 listen on the port defined provided by the PORT=8080 environment variable within the allocated timeout";
 
 async fn deploy(env: &Env, id: &str, body: Value) -> Value {
-    let op = env.ok("POST", &env.run(&format!("services?serviceId={id}")), Some(body)).await;
+    let op = env
+        .ok(
+            "POST",
+            &env.run(&format!("services?serviceId={id}")),
+            Some(body),
+        )
+        .await;
     env.finish_run(&op).await
 }
 
 async fn redeploy(env: &Env, id: &str, body: Value) -> Value {
-    let op = env.ok("PATCH", &env.run(&format!("services/{id}")), Some(body)).await;
+    let op = env
+        .ok("PATCH", &env.run(&format!("services/{id}")), Some(body))
+        .await;
     env.finish_run(&op).await
 }
 
 async fn grant_client_role(env: &Env) {
-    env.grant("roles/trafficdirector.client", &format!("serviceAccount:{CLIENT_SA}")).await;
+    env.grant(
+        "roles/trafficdirector.client",
+        &format!("serviceAccount:{CLIENT_SA}"),
+    )
+    .await;
 }
 
 fn assert_generic_failure(op: &Value) {
     assert_eq!(op["error"]["code"], 9, "{op}");
     let message = op["error"]["message"].as_str().unwrap();
     assert!(message.contains(GENERIC), "{message}");
-    assert!(message.contains("Logs URL: https://console.cloud.google.com/logs/viewer?project=demo-project"));
+    assert!(message
+        .contains("Logs URL: https://console.cloud.google.com/logs/viewer?project=demo-project"));
 }
 
 #[tokio::test]
@@ -44,14 +57,26 @@ async fn failed_mesh_revision_carries_the_proxy_startup_probe_message_and_a_log_
     let env = Env::start().await;
     deploy(&env, "client", mesh_client("img")).await;
     let s = env.ok("GET", &env.run("services/client"), None).await;
-    let rev = env.ok("GET", &format!("/run/v2/{}", s["latestCreatedRevision"].as_str().unwrap()), None).await;
+    let rev = env
+        .ok(
+            "GET",
+            &format!("/run/v2/{}", s["latestCreatedRevision"].as_str().unwrap()),
+            None,
+        )
+        .await;
     let ready = &rev["conditions"][0];
     assert_eq!(ready["state"], "CONDITION_FAILED");
     let message = ready["message"].as_str().unwrap();
     assert!(message.contains("cloud-run-mesh-proxy"), "{message}");
-    assert!(message.contains("15020") && message.contains("/healthz"), "{message}");
+    assert!(
+        message.contains("15020") && message.contains("/healthz"),
+        "{message}"
+    );
     assert!(message.contains("Envoy not ready, phase=ENVOY_PHASE_SERVER_STATE_PRE_INITIALIZING"));
-    assert!(rev["logUri"].as_str().unwrap().starts_with("https://console.cloud.google.com/logs/viewer"));
+    assert!(rev["logUri"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://console.cloud.google.com/logs/viewer"));
 }
 
 #[tokio::test]
@@ -91,12 +116,17 @@ async fn mesh_client_fails_while_the_mesh_has_not_settled() {
     env.advance("90s").await;
     // A mesh created through the Network Services API now; its operation takes a few seconds.
     let mesh_op = env
-        .ok("POST", "/networkservices/v1/projects/demo-project/locations/global/meshes?meshId=fresh", Some(json!({})))
+        .ok(
+            "POST",
+            "/networkservices/v1/projects/demo-project/locations/global/meshes?meshId=fresh",
+            Some(json!({})),
+        )
         .await;
     assert!(mesh_op["name"].is_string(), "{mesh_op}");
     env.advance("10s").await;
     let mut body = mesh_client("img");
-    body["template"]["serviceMesh"]["mesh"] = json!("projects/demo-project/locations/global/meshes/fresh");
+    body["template"]["serviceMesh"]["mesh"] =
+        json!("projects/demo-project/locations/global/meshes/fresh");
     assert_generic_failure(&deploy(&env, "early", body.clone()).await);
     env.advance("60s").await;
     let op = deploy(&env, "late", body).await;
@@ -109,7 +139,8 @@ async fn mesh_client_fails_when_the_mesh_does_not_exist() {
     grant_client_role(&env).await;
     env.advance("90s").await;
     let mut body = mesh_client("img");
-    body["template"]["serviceMesh"]["mesh"] = json!("projects/demo-project/locations/global/meshes/missing");
+    body["template"]["serviceMesh"]["mesh"] =
+        json!("projects/demo-project/locations/global/meshes/missing");
     assert_generic_failure(&deploy(&env, "client", body).await);
 }
 
@@ -133,7 +164,13 @@ async fn all_traffic_egress_needs_private_google_access_on_the_subnet() {
 #[tokio::test]
 async fn sticky_mode_keeps_failing_until_the_service_is_deleted_and_recreated() {
     let env = Env::start().await;
-    let (status, _) = env.control("POST", "settings", Some(json!({"stickyMeshFailures": true}))).await;
+    let (status, _) = env
+        .control(
+            "POST",
+            "settings",
+            Some(json!({"stickyMeshFailures": true})),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_generic_failure(&deploy(&env, "client", mesh_client("img")).await);
     grant_client_role(&env).await;

@@ -6,22 +6,37 @@ use common::*;
 use serde_json::{json, Value};
 
 async fn create(env: &Env, id: &str, body: Value) -> Value {
-    env.ok("POST", &env.run(&format!("services?serviceId={id}")), Some(body)).await
+    env.ok(
+        "POST",
+        &env.run(&format!("services?serviceId={id}")),
+        Some(body),
+    )
+    .await
 }
 
 async fn service(env: &Env, id: &str) -> Value {
-    env.ok("GET", &env.run(&format!("services/{id}")), None).await
+    env.ok("GET", &env.run(&format!("services/{id}")), None)
+        .await
 }
 
 #[tokio::test]
 async fn create_answers_a_pending_operation_with_the_service_as_metadata() {
     let env = Env::start().await;
     let op = create(&env, "hello", plain("gcr.io/cloudrun/hello")).await;
-    assert!(op["name"].as_str().unwrap().starts_with(&format!("projects/{P}/locations/{R}/operations/")));
+    assert!(op["name"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("projects/{P}/locations/{R}/operations/")));
     assert!(op.get("done").is_none(), "{op}");
-    assert_eq!(op["metadata"]["@type"], "type.googleapis.com/google.cloud.run.v2.Service");
+    assert_eq!(
+        op["metadata"]["@type"],
+        "type.googleapis.com/google.cloud.run.v2.Service"
+    );
     assert_eq!(op["metadata"]["reconciling"], true);
-    assert_eq!(op["metadata"]["terminalCondition"]["state"], "CONDITION_PENDING");
+    assert_eq!(
+        op["metadata"]["terminalCondition"]["state"],
+        "CONDITION_PENDING"
+    );
 }
 
 #[tokio::test]
@@ -29,9 +44,20 @@ async fn finished_create_fills_output_only_fields_like_google() {
     let env = Env::start().await;
     let op = create(&env, "hello", plain("gcr.io/cloudrun/hello")).await;
     let done = env.finish_run(&op).await;
-    assert_eq!(done["response"]["@type"], "type.googleapis.com/google.cloud.run.v2.Service");
+    assert_eq!(
+        done["response"]["@type"],
+        "type.googleapis.com/google.cloud.run.v2.Service"
+    );
     let s = service(&env, "hello").await;
-    for field in ["uid", "generation", "createTime", "updateTime", "etag", "creator", "observedGeneration"] {
+    for field in [
+        "uid",
+        "generation",
+        "createTime",
+        "updateTime",
+        "etag",
+        "creator",
+        "observedGeneration",
+    ] {
         assert!(s.get(field).is_some(), "missing {field}: {s}");
     }
     assert_eq!(s["generation"], "1");
@@ -42,20 +68,38 @@ async fn finished_create_fills_output_only_fields_like_google() {
     let rev = s["latestReadyRevision"].as_str().unwrap();
     assert_eq!(s["latestCreatedRevision"], rev);
     let rev_id = rev.rsplit('/').next().unwrap();
-    assert!(rev_id.starts_with("hello-00001-") && rev_id.len() == "hello-00001-xyz".len(), "{rev_id}");
+    assert!(
+        rev_id.starts_with("hello-00001-") && rev_id.len() == "hello-00001-xyz".len(),
+        "{rev_id}"
+    );
     let uri = s["uri"].as_str().unwrap();
-    assert!(uri.starts_with("https://hello-") && uri.ends_with("-an.a.run.app"), "{uri}");
+    assert!(
+        uri.starts_with("https://hello-") && uri.ends_with("-an.a.run.app"),
+        "{uri}"
+    );
     assert_eq!(s["urls"][0], format!("https://hello-{NUMBER}.{R}.run.app"));
     assert_eq!(s["trafficStatuses"][0]["percent"], 100);
-    assert_eq!(s["template"]["containers"][0]["ports"][0]["containerPort"], 8080);
-    assert_eq!(s["template"]["serviceAccount"], format!("{NUMBER}-compute@developer.gserviceaccount.com"));
+    assert_eq!(
+        s["template"]["containers"][0]["ports"][0]["containerPort"],
+        8080
+    );
+    assert_eq!(
+        s["template"]["serviceAccount"],
+        format!("{NUMBER}-compute@developer.gserviceaccount.com")
+    );
 }
 
 #[tokio::test]
 async fn creating_a_taken_name_is_409_already_exists() {
     let env = Env::start().await;
     create(&env, "hello", plain("img")).await;
-    let (status, body) = env.call("POST", &env.run("services?serviceId=hello"), Some(plain("img"))).await;
+    let (status, body) = env
+        .call(
+            "POST",
+            &env.run("services?serviceId=hello"),
+            Some(plain("img")),
+        )
+        .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["status"], "ALREADY_EXISTS");
     assert_eq!(body["error"]["message"], "Resource 'hello' already exists.");
@@ -68,7 +112,9 @@ async fn getting_a_missing_service_is_404_with_cloud_runs_message() {
     assert_eq!(status, 404);
     assert_eq!(
         body["error"]["message"],
-        format!("Resource 'nope' of kind 'SERVICE' in region '{R}' in project '{P}' does not exist.")
+        format!(
+            "Resource 'nope' of kind 'SERVICE' in region '{R}' in project '{P}' does not exist."
+        )
     );
     assert!(body["error"].get("errors").is_none());
 }
@@ -76,19 +122,42 @@ async fn getting_a_missing_service_is_404_with_cloud_runs_message() {
 #[tokio::test]
 async fn project_number_and_id_name_the_same_service() {
     let env = Env::start().await;
-    env.ok("POST", &format!("/run/v2/projects/{NUMBER}/locations/{R}/services?serviceId=hello"), Some(plain("img")))
+    env.ok(
+        "POST",
+        &format!("/run/v2/projects/{NUMBER}/locations/{R}/services?serviceId=hello"),
+        Some(plain("img")),
+    )
+    .await;
+    let s = env
+        .ok(
+            "GET",
+            &format!("/run/v2/projects/{NUMBER}/locations/{R}/services/hello"),
+            None,
+        )
         .await;
-    let s = env.ok("GET", &format!("/run/v2/projects/{NUMBER}/locations/{R}/services/hello"), None).await;
-    assert_eq!(s["name"], format!("projects/{P}/locations/{R}/services/hello"));
+    assert_eq!(
+        s["name"],
+        format!("projects/{P}/locations/{R}/services/hello")
+    );
 }
 
 #[tokio::test]
 async fn list_with_location_dash_lists_every_region() {
     let env = Env::start().await;
     create(&env, "a", plain("img")).await;
-    env.ok("POST", &format!("/run/v2/projects/{P}/locations/us-central1/services?serviceId=b"), Some(plain("img")))
+    env.ok(
+        "POST",
+        &format!("/run/v2/projects/{P}/locations/us-central1/services?serviceId=b"),
+        Some(plain("img")),
+    )
+    .await;
+    let all = env
+        .ok(
+            "GET",
+            &format!("/run/v2/projects/{P}/locations/-/services"),
+            None,
+        )
         .await;
-    let all = env.ok("GET", &format!("/run/v2/projects/{P}/locations/-/services"), None).await;
     assert_eq!(all["services"].as_array().unwrap().len(), 2);
     let one = env.ok("GET", &env.run("services"), None).await;
     assert_eq!(one["services"].as_array().unwrap().len(), 1);
@@ -97,7 +166,13 @@ async fn list_with_location_dash_lists_every_region() {
 #[tokio::test]
 async fn patch_with_allow_missing_creates_the_service() {
     let env = Env::start().await;
-    let op = env.ok("PATCH", &env.run("services/upserted?allowMissing=true"), Some(plain("img"))).await;
+    let op = env
+        .ok(
+            "PATCH",
+            &env.run("services/upserted?allowMissing=true"),
+            Some(plain("img")),
+        )
+        .await;
     env.finish_run(&op).await;
     assert_eq!(service(&env, "upserted").await["generation"], "1");
 }
@@ -105,28 +180,44 @@ async fn patch_with_allow_missing_creates_the_service() {
 #[tokio::test]
 async fn patch_of_a_missing_service_without_allow_missing_is_404() {
     let env = Env::start().await;
-    let (status, body) = env.call("PATCH", &env.run("services/ghost"), Some(plain("img"))).await;
+    let (status, body) = env
+        .call("PATCH", &env.run("services/ghost"), Some(plain("img")))
+        .await;
     assert_eq!(status, 404, "{body}");
 }
 
 #[tokio::test]
 async fn patch_with_a_new_template_deploys_revision_00002() {
     let env = Env::start().await;
-    env.finish_run(&create(&env, "hello", plain("img:1")).await).await;
-    let op = env.ok("PATCH", &env.run("services/hello"), Some(plain("img:2"))).await;
+    env.finish_run(&create(&env, "hello", plain("img:1")).await)
+        .await;
+    let op = env
+        .ok("PATCH", &env.run("services/hello"), Some(plain("img:2")))
+        .await;
     env.finish_run(&op).await;
     let s = service(&env, "hello").await;
     assert_eq!(s["generation"], "2");
-    assert!(s["latestReadyRevision"].as_str().unwrap().contains("/revisions/hello-00002-"), "{s}");
-    let revs = env.ok("GET", &env.run("services/hello/revisions"), None).await;
+    assert!(
+        s["latestReadyRevision"]
+            .as_str()
+            .unwrap()
+            .contains("/revisions/hello-00002-"),
+        "{s}"
+    );
+    let revs = env
+        .ok("GET", &env.run("services/hello/revisions"), None)
+        .await;
     assert_eq!(revs["revisions"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn stale_service_etag_on_delete_is_409_aborted() {
     let env = Env::start().await;
-    env.finish_run(&create(&env, "hello", plain("img")).await).await;
-    let (status, body) = env.call("DELETE", &env.run("services/hello?etag=stale"), None).await;
+    env.finish_run(&create(&env, "hello", plain("img")).await)
+        .await;
+    let (status, body) = env
+        .call("DELETE", &env.run("services/hello?etag=stale"), None)
+        .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["status"], "ABORTED");
 }
@@ -134,7 +225,8 @@ async fn stale_service_etag_on_delete_is_409_aborted() {
 #[tokio::test]
 async fn delete_removes_the_service_when_its_operation_is_done() {
     let env = Env::start().await;
-    env.finish_run(&create(&env, "hello", plain("img")).await).await;
+    env.finish_run(&create(&env, "hello", plain("img")).await)
+        .await;
     let op = env.ok("DELETE", &env.run("services/hello"), None).await;
     assert!(op["metadata"]["deleteTime"].is_string());
     let done = env.finish_run(&op).await;
@@ -149,7 +241,13 @@ async fn operations_wait_returns_the_finished_operation() {
     let op = create(&env, "hello", plain("img")).await;
     env.advance("600s").await;
     let name = op["name"].as_str().unwrap();
-    let done = env.ok("POST", &format!("/run/v2/{name}:wait"), Some(json!({"timeout": "10s"}))).await;
+    let done = env
+        .ok(
+            "POST",
+            &format!("/run/v2/{name}:wait"),
+            Some(json!({"timeout": "10s"})),
+        )
+        .await;
     assert_eq!(done["done"], true);
     assert!(done["response"]["uri"].is_string());
 }
@@ -157,15 +255,27 @@ async fn operations_wait_returns_the_finished_operation() {
 #[tokio::test]
 async fn service_iam_policy_rejects_a_stale_etag_with_409_aborted() {
     let env = Env::start().await;
-    env.finish_run(&create(&env, "hello", plain("img")).await).await;
+    env.finish_run(&create(&env, "hello", plain("img")).await)
+        .await;
     let path = env.run("services/hello");
-    let policy = env.ok("GET", &format!("{path}:getIamPolicy?options.requestedPolicyVersion=3"), None).await;
-    let binding = json!([{"role": "roles/run.invoker", "members": [format!("serviceAccount:{CLIENT_SA}")]}]);
+    let policy = env
+        .ok(
+            "GET",
+            &format!("{path}:getIamPolicy?options.requestedPolicyVersion=3"),
+            None,
+        )
+        .await;
+    let binding =
+        json!([{"role": "roles/run.invoker", "members": [format!("serviceAccount:{CLIENT_SA}")]}]);
     let set = json!({"policy": {"bindings": binding, "etag": policy["etag"]}});
-    let written = env.ok("POST", &format!("{path}:setIamPolicy"), Some(set.clone())).await;
+    let written = env
+        .ok("POST", &format!("{path}:setIamPolicy"), Some(set.clone()))
+        .await;
     assert_ne!(written["etag"], policy["etag"]);
     assert_eq!(written["bindings"][0]["role"], "roles/run.invoker");
-    let (status, body) = env.call("POST", &format!("{path}:setIamPolicy"), Some(set)).await;
+    let (status, body) = env
+        .call("POST", &format!("{path}:setIamPolicy"), Some(set))
+        .await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["status"], "ABORTED");
 }
@@ -175,39 +285,62 @@ async fn service_mesh_needs_a_beta_launch_stage() {
     let env = Env::start().await;
     let mut body = mesh_client("img");
     body["launchStage"] = json!("GA");
-    let (status, body) = env.call("POST", &env.run("services?serviceId=client"), Some(body)).await;
+    let (status, body) = env
+        .call("POST", &env.run("services?serviceId=client"), Some(body))
+        .await;
     assert_eq!(status, 400);
-    assert!(body["error"]["message"].as_str().unwrap().contains("at least as BETA"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least as BETA"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_body_field_is_400_with_googles_message() {
     let env = Env::start().await;
-    let (status, body) =
-        env.call("POST", &env.run("services?serviceId=x"), Some(json!({"template": {"bogus": true}}))).await;
+    let (status, body) = env
+        .call(
+            "POST",
+            &env.run("services?serviceId=x"),
+            Some(json!({"template": {"bogus": true}})),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
     assert_eq!(
         body["error"]["message"],
         "Invalid JSON payload received. Unknown name \"bogus\" at 'template': Cannot find field."
     );
-    assert_eq!(body["error"]["details"][0]["@type"], "type.googleapis.com/google.rpc.BadRequest");
+    assert_eq!(
+        body["error"]["details"][0]["@type"],
+        "type.googleapis.com/google.rpc.BadRequest"
+    );
 }
 
 #[tokio::test]
 async fn wrong_json_type_is_400_invalid_value() {
     let env = Env::start().await;
     let body = json!({"template": {"containers": [{"image": "img"}], "maxInstanceRequestConcurrency": "lots"}});
-    let (status, body) = env.call("POST", &env.run("services?serviceId=x"), Some(body)).await;
+    let (status, body) = env
+        .call("POST", &env.run("services?serviceId=x"), Some(body))
+        .await;
     assert_eq!(status, 400);
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("Invalid value at 'template.max_instance_request_concurrency'"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Invalid value at 'template.max_instance_request_concurrency'"));
 }
 
 #[tokio::test]
 async fn missing_container_image_is_400() {
     let env = Env::start().await;
     let body = json!({"template": {"containers": [{"name": "app"}]}});
-    let (status, body) = env.call("POST", &env.run("services?serviceId=x"), Some(body)).await;
+    let (status, body) = env
+        .call("POST", &env.run("services?serviceId=x"), Some(body))
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("image"));
 }
@@ -215,7 +348,12 @@ async fn missing_container_image_is_400() {
 #[tokio::test]
 async fn calls_without_a_bearer_token_are_401() {
     let env = Env::start().await;
-    let resp = env.http.get(env.url(&env.run("services"))).send().await.unwrap();
+    let resp = env
+        .http
+        .get(env.url(&env.run("services")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["status"], "UNAUTHENTICATED");
@@ -224,7 +362,9 @@ async fn calls_without_a_bearer_token_are_401() {
 #[tokio::test]
 async fn unknown_paths_are_googles_html_404() {
     let env = Env::start().await;
-    let (status, body) = env.call("GET", "/run/v2/projects/p/nothing/here", None).await;
+    let (status, body) = env
+        .call("GET", "/run/v2/projects/p/nothing/here", None)
+        .await;
     assert_eq!(status, 404);
     assert!(body.as_str().unwrap().contains("That’s an error."));
 }

@@ -24,14 +24,24 @@ impl Env {
 
     pub async fn with(config: Config) -> Env {
         let frozen: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
-        let config = Config { frozen_at: config.frozen_at.or(Some(frozen)), ..config };
+        let config = Config {
+            frozen_at: config.frozen_at.or(Some(frozen)),
+            ..config
+        };
         let emu = Emulator::start(config).await.unwrap();
-        Env { emu, http: reqwest::Client::new() }
+        Env {
+            emu,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub async fn seeded(seed: &str) -> Env {
         let seed = csmrun_emulator::seed::Seed::from_json(seed).unwrap();
-        Env::with(Config { seed: SeedSource::Inline(seed), ..Config::default() }).await
+        Env::with(Config {
+            seed: SeedSource::Inline(seed),
+            ..Config::default()
+        })
+        .await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -40,14 +50,20 @@ impl Env {
 
     /// An authenticated API call; returns the status and the JSON body (or the text as a JSON string).
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method.parse().unwrap(), self.url(path)).bearer_auth("test-token");
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), self.url(path))
+            .bearer_auth("test-token");
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -58,7 +74,10 @@ impl Env {
 
     /// A control-plane call.
     pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
-        let mut req = self.http.request(method.parse().unwrap(), self.url(&format!("/_emulator/{path}")));
+        let mut req = self.http.request(
+            method.parse().unwrap(),
+            self.url(&format!("/_emulator/{path}")),
+        );
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -67,7 +86,9 @@ impl Env {
     }
 
     pub async fn advance(&self, by: &str) {
-        let (status, text) = self.control("POST", "clock", Some(json!({"advance": by}))).await;
+        let (status, text) = self
+            .control("POST", "clock", Some(json!({"advance": by})))
+            .await;
         assert_eq!(status, 200, "{text}");
     }
 
@@ -88,13 +109,22 @@ impl Env {
     pub async fn grant(&self, role: &str, member: &str) {
         let path = format!("/cloudresourcemanager/v1/projects/{P}");
         let mut policy = self
-            .ok("POST", &format!("{path}:getIamPolicy"), Some(json!({"options": {"requestedPolicyVersion": 3}})))
+            .ok(
+                "POST",
+                &format!("{path}:getIamPolicy"),
+                Some(json!({"options": {"requestedPolicyVersion": 3}})),
+            )
             .await;
         let bindings = policy["bindings"].as_array().cloned().unwrap_or_default();
         let mut bindings: Vec<Value> = bindings;
         bindings.push(json!({"role": role, "members": [member]}));
         policy["bindings"] = json!(bindings);
-        self.ok("POST", &format!("{path}:setIamPolicy"), Some(json!({"policy": policy}))).await;
+        self.ok(
+            "POST",
+            &format!("{path}:setIamPolicy"),
+            Some(json!({"policy": policy})),
+        )
+        .await;
     }
 }
 
