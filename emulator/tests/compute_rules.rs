@@ -671,3 +671,13 @@ async fn request_id_must_be_a_non_zero_uuid() {
         assert!(err["error"]["message"].as_str().unwrap().contains("UUID"));
     }
 }
+
+#[tokio::test]
+async fn an_unknown_project_is_not_found() {
+    let env = Env::start().await;
+    let (status, err) = env
+        .compute("GET", "not-mine/global/backendServices", None)
+        .await;
+    assert_eq!(status, 404, "{err}");
+    assert_eq!(reason(&err), "notFound");
+}

@@ -608,3 +608,31 @@ async fn unknown_body_fields_are_rejected_before_the_handler() {
         .unwrap()
         .contains("bogusField"));
 }
+
+#[tokio::test]
+async fn create_without_an_id_is_rejected() {
+    let env = Env::start().await;
+    let (status, err) = env
+        .ns("POST", &format!("{LOC}/meshes"), Some(json!({})))
+        .await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("meshId"));
+    let (status, err) = env
+        .ns(
+            "POST",
+            &format!("{LOC}/meshes?meshId=Bad_Id"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+}
+
+#[tokio::test]
+async fn an_unknown_project_is_permission_denied() {
+    let env = Env::start().await;
+    let (status, err) = env
+        .ns("GET", "projects/not-mine/locations/global/meshes", None)
+        .await;
+    assert_eq!(status, 403, "{err}");
+    assert_eq!(err["error"]["status"], "PERMISSION_DENIED");
+}
