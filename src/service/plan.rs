@@ -53,6 +53,39 @@ fn part_name(
     }
 }
 
+/// Two spellings of one reference (`vpc`, `projects/p/global/networks/vpc`, a self link): same name, and the same
+/// project where both name one.
+fn same_resource(a: &str, b: &str) -> bool {
+    let last = |s: &str| {
+        s.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let project = |s: &str| {
+        let parts: Vec<&str> = s.split('/').collect();
+        parts
+            .iter()
+            .position(|p| *p == "projects")
+            .and_then(|i| parts.get(i + 1))
+            .map(|p| p.to_string())
+    };
+    last(a) == last(b)
+        && match (project(a), project(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+}
+
+/// Keeps the prior spelling when the configuration names the same resource (no diff for a change of form).
+fn keep_form(config: &Val<String>, prior: Option<&Val<String>>) -> Val<String> {
+    match (config, prior) {
+        (Val::Known(c), Some(Val::Known(p))) if same_resource(c, p) => Val::Known(p.clone()),
+        _ => config.clone(),
+    }
+}
+
 /// True when anything that makes a new revision changes between `prior` and `planned`.
 fn template_changes(prior: &ServiceModel, planned: &ServiceModel) -> bool {
     prior.image != planned.image
@@ -80,6 +113,9 @@ pub fn plan(config: &ServiceModel, prior: Option<&ServiceModel>, d: &PlanDefault
     };
     p.project = from_provider(&config.project, &d.project, prior.map(|x| &x.project));
     p.region = from_provider(&config.region, &d.region, prior.map(|x| &x.region));
+    p.mesh = keep_form(&config.mesh, prior.map(|x| &x.mesh));
+    p.network = keep_form(&config.network, prior.map(|x| &x.network));
+    p.subnetwork = keep_form(&config.subnetwork, prior.map(|x| &x.subnetwork));
     p.hostname = match &config.hostname {
         Val::Null => derive2(&config.name, &config.domain, names::default_hostname),
         h => h.clone(),
@@ -265,6 +301,19 @@ mod tests {
             k("projects/p/regions/r/networkEndpointGroups/hand-made-neg")
         );
         assert_ne!(p, prior, "the missing NEG shows up as a change");
+    }
+
+    #[test]
+    fn another_spelling_of_the_same_mesh_is_not_a_change() {
+        let mut prior = plan(&config(), None, &defaults());
+        prior.mesh = k("projects/p/locations/global/meshes/meshapps");
+        prior.uri = k("u");
+        prior.latest_ready_revision = k("r1");
+        let p = plan(&config(), Some(&prior), &defaults());
+        assert_eq!(p, prior);
+        let mut other = config();
+        other.mesh = k("projects/q/locations/global/meshes/meshapps");
+        assert_eq!(plan(&other, Some(&prior), &defaults()).mesh, other.mesh);
     }
 
     #[test]
