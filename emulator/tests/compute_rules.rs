@@ -681,3 +681,33 @@ async fn an_unknown_project_is_not_found() {
     assert_eq!(status, 404, "{err}");
     assert_eq!(reason(&err), "notFound");
 }
+
+#[tokio::test]
+async fn backend_services_can_be_listed_by_the_neg_they_use() {
+    let env = Env::start().await;
+    env.neg("n1").await;
+    env.neg("n2").await;
+    env.backend_service("b1", "n1").await;
+    env.backend_service("b2", "n2").await;
+    let filter = format!("backends.group = \"{}\"", neg_url("n2"));
+    let query = filter.replace(' ', "%20").replace('"', "%22");
+    let (status, list) = env
+        .compute(
+            "GET",
+            &format!("{P}/global/backendServices?filter={query}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["name"], "b2");
+    let (status, err) = env
+        .compute(
+            "GET",
+            &format!("{P}/global/backendServices?filter=what%20is%20this"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+}

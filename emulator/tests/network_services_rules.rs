@@ -636,3 +636,32 @@ async fn an_unknown_project_is_permission_denied() {
     assert_eq!(status, 403, "{err}");
     assert_eq!(err["error"]["status"], "PERMISSION_DENIED");
 }
+
+#[tokio::test]
+async fn list_routes_filters_by_destination() {
+    let env = Env::start().await;
+    env.backend_service("one").await;
+    env.backend_service("two").await;
+    env.ok_op(
+        "POST",
+        &format!("{LOC}/httpRoutes?httpRouteId=to-one"),
+        Some(route("one.internal", &["meshapps"], "one")),
+    )
+    .await;
+    env.ok_op(
+        "POST",
+        &format!("{LOC}/httpRoutes?httpRouteId=to-two"),
+        Some(route("two.internal", &["meshapps"], "two")),
+    )
+    .await;
+    let filter = format!("rules.action.destinations.serviceName = \"{}\"", bs("two"));
+    let url = format!(
+        "{LOC}/httpRoutes?filter={}",
+        filter.replace(' ', "%20").replace('"', "%22")
+    );
+    let (status, list) = env.ns("GET", &url, None).await;
+    assert_eq!(status, 200, "{list}");
+    let routes = list["httpRoutes"].as_array().unwrap();
+    assert_eq!(routes.len(), 1, "{list}");
+    assert_eq!(routes[0]["name"], format!("{LOC}/httpRoutes/to-two"));
+}

@@ -1,9 +1,10 @@
-//! Compute list responses: `filter` (single comparisons), `maxResults`/`pageToken` paging, Google's list shape.
+//! Compute list responses: `filter`, `maxResults`/`pageToken` paging, Google's list shape.
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use super::errors;
+use super::filter::Filter;
 use super::refs::CANONICAL_PREFIX;
 use crate::error::ApiError;
 use crate::services::{Call, Reply};
@@ -18,7 +19,9 @@ pub fn reply(call: &Call, kind: &str, path: &str, items: Vec<Value>) -> Result<R
         .map(str::trim)
         .filter(|f| !f.is_empty())
     {
-        Some(text) => Some(Filter::parse(text)?),
+        Some(text) => Some(Filter::parse(text).map_err(|why| {
+            errors::invalid("filter", text, &format!("Invalid list filter: {why}."))
+        })?),
         None => None,
     };
     let mut items: Vec<Value> = items
@@ -69,71 +72,4 @@ fn decode_token(token: &str) -> Result<usize, ApiError> {
                 "Invalid value for field 'pageToken': '{token}'. The page token is not valid."
             ))
         })
-}
-
-/// One comparison of Compute's filter language: `field = "value"`, `field != value`, `field eq value`,
-/// `field ne value` (`eq`/`ne` take a regular expression). Nested fields use dots (`cloudRun.service`).
-struct Filter {
-    field: Vec<String>,
-    negate: bool,
-    matcher: Matcher,
-}
-
-enum Matcher {
-    Equals(String),
-    Regex(regex::Regex),
-}
-
-impl Filter {
-    fn parse(text: &str) -> Result<Filter, ApiError> {
-        let invalid = || {
-            errors::invalid(
-                "filter",
-                text,
-                "Only a single comparison such as name = \"x\" is supported by csmrun-emulator.",
-            )
-        };
-        let text = text.trim_start_matches('(').trim_end_matches(')');
-        for (op, negate, regex) in [
-            (" != ", true, false),
-            (" = ", false, false),
-            (" ne ", true, true),
-            (" eq ", false, true),
-        ] {
-            if let Some((field, value)) = text.split_once(op) {
-                let value = value.trim().trim_matches('"').to_string();
-                let matcher = if regex {
-                    let anchored = format!("^(?:{value})$");
-                    Matcher::Regex(regex::Regex::new(&anchored).map_err(|_| invalid())?)
-                } else {
-                    Matcher::Equals(value)
-                };
-                return Ok(Filter {
-                    field: field.trim().split('.').map(str::to_string).collect(),
-                    negate,
-                    matcher,
-                });
-            }
-        }
-        Err(invalid())
-    }
-
-    fn matches(&self, item: &Value) -> bool {
-        let mut v = item;
-        for part in &self.field {
-            match v.get(part) {
-                Some(next) => v = next,
-                None => return self.negate,
-            }
-        }
-        let text = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let hit = match &self.matcher {
-            Matcher::Equals(want) => &text == want,
-            Matcher::Regex(re) => re.is_match(&text),
-        };
-        hit != self.negate
-    }
 }

@@ -3,6 +3,7 @@
 mod backend_service;
 mod backend_service_api;
 mod errors;
+pub mod filter;
 mod list;
 mod neg;
 mod neg_api;

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::clock::rfc3339;
 use crate::error::ApiError;
+use crate::services::compute::filter::Filter;
 use crate::services::{Call, Reply};
 use crate::world::World;
 
@@ -79,15 +80,21 @@ pub fn get(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
 
 pub fn list(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     let location = parent(world, call)?;
-    if call.query("filter").is_some_and(|f| !f.trim().is_empty()) {
-        return Err(ApiError::unimplemented(
-            "csmrun-emulator does not evaluate list filters on httpRoutes; list without a filter.",
-        ));
-    }
+    let filter = match call
+        .query("filter")
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        Some(text) => Some(Filter::parse(text).map_err(|why| {
+            ApiError::invalid_argument(format!("Invalid filter '{text}': {why}."))
+        })?),
+        None => None,
+    };
     let items = world
         .list(HTTP_ROUTES, &format!("{location}/httpRoutes/"))
         .into_iter()
         .map(|(k, v)| with_self_link(v, &k))
+        .filter(|route| filter.as_ref().is_none_or(|f| f.matches(route)))
         .collect();
     Ok(Reply::json(paging::page(call, "httpRoutes", items)?))
 }
