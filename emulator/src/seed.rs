@@ -239,7 +239,6 @@ fn apply_project(world: &mut World, p: &SeedProject) {
                     "gatewayAddress": gateway(&cidr),
                     "region": format!("{compute}/projects/{}/regions/{}", p.id, s.region),
                     "selfLink": format!("{compute}/projects/{}/regions/{}/subnetworks/{}", p.id, s.region, s.name),
-                    "selfLinkWithId": format!("{compute}/projects/{}/regions/{}/subnetworks/{id}", p.id, s.region),
                     "privateIpGoogleAccess": s.private_ip_google_access,
                     "fingerprint": crate::world::World::token(&format!("fp-{id}"), 11) + "=",
                     "purpose": "PRIVATE",

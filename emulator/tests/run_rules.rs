@@ -368,3 +368,16 @@ async fn unknown_paths_are_googles_html_404() {
     assert_eq!(status, 404);
     assert!(body.as_str().unwrap().contains("That’s an error."));
 }
+
+#[tokio::test]
+async fn launch_stage_reads_back_as_the_least_stable_stage_actually_used() {
+    let env = Env::start().await;
+    let mut plain_beta = plain("img");
+    plain_beta["launchStage"] = json!("BETA");
+    create(&env, "plain", plain_beta).await;
+    assert_eq!(service(&env, "plain").await["launchStage"], "GA");
+    let mut mesh_alpha = mesh_client("img");
+    mesh_alpha["launchStage"] = json!("ALPHA");
+    create(&env, "meshy", mesh_alpha).await;
+    assert_eq!(service(&env, "meshy").await["launchStage"], "BETA");
+}

@@ -16,7 +16,22 @@ pub fn apply_defaults(service: &mut Map<String, Value>, name: &Name) {
     service
         .entry("ingress")
         .or_insert(json!("INGRESS_TRAFFIC_ALL"));
-    service.entry("launchStage").or_insert(json!("GA"));
+    // Output reports the least stable stage the spec actually uses (a BETA input without preview features
+    // reads back as GA), which is what makes naive providers show a permanent launch-stage diff.
+    let declared = service
+        .get("launchStage")
+        .and_then(Value::as_str)
+        .unwrap_or("GA")
+        .to_string();
+    let needs_beta = service
+        .get("template")
+        .is_some_and(|t| t.get("serviceMesh").is_some());
+    let observed = match declared.as_str() {
+        "ALPHA" | "BETA" if needs_beta => "BETA",
+        "ALPHA" | "BETA" => "GA",
+        other => other,
+    };
+    service.insert("launchStage".into(), json!(observed));
     service
         .entry("scaling")
         .or_insert(json!({"maxInstanceCount": 100}));
