@@ -454,3 +454,51 @@ fn nested_val_collections_carry_unknown_elements() {
         ])
     );
 }
+
+#[test]
+fn raw_value_fields_pass_through_whole() {
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct S {
+        name: String,
+        any: Value,
+    }
+    let ty = Type::object([("name", Type::String), ("any", Type::Dynamic)]);
+    let any = Value::Dynamic(
+        Type::object([("n", Type::Number), ("id", Type::String)]),
+        Box::new(Value::object([("n", num("1e400")), ("id", Value::Unknown)])),
+    );
+    let v = Value::object([("name", Value::string("x")), ("any", any.clone())]);
+    let s: S = from_value(&v, &ty).unwrap();
+    assert_eq!(s.any, any);
+    assert_eq!(to_value(&s, &ty).unwrap(), v);
+    // a typed null in a dynamic slot keeps its type too
+    let typed_null = Value::Dynamic(Type::String, Box::new(Value::Null));
+    let v = Value::object([("name", Value::string("x")), ("any", typed_null.clone())]);
+    let s: S = from_value(&v, &ty).unwrap();
+    assert_eq!(s.any, typed_null);
+    assert_eq!(to_value(&s, &ty).unwrap(), v);
+}
+
+#[test]
+fn raw_values_show_their_structure_to_other_formats() {
+    let v = Value::object([
+        ("a", Value::List(vec![num("1"), num("0.5"), Value::Null])),
+        (
+            "b",
+            Value::Dynamic(Type::String, Box::new(Value::string("x"))),
+        ),
+    ]);
+    let text = serde_json::to_string(&v).unwrap();
+    assert_eq!(text, r#"{"a":[1,0.5,null],"b":"x"}"#);
+    let back: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        back,
+        Value::Map(BTreeMap::from([
+            (
+                "a".into(),
+                Value::List(vec![num("1"), num("0.5"), Value::Null])
+            ),
+            ("b".into(), Value::string("x")),
+        ]))
+    );
+}

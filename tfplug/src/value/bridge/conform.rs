@@ -21,8 +21,9 @@ pub(super) fn conform(v: Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<V
     match (v, ty) {
         (v @ (Value::Null | Value::Unknown), _) => Ok(v),
         (Value::Dynamic(t, inner), Type::Dynamic) => {
+            // A typed null or unknown keeps its type, as in the codecs.
             let inner = conform(*inner, &t, path)?;
-            Ok(wrap_dynamic(t, inner))
+            Ok(Value::Dynamic(t, Box::new(inner)))
         }
         (Value::Dynamic(t, inner), _) if t == *ty => conform(*inner, ty, path),
         (known, Type::Dynamic) => {
@@ -33,7 +34,7 @@ pub(super) fn conform(v: Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<V
                 )
             })?;
             let inner = conform(known, &t, path)?;
-            Ok(wrap_dynamic(t, inner))
+            Ok(Value::Dynamic(t, Box::new(inner)))
         }
         (v @ Value::Bool(_), Type::Bool)
         | (v @ Value::Number(_), Type::Number)
@@ -90,13 +91,6 @@ pub(super) fn conform(v: Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<V
             Ok(Value::Object(out))
         }
         (v, _) => Err(mismatch(&v, ty, path)),
-    }
-}
-
-fn wrap_dynamic(t: Type, inner: Value) -> Value {
-    match inner {
-        v @ (Value::Null | Value::Unknown) => v,
-        v => Value::Dynamic(t, Box::new(v)),
     }
 }
 

@@ -6,7 +6,7 @@ use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
-use super::{NUMBER_MARKER, UNKNOWN_STR, VAL_MARKER};
+use super::{raw, NUMBER_MARKER, RAW_MARKER, RAW_STR, UNKNOWN_STR, VAL_MARKER};
 use crate::value::path::{AttributePath, PathStep};
 use crate::value::value::Value;
 use crate::value::ValueError;
@@ -16,17 +16,20 @@ static EMPTY: BTreeMap<String, Value> = BTreeMap::new();
 
 pub(super) struct ValueDeserializer<'a> {
     v: &'a Value,
+    /// `v` before unwrapping `Dynamic`, for `Value` fields, which keep the type.
+    original: &'a Value,
     path: AttributePath,
 }
 
 impl<'a> ValueDeserializer<'a> {
     pub(super) fn new(v: &'a Value, path: AttributePath) -> Self {
         // A dynamic slot's value deserializes as the value it holds.
+        let original = v;
         let mut v = v;
         while let Value::Dynamic(_, inner) = v {
             v = inner;
         }
-        ValueDeserializer { v, path }
+        ValueDeserializer { v, original, path }
     }
 
     fn fail(&self, message: impl Into<String>) -> ValueError {
@@ -104,6 +107,12 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
             (VAL_MARKER, Value::Unknown) => visitor.visit_borrowed_str(UNKNOWN_STR),
             (VAL_MARKER, Value::Null) => visitor.visit_none(),
             (NUMBER_MARKER, Value::Number(n)) => visitor.visit_string(n.to_string()),
+            (RAW_MARKER, _) => {
+                raw::give(self.original.clone());
+                let r = visitor.visit_borrowed_str(RAW_STR);
+                raw::take();
+                r
+            }
             _ => visitor.visit_newtype_struct(self),
         }
         .map_err(|e| e.locate(&path))

@@ -3,6 +3,7 @@
 mod conform;
 mod de;
 mod number_serde;
+mod raw;
 mod ser;
 mod val;
 
@@ -24,6 +25,11 @@ pub(crate) const UNKNOWN_MARKER: &str = "$tfplug::value::Unknown";
 pub(crate) const VAL_MARKER: &str = "$tfplug::value::Val";
 /// The string `ValueDeserializer` visits a `Val` with when the value is unknown.
 pub(crate) const UNKNOWN_STR: &str = "$tfplug::value::Unknown";
+/// Newtype-struct name `Value`'s own serde impls go through; the bridge then hands the value
+/// over whole (see `raw`).
+pub(crate) const RAW_MARKER: &str = "$tfplug::value::Raw";
+/// The string `ValueDeserializer` visits a `Value` field with after handing the value over.
+pub(crate) const RAW_STR: &str = "$tfplug::value::Raw";
 /// Newtype-struct name a `Number` too large for i64/u64/f64 serializes through, as a decimal
 /// string.
 pub(crate) const NUMBER_MARKER: &str = "$tfplug::value::Number";

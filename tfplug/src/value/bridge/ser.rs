@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::ser::{self, Serialize};
 
-use super::{NUMBER_MARKER, UNKNOWN_MARKER};
+use super::{raw, NUMBER_MARKER, RAW_MARKER, UNKNOWN_MARKER};
 use crate::value::number::Number;
 use crate::value::path::PathStep;
 use crate::value::text::nfc;
@@ -117,6 +117,10 @@ impl ser::Serializer for ValueSerializer {
     ) -> Result<Value, ValueError> {
         match name {
             UNKNOWN_MARKER => Ok(Value::Unknown),
+            RAW_MARKER => match raw::take() {
+                Some(whole) => Ok(whole),
+                None => v.serialize(self),
+            },
             NUMBER_MARKER => match v.serialize(self)? {
                 Value::String(s) => s
                     .parse()
