@@ -593,3 +593,34 @@ fn typed_null_and_unknown_in_a_dynamic_slot_keep_their_type() {
         assert_eq!(msgpack::encode(&v, &Type::Dynamic).unwrap(), hex(h));
     }
 }
+
+#[test]
+fn map_keys_must_be_strings() {
+    // {1: "a"} as map(string)
+    let e = decode_err("81 01 a1 61", &Type::map(Type::String));
+    assert!(
+        e.contains("expected a string map key, found an integer"),
+        "{e}"
+    );
+}
+
+#[test]
+fn paths_lead_into_nested_values() {
+    let ty = obj_type(&[("route", Type::list(obj_type(&[("weight", Type::Number)])))]);
+    let v = decode(
+        "81 a5 72 6f 75 74 65 92 81 a6 77 65 69 67 68 74 01 81 a6 77 65 69 67 68 74 02",
+        &ty,
+    );
+    let p = AttributePath::root().attr("route").index(1).attr("weight");
+    assert_eq!(p.to_string(), "route[1].weight");
+    assert_eq!(v.at_path(&p), Some(&num("2")));
+    assert_eq!(
+        v.at_path(&AttributePath::root().attr("route").index(2)),
+        None
+    );
+    assert_eq!(v.at_path(&AttributePath::root().attr("nope")), None);
+    assert_eq!(
+        AttributePath::root().attr("env").key("KEY").to_string(),
+        "env[\"KEY\"]"
+    );
+}

@@ -20,7 +20,7 @@ const MAX_PLAIN_PADDING: i64 = 1000;
 ///
 /// Conversions never round silently: `to_i64` answers `None` unless the number is an exact
 /// `i64`, and `exact_f64` unless it is exactly a binary64 float.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Number(Repr);
 
 #[derive(Clone, Debug)]
@@ -339,6 +339,13 @@ impl fmt::Display for Number {
                 if exp >= 0 { "+" } else { "" }
             )
         }
+    }
+}
+
+impl fmt::Debug for Number {
+    /// `Number(1.5)`: the decimal, not bigdecimal's digit vector.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Number({self})")
     }
 }
 
