@@ -2,6 +2,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::api::Api;
 use crate::body::ServiceError;
@@ -9,10 +10,12 @@ use crate::body::ServiceError;
 /// An error from a Google Cloud call: an HTTP error answer, a failed long-running operation, a network failure,
 /// a deadline, a cancellation, an authentication failure, or a response that could not be understood.
 ///
-/// Display reads like
+/// Cheap to clone (one failure can be reported to every waiter of a coalesced call). Display reads like
 /// `Compute: backendServices.insert projects/p/global/backendServices/x: 409 alreadyExists: The resource ... already exists`.
+#[derive(Clone)]
 pub struct Error(Box<Inner>);
 
+#[derive(Clone)]
 struct Inner {
     kind: Kind,
     api: Option<Api>,
@@ -24,7 +27,7 @@ struct Inner {
     /// Reasons from `error.errors[].reason`, `ErrorInfo.reason` or Compute operation error codes.
     reasons: Vec<String>,
     message: String,
-    source: Option<Box<dyn StdError + Send + Sync>>,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +104,7 @@ impl Error {
             Kind::Network { timeout },
             format!("{what}: {}", chain(&err)),
         );
-        e.0.source = Some(Box::new(err));
+        e.0.source = Some(Arc::new(err));
         e
     }
 
@@ -337,5 +340,37 @@ impl StdError for Error {
             .source
             .as_deref()
             .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_can_cross_threads_and_be_shared() {
+        fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+        assert_traits::<Error>();
+    }
+
+    #[test]
+    fn display_without_a_resource_still_reads_well() {
+        let e = Error::cancelled().with_context(Api::Dns, "managedZones.get", "");
+        assert_eq!(e.to_string(), "Cloud DNS: managedZones.get: cancelled");
+        assert_eq!(Error::deadline("too slow").to_string(), "too slow");
+    }
+
+    #[test]
+    fn context_is_filled_once_and_not_overwritten() {
+        let e = Error::from_http(Api::Run, 404, b"")
+            .with_context(
+                Api::Run,
+                "services.get",
+                "projects/p/locations/r/services/a",
+            )
+            .with_context(Api::Compute, "other.call", "other");
+        assert_eq!(e.api(), Some(Api::Run));
+        assert_eq!(e.call(), Some("services.get"));
+        assert_eq!(e.resource(), Some("projects/p/locations/r/services/a"));
     }
 }

@@ -67,6 +67,8 @@ impl Client {
             "httpRoutes.create",
         )
         .query("httpRouteId", route_id)
+        // Makes a transport retry of this POST a no-op on the server if the first attempt got through.
+        .query("requestId", uuid::Uuid::new_v4().to_string())
         .body(to_json(route)?)
         .resource(resource.clone());
         let op = self.run_operation(req).await?;

@@ -210,16 +210,20 @@ impl Transport {
         let policy = &self.shared.options.retry;
         let mut attempt: u32 = 0;
         loop {
-            let err = match self.attempt(req, url.clone()).await {
+            let (err, retry_after) = match self.attempt(req, url.clone()).await {
                 Ok(bytes) => return Ok(bytes),
-                Err(e) => ctx(e),
+                Err(Failure { error, retry_after }) => (ctx(error), retry_after),
             };
             let retryable = err.is_retryable() || (req.poll && err.is_not_found());
             attempt += 1;
             if !retryable || attempt >= policy.max_attempts.max(1) {
                 return Err(err);
             }
-            let delay = policy.backoff.delay(attempt - 1);
+            // A server's Retry-After is honoured, but never beyond the policy's cap.
+            let delay = policy
+                .backoff
+                .delay(attempt - 1)
+                .max(retry_after.unwrap_or_default().min(policy.backoff.max));
             tracing::debug!(api = %req.api, call = req.call, attempt, ?delay, error = %err, "retrying");
             if let Some(deadline) = self.deadline {
                 if Instant::now() + delay >= deadline {
@@ -241,17 +245,15 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, req: &Request, url: url::Url) -> Result<Vec<u8>, Error> {
+    async fn attempt(&self, req: &Request, url: url::Url) -> Result<Vec<u8>, Failure> {
         if self.cancel.is_cancelled() {
-            return Err(Error::cancelled());
+            return Err(Error::cancelled().into());
         }
         let mut timeout = self.shared.options.request_timeout;
         if let Some(deadline) = self.deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::deadline(
-                    "deadline reached before the request was sent",
-                ));
+                return Err(Error::deadline("deadline reached before the request was sent").into());
             }
             timeout = timeout.min(left);
         }
@@ -282,21 +284,46 @@ impl Transport {
                     return Err(Error::body(format!(
                         "response larger than {} MiB; refusing to read it",
                         MAX_SUCCESS_BODY / (1024 * 1024)
-                    )));
+                    ))
+                    .into());
                 }
-                Ok(bytes)
+                Ok::<_, Failure>(bytes)
             } else {
                 // A failure reading the error body still leaves the status, which decides retryability.
+                let retry_after = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
                 let (bytes, _) = body::read_capped(resp, MAX_ERROR_BODY)
                     .await
                     .unwrap_or_default();
-                Err(Error::from_http(req.api, status.as_u16(), &bytes))
+                Err(Failure {
+                    error: Error::from_http(req.api, status.as_u16(), &bytes),
+                    retry_after,
+                })
             }
         };
         tokio::select! {
             biased;
-            _ = self.cancel.cancelled() => Err(Error::cancelled()),
+            _ = self.cancel.cancelled() => Err(Error::cancelled().into()),
             r = exchange => r,
+        }
+    }
+}
+
+/// A failed attempt and the server's Retry-After, if it sent one (seconds form only).
+struct Failure {
+    error: Error,
+    retry_after: Option<Duration>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure {
+            error,
+            retry_after: None,
         }
     }
 }

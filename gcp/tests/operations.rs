@@ -164,6 +164,9 @@ async fn network_services_route_create_and_delete_wait_for_their_operations() {
         "/networkservices/v1/projects/p/locations/global/httpRoutes"
     );
     assert_eq!(seen[0].query_value("httpRouteId").as_deref(), Some("r"));
+    assert!(seen[0]
+        .query_value("requestId")
+        .is_some_and(|id| uuid::Uuid::parse_str(&id).is_ok()));
     assert_eq!(seen[1].path, format!("/networkservices/v1/{route_op}"));
     assert_eq!(seen[2].method, "DELETE");
 }

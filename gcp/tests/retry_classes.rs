@@ -262,3 +262,20 @@ async fn a_hanging_request_times_out_as_a_retryable_network_error() {
     assert!(err.is_timeout() && err.is_retryable(), "{err:?}");
     assert_eq!(mock.seen().len(), 2);
 }
+
+#[tokio::test]
+async fn retry_after_is_honoured_up_to_the_backoff_cap() {
+    let mock = Mock::start().await;
+    mock.push(Reply::status(429, "RESOURCE_EXHAUSTED", "slow down").header("retry-after", "1"))
+        .push(Reply::status(503, "UNAVAILABLE", "later").header("retry-after", "86400"))
+        .push(Reply::json(200, json!({})));
+    let rec = RecordingSleep::default();
+    let opts = fast_options(rec.sleep());
+    let cap = opts.retry.backoff.max;
+    let t = transport(&mock, opts);
+    t.send::<Value>(get(Api::Run, "projects/p")).await.unwrap();
+    let delays = rec.delays();
+    assert_eq!(delays.len(), 2);
+    assert!(delays[0] >= Duration::from_secs(1), "{delays:?}");
+    assert_eq!(delays[1], cap, "a day-long Retry-After is capped");
+}

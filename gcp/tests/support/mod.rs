@@ -23,6 +23,7 @@ pub struct Reply {
     pub content_type: &'static str,
     /// Never answer (the client must time out or be cancelled).
     pub hang: bool,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -32,6 +33,7 @@ impl Reply {
             body: body.to_string().into_bytes(),
             content_type: "application/json; charset=UTF-8",
             hang: false,
+            headers: Vec::new(),
         }
     }
 
@@ -41,7 +43,13 @@ impl Reply {
             body: body.into(),
             content_type,
             hang: false,
+            headers: Vec::new(),
         }
+    }
+
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_string()));
+        self
     }
 
     pub fn hang() -> Self {
@@ -167,11 +175,13 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
     if reply.hang {
         std::future::pending::<()>().await;
     }
-    Response::builder()
+    let mut b = Response::builder()
         .status(reply.status)
-        .header("content-type", reply.content_type)
-        .body(Body::from(reply.body))
-        .unwrap()
+        .header("content-type", reply.content_type);
+    for (k, v) in &reply.headers {
+        b = b.header(*k, v);
+    }
+    b.body(Body::from(reply.body)).unwrap()
 }
 
 /// Records every delay it is asked to sleep and returns at once.
