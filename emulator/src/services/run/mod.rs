@@ -1,11 +1,13 @@
 //! Cloud Run Admin v2: services, revisions, IAM and operations, with the mesh sidecar readiness model.
 
+mod deploy;
 mod iam;
 mod mesh;
 mod operations;
 mod revision;
 mod service;
 mod shape;
+mod spec;
 
 use crate::error::ApiError;
 use crate::services::Registry;
