@@ -249,9 +249,34 @@ async fn neg_in_use_by_backend_service_cannot_be_deleted() {
         "{message}"
     );
 
+    // The rule holds however the backend named the NEG (here: project number, partial URL).
+    let by_number = json!({"name": "user-bs-2", "backends": [{"group":
+        format!("projects/{NUMBER}/regions/{R}/networkEndpointGroups/used-neg")}]});
+    env.ok_op(
+        "POST",
+        &format!("{P}/global/backendServices"),
+        Some(by_number),
+    )
+    .await;
     env.ok_op(
         "DELETE",
         &format!("{P}/global/backendServices/user-bs"),
+        None,
+    )
+    .await;
+    let rel = format!("{P}/regions/{R}/networkEndpointGroups/used-neg");
+    let (status, err) = env.compute("DELETE", &rel, None).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("backendServices/user-bs-2"),
+        "{err}"
+    );
+    env.ok_op(
+        "DELETE",
+        &format!("{P}/global/backendServices/user-bs-2"),
         None,
     )
     .await;

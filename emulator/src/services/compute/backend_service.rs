@@ -192,7 +192,11 @@ fn check_and_canonicalise_backends(
             .filter(|r| r.collection == neg::COLLECTION && matches!(r.scope, Scope::Region(_)))
             .ok_or_else(|| errors::invalid(&field, &group, "The URL is malformed."))?;
         let target = lookup_neg(&reference).ok_or_else(|| errors::not_found(&reference.path()))?;
-        let url = reference.url();
+        // The NEG's own selfLink is canonical (project id, never the number the client may have used).
+        let url = target
+            .get("selfLink")
+            .and_then(Value::as_str)
+            .map_or_else(|| reference.url(), str::to_string);
         if seen.contains(&url) {
             return Err(errors::invalid(
                 &field,
