@@ -180,7 +180,7 @@ async fn request_log_of_a_full_scenario_conforms_to_the_discovery_documents() {
         "csmrun-emulator-conformance-{}.jsonl",
         std::process::id()
     ));
-    let env = Env::with(csmrun_emulator::Config {
+    let env = Env::frozen_with(csmrun_emulator::Config {
         request_log: Some(log.clone()),
         ..Default::default()
     })

@@ -284,7 +284,7 @@ async fn request_log_has_one_json_line_per_api_call_with_the_response() {
 async fn request_log_file_gets_the_same_lines() {
     let dir = tempdir();
     let file = dir.join("requests.jsonl");
-    let env = Env::with(csmrun_emulator::Config {
+    let env = Env::frozen_with(csmrun_emulator::Config {
         request_log: Some(file.clone()),
         ..Default::default()
     })

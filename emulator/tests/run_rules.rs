@@ -381,3 +381,44 @@ async fn launch_stage_reads_back_as_the_least_stable_stage_actually_used() {
     create(&env, "meshy", mesh_alpha).await;
     assert_eq!(service(&env, "meshy").await["launchStage"], "BETA");
 }
+
+#[tokio::test]
+async fn traffic_to_a_missing_revision_fails_the_operation_with_code_13() {
+    let env = Env::start().await;
+    env.finish_run(&create(&env, "hello", plain("img")).await)
+        .await;
+    let mut body = plain("img:2");
+    body["traffic"] = json!([{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": "hello-00042-zzz",
+                              "percent": 100}]);
+    let op = env
+        .ok("PATCH", &env.run("services/hello"), Some(body))
+        .await;
+    let done = env.finish_run(&op).await;
+    assert_eq!(done["error"]["code"], 13);
+    assert_eq!(
+        done["error"]["message"],
+        "Revision 'hello-00042-zzz' does not exist or is deleted."
+    );
+}
+
+#[tokio::test]
+async fn wait_blocks_until_the_operation_is_done_on_a_running_clock() {
+    // Real clock at 1/1000 of nominal durations: the 20 s create takes 20 ms of real time.
+    let env = Env::with(csmrun_emulator::Config {
+        frozen_at: None,
+        time_scale: Some(0.001),
+        ..Default::default()
+    })
+    .await;
+    let op = create(&env, "hello", plain("img")).await;
+    assert!(op.get("done").is_none());
+    let name = op["name"].as_str().unwrap();
+    let done = env
+        .ok(
+            "POST",
+            &format!("/run/v2/{name}:wait"),
+            Some(json!({"timeout": "30s"})),
+        )
+        .await;
+    assert_eq!(done["done"], true, "{done}");
+}

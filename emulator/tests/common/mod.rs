@@ -19,15 +19,21 @@ pub struct Env {
 impl Env {
     /// Demo seed, clock frozen at 2026-03-01 (the demo mesh was created 2026-01-01, so it has settled).
     pub async fn start() -> Env {
-        Env::with(Config::default()).await
+        Env::frozen_with(Config::default()).await
     }
 
-    pub async fn with(config: Config) -> Env {
+    /// `config` with the clock frozen at 2026-03-01 unless it says otherwise.
+    pub async fn frozen_with(config: Config) -> Env {
         let frozen: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
-        let config = Config {
+        Env::with(Config {
             frozen_at: config.frozen_at.or(Some(frozen)),
             ..config
-        };
+        })
+        .await
+    }
+
+    /// `config` as given (a running clock when `frozen_at` is None).
+    pub async fn with(config: Config) -> Env {
         let emu = Emulator::start(config).await.unwrap();
         Env {
             emu,
@@ -35,9 +41,10 @@ impl Env {
         }
     }
 
+    /// An inline seed, clock frozen as in `start`.
     pub async fn seeded(seed: &str) -> Env {
         let seed = csmrun_emulator::seed::Seed::from_json(seed).unwrap();
-        Env::with(Config {
+        Env::frozen_with(Config {
             seed: SeedSource::Inline(seed),
             ..Config::default()
         })

@@ -55,6 +55,7 @@ pub(super) fn deploy(
     if world.settings.sticky_mesh_failures && world.get(STICKY, &key).is_some() {
         causes.push(Cause::StickyFailure);
     }
+    let missing_traffic = missing_traffic_revision(world, &key, &service);
     service["reconciling"] = json!(true);
     service["etag"] = json!(shape::etag(world));
     world.put(collections::RUN_SERVICES, &key, service.clone());
@@ -77,6 +78,14 @@ pub(super) fn deploy(
             let mesh_failure = !causes.is_empty();
             let failure = match (&injected, &revision) {
                 (Some(e), _) => Some(e.clone()),
+                // Seen from Google as an INTERNAL operation error, not a 400 on the call.
+                (None, _) if missing_traffic.is_some() => Some(OpError::new(
+                    13,
+                    format!(
+                        "Revision '{}' does not exist or is deleted.",
+                        missing_traffic.as_deref().unwrap_or_default()
+                    ),
+                )),
                 (None, Some(rev)) if mesh_failure => {
                     let id = rev.rsplit('/').next().unwrap_or(rev);
                     Some(OpError::new(9, mesh::generic_failure(&name, id, port)))
@@ -84,19 +93,25 @@ pub(super) fn deploy(
                 _ => None,
             };
             match (&failure, &revision) {
-                (Some(e), Some(rev)) => revision::mark_failed(
-                    world,
-                    rev,
-                    &e.message,
-                    mesh_failure && injected.is_none(),
-                ),
+                (Some(e), Some(rev)) if missing_traffic.is_none() || injected.is_some() => {
+                    revision::mark_failed(
+                        world,
+                        rev,
+                        &e.message,
+                        mesh_failure && injected.is_none(),
+                    )
+                }
+                (Some(_), Some(rev)) => revision::mark_ready(world, rev),
                 (None, Some(rev)) => revision::mark_ready(world, rev),
                 _ => {}
             }
             match &failure {
                 Some(e) => {
                     shape::mark_failed(&mut service, &e.message, now);
-                    if world.settings.sticky_mesh_failures && mesh_failure {
+                    if world.settings.sticky_mesh_failures
+                        && mesh_failure
+                        && missing_traffic.is_none()
+                    {
                         world.put(STICKY, &key, json!({"causes": causes.iter().map(Cause::describe).collect::<Vec<_>>()}));
                     }
                 }
@@ -137,4 +152,22 @@ pub(super) fn deploy(
         .get(&op_name)
         .map(|o| o.render())
         .unwrap_or(Value::Null)
+}
+
+/// A revision named by a `TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION` target that this service does not have.
+fn missing_traffic_revision(world: &World, key: &str, service: &Value) -> Option<String> {
+    service["traffic"]
+        .as_array()?
+        .iter()
+        .filter(|t| t["type"] == "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION")
+        .filter_map(|t| t["revision"].as_str())
+        .find(|rev| {
+            world
+                .get(
+                    collections::RUN_REVISIONS,
+                    &format!("{key}/revisions/{rev}"),
+                )
+                .is_none()
+        })
+        .map(str::to_string)
 }
