@@ -171,12 +171,13 @@ impl Resource for ServiceResource {
             })
         };
         let graph = CreateSteps {
+            checks: step(Part::Checks),
             iam: step(Part::Iam),
             dns_zone: step(Part::DnsZone),
             dns_record: step(Part::DnsRecord),
             neg: step(Part::Neg),
             backend_service: step(Part::BackendService),
-            preflight: step(Part::Preflight),
+            mesh_settle: step(Part::MeshSettle),
             service: step(Part::Service),
             invokers: step(Part::Invokers),
             route: step(Part::Route),

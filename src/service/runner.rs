@@ -3,7 +3,8 @@
 //! # Guarantees
 //! - A step starts only after every step it depends on has succeeded; steps whose dependencies are met run
 //!   concurrently.
-//! - Every step that succeeded, and every step that failed after changing something (its partial record), is in the
+//! - Every step that succeeded having changed something, and every step that failed after changing something (its
+//!   partial record), is in the
 //!   journal. On any failure or cancellation no new step is started, the steps in flight are allowed to finish (they
 //!   see the cancellation and return promptly), and then every journal entry is undone in reverse completion order,
 //!   which is a reverse dependency order: a part is undone only after everything that depends on it.
@@ -64,6 +65,12 @@ pub trait Step: Send + Sync {
 
     /// Reverts what `ensure` recorded.
     async fn undo(&self, record: &Self::Record) -> Result<(), Self::Error>;
+
+    /// True when the record says nothing was changed (a read-only check, an adopted shared part): such records
+    /// are not journaled, so they are neither undone nor reported as remaining.
+    fn is_noop(&self, _record: &Self::Record) -> bool {
+        false
+    }
 }
 
 /// A boxed step of a graph.
@@ -100,7 +107,7 @@ pub struct Entry<R> {
 /// How a run ended.
 #[derive(Debug)]
 pub enum RunOutcome<R, E> {
-    /// Every step succeeded; the journal in completion order.
+    /// Every step succeeded; the journal (steps that changed something) in completion order.
     Done(Vec<Entry<R>>),
     /// A step failed (or the run was cancelled) and everything was undone.
     RolledBack { failed: &'static str, error: E },
@@ -176,11 +183,13 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
                 Ok(record) => {
                     tracing::debug!(step = name, "step done");
                     done.insert(id);
-                    journal.push(Entry {
-                        node: id,
-                        name,
-                        record,
-                    });
+                    if !self.nodes[id].step.is_noop(&record) {
+                        journal.push(Entry {
+                            node: id,
+                            name,
+                            record,
+                        });
+                    }
                 }
                 Err(Failed { error, partial }) => {
                     tracing::debug!(step = name, ?error, "step failed");
@@ -258,14 +267,17 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
 
 /// The steps of a create, wired as the graph of PRODUCT §4.
 pub struct CreateSteps<R, E> {
+    /// Read-only pre-flight checks (mesh exists, subnet Private Google Access, hostname free): everything else
+    /// waits for them, so a doomed create fails before creating anything.
+    pub checks: DynStep<R, E>,
     /// Project IAM grant, then (only if newly added) the propagation wait.
     pub iam: DynStep<R, E>,
     pub dns_zone: DynStep<R, E>,
     pub dns_record: DynStep<R, E>,
     pub neg: DynStep<R, E>,
     pub backend_service: DynStep<R, E>,
-    /// Mesh settle wait, subnet Private Google Access, hostname uniqueness (read-only).
-    pub preflight: DynStep<R, E>,
+    /// The rest of the mesh settle time, overlapping the other branches.
+    pub mesh_settle: DynStep<R, E>,
     /// Cloud Run service, waited for until Ready (diagnosed and redeployed inside the step).
     pub service: DynStep<R, E>,
     pub invokers: DynStep<R, E>,
@@ -279,7 +291,8 @@ pub mod node {
     pub const DNS_RECORD: &str = "DNS record";
     pub const NEG: &str = "serverless NEG";
     pub const BACKEND_SERVICE: &str = "backend service";
-    pub const PREFLIGHT: &str = "pre-flight checks";
+    pub const CHECKS: &str = "pre-flight checks";
+    pub const MESH_SETTLE: &str = "mesh settle wait";
     pub const SERVICE: &str = "Cloud Run service";
     pub const INVOKERS: &str = "invoker policy";
     pub const ROUTE: &str = "HTTPRoute";
@@ -288,17 +301,19 @@ pub mod node {
 impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError + 'static>
     CreateSteps<R, E>
 {
-    /// {IAM → wait} ∥ {zone → record} ∥ {NEG → backend service} ∥ pre-flight; service after IAM and pre-flight;
-    /// invokers after the service; the route last, once the service is Ready and everything else exists.
+    /// Pre-flight checks; then {IAM → wait} ∥ {zone → record} ∥ {NEG → backend service} ∥ mesh settle wait;
+    /// the service after IAM and the settle wait; invokers after the service; the route last, once the service is
+    /// Ready and everything else exists.
     pub fn into_graph(self) -> Graph<R, E> {
         let mut g = Graph::default();
-        let iam = g.add(node::IAM, &[], self.iam);
-        let zone = g.add(node::DNS_ZONE, &[], self.dns_zone);
+        let checks = g.add(node::CHECKS, &[], self.checks);
+        let iam = g.add(node::IAM, &[checks], self.iam);
+        let zone = g.add(node::DNS_ZONE, &[checks], self.dns_zone);
         let record = g.add(node::DNS_RECORD, &[zone], self.dns_record);
-        let neg = g.add(node::NEG, &[], self.neg);
+        let neg = g.add(node::NEG, &[checks], self.neg);
         let bs = g.add(node::BACKEND_SERVICE, &[neg], self.backend_service);
-        let pre = g.add(node::PREFLIGHT, &[], self.preflight);
-        let svc = g.add(node::SERVICE, &[iam, pre], self.service);
+        let settle = g.add(node::MESH_SETTLE, &[checks], self.mesh_settle);
+        let svc = g.add(node::SERVICE, &[iam, settle], self.service);
         let inv = g.add(node::INVOKERS, &[svc], self.invokers);
         g.add(node::ROUTE, &[svc, inv, bs, record], self.route);
         g

@@ -120,16 +120,21 @@ impl Step for Fake {
         self.log.push(Event::Undo(record));
         Ok(())
     }
+
+    fn is_noop(&self, record: &&'static str) -> bool {
+        *record == node::CHECKS
+    }
 }
 
 /// Durations of the create graph's steps (seconds): the IAM step includes a 90 s propagation wait.
-const PLAN: [(&str, u64); 9] = [
+const PLAN: [(&str, u64); 10] = [
+    (node::CHECKS, 1),
     (node::IAM, 91),
     (node::DNS_ZONE, 2),
     (node::DNS_RECORD, 1),
     (node::NEG, 3),
     (node::BACKEND_SERVICE, 4),
-    (node::PREFLIGHT, 60),
+    (node::MESH_SETTLE, 60),
     (node::SERVICE, 20),
     (node::INVOKERS, 1),
     (node::ROUTE, 5),
@@ -157,12 +162,13 @@ fn create_graph(
         })
     };
     CreateSteps {
+        checks: mk(node::CHECKS),
         iam: mk(node::IAM),
         dns_zone: mk(node::DNS_ZONE),
         dns_record: mk(node::DNS_RECORD),
         neg: mk(node::NEG),
         backend_service: mk(node::BACKEND_SERVICE),
-        preflight: mk(node::PREFLIGHT),
+        mesh_settle: mk(node::MESH_SETTLE),
         service: mk(node::SERVICE),
         invokers: mk(node::INVOKERS),
         route: mk(node::ROUTE),
@@ -171,11 +177,15 @@ fn create_graph(
 }
 
 /// (dependent, dependency) pairs of the create graph, transitively closed enough for order checks.
-const EDGES: [(&str, &str); 8] = [
+const EDGES: [(&str, &str); 12] = [
+    (node::IAM, node::CHECKS),
+    (node::DNS_ZONE, node::CHECKS),
+    (node::NEG, node::CHECKS),
+    (node::MESH_SETTLE, node::CHECKS),
     (node::DNS_RECORD, node::DNS_ZONE),
     (node::BACKEND_SERVICE, node::NEG),
     (node::SERVICE, node::IAM),
-    (node::SERVICE, node::PREFLIGHT),
+    (node::SERVICE, node::MESH_SETTLE),
     (node::INVOKERS, node::SERVICE),
     (node::ROUTE, node::SERVICE),
     (node::ROUTE, node::BACKEND_SERVICE),
@@ -191,10 +201,10 @@ async fn independent_branches_run_concurrently_and_the_route_goes_last() {
     let RunOutcome::Done(journal) = outcome else {
         panic!("expected success, got {outcome:?}")
     };
-    assert_eq!(journal.len(), 9);
-    // Critical path: IAM (91) -> service (20) -> invokers (1) -> route (5) = 117 s. Run one after the other the
-    // steps would take 187 s, so 117 proves the branches overlapped.
-    assert_eq!(log.now(), 117);
+    assert_eq!(journal.len(), 9, "the read-only checks are not journaled");
+    // Critical path: checks (1) -> IAM (91) -> service (20) -> invokers (1) -> route (5) = 118 s. Run one after the
+    // other the steps would take 188 s, so 118 proves the branches overlapped.
+    assert_eq!(log.now(), 118);
     let starts: Vec<(&str, u64)> = log
         .events()
         .into_iter()
@@ -206,18 +216,19 @@ async fn independent_branches_run_concurrently_and_the_route_goes_last() {
             }
         })
         .collect();
-    for first in [node::IAM, node::DNS_ZONE, node::NEG, node::PREFLIGHT] {
+    assert!(starts.contains(&(node::CHECKS, 0)), "{starts:?}");
+    for branch in [node::IAM, node::DNS_ZONE, node::NEG, node::MESH_SETTLE] {
         assert!(
-            starts.contains(&(first, 0)),
-            "{first} should start at once: {starts:?}"
+            starts.contains(&(branch, 1)),
+            "{branch} should start right after the checks: {starts:?}"
         );
     }
     assert!(
-        starts.contains(&(node::SERVICE, 91)),
-        "service waits for IAM and pre-flight: {starts:?}"
+        starts.contains(&(node::SERVICE, 92)),
+        "service waits for IAM and the settle wait: {starts:?}"
     );
     assert!(
-        starts.contains(&(node::ROUTE, 112)),
+        starts.contains(&(node::ROUTE, 113)),
         "route starts after the invoker policy: {starts:?}"
     );
     assert_eq!(log.finished().last(), Some(&node::ROUTE));
@@ -235,7 +246,11 @@ async fn a_fault_at_every_step_leaves_nothing_behind_and_undoes_in_reverse_depen
                 panic!("step {k} ({faulty}): expected a rollback, got {outcome:?}")
             };
             assert_eq!((failed, error), (*faulty, FakeError::Boom(faulty)));
-            let mut created = log.finished();
+            let mut created: Vec<&str> = log
+                .finished()
+                .into_iter()
+                .filter(|n| *n != node::CHECKS)
+                .collect();
             if partial {
                 created.push(faulty);
             }
@@ -321,6 +336,7 @@ async fn cancellation_stops_waits_promptly_and_still_rolls_back() {
     finished.sort();
     let mut want = vec![
         node::BACKEND_SERVICE,
+        node::CHECKS,
         node::DNS_RECORD,
         node::DNS_ZONE,
         node::NEG,
@@ -329,6 +345,7 @@ async fn cancellation_stops_waits_promptly_and_still_rolls_back() {
     assert_eq!(finished, want);
     let mut undone = log.undone();
     undone.sort();
+    finished.retain(|n| *n != node::CHECKS);
     assert_eq!(
         undone, finished,
         "what was created before the cancel is undone"

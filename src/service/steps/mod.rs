@@ -184,7 +184,8 @@ pub enum Part {
     DnsRecord,
     Neg,
     BackendService,
-    Preflight,
+    Checks,
+    MeshSettle,
     Service,
     Invokers,
     Route,
@@ -214,10 +215,24 @@ impl Step for PartStep {
             Part::DnsRecord => clean(dns::ensure_record(c).await),
             Part::Neg => clean(neg::ensure(c).await),
             Part::BackendService => clean(backend::ensure(c).await),
-            Part::Preflight => clean(preflight::run(c).await.map(|_| Record::Preflight)),
+            Part::Checks => clean(preflight::checks(c).await.map(|_| Record::Preflight)),
+            Part::MeshSettle => clean(preflight::settle(c).await.map(|_| Record::Preflight)),
             Part::Service => service::ensure(c).await,
             Part::Invokers => clean(service::ensure_invokers(c).await.map(|_| Record::Invokers)),
             Part::Route => clean(route::ensure(c).await),
+        }
+    }
+
+    fn is_noop(&self, record: &Record) -> bool {
+        match record {
+            Record::Iam { added } => added.is_empty(),
+            Record::DnsZone { created }
+            | Record::DnsRecord { created }
+            | Record::Neg { created }
+            | Record::BackendService { created }
+            | Record::Service { created }
+            | Record::Route { created } => !created,
+            Record::Preflight | Record::Invokers => true,
         }
     }
 

@@ -5,9 +5,31 @@ use std::time::Duration;
 
 use super::{Ctx, StepError};
 
-/// Runs the three checks; waits out the rest of `mesh_settle_time` for a young mesh.
+/// The checks, then the settle wait (the update path, where nothing overlaps).
 pub async fn run(c: &Ctx) -> Result<(), StepError> {
+    checks(c).await?;
+    settle(c).await
+}
+
+/// The three read-only checks, concurrently; the first failure ends them.
+pub async fn checks(c: &Ctx) -> Result<(), StepError> {
     tokio::try_join!(mesh(c), subnet(c), hostname(c)).map(|_| ())
+}
+
+/// Waits out the rest of `mesh_settle_time` for a young mesh (its age was noted by [`checks`]).
+pub async fn settle(c: &Ctx) -> Result<(), StepError> {
+    let Some(created) = c.facts().mesh_created else {
+        return Ok(());
+    };
+    let age = (chrono::Utc::now() - created)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    if age < c.data.mesh_settle_time {
+        let rest = c.data.mesh_settle_time - age;
+        tracing::info!(mesh = c.spec.mesh, wait = ?rest, "mesh created recently; waiting for it to settle");
+        c.sleep(rest).await?;
+    }
+    Ok(())
 }
 
 async fn mesh(c: &Ctx) -> Result<(), StepError> {
