@@ -27,6 +27,8 @@ struct Inner {
     /// Reasons from `error.errors[].reason`, `ErrorInfo.reason` or Compute operation error codes.
     reasons: Vec<String>,
     message: String,
+    /// The numeric google.rpc code of a failed google.longrunning operation.
+    operation_code: Option<i64>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -60,6 +62,7 @@ impl Error {
             status: None,
             reasons: Vec::new(),
             message: message.into(),
+            operation_code: None,
             source: None,
         }))
     }
@@ -221,6 +224,16 @@ impl Error {
         self.0.kind == Kind::Operation
     }
 
+    /// The numeric google.rpc code a failed `google.longrunning.Operation` carried (9 = FAILED_PRECONDITION).
+    pub fn operation_code(&self) -> Option<i64> {
+        self.0.operation_code
+    }
+
+    pub(crate) fn with_operation_code(mut self, code: i64) -> Self {
+        self.0.operation_code = Some(code);
+        self
+    }
+
     /// The HTTP status of Google's answer (for an operation failure: the status its code maps to).
     pub fn http_status(&self) -> Option<u16> {
         self.0.http_status
@@ -330,6 +343,7 @@ impl fmt::Debug for Error {
             .field("status", &i.status)
             .field("reasons", &i.reasons)
             .field("message", &i.message)
+            .field("operation_code", &i.operation_code)
             .finish()
     }
 }

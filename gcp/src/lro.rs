@@ -117,12 +117,10 @@ impl Operation for LongRunningOperation {
         } else {
             err.message.clone()
         };
-        Some(Error::operation(
-            http,
-            name.map(str::to_string),
-            reasons,
-            message,
-        ))
+        Some(
+            Error::operation(http, name.map(str::to_string), reasons, message)
+                .with_operation_code(err.code),
+        )
     }
 }
 

@@ -84,6 +84,7 @@ async fn a_failed_run_operation_carries_its_code_and_message() {
         .unwrap_err();
     assert!(err.is_operation_failure(), "{err:?}");
     assert_eq!(err.status(), Some("FAILED_PRECONDITION"));
+    assert_eq!(err.operation_code(), Some(9));
     assert_eq!(err.http_status(), Some(400));
     assert_eq!(err.message(), msg);
     assert!(
