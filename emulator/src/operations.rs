@@ -290,3 +290,83 @@ impl Operations {
         rfc3339(t)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::world::{Settings, World};
+
+    fn new_op(name: &str, world: &World, due_in: i64) -> NewOperation {
+        NewOperation {
+            name: name.into(),
+            api: Api::Run,
+            style: Style::Longrunning,
+            method_id: "m".into(),
+            doc: json!({"@type": "t"}),
+            created: world.now(),
+            due: world.now() + chrono::Duration::seconds(due_in),
+            injected: None,
+        }
+    }
+
+    fn world() -> World {
+        let at = "2026-01-01T00:00:00Z".parse().unwrap();
+        World::new(Clock::frozen(at), Settings::default())
+    }
+
+    #[test]
+    fn completions_run_only_when_due_and_in_due_order() {
+        let mut w = world();
+        for (name, due) in [("late", 20), ("early", 10)] {
+            let op = new_op(name, &w, due);
+            w.start_operation(
+                op,
+                Box::new(move |w: &mut World, _| {
+                    let order = w.get("test", "order").cloned().unwrap_or(json!([]));
+                    let mut list = order.as_array().cloned().unwrap_or_default();
+                    list.push(json!(name));
+                    w.put("test", "order", json!(list));
+                    Outcome::ok(json!({}))
+                }),
+            );
+        }
+        w.tick();
+        assert!(!w.operations.get("early").unwrap().done());
+        w.clock.advance(chrono::Duration::seconds(30));
+        w.tick();
+        assert_eq!(w.get("test", "order").unwrap(), &json!(["early", "late"]));
+        assert_eq!(w.operations.get("late").unwrap().render()["done"], true);
+    }
+
+    #[test]
+    fn an_injected_failure_overrides_the_completions_result() {
+        let mut w = world();
+        let mut op = new_op("op", &w, 0);
+        op.injected = Some(OpError::new(13, "boom"));
+        w.start_operation(op, Box::new(|_, _| Outcome::ok(json!({"fine": true}))));
+        w.tick();
+        let rendered = w.operations.get("op").unwrap().render();
+        assert_eq!(rendered["error"]["code"], 13);
+        assert!(rendered.get("response").is_none());
+    }
+
+    #[test]
+    fn compute_style_renders_running_then_done_with_errors() {
+        let mut w = world();
+        let mut op = new_op("op", &w, 5);
+        op.style = Style::Compute;
+        op.doc = json!({"kind": "compute#operation", "name": "op"});
+        w.start_operation(op, Box::new(|_, _| Outcome::err(OpError::new(9, "in use"))));
+        assert_eq!(
+            w.operations.get("op").unwrap().render()["status"],
+            "RUNNING"
+        );
+        w.clock.advance(chrono::Duration::seconds(5));
+        w.tick();
+        let done = w.operations.get("op").unwrap().render();
+        assert_eq!(done["status"], "DONE");
+        assert_eq!(done["error"]["errors"][0]["message"], "in use");
+        assert_eq!(done["httpErrorStatusCode"], 400);
+    }
+}

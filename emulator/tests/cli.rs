@@ -58,7 +58,7 @@ fn first_stdout_line_names_the_listening_url() {
 }
 
 #[test]
-fn no_seed_flag_serves_the_demo_project() {
+fn no_seed_flag_serves_the_meshapps_demo_infrastructure() {
     let (running, _) = start(&[]);
     let (status, project) = get(&format!(
         "{}/cloudresourcemanager/v1/projects/demo-project",
@@ -66,6 +66,27 @@ fn no_seed_flag_serves_the_demo_project() {
     ));
     assert_eq!(status, 200);
     assert_eq!(project["projectNumber"], "123456789012");
+    let base = &running.base;
+    let (status, subnet) = get(&format!(
+        "{base}/compute/v1/projects/demo-project/regions/asia-northeast1/subnetworks/mesh-subnet"
+    ));
+    assert_eq!(status, 200, "{subnet}");
+    assert_eq!(subnet["privateIpGoogleAccess"], true);
+    assert!(subnet["network"]
+        .as_str()
+        .unwrap()
+        .ends_with("/global/networks/mesh-vpc"));
+    let (status, mesh) = get(&format!(
+        "{base}/networkservices/v1/projects/demo-project/locations/global/meshes/meshapps"
+    ));
+    assert_eq!(status, 200, "{mesh}");
+    assert_eq!(mesh["createTime"], "2026-01-01T00:00:00.000000Z");
+    let (_, state) = get(&format!("{base}/_emulator/state"));
+    let accounts = state["projects"][0]["serviceAccounts"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(accounts, 6);
 }
 
 #[test]
