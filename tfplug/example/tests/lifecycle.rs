@@ -239,3 +239,41 @@ fn automtls_ctrl_c_during_slow_apply_ends_cleanly() {
 fn reattach_ctrl_c_during_slow_apply_ends_cleanly() {
     ctrl_c_during_slow_apply(&setup(true));
 }
+
+#[test]
+fn provider_logs_reach_tf_log_at_their_own_level() {
+    let mut env = setup(false);
+    env.config(&thing("logs", 1, ""));
+    env.wd.set_env("TF_LOG", "DEBUG");
+    let out = env.ok(&["plan", "-no-color"]);
+    let provider_line = |level: &str, message: &str| {
+        out.stderr.lines().any(|l| {
+            l.contains(&format!("[{level}]"))
+                && l.contains("provider.terraform-provider-tfplugexample: ")
+                && l.contains(message)
+        })
+    };
+    assert!(
+        provider_line("DEBUG", "PlanResourceChange"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        provider_line("INFO", "tfplug provider serving"),
+        "{}",
+        out.stderr
+    );
+
+    env.wd.set_env("TF_LOG", "INFO");
+    let out = env.ok(&["plan", "-no-color"]);
+    assert!(
+        out.stderr.contains("tfplug provider serving"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("PlanResourceChange"),
+        "debug events are filtered at INFO:\n{}",
+        out.stderr
+    );
+}
