@@ -324,6 +324,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// Terraform's process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Output so far (stdout then stderr).
     pub fn output_so_far(&self) -> String {
         let out = self.stdout.lock().map(|s| s.clone()).unwrap_or_default();
