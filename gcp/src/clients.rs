@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Auth, Token};
 use crate::endpoints::{CustomEndpoints, Endpoints, EMULATOR_HOST_ENV};
 use crate::error::Error;
+use crate::retry::{Backoff, RetryPolicy};
 use crate::transport::{Transport, TransportOptions};
 use crate::{compute, dns, network_services, resource_manager, run};
 
@@ -28,6 +29,11 @@ pub struct Settings {
     pub request_timeout: Option<Duration>,
     /// `None` → `terraform-provider-csmrun/<this crate's version>`.
     pub user_agent: Option<String>,
+    /// `None` → the default [`RetryPolicy`].
+    pub retry: Option<RetryPolicy>,
+    /// Backoff between operation polls. `None` → 1 s growing to 10 s against Google; 50 ms growing to 1 s against
+    /// the emulator, where a poll is cheap and operations are time-scaled to be short.
+    pub poll: Option<Backoff>,
 }
 
 impl Settings {
@@ -62,8 +68,14 @@ impl fmt::Debug for Settings {
             .field("emulator_host", &self.emulator_host)
             .field("request_timeout", &self.request_timeout)
             .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .field("poll", &self.poll)
             .finish()
     }
+}
+
+fn emulator_poll() -> Backoff {
+    Backoff::new(Duration::from_millis(50), Duration::from_secs(1), 1.5)
 }
 
 /// One transport shared by the five API clients. Cheap to clone.
@@ -80,10 +92,14 @@ impl Clients {
             &settings.custom_endpoints,
             settings.emulator_host.as_deref(),
         )?;
-        let auth = match (&settings.access_token, &settings.emulator_host) {
-            (Some(token), _) => Auth::static_token(token.clone()),
-            (None, Some(host)) if !host.trim().is_empty() => Auth::emulator(),
-            _ => Auth::google(
+        let emulator = settings
+            .emulator_host
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty());
+        let auth = match &settings.access_token {
+            Some(token) => Auth::static_token(token.clone()),
+            None if emulator => Auth::emulator(),
+            None => Auth::google(
                 settings.credentials.as_deref(),
                 settings.impersonate_service_account.as_deref(),
             )?,
@@ -94,6 +110,14 @@ impl Clients {
         }
         if let Some(ua) = settings.user_agent {
             options.user_agent = ua;
+        }
+        if let Some(r) = settings.retry {
+            options.retry = r;
+        }
+        match settings.poll {
+            Some(p) => options.poll = p,
+            None if emulator => options.poll = emulator_poll(),
+            None => {}
         }
         Ok(Clients::from_transport(Transport::new(
             auth, endpoints, options,
@@ -141,5 +165,53 @@ impl Clients {
 
     pub fn resource_manager(&self) -> resource_manager::Client {
         resource_manager::Client::new(self.t.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Api;
+
+    #[test]
+    fn the_emulator_gets_fast_polling_and_google_the_default() {
+        let emu = Clients::new(Settings {
+            emulator_host: Some("127.0.0.1:9".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(emu.transport().options().poll, emulator_poll());
+        let google = Clients::new(Settings {
+            access_token: Some(Token::new("t")),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            google.transport().options().poll,
+            TransportOptions::default().poll
+        );
+        assert_eq!(
+            google.transport().endpoints().base(Api::Compute).as_str(),
+            "https://compute.googleapis.com/compute/v1/"
+        );
+    }
+
+    #[test]
+    fn explicit_settings_override_the_defaults() {
+        let poll = Backoff::new(Duration::from_secs(2), Duration::from_secs(4), 2.0);
+        let c = Clients::new(Settings {
+            emulator_host: Some("127.0.0.1:9".into()),
+            retry: Some(RetryPolicy::none()),
+            poll: Some(poll.clone()),
+            request_timeout: Some(Duration::from_secs(5)),
+            user_agent: Some("terraform-provider-csmrun/9.9.9".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let o = c.transport().options();
+        assert_eq!(o.poll, poll);
+        assert_eq!(o.retry.max_attempts, 1);
+        assert_eq!(o.request_timeout, Duration::from_secs(5));
+        assert_eq!(o.user_agent, "terraform-provider-csmrun/9.9.9");
     }
 }
