@@ -7,7 +7,7 @@
 //! (`validate`), the bearer token and fault rules are applied, the world is `tick`ed (due operations complete),
 //! and only then is the handler registered for that method id called, under the world lock:
 //!
-//! ```ignore
+//! ```text
 //! // emulator/src/services/compute/mod.rs
 //! use crate::services::{Call, Registry, Reply};
 //! use crate::{error::ApiError, world::World};
@@ -93,7 +93,10 @@ pub enum Reply {
     /// Another status with a JSON body.
     Status(u16, Value),
     /// Block until the operation is done or `timeout` passes, then answer with the operation.
-    Wait { operation: String, timeout: std::time::Duration },
+    Wait {
+        operation: String,
+        timeout: std::time::Duration,
+    },
 }
 
 impl Reply {
