@@ -127,6 +127,7 @@ pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagn
             "terraform-provider-csmrun/{}",
             env!("CARGO_PKG_VERSION")
         )),
+        ..Default::default()
     };
     if diags.has_errors() {
         return Err(diags);

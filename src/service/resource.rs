@@ -275,6 +275,9 @@ impl Resource for ServiceResource {
             (Ok(o), Ok(n)) => (o, n),
             (Err(d), _) | (_, Err(d)) => return ApplyResult::partial(prior, d),
         };
+        if only_settings_change(&prior, &planned) {
+            return ApplyResult::ok(state::after_apply(&planned, None));
+        }
         let cancel = ctx.cancellation_token().child_token();
         let c = ctx_for(
             &data,
@@ -373,6 +376,14 @@ impl Resource for ServiceResource {
             Err(e) => ImportResult::failed(step_diag(&e)),
         }
     }
+}
+
+/// True when only Terraform-side settings (`deletion_policy`, `timeouts`) change: nothing to do in the cloud.
+fn only_settings_change(prior: &ServiceModel, planned: &ServiceModel) -> bool {
+    let mut a = prior.clone();
+    a.deletion_policy = planned.deletion_policy.clone();
+    a.timeouts = planned.timeouts.clone();
+    &a == planned
 }
 
 /// Update in place: every part ensured in dependency order; renamed parts built new, swapped in, old deleted.

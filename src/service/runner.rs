@@ -4,8 +4,7 @@
 //! - A step starts only after every step it depends on has succeeded; steps whose dependencies are met run
 //!   concurrently.
 //! - Every step that succeeded having changed something, and every step that failed after changing something (its
-//!   partial record), is in the
-//!   journal. On any failure or cancellation no new step is started, the steps in flight are allowed to finish (they
+//!   partial record), is in the journal. On any failure or cancellation no new step is started, the steps in flight are allowed to finish (they
 //!   see the cancellation and return promptly), and then every journal entry is undone in reverse completion order,
 //!   which is a reverse dependency order: a part is undone only after everything that depends on it.
 //! - If an undo fails, the parts it depends on are kept (something may still use them), and the outcome lists
