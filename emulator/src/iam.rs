@@ -1,6 +1,7 @@
 //! IAM policies (project and resource level): etags, versions, conditions and propagation delay.
 
 use crate::error::ApiError;
+use crate::world::World;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -145,6 +146,42 @@ impl Policy {
             .get(&(role.to_string(), member.to_string()))
             .is_some_and(|since| *since <= now)
     }
+}
+
+/// Member checks Google makes on setIamPolicy: `type:value` form, public principals only where allowed, and
+/// service accounts of a project the emulator knows must exist.
+pub fn check_members(world: &World, policy: &Value, allow_public: bool) -> Result<(), ApiError> {
+    for b in policy["bindings"].as_array().into_iter().flatten() {
+        for m in b["members"].as_array().into_iter().flatten() {
+            let m = m.as_str().unwrap_or_default();
+            if m == "allUsers" || m == "allAuthenticatedUsers" {
+                if allow_public {
+                    continue;
+                }
+                return Err(ApiError::invalid_argument(format!(
+                    "Policy members must be of the form \"<type>:<value>\". {m} is not supported on this resource."
+                )));
+            }
+            let Some((kind, value)) = m.split_once(':') else {
+                return Err(ApiError::invalid_argument(format!(
+                    "Invalid member type: '{m}'. Policy members must be of the form \"<type>:<value>\"."
+                )));
+            };
+            if kind == "serviceAccount" {
+                let project = value
+                    .split_once('@')
+                    .and_then(|(_, domain)| domain.strip_suffix(".iam.gserviceaccount.com"));
+                if let Some(p) = project.and_then(|p| world.project(p)) {
+                    if !p.service_accounts.contains(value) {
+                        return Err(ApiError::invalid_argument(format!(
+                            "Service account {value} does not exist."
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn value_i64(v: &Value) -> Option<i64> {

@@ -176,6 +176,12 @@ async fn wait(shared: &Arc<Shared>, api: Api, name: &str, timeout: std::time::Du
         tokio::select! {
             _ = tokio::time::sleep(nap) => {}
             _ = shared.changed.notified() => {}
+            _ = shared.stopping.cancelled() => {
+                return match shared.world().operations.get(name) {
+                    Some(op) => Answer::Json(200, op.render()),
+                    None => error(api, &ApiError::not_found(format!("Operation '{name}' not found."))),
+                };
+            }
         }
     }
 }

@@ -87,6 +87,8 @@ pub struct Shared {
     pub changed: Notify,
     pub initial_seed: Seed,
     pub time_scale_override: Option<f64>,
+    /// Cancelled on shutdown so blocked `:wait` calls answer at once instead of holding shutdown up.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl Shared {
@@ -152,6 +154,7 @@ impl Emulator {
             changed: Notify::new(),
             initial_seed: seed,
             time_scale_override: config.time_scale,
+            stopping: tokio_util::sync::CancellationToken::new(),
         };
         shared.world = Mutex::new(shared.fresh_world(clock)?);
         let shared = Arc::new(shared);
@@ -168,7 +171,7 @@ impl Emulator {
         let app = crate::control::routes()
             .fallback(api)
             .with_state(shared.clone());
-        let stop = tokio_util::sync::CancellationToken::new();
+        let stop = shared.stopping.clone();
         let stopped = stop.clone();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app)

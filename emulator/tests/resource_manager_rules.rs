@@ -158,3 +158,18 @@ async fn unknown_service_account_of_a_known_project_is_400() {
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn projects_refuse_public_principals() {
+    let env = Env::start().await;
+    let read = get_policy(&env).await;
+    let bindings = json!([{"role": "roles/viewer", "members": ["allUsers"]}]);
+    let (status, _) = env
+        .call(
+            "POST",
+            &path(&format!("{P}:setIamPolicy")),
+            Some(json!({"policy": {"bindings": bindings, "etag": read["etag"]}})),
+        )
+        .await;
+    assert_eq!(status, 400);
+}

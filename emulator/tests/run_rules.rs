@@ -422,3 +422,27 @@ async fn wait_blocks_until_the_operation_is_done_on_a_running_clock() {
         .await;
     assert_eq!(done["done"], true, "{done}");
 }
+
+#[tokio::test]
+async fn service_iam_accepts_all_users_but_not_unknown_service_accounts_of_the_project() {
+    let env = Env::start().await;
+    env.finish_run(&create(&env, "hello", plain("img")).await)
+        .await;
+    let path = env.run("services/hello");
+    let read = env.ok("GET", &format!("{path}:getIamPolicy"), None).await;
+    let public = json!({"policy": {"etag": read["etag"],
+        "bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]}});
+    let written = env
+        .ok("POST", &format!("{path}:setIamPolicy"), Some(public))
+        .await;
+    let ghost = json!({"policy": {"etag": written["etag"], "bindings": [{"role": "roles/run.invoker",
+        "members": ["serviceAccount:ghost@demo-project.iam.gserviceaccount.com"]}]}});
+    let (status, body) = env
+        .call("POST", &format!("{path}:setIamPolicy"), Some(ghost))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "Service account ghost@demo-project.iam.gserviceaccount.com does not exist."
+    );
+}

@@ -58,7 +58,7 @@ fn set_iam_policy(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
         .get("policy")
         .filter(|p| p.is_object())
         .ok_or_else(|| ApiError::invalid_argument("Request contains an invalid argument."))?;
-    check_members(world, policy)?;
+    crate::iam::check_members(world, policy, false)?;
     let effective_at = world.now() + world.settings.scaled(world.settings.iam_propagation_delay);
     let mask = call
         .body
@@ -71,38 +71,6 @@ fn set_iam_policy(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
         .policy
         .set(&resource, policy, mask.as_deref(), effective_at)?;
     Ok(Reply::json(rendered))
-}
-
-/// Projects reject public principals, and service accounts of a known project must exist.
-fn check_members(world: &World, policy: &Value) -> Result<(), ApiError> {
-    for b in policy["bindings"].as_array().into_iter().flatten() {
-        for m in b["members"].as_array().into_iter().flatten() {
-            let m = m.as_str().unwrap_or_default();
-            if m == "allUsers" || m == "allAuthenticatedUsers" {
-                return Err(ApiError::invalid_argument(format!(
-                    "Policy members must be of the form \"<type>:<value>\". {m} is not supported on projects."
-                )));
-            }
-            let Some((kind, value)) = m.split_once(':') else {
-                return Err(ApiError::invalid_argument(format!(
-                    "Invalid member type: '{m}'. Policy members must be of the form \"<type>:<value>\"."
-                )));
-            };
-            if kind == "serviceAccount" {
-                let project = value
-                    .split_once('@')
-                    .and_then(|(_, domain)| domain.strip_suffix(".iam.gserviceaccount.com"));
-                if let Some(p) = project.and_then(|p| world.project(p)) {
-                    if !p.service_accounts.contains(value) {
-                        return Err(ApiError::invalid_argument(format!(
-                            "Service account {value} does not exist."
-                        )));
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The emulator grants every permission to any authenticated caller on an existing project.

@@ -41,6 +41,7 @@ pub fn set_iam_policy(world: &mut World, call: &Call) -> Result<Reply, ApiError>
         .filter(|p| p.is_object())
         .cloned()
         .ok_or_else(|| ApiError::invalid_argument("Request contains an invalid argument."))?;
+    crate::iam::check_members(world, &new_policy, true)?;
     let mask = call
         .body
         .get("updateMask")
