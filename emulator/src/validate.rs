@@ -15,7 +15,10 @@ pub fn query(
     for (key, value) in query {
         let spec = params.and_then(|p| p.get(key));
         // Structured query parameters such as `options.requestedPolicyVersion` are declared by their full name.
-        if spec.is_none() && !doc.standard_params.iter().any(|p| p == key) {
+        // Google's front end also takes system parameters with a `$` prefix (`$alt=json;enum-encoding=int`).
+        let system = key.strip_prefix('$').unwrap_or(key);
+        let standard = doc.standard_params.iter().any(|p| p == key || p == system);
+        if spec.is_none() && !standard {
             let message = format!(
                 "Invalid JSON payload received. Unknown name \"{key}\": Cannot bind query parameter. \
                  Field '{key}' could not be found in request message."
@@ -315,6 +318,13 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn dollar_prefixed_system_parameters_are_accepted() {
+        let (doc, m) = run_create();
+        let q = BTreeMap::from([("$alt".to_string(), "json;enum-encoding=int".to_string())]);
+        assert!(query(doc, m, &q).is_ok());
     }
 
     #[test]
