@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::api::Api;
 use crate::error::Error;
-use crate::lro::{self, ComputeOperation, PollTarget};
+use crate::lro::{self, ComputeOperation, LongPoll, PollTarget};
 use crate::page;
 use crate::transport::{Request, Transport};
 use crate::wire::to_json;
@@ -261,6 +261,7 @@ impl Client {
             path: operation_path(project, &op),
             call,
             resource: resource.to_string(),
+            long_poll: Some(LongPoll::ComputeWait),
         };
         lro::wait(&self.t, op, &target).await
     }

@@ -116,6 +116,7 @@ impl Client {
             path: format!("{path}/operations/{}", seg(&op.id)),
             call: "managedZones.patch",
             resource: path,
+            long_poll: None,
         };
         lro::wait(&self.t, op, &target).await
     }

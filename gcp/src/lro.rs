@@ -1,13 +1,18 @@
 //! One poller over the operation shapes: `google.longrunning.Operation` (Cloud Run, Network Services) and
 //! Compute's `Operation` (and Cloud DNS's, which has the same status idea).
 
+mod shapes;
+
+pub use shapes::*;
+
+use std::time::Duration;
+
+use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::json;
 use tokio::time::Instant;
 
 use crate::api::Api;
-use crate::body::rpc_code;
 use crate::error::Error;
 use crate::transport::{Request, Transport};
 
@@ -29,7 +34,28 @@ pub struct PollTarget {
     pub call: &'static str,
     /// The resource the operation works on, for errors.
     pub resource: String,
+    /// The API's blocking `wait` method, if it has one; GET polling is the fallback.
+    pub long_poll: Option<LongPoll>,
 }
+
+/// A server-side wait that returns when the operation finishes (or after a while, still running). It saves the
+/// gap between the end of an operation and the next poll; servers may answer early, so the loop still backs off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LongPoll {
+    /// `POST {name}:wait` with `{"timeout": "<n>s"}` (Cloud Run v2).
+    AipWait,
+    /// `POST {operation}/wait`, which blocks up to about two minutes (Compute).
+    ComputeWait,
+}
+
+/// How long one AIP `:wait` asks the server to block.
+const AIP_WAIT: Duration = Duration::from_secs(60);
+/// Compute's `wait` blocks up to ~2 minutes; the request may take that long.
+const COMPUTE_WAIT: Duration = Duration::from_secs(130);
+/// Margin over the server-side wait for the HTTP exchange itself.
+const WAIT_MARGIN: Duration = Duration::from_secs(10);
+/// A wait answered faster than this without finishing is treated as a plain poll (and backed off).
+const EARLY_ANSWER: Duration = Duration::from_secs(1);
 
 /// Polls `op` (the first answer) at `target` with the transport's poll backoff until it is done, the transport's
 /// deadline (or the default wait) passes, or the transport is cancelled. A failed operation becomes an
@@ -40,6 +66,7 @@ pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -
         .deadline()
         .unwrap_or_else(|| Instant::now() + t.options().default_wait);
     let backoff = t.options().poll.clone();
+    let mut long_poll = target.long_poll;
     let mut polls: u32 = 0;
     while !op.is_done() {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -49,17 +76,31 @@ pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -
                 target.path
             ))));
         }
+        if let Some(kind) = long_poll {
+            let started = Instant::now();
+            match t.send::<O>(wait_request(kind, target, left)).await {
+                Ok(next) => {
+                    op = next;
+                    if !op.is_done() && started.elapsed() < EARLY_ANSWER {
+                        t.pause(backoff.delay(polls).min(left)).await.map_err(ctx)?;
+                        polls = polls.saturating_add(1);
+                    }
+                    continue;
+                }
+                Err(e) if wait_unsupported(&e) => {
+                    tracing::debug!(path = %target.path, error = %e, "operation wait unsupported; polling");
+                    long_poll = None;
+                    continue;
+                }
+                Err(e) => return Err(ctx(e)),
+            }
+        }
         // The last wait is shortened so one final poll happens right at the deadline.
         t.pause(backoff.delay(polls).min(left)).await.map_err(ctx)?;
         polls = polls.saturating_add(1);
-        let req = Request::new(
-            target.api,
-            reqwest::Method::GET,
-            target.path.clone(),
-            target.call,
-        )
-        .resource(target.resource.clone())
-        .poll();
+        let req = Request::new(target.api, Method::GET, target.path.clone(), target.call)
+            .resource(target.resource.clone())
+            .poll();
         op = t.send(req).await.map_err(ctx)?;
     }
     match op.failure() {
@@ -68,171 +109,21 @@ pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -
     }
 }
 
-/// `google.longrunning.Operation`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct LongRunningOperation {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Value>,
-    #[serde(default)]
-    pub done: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<RpcStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<Value>,
-}
-
-/// `google.rpc.Status` as carried in an operation.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct RpcStatus {
-    #[serde(default)]
-    pub code: i64,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<Value>,
-}
-
-impl Operation for LongRunningOperation {
-    fn is_done(&self) -> bool {
-        self.done
+fn wait_request(kind: LongPoll, target: &PollTarget, left: Duration) -> Request {
+    let (path, server_wait) = match kind {
+        LongPoll::AipWait => (format!("{}:wait", target.path), AIP_WAIT.min(left)),
+        LongPoll::ComputeWait => (format!("{}/wait", target.path), COMPUTE_WAIT),
+    };
+    let mut req = Request::new(target.api, Method::POST, path, target.call)
+        .resource(target.resource.clone())
+        .timeout((server_wait + WAIT_MARGIN).min(left));
+    if kind == LongPoll::AipWait {
+        req = req.body(json!({ "timeout": format!("{}s", server_wait.as_secs().max(1)) }));
     }
-
-    fn failure(&self) -> Option<Error> {
-        let err = self.error.as_ref()?;
-        if err.code == 0 && err.message.is_empty() {
-            return None;
-        }
-        let (name, http) = rpc_code(err.code);
-        let reasons = err
-            .details
-            .iter()
-            .filter_map(|d| d.get("reason")?.as_str().map(str::to_string))
-            .collect();
-        let message = if err.message.is_empty() {
-            format!("operation failed with code {}", err.code)
-        } else {
-            err.message.clone()
-        };
-        Some(
-            Error::operation(http, name.map(str::to_string), reasons, message)
-                .with_operation_code(err.code),
-        )
-    }
+    req
 }
 
-impl LongRunningOperation {
-    /// The typed `response` of a finished operation (`{}` when it carries none, e.g. a delete returning Empty).
-    pub fn response<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        let mut v = self
-            .response
-            .clone()
-            .unwrap_or(Value::Object(Default::default()));
-        if let Value::Object(m) = &mut v {
-            m.remove("@type");
-        }
-        serde_json::from_value(v).map_err(|e| {
-            Error::body(format!(
-                "could not decode the response of operation {}: {e}",
-                self.name
-            ))
-        })
-    }
-}
-
-/// Compute's `Operation` (regional or global).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ComputeOperation {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_link: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_link: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_id: Option<String>,
-    /// `PENDING`, `RUNNING` or `DONE`.
-    #[serde(default)]
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
-    /// Link of the region for regional operations; absent for global ones.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_operation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ComputeOperationErrors>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_error_status_code: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_error_message: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<Value>,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ComputeOperationErrors {
-    #[serde(default)]
-    pub errors: Vec<ComputeOperationError>,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ComputeOperationError {
-    /// e.g. `RESOURCE_IN_USE_BY_ANOTHER_RESOURCE`.
-    #[serde(default)]
-    pub code: String,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-}
-
-impl Operation for ComputeOperation {
-    fn is_done(&self) -> bool {
-        self.status == "DONE"
-    }
-
-    fn failure(&self) -> Option<Error> {
-        let errors = &self.error.as_ref()?.errors;
-        if errors.is_empty() {
-            return None;
-        }
-        let reasons = errors
-            .iter()
-            .map(|e| e.code.clone())
-            .filter(|c| !c.is_empty())
-            .collect();
-        let message = errors
-            .iter()
-            .map(|e| e.message.as_str())
-            .filter(|m| !m.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let message = if message.is_empty() {
-            self.http_error_message
-                .clone()
-                .unwrap_or_else(|| "operation failed".into())
-        } else {
-            message
-        };
-        Some(Error::operation(
-            self.http_error_status_code,
-            None,
-            reasons,
-            message,
-        ))
-    }
+/// The server has no usable `wait` (not implemented, not routed, or rejects the request): poll with GET instead.
+fn wait_unsupported(e: &Error) -> bool {
+    !e.is_operation_failure() && matches!(e.http_status(), Some(400 | 404 | 405 | 501))
 }

@@ -125,6 +125,7 @@ impl Client {
             path: op.name.clone(),
             call,
             resource: resource.to_string(),
+            long_poll: None,
         };
         lro::wait(&self.t, op, &target).await
     }

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::api::Api;
 use crate::error::Error;
 use crate::iam::Policy;
-use crate::lro::{self, LongRunningOperation, PollTarget};
+use crate::lro::{self, LongPoll, LongRunningOperation, PollTarget};
 use crate::page;
 use crate::transport::{Request, Transport};
 use crate::wire::to_json;
@@ -174,6 +174,7 @@ impl Client {
             path: op.name.clone(),
             call,
             resource: resource.to_string(),
+            long_poll: Some(LongPoll::AipWait),
         };
         lro::wait(&self.t, op, &target).await
     }

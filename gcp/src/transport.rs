@@ -62,6 +62,8 @@ pub struct Request {
     pub resource: String,
     /// This is a poll of an operation: a 404 is retried (operations can be briefly invisible after creation).
     pub poll: bool,
+    /// Overrides the transport's `request_timeout` (a server-side wait legitimately takes longer).
+    pub timeout: Option<Duration>,
 }
 
 impl Request {
@@ -76,6 +78,7 @@ impl Request {
             body: None,
             call,
             poll: false,
+            timeout: None,
         }
     }
 
@@ -104,6 +107,11 @@ impl Request {
 
     pub fn poll(mut self) -> Self {
         self.poll = true;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 }
@@ -249,7 +257,7 @@ impl Transport {
         if self.cancel.is_cancelled() {
             return Err(Error::cancelled().into());
         }
-        let mut timeout = self.shared.options.request_timeout;
+        let mut timeout = req.timeout.unwrap_or(self.shared.options.request_timeout);
         if let Some(deadline) = self.deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

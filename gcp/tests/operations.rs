@@ -57,9 +57,11 @@ async fn run_create_polls_the_operation_and_returns_the_service() {
         seen[0].json()["template"]["containers"][0]["image"],
         "us-docker.pkg.dev/cloudrun/container/hello"
     );
-    assert!(seen[1..]
-        .iter()
-        .all(|s| s.method == "GET" && s.path == format!("/run/v2/{OP}")));
+    for s in &seen[1..] {
+        assert_eq!(s.method, "POST");
+        assert_eq!(s.path, format!("/run/v2/{OP}:wait"));
+        assert_eq!(s.json(), json!({"timeout": "60s"}));
+    }
     assert_eq!(seen.len(), 3);
 }
 
@@ -216,8 +218,9 @@ async fn a_regional_compute_operation_is_polled_on_the_configured_endpoint() {
     for s in &seen[1..] {
         assert_eq!(
             s.path,
-            "/compute/v1/projects/p/regions/us-central1/operations/operation-123"
+            "/compute/v1/projects/p/regions/us-central1/operations/operation-123/wait"
         );
+        assert_eq!(s.method, "POST");
     }
 }
 
@@ -237,7 +240,7 @@ async fn a_global_compute_operation_is_polled_at_the_global_path() {
     );
     assert_eq!(
         seen[1].path,
-        "/compute/v1/projects/p/global/operations/operation-9"
+        "/compute/v1/projects/p/global/operations/operation-9/wait"
     );
 }
 
@@ -290,4 +293,68 @@ async fn a_dns_zone_patch_waits_for_the_dns_operation() {
         mock.seen()[1].path,
         "/dns/v1/projects/p/managedZones/csmrun-mesh-internal/operations/7"
     );
+}
+
+#[tokio::test]
+async fn without_a_server_side_wait_the_poller_falls_back_to_get() {
+    let mock = Mock::start().await;
+    mock.push(Reply::json(200, json!({"name": OP})))
+        .push(Reply::status(
+            501,
+            "UNIMPLEMENTED",
+            "Method not implemented.",
+        ))
+        .push(Reply::json(200, json!({"name": OP, "done": false})))
+        .push(Reply::json(
+            200,
+            json!({"name": OP, "done": true, "response": {}}),
+        ));
+    let c = clients(&mock);
+    c.run()
+        .delete_service("projects/p/locations/us-central1/services/svc")
+        .await
+        .unwrap();
+    let seen: Vec<(String, String)> = mock
+        .seen()
+        .into_iter()
+        .map(|s| (s.method, s.path))
+        .collect();
+    let op = format!("/run/v2/{OP}");
+    assert_eq!(
+        seen[1..],
+        [
+            ("POST".to_string(), format!("{op}:wait")),
+            ("GET".to_string(), op.clone()),
+            ("GET".to_string(), op.clone()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_wait_that_answers_early_without_finishing_is_backed_off() {
+    let mock = Mock::start().await;
+    let running = json!({"name": "operation-3", "status": "RUNNING"});
+    mock.push(Reply::json(200, running.clone()))
+        .push(Reply::json(200, running.clone()))
+        .push(Reply::json(200, running))
+        .push(Reply::json(
+            200,
+            json!({"name": "operation-3", "status": "DONE"}),
+        ));
+    let rec = RecordingSleep::default();
+    let opts = fast_options(rec.sleep());
+    let poll = opts.poll.clone();
+    let c = gcp::Clients::from_transport(transport(&mock, opts));
+    c.compute().delete_backend_service("p", "bs").await.unwrap();
+    let delays = rec.delays();
+    assert_eq!(
+        delays.len(),
+        2,
+        "two early answers, two back-offs: {delays:?}"
+    );
+    assert!(delays
+        .iter()
+        .enumerate()
+        .all(|(i, d)| *d <= poll.ceiling(i as u32)));
+    assert_eq!(mock.seen().len(), 4);
 }
