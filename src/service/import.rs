@@ -45,13 +45,14 @@ fn last(s: &str) -> &str {
     s.trim_end_matches('/').rsplit('/').next().unwrap_or(s)
 }
 
-/// Discovers every part of the service `name` and returns the state to hand to read.
+/// Discovers every part of the service `name`; returns the state to hand to read, and the project roles the
+/// service's annotation says csmrun granted for its account (so the last user still releases them).
 pub async fn discover(
     clients: &gcp::Clients,
     project: &str,
     region: &str,
     name: &str,
-) -> Result<ServiceModel, StepError> {
+) -> Result<(ServiceModel, Vec<String>), StepError> {
     let path = gcp::run::service_name(project, region, name);
     let svc = match clients.run().get_service(&path).await {
         Ok(s) => s,
@@ -246,7 +247,17 @@ pub async fn discover(
         Val::Known(h) => Val::Known(h),
         _ => k(""),
     };
-    Ok(m)
+    let owned = svc
+        .annotations
+        .get(super::steps::iam::OWNED_ROLES_ANNOTATION)
+        .map(|v| {
+            v.split(',')
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((m, owned))
 }
 
 /// The `route` block a hand-built HTTPRoute corresponds to; none for a plain route to the service alone.

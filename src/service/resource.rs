@@ -369,9 +369,13 @@ impl Resource for ServiceResource {
             };
         let clients = data.clients.with_cancel(ctx.cancellation_token().clone());
         match import::discover(&clients, &project, &region, &name).await {
-            Ok(m) => {
+            Ok((m, iam_owned)) => {
                 let planned = plan::plan(&m, Some(&m), &PlanDefaults::default());
-                ImportResult::one(state::after_apply(&planned, None))
+                let mut result = ImportResult::one(state::after_apply(&planned, None));
+                if let Some(first) = result.imported.first_mut() {
+                    first.private = Private { iam_owned };
+                }
+                result
             }
             Err(e) => ImportResult::failed(step_diag(&e)),
         }

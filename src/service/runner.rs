@@ -11,6 +11,8 @@
 //!   everything that remains with its record, so the caller can put it in Terraform state: nothing is left that
 //!   the caller is not told about.
 //! - Rollback runs even after cancellation: undo takes no cancellation token.
+//! - The token given to [`Graph::run`] is cancelled when a step fails, so waits in other steps end promptly; give
+//!   each run its own (child) token.
 //!
 //! # Assumptions
 //! - `ensure` and `undo` are idempotent: a repeated `ensure` adopts what an earlier one made, a repeated `undo` of a
@@ -156,8 +158,10 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
     }
 
     /// Runs every step, concurrently where the graph allows; on failure or cancellation rolls back.
+    /// Cancels `cancel` itself when a step fails.
     pub async fn run(&self, cancel: &CancellationToken) -> RunOutcome<R, E> {
-        let stop = cancel.child_token();
+        // Cancelled on the first failure too, so steps in flight (long waits) wind down before the rollback.
+        let stop = cancel.clone();
         let mut done: BTreeSet<NodeId> = BTreeSet::new();
         let mut started: BTreeSet<NodeId> = BTreeSet::new();
         let mut journal: Vec<Entry<R>> = Vec::new();

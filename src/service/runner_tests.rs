@@ -357,3 +357,19 @@ async fn cancellation_stops_waits_promptly_and_still_rolls_back() {
     // Cancelled at 30 s, four 1 s undos: the 91 s IAM wait did not run out.
     assert_eq!(log.now(), 34);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_ends_the_waits_of_steps_in_flight_before_rolling_back() {
+    let log = Log::new();
+    // The DNS record fails at 4 s while the IAM step is in its 91 s propagation wait.
+    let outcome = create_graph(&log, Some(node::DNS_RECORD), false, None)
+        .run(&CancellationToken::new())
+        .await;
+    assert!(matches!(outcome, RunOutcome::RolledBack { failed, .. } if failed == node::DNS_RECORD));
+    assert!(
+        log.now() < 20,
+        "the rollback did not wait for the IAM wait: {}",
+        log.now()
+    );
+    assert!(!log.finished().contains(&node::IAM));
+}

@@ -1,6 +1,6 @@
 //! The global INTERNAL_SELF_MANAGED backend service whose one backend is the NEG.
 
-use super::{is_marked, not_ours, Ctx, Record, StepError};
+use super::{is_marked, not_ours, Ctx, Part, Record, StepError};
 use crate::service::{bodies, subset};
 
 /// Ensures the backend service exists as the spec says (patching drift, swapping in a renamed NEG).
@@ -22,6 +22,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
         {
             Ok(b) => b,
             Err(e) if e.is_not_found() => {
+                c.note(|f| f.creating.push(Part::BackendService));
                 match compute.insert_backend_service(&s.project, &want).await {
                     Ok(_) => return Ok(Record::BackendService { created: true }),
                     Err(e) if e.is_already_exists() => continue,

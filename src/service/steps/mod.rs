@@ -27,7 +27,17 @@ pub struct StepError {
     pub detail: String,
 }
 
+/// Summary of an error caused by Ctrl-C.
+const CANCELLED: &str = "Cancelled";
+/// Summary of an error caused by the resource's timeout.
+const TIMED_OUT: &str = "Timed out";
+
 impl StepError {
+    /// True when the step was cut short (cancelled or timed out) rather than refused.
+    pub fn is_interrupted(&self) -> bool {
+        self.summary == CANCELLED || self.summary == TIMED_OUT
+    }
+
     pub fn new(summary: impl Into<String>, detail: impl Into<String>) -> Self {
         StepError {
             summary: summary.into(),
@@ -42,7 +52,7 @@ impl StepError {
         }
         if e.is_deadline() {
             return StepError::new(
-                "Timed out",
+                TIMED_OUT,
                 format!("Timed out while trying to {doing}: {e}. Raise the `timeouts` of the resource if the \
                          operation needs longer."),
             );
@@ -54,7 +64,7 @@ impl StepError {
 impl CancelledError for StepError {
     fn cancelled() -> Self {
         StepError::new(
-            "Cancelled",
+            CANCELLED,
             "The operation was interrupted (Ctrl-C or timeout); what this apply had created was rolled back.",
         )
     }
@@ -71,6 +81,8 @@ pub struct Facts {
     /// Project roles this resource owns for its account: added by it, or inherited from another csmrun service
     /// that added them (so the last user removes them). Written to the service as an annotation.
     pub iam_owned: Vec<String>,
+    /// Parts whose create call was sent: if it is then cancelled, the part may exist and rollback must try.
+    pub creating: Vec<Part>,
 }
 
 impl Facts {
@@ -139,7 +151,7 @@ impl Ctx {
         tokio::select! {
             _ = tokio::time::sleep(d) => Ok(()),
             _ = tokio::time::sleep_until(self.deadline) => Err(StepError::new(
-                "Timed out",
+                TIMED_OUT,
                 "The resource's timeout ran out while waiting. Raise `timeouts` if the wait needs longer.",
             )),
             _ = self.cancel.cancelled() => Err(StepError::cancelled()),
@@ -208,8 +220,20 @@ impl Step for PartStep {
 
     async fn ensure(&self, _cancel: CancellationToken) -> Ensured {
         let c = &self.ctx;
-        let clean = |r: Result<Record, StepError>| r.map_err(Failed::clean);
-        match self.part {
+        let part = self.part;
+        // A create call cut short by cancellation or the timeout may still have created the part.
+        let clean = |r: Result<Record, StepError>| {
+            r.map_err(|error| {
+                let partial = c
+                    .facts()
+                    .creating
+                    .contains(&part)
+                    .then(|| created_record(part))
+                    .flatten();
+                Failed { error, partial }
+            })
+        };
+        match part {
             Part::Iam => iam::ensure(c).await,
             Part::DnsZone => clean(dns::ensure_zone(c).await),
             Part::DnsRecord => clean(dns::ensure_record(c).await),
@@ -250,6 +274,16 @@ impl Step for PartStep {
             Record::Route { created: true } => route::delete(c, &c.spec.route_name).await,
             _ => Ok(()),
         }
+    }
+}
+
+/// The record of a part created by this run, for parts whose create can be cut short.
+fn created_record(part: Part) -> Option<Record> {
+    match part {
+        Part::Neg => Some(Record::Neg { created: true }),
+        Part::BackendService => Some(Record::BackendService { created: true }),
+        Part::Route => Some(Record::Route { created: true }),
+        _ => None,
     }
 }
 

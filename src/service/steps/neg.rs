@@ -1,6 +1,6 @@
 //! The regional serverless NEG that points at the Cloud Run service (immutable: renamed by create-swap-delete).
 
-use super::{is_marked, not_ours, Ctx, Record, StepError};
+use super::{is_marked, not_ours, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 
 /// Ensures the NEG named in the spec exists, points at the service, and is ours.
@@ -21,6 +21,9 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
             ))
         }
     };
+    if existing.is_none() {
+        c.note(|f| f.creating.push(Part::Neg));
+    }
     let neg = match existing {
         None => match compute
             .insert_network_endpoint_group(&s.project, &s.region, &bodies::neg(s))

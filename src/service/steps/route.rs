@@ -1,6 +1,6 @@
 //! The HTTPRoute: created last, once the service is Ready, so the hostname goes live only when it works.
 
-use super::{is_marked, not_ours, Ctx, Record, StepError};
+use super::{is_marked, not_ours, Ctx, Part, Record, StepError};
 use crate::service::{bodies, subset};
 
 /// Ensures the route exists as the spec says.
@@ -22,6 +22,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     let have = match have {
         Some(h) => h,
         None => {
+            c.note(|f| f.creating.push(Part::Route));
             let parent = gcp::network_services::global_parent(&s.project);
             match ns.create_http_route(&parent, &s.route_name, &want).await {
                 Ok(_) => return Ok(Record::Route { created: true }),

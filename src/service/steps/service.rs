@@ -196,7 +196,8 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     loop {
         let op_error = match deploy(c, exists, force).await {
             Ok(e) => e,
-            Err(e) if !exists => return Err(Failed::clean(e)),
+            // A create cut short may still have created the service: rollback tries to delete it.
+            Err(e) if !exists && !e.is_interrupted() => return Err(Failed::clean(e)),
             Err(e) => return Err(partial(e)),
         };
         exists = true;
