@@ -15,6 +15,8 @@ pub(crate) struct ServiceError {
     pub status: Option<String>,
     pub reasons: Vec<String>,
     pub message: String,
+    /// The body was Google's JSON error envelope (not an HTML page from a proxy or a wrong URL).
+    pub is_google: bool,
 }
 
 impl ServiceError {
@@ -40,6 +42,15 @@ impl ServiceError {
         if let Some(text) = err.as_str() {
             return ServiceError {
                 message: text.to_string(),
+                ..Default::default()
+            };
+        }
+        if !err.is_object() {
+            return ServiceError {
+                message: format!(
+                    "HTTP {http_status} with a malformed Google error: {}",
+                    snippet(body)
+                ),
                 ..Default::default()
             };
         }
@@ -88,6 +99,7 @@ impl ServiceError {
             status,
             reasons,
             message,
+            is_google: true,
         }
     }
 }

@@ -29,6 +29,8 @@ struct Inner {
     message: String,
     /// The numeric google.rpc code of a failed google.longrunning operation.
     operation_code: Option<i64>,
+    /// The HTTP error came with Google's JSON envelope (not an HTML page from a proxy or an unknown URL).
+    google_body: bool,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -63,6 +65,7 @@ impl Error {
             reasons: Vec::new(),
             message: message.into(),
             operation_code: None,
+            google_body: false,
             source: None,
         }))
     }
@@ -76,6 +79,7 @@ impl Error {
         e.0.http_status = Some(status);
         e.0.status = parsed.status;
         e.0.reasons = parsed.reasons;
+        e.0.google_body = parsed.is_google;
         e
     }
 
@@ -143,9 +147,10 @@ impl Error {
         self
     }
 
-    /// The resource does not exist (404, `notFound`, `NOT_FOUND`).
+    /// The resource does not exist (404, `notFound`, `NOT_FOUND`). A 404 HTML page (wrong endpoint, proxy) is
+    /// not an answer about the resource, so it does not count: treating it as "gone" would drop real resources.
     pub fn is_not_found(&self) -> bool {
-        self.0.http_status == Some(404)
+        (self.0.http_status == Some(404) && (self.0.google_body || self.0.kind != Kind::Service))
             || self.status_is("NOT_FOUND")
             || self.has_reason(&["notFound", "RESOURCE_NOT_FOUND"])
     }

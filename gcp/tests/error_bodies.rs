@@ -348,3 +348,35 @@ async fn a_success_body_of_the_wrong_shape_is_a_decode_error() {
         assert_eq!(err.call(), Some("backendServices.get"), "{what}");
     }
 }
+
+#[tokio::test]
+async fn a_404_html_page_is_not_taken_for_a_missing_resource() {
+    // What Google's front end (and the emulator) answers for a URL no API serves, e.g. a wrong custom endpoint.
+    let page = "<!DOCTYPE html>\n<html lang=en><title>Error 404 (Not Found)!!1</title>\
+                <p>The requested URL <code>/v2/projects/p/locations/r/services/s</code> was not found on this server.</html>";
+    let mock = Mock::start().await;
+    mock.push(Reply::raw(404, page, "text/html; charset=UTF-8"));
+    let c = clients(&mock);
+    let err = c
+        .run()
+        .get_service("projects/p/locations/r/services/s")
+        .await
+        .unwrap_err();
+    assert!(
+        !err.is_not_found(),
+        "an HTML 404 must not make a resource vanish: {err}"
+    );
+    assert_eq!(err.http_status(), Some(404));
+    assert!(err.message().contains("HTML page"), "{err}");
+    assert!(!err.is_retryable());
+
+    let json_404 = Error::from_http(
+        Api::Run,
+        404,
+        br#"{"error": {"code": 404, "message": "gone"}}"#,
+    );
+    assert!(
+        json_404.is_not_found(),
+        "a Google error envelope with 404 is enough"
+    );
+}
