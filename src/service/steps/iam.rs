@@ -213,7 +213,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
 /// Annotation on the Cloud Run service listing the project roles csmrun granted for its account.
 pub const OWNED_ROLES_ANNOTATION: &str = "csmrun.dev/iam-roles";
 
-/// Roles another csmrun service running as the same account says csmrun granted.
+/// Roles a csmrun service running as the same account says csmrun granted.
 async fn inherited_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
     let parent = gcp::run::location_name(&c.spec.project, "-");
     let services = c
@@ -222,10 +222,10 @@ async fn inherited_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
         .list_services(&parent)
         .await
         .map_err(|e| StepError::api("list Cloud Run services", &e))?;
-    let own_suffix = format!("/locations/{}/services/{}", c.spec.region, c.spec.name);
+    // This service's own annotation counts too: after a crash, the adopted service says what the crashed run
+    // granted.
     Ok(services
         .iter()
-        .filter(|s| !s.name.as_deref().is_some_and(|n| n.ends_with(&own_suffix)))
         .filter(|s| {
             s.template
                 .as_ref()
