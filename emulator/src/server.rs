@@ -158,6 +158,8 @@ impl Emulator {
         };
         shared.world = Mutex::new(shared.fresh_world(clock)?);
         let shared = Arc::new(shared);
+        // Compute's discovery document alone is 5 MB; parse them while the caller gets on with its setup.
+        tokio::task::spawn_blocking(crate::discovery::prewarm);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen {
