@@ -446,3 +446,25 @@ async fn service_iam_accepts_all_users_but_not_unknown_service_accounts_of_the_p
         "Service account ghost@demo-project.iam.gserviceaccount.com does not exist."
     );
 }
+
+#[tokio::test]
+async fn revisions_carry_only_template_fields_that_exist_on_revision() {
+    let env = Env::start().await;
+    let mut body = plain("img");
+    body["template"]["healthCheckDisabled"] = json!(true);
+    body["template"]["revision"] = json!("hello-explicit");
+    env.finish_run(&create(&env, "hello", body).await).await;
+    let rev = env
+        .ok(
+            "GET",
+            &env.run("services/hello/revisions/hello-explicit"),
+            None,
+        )
+        .await;
+    assert!(rev.get("healthCheckDisabled").is_none(), "{rev}");
+    assert_eq!(rev["containers"][0]["image"], "img");
+    assert_eq!(
+        rev["service"],
+        format!("projects/{P}/locations/{R}/services/hello")
+    );
+}

@@ -32,8 +32,13 @@ pub fn create(world: &mut World, name: &Name, service: &Value) -> String {
     rev.insert("name".into(), json!(full));
     rev.insert("uid".into(), json!(world.next_uuid()));
     rev.insert("generation".into(), json!("1"));
+    // A revision carries the template's fields that also exist on Revision (the discovery schema decides).
+    let revision_fields = crate::discovery::document(crate::api::Api::Run)
+        .schema("GoogleCloudRunV2Revision")
+        .and_then(|s| s["properties"].as_object());
     for (k, v) in &template {
-        if !matches!(k.as_str(), "revision" | "labels" | "annotations") {
+        let on_revision = revision_fields.is_some_and(|p| p.contains_key(k));
+        if on_revision && !matches!(k.as_str(), "labels" | "annotations") {
             rev.insert(k.clone(), v.clone());
         }
     }
