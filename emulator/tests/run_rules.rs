@@ -468,3 +468,14 @@ async fn revisions_carry_only_template_fields_that_exist_on_revision() {
         format!("projects/{P}/locations/{R}/services/hello")
     );
 }
+
+#[tokio::test]
+async fn an_explicit_revision_name_must_start_with_the_service_name() {
+    let env = Env::start().await;
+    let mut body = plain("img");
+    body["template"]["revision"] = json!("other-00001");
+    let (status, body) = env
+        .call("POST", &env.run("services?serviceId=hello"), Some(body))
+        .await;
+    assert_eq!(status, 400, "{body}");
+}

@@ -100,6 +100,15 @@ pub(super) fn check_spec(world: &World, name: &Name, body: &Value) -> Result<(),
             "only one network interface is supported",
         ));
     }
+    if let Some(revision) = template["revision"].as_str() {
+        let service = name.service.as_deref().unwrap_or_default();
+        if !revision.starts_with(&format!("{service}-")) {
+            return Err(invalid(
+                "service.template.revision",
+                &format!("'{revision}' must be prefixed by the service name '{service}-'"),
+            ));
+        }
+    }
     if let Some(subnet) = mesh::subnetwork_of(world, name, template) {
         if world.get(collections::SUBNETWORKS, &subnet).is_none() {
             return Err(ApiError::invalid_argument(format!(
