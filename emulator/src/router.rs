@@ -129,7 +129,14 @@ pub async fn handle(shared: &Arc<Shared>, req: Incoming) -> Answer {
     let reply = {
         let mut world = shared.world();
         world.tick();
-        handler(&mut world, &call)
+        // A bug in one handler becomes a 500 naming the method instead of a dropped connection.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut world, &call)))
+            .unwrap_or_else(|_| {
+                Err(ApiError::internal(format!(
+                    "csmrun-emulator bug: the handler of {} panicked; see its stderr.",
+                    call.method_id
+                )))
+            })
     };
     shared.changed.notify_waiters();
     match reply {
