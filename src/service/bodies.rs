@@ -141,7 +141,14 @@ pub fn backend_service(s: &Spec) -> BackendService {
     }
 }
 
-fn destinations(s: &Spec, own_weight: Option<i32>, extra: &[Dest]) -> Vec<Destination> {
+/// Destinations of a split: this service's own backend (unless `include_own` is false or its weight is 0) plus
+/// `extra`; with no `extra`, the own backend alone.
+fn destinations(
+    s: &Spec,
+    include_own: bool,
+    own_weight: Option<i32>,
+    extra: &[Dest],
+) -> Vec<Destination> {
     let mut out = Vec::new();
     if extra.is_empty() {
         out.push(Destination {
@@ -151,7 +158,7 @@ fn destinations(s: &Spec, own_weight: Option<i32>, extra: &[Dest]) -> Vec<Destin
         });
         return out;
     }
-    if own_weight != Some(0) {
+    if include_own && own_weight != Some(0) {
         out.push(Destination {
             service_name: s.backend_service_path(),
             weight: Some(own_weight.unwrap_or(100)),
@@ -222,12 +229,12 @@ pub fn http_route(s: &Spec) -> HttpRoute {
                     .collect(),
                 ..Default::default()
             }],
-            action: Some(action(destinations(s, None, &rule.destinations))),
+            action: Some(action(destinations(s, false, None, &rule.destinations))),
             ..Default::default()
         })
         .collect();
     rules.push(RouteRule {
-        action: Some(action(destinations(s, r.own_weight, &r.destinations))),
+        action: Some(action(destinations(s, true, r.own_weight, &r.destinations))),
         ..Default::default()
     });
     HttpRoute {

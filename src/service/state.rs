@@ -235,6 +235,63 @@ pub fn after_apply(planned: &ServiceModel, svc: Option<&Service>) -> ServiceMode
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::plan::{plan, PlanDefaults};
+    use crate::service::{bodies, validate_table};
+
+    #[test]
+    fn refreshing_what_was_deployed_changes_nothing() {
+        let d = PlanDefaults {
+            project: Some("p".into()),
+            region: Some("r".into()),
+            ..Default::default()
+        };
+        let planned = plan(&validate_table::valid(), None, &d);
+        let spec = Spec::from_model(&planned, &BTreeMap::new()).unwrap();
+        let mut svc = bodies::service(&spec, &[]);
+        svc.uri = Some("https://target-x.a.run.app".into());
+        svc.latest_ready_revision = Some(format!(
+            "{}/revisions/target-00001-abc",
+            spec.service_path()
+        ));
+        let prior = after_apply(&planned, Some(&svc));
+        let o = Observed {
+            service: svc,
+            invokers: spec.invokers.clone(),
+            neg_ok: true,
+            backend_ok: true,
+            route_ok: true,
+            dns_ok: true,
+        };
+        assert_eq!(refresh(&prior, &spec, &o, &BTreeMap::new()), prior);
+    }
+
+    #[test]
+    fn a_missing_part_and_a_changed_image_show_as_drift() {
+        let d = PlanDefaults {
+            project: Some("p".into()),
+            region: Some("r".into()),
+            ..Default::default()
+        };
+        let planned = plan(&validate_table::valid(), None, &d);
+        let spec = Spec::from_model(&planned, &BTreeMap::new()).unwrap();
+        let mut svc = bodies::service(&spec, &[]);
+        let prior = after_apply(&planned, Some(&svc));
+        if let Some(c) = svc.template.as_mut().and_then(|t| t.containers.first_mut()) {
+            c.image = "gcr.io/p/other:9".into();
+        }
+        let o = Observed {
+            service: svc,
+            invokers: spec.invokers.clone(),
+            neg_ok: false,
+            backend_ok: true,
+            route_ok: true,
+            dns_ok: true,
+        };
+        let now = refresh(&prior, &spec, &o, &BTreeMap::new());
+        assert_eq!(now.neg, Val::Known(String::new()));
+        assert_eq!(now.image, Val::Known("gcr.io/p/other:9".to_string()));
+        assert_eq!(now.backend_service, prior.backend_service);
+    }
 
     #[test]
     fn empty_collections_stay_null_and_references_keep_their_spelling() {

@@ -11,7 +11,7 @@ fn s(v: &str) -> Val<String> {
 }
 
 /// A complete, valid configuration: the example of PRODUCT §6.
-fn valid() -> ServiceModel {
+pub(super) fn valid() -> ServiceModel {
     ServiceModel {
         name: s("target"),
         image: s("asia-northeast1-docker.pkg.dev/p/apps/target:1.2.0"),
