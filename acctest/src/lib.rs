@@ -6,6 +6,8 @@
 //! [`hcl`] writes configuration, [`consistency`] checks that the emulator holds exactly what
 //! Terraform's state says exists, [`requests`] reads the request log.
 
+pub mod bench;
+pub mod campaign;
 pub mod consistency;
 pub mod emulator;
 pub mod hcl;

@@ -1,0 +1,16 @@
+//! The reliability campaign: crash the provider at every step, soak it in injected faults, and check after
+//! each run that nothing was orphaned, no shared part was lost and Terraform's state equals the emulator's.
+//!
+//! [`methods`] names each logged API call by its discovery method id (what fault rules match on),
+//! [`invariants`] are the checks, [`crash`] kills the provider at a chosen call, [`configs`] draws random
+//! configurations, [`faults`] draws random fault profiles, [`soak`] runs the loop, and [`tally`] counts what
+//! happened for `RELIABILITY.md`. `csmrun-campaign` (src/bin) and `tests/reliability_*.rs` drive them.
+
+pub mod configs;
+pub mod crash;
+pub mod faults;
+pub mod invariants;
+pub mod methods;
+pub mod soak;
+pub mod sweep;
+pub mod tally;

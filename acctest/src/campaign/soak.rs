@@ -1,0 +1,213 @@
+//! The fault soak: random configurations applied and destroyed under random fault profiles, every run
+//! checked for a clear outcome, rollback, shared parts and state equality; then a clean final apply and
+//! destroy that must leave the emulator as it started.
+
+use std::collections::BTreeSet;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use super::configs::random_services;
+use super::faults::random_profile;
+use super::invariants::{bindings, orphans, shared_part_losses, state_vs_reality};
+use super::tally::Tally;
+use crate::seed::{sa, SeedBuilder};
+use crate::stack::Stack;
+use crate::terraform::Output;
+
+/// Soak parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Applies and destroys under faults (the final clean apply and destroy come on top).
+    pub runs: usize,
+    /// Seed of the configuration and fault draws.
+    pub seed: u64,
+    /// Print one line per run to stderr.
+    pub verbose: bool,
+}
+
+/// The soak's world: the acceptance seed plus a pre-existing grant for the `shared` account, which no run
+/// may remove.
+pub fn seed() -> Value {
+    SeedBuilder::new()
+        .binding(
+            "roles/trafficdirector.client",
+            &format!("serviceAccount:{}", sa("shared")),
+        )
+        .build()
+}
+
+/// Words in Terraform's output that mean the provider crashed or broke the protocol, not a clear error.
+const UNCLEAR: &[&str] = &[
+    "panicked",
+    "plugin crashed",
+    "Plugin did not respond",
+    "rpc error",
+    "unexpected EOF",
+];
+
+/// Why a failed run's output is not a clear error, if it is not.
+pub fn unclear(out: &Output) -> Option<String> {
+    let text = out.combined();
+    if let Some(w) = UNCLEAR.iter().find(|w| text.contains(*w)) {
+        return Some(format!("output contains {w:?}"));
+    }
+    if !text.contains("Error: ") {
+        return Some("failed without an `Error:` diagnostic".into());
+    }
+    None
+}
+
+/// Runs the soak on `stack` (seeded with [`seed`]).
+pub fn run(stack: &Stack, opts: Options) -> Tally {
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let mut tally = Tally::default();
+    let before: BTreeSet<_> = bindings(&stack.state());
+    let mut last_config = String::new();
+    for i in 0..opts.runs {
+        let destroy = i > 0 && rng.random_bool(0.25);
+        let profile = random_profile(&mut rng);
+        let label = if destroy {
+            format!("run {i} (destroy)")
+        } else {
+            let (text, names) = random_services(&mut rng);
+            stack.config(&text);
+            last_config = text;
+            format!("run {i} (apply {})", names.join(","))
+        };
+        tally.operation_failures += profile.operation_failures;
+        tally.latency_rules += profile.latency_rules;
+        stack.emu.clear_faults().expect("clearing faults");
+        stack
+            .emu
+            .clear_requests()
+            .expect("clearing the request log");
+        if !profile.rules.is_empty() {
+            stack
+                .emu
+                .add_faults(&profile.body(opts.seed ^ i as u64))
+                .expect("arming faults");
+        }
+        let out = if destroy {
+            tally.destroys += 1;
+            stack.tf(&["destroy", "-auto-approve"])
+        } else {
+            tally.applies += 1;
+            stack.apply()
+        };
+        stack.emu.clear_faults().expect("clearing faults");
+        tally.injected_errors += injected_errors(&stack.requests());
+        check_run(stack, &label, &out, &before, &mut tally, opts.verbose);
+    }
+    finish(stack, &last_config, &before, &mut tally);
+    tally
+}
+
+fn injected_errors(log: &[Value]) -> usize {
+    log.iter()
+        .filter(|e| matches!(e["status"].as_u64(), Some(429 | 500 | 503)))
+        .count()
+}
+
+/// After a run: a failure must be clear and leave no orphan; a success must leave state equal to reality;
+/// either way no shared part may be lost.
+pub fn check_run(
+    stack: &Stack,
+    label: &str,
+    out: &Output,
+    before: &BTreeSet<(String, String)>,
+    tally: &mut Tally,
+    verbose: bool,
+) {
+    let show = stack.show();
+    let state = stack.state();
+    if out.success() {
+        tally.succeeded += 1;
+        Tally::note(
+            &mut tally.disagreements,
+            label,
+            state_vs_reality(&show, &state, &stack.baseline),
+        );
+    } else {
+        match unclear(out) {
+            None => tally.failed_clearly += 1,
+            Some(why) => tally
+                .unclear_failures
+                .push(format!("{label}: {why}:\n{}", out.combined())),
+        }
+        Tally::note(
+            &mut tally.orphans,
+            label,
+            orphans(&show, &state, &stack.baseline),
+        );
+    }
+    Tally::note(
+        &mut tally.shared_losses,
+        label,
+        shared_part_losses(&state, before),
+    );
+    if verbose {
+        let outcome = if out.success() {
+            "ok".to_string()
+        } else {
+            first_error(out)
+        };
+        eprintln!(
+            "{label}: {outcome}; violations so far {}",
+            tally.violations().len()
+        );
+    }
+}
+
+/// The first `Error:` line of a failed run.
+pub fn first_error(out: &Output) -> String {
+    let text = out.combined();
+    text.lines()
+        .find(|l| l.contains("Error: "))
+        .map_or_else(|| format!("exit {:?}", out.code), |l| l.trim().to_string())
+}
+
+/// Without faults, the last configuration must apply, plan empty, and destroy back to the starting world.
+fn finish(
+    stack: &Stack,
+    last_config: &str,
+    before: &BTreeSet<(String, String)>,
+    tally: &mut Tally,
+) {
+    if !last_config.is_empty() {
+        stack.config(last_config);
+        let out = stack.apply();
+        tally.applies += 1;
+        check_run(stack, "final apply (no faults)", &out, before, tally, false);
+        if !out.success() {
+            tally.disagreements.push(format!(
+                "final apply without faults failed:\n{}",
+                out.combined()
+            ));
+        }
+        let plan = stack.plan();
+        if plan.code != Some(0) {
+            tally.disagreements.push(format!(
+                "the plan after the final apply is not empty:\n{}",
+                plan.combined()
+            ));
+        }
+    }
+    let out = stack.tf(&["destroy", "-auto-approve"]);
+    tally.destroys += 1;
+    check_run(
+        stack,
+        "final destroy (no faults)",
+        &out,
+        before,
+        tally,
+        false,
+    );
+    if !out.success() {
+        tally.disagreements.push(format!(
+            "final destroy without faults failed:\n{}",
+            out.combined()
+        ));
+    }
+}
