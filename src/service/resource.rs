@@ -400,6 +400,12 @@ async fn update_parts(
 ) -> Result<(), StepError> {
     iam::ensure(c).await.map_err(|f| f.error)?;
     dns::ensure_zone(c).await?;
+    if old.dns_address != new.dns_address
+        && old.dns_zone_name == new.dns_zone_name
+        && old.domain == new.domain
+    {
+        dns::readdress(c, &old.dns_address).await?;
+    }
     dns::ensure_record(c).await?;
     neg::ensure(c).await?;
     backend::ensure(c).await?;

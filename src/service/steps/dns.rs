@@ -196,20 +196,7 @@ pub async fn release(c: &Ctx) -> Result<bool, StepError> {
     if zone.labels.get(names::MANAGED_BY_KEY).map(String::as_str) != Some(names::MANAGED_BY_VALUE) {
         return Ok(false);
     }
-    let routes = c
-        .clients
-        .network_services()
-        .list_http_routes(&gcp::network_services::global_parent(&s.project))
-        .await
-        .map_err(|e| StepError::api("list HTTPRoutes", &e))?;
-    let suffix = format!(".{}", s.domain);
-    let own = s.route_path();
-    let in_use = routes.iter().any(|r| {
-        !r.name.ends_with(&format!("/httpRoutes/{}", s.route_name))
-            && r.name != own
-            && r.hostnames.iter().any(|h| h.ends_with(&suffix))
-    });
-    if in_use {
+    if other_users(c).await? {
         tracing::info!(
             zone = s.dns_zone_name,
             "DNS zone kept: other routes serve hostnames under the domain"
@@ -219,6 +206,39 @@ pub async fn release(c: &Ctx) -> Result<bool, StepError> {
     delete_record(c).await?;
     delete_zone(c).await?;
     Ok(true)
+}
+
+/// Whether another HTTPRoute in the project serves a hostname under the domain (another user of the zone).
+pub async fn other_users(c: &Ctx) -> Result<bool, StepError> {
+    let s = &c.spec;
+    let routes = c
+        .clients
+        .network_services()
+        .list_http_routes(&gcp::network_services::global_parent(&s.project))
+        .await
+        .map_err(|e| StepError::api("list HTTPRoutes", &e))?;
+    let suffix = format!(".{}", s.domain);
+    let own = format!("/httpRoutes/{}", s.route_name);
+    Ok(routes
+        .iter()
+        .any(|r| !r.name.ends_with(&own) && r.hostnames.iter().any(|h| h.ends_with(&suffix))))
+}
+
+/// Changes the wildcard record's address when this service is the domain's only user; refuses otherwise.
+pub async fn readdress(c: &Ctx, old_address: &str) -> Result<(), StepError> {
+    let s = &c.spec;
+    if other_users(c).await? {
+        return Err(StepError::new(
+            "Wildcard DNS record is shared",
+            format!(
+                "`dns_address` changed from {old_address:?} to {:?}, but other services use the record *.{}. \
+                 csmrun never overwrites a shared record: keep {old_address:?}, or change the record yourself \
+                 and then set `dns_address` to match.",
+                s.dns_address, s.domain
+            ),
+        ));
+    }
+    delete_record(c).await
 }
 
 /// Whether the zone and the wildcard record exist as this service wants them (drift check on read).
