@@ -94,6 +94,16 @@ pub async fn handle(shared: &Arc<Shared>, req: Incoming) -> Answer {
             }
         }
     };
+    // Cloud Run create and update carry a whole Service, so its documented required fields must be there.
+    let whole_service = matches!(
+        method.id.as_str(),
+        "run.projects.locations.services.create" | "run.projects.locations.services.patch"
+    );
+    if whole_service {
+        if let Err(e) = validate::required(doc, method, &body, "service") {
+            return error(api, &e);
+        }
+    }
     if let Err(e) =
         validate::query(doc, method, &req.query).and_then(|_| validate::body(doc, method, &body))
     {

@@ -92,6 +92,50 @@ pub fn body(doc: &Document, method: &Method, body: &Value) -> Result<(), ApiErro
     check(doc, &json!({"$ref": schema_ref}), body, &mut path)
 }
 
+/// Checks that every field the schema documents as "Required." is present in each object the body does
+/// contain (`root` names the body in messages, e.g. `service`). Used where a request carries a whole resource.
+pub fn required(doc: &Document, method: &Method, body: &Value, root: &str) -> Result<(), ApiError> {
+    let Some(schema) = method.def["request"]["$ref"].as_str() else {
+        return Ok(());
+    };
+    if body.is_null() {
+        return Ok(());
+    }
+    required_in(doc, schema, body, root)
+}
+
+fn required_in(doc: &Document, schema: &str, value: &Value, at: &str) -> Result<(), ApiError> {
+    let Some(props) = doc.schema(schema).and_then(|s| s["properties"].as_object()) else {
+        return Ok(());
+    };
+    let Some(object) = value.as_object() else {
+        return Ok(());
+    };
+    for (key, spec) in props {
+        let field = format!("{at}.{}", snake(key));
+        let description = spec["description"].as_str().unwrap_or_default();
+        if description.starts_with("Required.") && !object.contains_key(key) {
+            let message = format!("Violation in {field}: missing required field");
+            return Err(ApiError::invalid_argument(message).with_detail(json!({
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": field, "description": "missing required field"}]
+            })));
+        }
+        let Some(present) = object.get(key) else {
+            continue;
+        };
+        if let Some(r) = spec["$ref"].as_str() {
+            required_in(doc, r, present, &field)?;
+        } else if let (Some(r), Some(items)) = (spec["items"]["$ref"].as_str(), present.as_array())
+        {
+            for (i, item) in items.iter().enumerate() {
+                required_in(doc, r, item, &format!("{field}[{i}]"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check(
     doc: &Document,
     schema: &Value,
@@ -302,6 +346,19 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn missing_required_nested_field_is_rejected() {
+        let (doc, m) = run_create();
+        let body = json!({"template": {"containers": [{"image": "i", "env": [{"value": "v"}]}]}});
+        let err = required(doc, m, &body, "service").unwrap_err();
+        assert_eq!(
+            err.message,
+            "Violation in service.template.containers[0].env[0].name: missing required field"
+        );
+        let ok = json!({"template": {"containers": [{"image": "i", "env": [{"name": "N", "value": "v"}]}]}});
+        assert!(required(doc, m, &ok, "service").is_ok());
     }
 
     #[test]

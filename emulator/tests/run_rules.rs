@@ -479,3 +479,18 @@ async fn an_explicit_revision_name_must_start_with_the_service_name() {
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn fields_documented_as_required_must_be_present() {
+    let env = Env::start().await;
+    let body =
+        json!({"template": {"containers": [{"image": "img", "env": [{"value": "no name"}]}]}});
+    let (status, body) = env
+        .call("POST", &env.run("services?serviceId=x"), Some(body))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["message"],
+        "Violation in service.template.containers[0].env[0].name: missing required field"
+    );
+}
