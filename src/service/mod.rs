@@ -1,4 +1,17 @@
 //! `csmrun_service`: the whole mesh service (Cloud Run, NEG, backend service, route, DNS, IAM) as one resource.
+//!
+//! Flow: `resource` (tfplug hooks) → `validate` (plan-time, no network) → `plan` (defaults, derived ids) →
+//! `spec` (the resolved desired parts) → `runner` + `steps` (create graph, journal, rollback) or the update and
+//! delete sequences in `resource` → `state` (refresh with drift markers) / `import` (discovery).
+//!
+//! Choices where PRODUCT.md is silent:
+//! - `hostname` must lie under `domain`: the wildcard record this resource manages is what makes it resolvable.
+//! - `invokers` accepts `allUsers` and `allAuthenticatedUsers` (Cloud Run does; organisation policy may not).
+//! - The container port cannot be one the mesh sidecar uses (15000-15090 family, e.g. 15001, 15020).
+//! - A part deleted or changed out of band is shown as its read-only id (`neg`, `backend_service`, `http_route`,
+//!   `dns_zone`) becoming `""`; the plan sets it back, which is the in-place update that repairs it.
+//! - Project roles csmrun granted are recorded in private state and on the service as the annotation
+//!   `csmrun.dev/iam-roles`, so the last service using an account releases them, also after import or a crash.
 
 pub mod bodies;
 pub mod defaults;
