@@ -189,7 +189,8 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         partial: Some(record.clone()),
     };
     let mut exists = existing.is_some();
-    let mut force = false;
+    // A service that is not Ready gets a new revision even if its template did not change.
+    let mut force = existing.as_ref().is_some_and(|s| s.has_failed());
     let mut redeploys = 0u32;
     let mut recreated = false;
     let mut backoff = Duration::from_secs(15);
