@@ -33,9 +33,18 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-/// Compute links come back as full URLs where we sent relative paths (or the other way round).
+/// Compute links come back as full URLs where we sent relative paths (or the other way round), and HTTPRoutes
+/// name backend services either as `projects/P/global/backendServices/B` or `projects/P/locations/global/...`.
 fn same_link(a: &str, b: &str) -> bool {
-    match (gcp::compute::link_path(a), gcp::compute::link_path(b)) {
+    let norm = |s: &str| {
+        gcp::compute::link_path(s).map(|p| {
+            p.replace(
+                "/locations/global/backendServices/",
+                "/global/backendServices/",
+            )
+        })
+    };
+    match (norm(a), norm(b)) {
         (Some(x), Some(y)) => x == y,
         _ => false,
     }
@@ -67,6 +76,19 @@ mod tests {
         ));
         assert!(!contains(&want, &json!({"a": 1, "b": {"c": "x"}, "l": []})));
         assert!(!contains(&want, &json!({"b": {"c": "x"}, "l": [{"n": 1}]})));
+    }
+
+    #[test]
+    fn backend_service_spellings_are_the_same_link() {
+        let want = json!({"serviceName": "projects/p/global/backendServices/b"});
+        assert!(contains(
+            &want,
+            &json!({"serviceName": "projects/p/locations/global/backendServices/b"})
+        ));
+        assert!(!contains(
+            &want,
+            &json!({"serviceName": "projects/p/global/backendServices/c"})
+        ));
     }
 
     #[test]
