@@ -1,0 +1,89 @@
+//! When the mesh sidecar fails to start: the failure is explained in mesh terms, a failure from
+//! IAM propagation delay is recovered by a redeploy, a sticky failure by a recreate.
+
+use csmrun_acctest::hcl::ServiceHcl;
+use csmrun_acctest::requests::{self, matching};
+use csmrun_acctest::seed::SeedBuilder;
+use csmrun_acctest::stack::Stack;
+
+const SERVICE: &str = "projects/acc-project/locations/asia-northeast1/services/meshy";
+
+fn run_creates(log: &[serde_json::Value]) -> usize {
+    matching(log, "POST", "/locations/asia-northeast1/services")
+        .iter()
+        .filter(|e| e["path"].as_str().unwrap().starts_with("/run/v2/"))
+        .count()
+}
+
+fn run_deletes(log: &[serde_json::Value]) -> usize {
+    matching(log, "DELETE", "/services/meshy").len()
+}
+
+fn revisions(stack: &Stack) -> Vec<String> {
+    stack.state()["resources"]["run.revisions"]
+        .as_object()
+        .map(|m| {
+            m.keys()
+                .filter(|k| k.starts_with(&format!("{SERVICE}/revisions/")))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn sidecar_failure_is_diagnosed_in_mesh_terms_and_rolled_back() {
+    // The grant never becomes effective within the create timeout (1 h scaled to 72 s > 15 s).
+    let seed = SeedBuilder::new().iam_propagation_delay("1h").build();
+    let mut stack = Stack::new(&seed);
+    stack.provider.iam_propagation_wait = "1s".into();
+    stack.config(&ServiceHcl::new("svc", "meshy").block("timeouts {\n  create = \"15s\"\n}").render());
+    let out = stack.apply();
+    let text = out.combined();
+    assert!(!out.success(), "apply should fail:\n{text}");
+    assert!(text.contains("Mesh sidecar"), "diagnosis in mesh terms:\n{text}");
+    assert!(text.contains("cloud-run-mesh-proxy"), "names the sidecar:\n{text}");
+    assert!(text.contains("roles/trafficdirector.client"), "names the likely cause:\n{text}");
+    assert!(text.contains("iam_propagation_wait"), "says what to change:\n{text}");
+    stack.assert_consistent();
+    assert!(stack.resource("run.services", SERVICE).is_none());
+}
+
+#[test]
+fn propagation_delay_failure_is_recovered_by_a_redeploy() {
+    // The new grant takes 3 s to become effective; the provider waits only 1 s, so the first
+    // deploy fails.
+    let seed = SeedBuilder::new().iam_propagation_delay("150s").build();
+    let mut stack = Stack::new(&seed);
+    stack.provider.iam_propagation_wait = "1s".into();
+    stack.config(&ServiceHcl::new("svc", "meshy").render());
+    stack.apply_ok();
+    stack.assert_consistent();
+    stack.assert_empty_plan("after the recovered create");
+    let log = stack.requests();
+    assert_eq!(run_creates(&log), 1, "a redeploy, not a recreate: {:#?}", requests::writes(&log));
+    assert_eq!(run_deletes(&log), 0, "{:#?}", requests::writes(&log));
+    let revs = revisions(&stack);
+    assert!(revs.len() >= 2, "the failed revision and a redeployed one: {revs:?}");
+    stack.destroy_ok();
+    stack.assert_consistent();
+}
+
+#[test]
+fn sticky_failure_is_recovered_by_deleting_and_recreating_the_service() {
+    let seed = SeedBuilder::new()
+        .iam_propagation_delay("150s")
+        .sticky_mesh_failures()
+        .build();
+    let mut stack = Stack::new(&seed);
+    stack.provider.iam_propagation_wait = "1s".into();
+    stack.config(&ServiceHcl::new("svc", "meshy").render());
+    stack.apply_ok();
+    stack.assert_consistent();
+    stack.assert_empty_plan("after the recovered create");
+    let log = stack.requests();
+    assert!(run_deletes(&log) >= 1, "the broken service is deleted: {:#?}", requests::writes(&log));
+    assert!(run_creates(&log) >= 2, "and created again: {:#?}", requests::writes(&log));
+    stack.destroy_ok();
+    stack.assert_consistent();
+}
