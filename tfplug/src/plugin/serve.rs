@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server as TonicServer;
 
@@ -117,7 +118,9 @@ pub async fn serve<P: Provider>(opts: ServeOpts, provider: P) -> Result<(), Serv
             } else {
                 announce(&handshake::handshake_line(addr, None))?;
             }
-            let incoming = TcpListenerStream::new(listener);
+            // Nagle plus the client's delayed ACK would add ~40 ms to every response.
+            let incoming = TcpListenerStream::new(listener)
+                .map(|conn| conn.and_then(|tcp| tcp.set_nodelay(true).map(|()| tcp)));
             tokio::spawn(builder().serve_with_incoming(incoming))
         }
     };
@@ -200,6 +203,9 @@ fn tls_incoming(
                     continue;
                 }
             };
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
             let acceptor = acceptor.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
