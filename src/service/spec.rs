@@ -140,6 +140,19 @@ fn dests(blocks: &[DestinationBlock]) -> Result<Vec<Dest>, Diagnostic> {
         .collect::<Result<Vec<_>, _>>()
 }
 
+/// [`parse_ref`], except that an empty reference (an imported service without a mesh or VPC access, whose state
+/// says `""` until the next update sets it) resolves to an empty name instead of failing the refresh.
+fn lenient_ref(raw: &str, collection: &str, scopes: &[&str]) -> Result<names::ResourceRef, String> {
+    if raw.is_empty() {
+        return Ok(names::ResourceRef {
+            project: None,
+            location: None,
+            name: String::new(),
+        });
+    }
+    parse_ref(raw, collection, scopes)
+}
+
 /// The API's ingress enum for the schema's value.
 pub fn ingress_to_api(s: &str) -> &'static str {
     match s {
@@ -213,12 +226,12 @@ impl Spec {
         let bad = |what: &str, e: String| Diagnostic::error(format!("Invalid {what}"), e);
         let mesh_raw = need(&m.mesh, "mesh")?;
         let mesh =
-            parse_ref(&mesh_raw, "meshes", &["locations/global"]).map_err(|e| bad("mesh", e))?;
+            lenient_ref(&mesh_raw, "meshes", &["locations/global"]).map_err(|e| bad("mesh", e))?;
         let net_raw = need(&m.network, "network")?;
-        let net = parse_ref(&net_raw, "networks", &["global"]).map_err(|e| bad("network", e))?;
+        let net = lenient_ref(&net_raw, "networks", &["global"]).map_err(|e| bad("network", e))?;
         let sub_raw = need(&m.subnetwork, "subnetwork")?;
-        let sub =
-            parse_ref(&sub_raw, "subnetworks", &["regions/*"]).map_err(|e| bad("subnetwork", e))?;
+        let sub = lenient_ref(&sub_raw, "subnetworks", &["regions/*"])
+            .map_err(|e| bad("subnetwork", e))?;
         let domain = need(&m.domain, "domain")?.trim_end_matches('.').to_string();
         let fill = |mut d: Vec<Dest>| {
             for x in &mut d {
