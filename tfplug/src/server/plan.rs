@@ -219,3 +219,83 @@ pub(crate) fn check_plan(
     );
     diags
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::NestedBlock;
+    use crate::value::Type;
+
+    fn block() -> Block {
+        Block::new()
+            .attribute(Attribute::computed("id", Type::String).use_state_for_unknown())
+            .attribute(Attribute::optional("name", Type::String).requires_replace())
+            .block(NestedBlock::set(
+                "port",
+                Block::new()
+                    .attribute(Attribute::required("number", Type::Number))
+                    .attribute(Attribute::computed("label", Type::String)),
+            ))
+    }
+
+    fn port(n: i64, label: Value) -> Value {
+        Value::object([("number", Value::Number(n.into())), ("label", label)])
+    }
+
+    #[test]
+    fn set_block_elements_get_unknown_computed_attributes_and_stay_a_valid_set() {
+        let config = Value::object([
+            ("id", Value::Null),
+            ("name", Value::string("a")),
+            (
+                "port",
+                Value::set(vec![port(1, Value::Null), port(2, Value::Null)]),
+            ),
+        ]);
+        let mut planned = config.clone();
+        mark_computed_unknown(&block(), &config, &mut planned);
+        assert_eq!(planned.get_attr("id"), Some(&Value::Unknown));
+        let Some(Value::Set(ports)) = planned.get_attr("port") else {
+            panic!("set")
+        };
+        assert_eq!(ports.len(), 2);
+        assert!(ports
+            .iter()
+            .all(|p| p.get_attr("label") == Some(&Value::Unknown)));
+    }
+
+    #[test]
+    fn requires_replace_ignores_values_unknown_only_because_computed() {
+        let b = Block::new()
+            .attribute(Attribute::optional_computed("zone", Type::String).requires_replace())
+            .attribute(Attribute::optional("size", Type::Number));
+        let prior = Value::object([
+            ("zone", Value::string("z1")),
+            ("size", Value::Number(1.into())),
+        ]);
+        let config = Value::object([("zone", Value::Null), ("size", Value::Number(2.into()))]);
+        let mut planned =
+            Value::object([("zone", Value::Unknown), ("size", Value::Number(2.into()))]);
+        assert!(flagged_replacements(&b, &config, &prior, &mut planned).is_empty());
+        let config = Value::object([
+            ("zone", Value::string("z2")),
+            ("size", Value::Number(1.into())),
+        ]);
+        let mut planned = config.clone();
+        assert_eq!(
+            flagged_replacements(&b, &config, &prior, &mut planned),
+            vec![AttributePath::root().attr("zone")]
+        );
+    }
+
+    #[test]
+    fn use_state_for_unknown_does_not_override_an_unknown_configuration() {
+        let b = Block::new()
+            .attribute(Attribute::optional_computed("zone", Type::String).use_state_for_unknown());
+        let prior = Value::object([("zone", Value::string("z1"))]);
+        let config = Value::object([("zone", Value::Unknown)]);
+        let mut planned = Value::object([("zone", Value::Unknown)]);
+        use_state_for_unknown(&b, &config, &prior, &mut planned);
+        assert_eq!(planned.get_attr("zone"), Some(&Value::Unknown));
+    }
+}
