@@ -428,6 +428,16 @@ async fn update_parts(
     }
     if old.service_account != new.service_account {
         iam::release(old_c, &private.iam_owned).await?;
+    } else {
+        // Roles no longer wanted (e.g. `trace` turned off) go the way they would on delete.
+        let wanted = new.project_roles();
+        let dropped: Vec<String> = private
+            .iam_owned
+            .iter()
+            .filter(|r| !wanted.contains(&r.as_str()))
+            .cloned()
+            .collect();
+        iam::release(c, &dropped).await?;
     }
     Ok(())
 }
