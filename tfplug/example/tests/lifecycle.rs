@@ -102,6 +102,8 @@ fn thing(name: &str, size: i64, extra: &str) -> String {
     )
 }
 
+const ECHO: &str = "data \"tfplugexample_echo\" \"e\" {\n  input = \"hello\"\n}\n\noutput \"echo\" {\n  value = data.tfplugexample_echo.e.output\n}\n";
+
 fn full_lifecycle(env: &Env) {
     // A validation error is reported on the attribute's own line.
     env.config(&thing("alpha", -1, ""));
@@ -125,8 +127,8 @@ fn full_lifecycle(env: &Env) {
     );
     assert!(text.contains("fingerprint = \"x\""), "{text}");
 
-    // Plan and apply a create.
-    env.config(&thing("alpha", 1, ""));
+    // Plan and apply a create, with a data source read alongside.
+    env.config(&format!("{}{ECHO}", thing("alpha", 1, "")));
     let (code, text) = env.plan_exit_code();
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("will be created"), "{text}");
@@ -136,8 +138,15 @@ fn full_lifecycle(env: &Env) {
     assert!(id.starts_with("alpha-"));
     assert_eq!(created["rule"][0]["protocol"], "tcp");
     assert!(env.thing_file(&id).is_file());
+    let show = env.wd.show_json().unwrap();
+    assert_eq!(
+        show["values"]["outputs"]["echo"]["value"], "HELLO",
+        "ReadDataSource result"
+    );
 
     // Nothing changed: the second plan is empty.
+    env.config(&thing("alpha", 1, ""));
+    env.ok(&["apply", "-auto-approve", "-no-color"]);
     let (code, text) = env.plan_exit_code();
     assert_eq!(code, Some(0), "second plan must be empty:\n{text}");
 
