@@ -252,7 +252,23 @@ impl Resource for ServiceResource {
         );
         match state::observe(&c).await {
             Ok(None) => ApplyResult::none(),
-            Ok(Some(o)) => ApplyResult::ok(state::refresh(&prior, &spec, &o, &data.default_labels)),
+            Ok(Some(o)) => {
+                let mut diags = Diagnostics::new();
+                if !o.missing_roles.is_empty() {
+                    diags.warning(
+                        "Project roles missing",
+                        format!(
+                            "{} no longer has {} on project {}; the mesh sidecar needs them. The next apply \
+                             grants them again and redeploys the service.",
+                            spec.service_account,
+                            o.missing_roles.join(", "),
+                            spec.project
+                        ),
+                    );
+                }
+                ApplyResult::ok(state::refresh(&prior, &spec, &o, &data.default_labels))
+                    .with_diagnostics(diags)
+            }
             Err(e) => ApplyResult::partial(prior, step_diag(&e)),
         }
     }

@@ -8,7 +8,7 @@ use gcp::run::Service;
 use super::model::ServiceModel;
 use super::names;
 use super::spec::{ingress_from_api, Spec};
-use super::steps::{backend, dns, neg, route, service, Ctx, StepError};
+use super::steps::{backend, dns, iam, neg, route, service, Ctx, StepError};
 use super::val::Val;
 
 /// What a refresh found.
@@ -20,6 +20,8 @@ pub struct Observed {
     pub backend_ok: bool,
     pub route_ok: bool,
     pub dns_ok: bool,
+    /// Project roles the account needs but no longer has (removed out of band).
+    pub missing_roles: Vec<String>,
 }
 
 /// Reads every part; `None` when the Cloud Run service is gone (then the whole resource is gone).
@@ -27,12 +29,13 @@ pub async fn observe(c: &Ctx) -> Result<Option<Observed>, StepError> {
     let Some(svc) = service::get(c).await? else {
         return Ok(None);
     };
-    let (invokers, neg_ok, backend_ok, route_ok, dns_ok) = tokio::try_join!(
+    let (invokers, neg_ok, backend_ok, route_ok, dns_ok, missing_roles) = tokio::try_join!(
         service::invokers(c),
         neg::is_in_place(c),
         backend::is_in_place(c),
         route::is_in_place(c),
         dns::is_in_place(c),
+        iam::missing_roles(c),
     )?;
     Ok(Some(Observed {
         service: svc,
@@ -41,6 +44,7 @@ pub async fn observe(c: &Ctx) -> Result<Option<Observed>, StepError> {
         backend_ok,
         route_ok,
         dns_ok,
+        missing_roles,
     }))
 }
 
@@ -182,7 +186,9 @@ pub fn refresh(
         m.uri = Val::Known(u.clone());
     }
     // A service that is not Ready is shown without a ready revision, so the plan redeploys it.
-    m.latest_ready_revision = Val::Known(if svc.has_failed() {
+    // A failed service, or one whose account lost its mesh roles, is shown without a ready revision: the plan
+    // then redeploys it, and the update grants the roles again first.
+    m.latest_ready_revision = Val::Known(if svc.has_failed() || !o.missing_roles.is_empty() {
         String::new()
     } else {
         svc.latest_ready_revision
@@ -261,6 +267,7 @@ mod tests {
             backend_ok: true,
             route_ok: true,
             dns_ok: true,
+            missing_roles: vec![],
         };
         assert_eq!(refresh(&prior, &spec, &o, &BTreeMap::new()), prior);
     }
@@ -286,6 +293,7 @@ mod tests {
             backend_ok: true,
             route_ok: true,
             dns_ok: true,
+            missing_roles: vec![],
         };
         let now = refresh(&prior, &spec, &o, &BTreeMap::new());
         assert_eq!(now.neg, Val::Known(String::new()));

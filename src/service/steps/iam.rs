@@ -210,6 +210,23 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     Ok(Record::Iam { added })
 }
 
+/// The project roles the account needs but does not have (drift: a grant removed out of band).
+pub async fn missing_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
+    let policy = c
+        .clients
+        .resource_manager()
+        .get_iam_policy(&c.spec.project)
+        .await
+        .map_err(|e| StepError::api("read the project's IAM policy", &e))?;
+    let member = c.spec.sa_member();
+    Ok(c.spec
+        .project_roles()
+        .into_iter()
+        .filter(|r| !policy.has_member(r, &member))
+        .map(str::to_string)
+        .collect())
+}
+
 /// Annotation on the Cloud Run service listing the project roles csmrun granted for its account.
 pub const OWNED_ROLES_ANNOTATION: &str = "csmrun.dev/iam-roles";
 
