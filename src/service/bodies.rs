@@ -291,3 +291,113 @@ pub fn wildcard_record(s: &Spec) -> ResourceRecordSet {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::plan::{plan, PlanDefaults};
+    use crate::service::validate_table;
+
+    fn spec() -> Spec {
+        let d = PlanDefaults {
+            project: Some("p".into()),
+            region: Some("r".into()),
+            ..Default::default()
+        };
+        Spec::from_model(&plan(&validate_table::valid(), None, &d), &BTreeMap::new()).unwrap()
+    }
+
+    #[test]
+    fn the_service_joins_the_mesh_with_all_traffic_egress_and_carries_the_markers() {
+        let s = spec();
+        let svc = service(&s, &["roles/trafficdirector.client".to_string()]);
+        let t = svc.template.unwrap();
+        assert_eq!(
+            t.service_mesh.unwrap().mesh.as_deref(),
+            Some("projects/p/locations/global/meshes/meshapps")
+        );
+        let vpc = t.vpc_access.unwrap();
+        assert_eq!(vpc.egress.as_deref(), Some("ALL_TRAFFIC"));
+        assert_eq!(
+            vpc.network_interfaces[0].subnetwork.as_deref(),
+            Some("projects/p/regions/r/subnetworks/mesh-subnet")
+        );
+        assert_eq!(
+            svc.labels.get("managed-by").map(String::as_str),
+            Some("csmrun")
+        );
+        assert_eq!(svc.description.as_deref(), Some("csmrun:p/r/target"));
+        assert_eq!(
+            svc.ingress.as_deref(),
+            Some("INGRESS_TRAFFIC_INTERNAL_ONLY")
+        );
+        assert_eq!(
+            svc.annotations
+                .get(crate::service::steps::iam::OWNED_ROLES_ANNOTATION)
+                .map(String::as_str),
+            Some("roles/trafficdirector.client")
+        );
+    }
+
+    #[test]
+    fn the_backend_service_is_internal_self_managed_with_the_neg_and_no_health_check() {
+        let b = backend_service(&spec());
+        assert_eq!(
+            b.load_balancing_scheme.as_deref(),
+            Some("INTERNAL_SELF_MANAGED")
+        );
+        assert_eq!(b.protocol.as_deref(), Some("HTTP"));
+        assert!(b.health_checks.is_empty());
+        assert_eq!(b.backends.len(), 1);
+        assert!(b.backends[0]
+            .group
+            .ends_with("/projects/p/regions/r/networkEndpointGroups/target-neg"));
+        assert_eq!(b.circuit_breakers.and_then(|c| c.max_requests), Some(1000));
+    }
+
+    #[test]
+    fn the_route_puts_rules_first_and_the_weighted_default_split_last() {
+        let r = http_route(&spec());
+        assert_eq!(r.hostnames, vec!["target.meshapps.internal".to_string()]);
+        assert_eq!(r.rules.len(), 2);
+        assert!(
+            r.rules[1].matches.is_empty(),
+            "the default split matches everything, so it goes last"
+        );
+        let split = &r.rules[1].action.as_ref().unwrap().destinations;
+        let weights: Vec<(String, Option<i32>)> = split
+            .iter()
+            .map(|d| (d.service_name.clone(), d.weight))
+            .collect();
+        assert_eq!(
+            weights,
+            vec![
+                (
+                    "projects/p/global/backendServices/target-backend".to_string(),
+                    Some(99)
+                ),
+                (
+                    "projects/p/global/backendServices/target-green-backend".to_string(),
+                    Some(1)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_shared_dns_parts_are_a_private_zone_and_a_wildcard_record() {
+        let s = spec();
+        let z = zone(&s);
+        assert_eq!(
+            (z.name.as_str(), z.dns_name.as_str()),
+            ("csmrun-meshapps-internal", "meshapps.internal.")
+        );
+        assert_eq!(z.visibility.as_deref(), Some("private"));
+        let rr = wildcard_record(&s);
+        assert_eq!(
+            (rr.name.as_str(), rr.kind.as_str()),
+            ("*.meshapps.internal.", "A")
+        );
+        assert_eq!(rr.rrdatas, vec!["10.0.0.1".to_string()]);
+    }
+}
