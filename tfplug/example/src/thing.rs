@@ -27,6 +27,7 @@ pub struct Thing {
     pub tags: Option<BTreeMap<String, String>>,
     pub fingerprint: Option<String>,
     pub slow_ms: Option<i64>,
+    pub fail_after_create: Option<bool>,
     #[serde(default)]
     pub rule: Vec<Rule>,
 }
@@ -83,6 +84,11 @@ impl Resource for ThingResource {
                     Attribute::optional("slow_ms", Type::Number)
                         .description("Create and update take this long (Ctrl-C cancels)."),
                 )
+                .attribute(
+                    Attribute::optional("fail_after_create", Type::Bool).description(
+                        "Create writes the thing, then reports an error (a partial create).",
+                    ),
+                )
                 .block(
                     NestedBlock::list(
                         "rule",
@@ -136,6 +142,13 @@ impl Resource for ThingResource {
         }
         .settle();
         match store.save(&id, &thing) {
+            Ok(()) if thing.fail_after_create == Some(true) => ApplyResult::partial(
+                thing,
+                Diagnostic::error(
+                    "Failed after creating",
+                    "The thing was written, then a later step failed.",
+                ),
+            ),
             Ok(()) => ApplyResult::ok(thing),
             Err(d) => ApplyResult::failed(d),
         }

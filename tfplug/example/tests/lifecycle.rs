@@ -286,3 +286,48 @@ fn provider_logs_reach_tf_log_at_their_own_level() {
         out.stderr
     );
 }
+
+#[test]
+fn partial_create_is_saved_and_replaced_on_the_next_apply() {
+    let env = setup(false);
+    env.config(&thing("partial", 1, "  fail_after_create = true"));
+    let out = env.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(out.code, Some(0));
+    assert!(
+        out.combined().contains("Failed after creating"),
+        "{}",
+        out.combined()
+    );
+    let saved = env.state().expect("Terraform saved the partial state");
+    let first_id = saved["id"].as_str().unwrap().to_string();
+    assert!(env.thing_file(&first_id).is_file());
+
+    env.config(&thing("partial", 1, ""));
+    let (code, text) = env.plan_exit_code();
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("tainted"), "{text}");
+    env.ok(&["apply", "-auto-approve", "-no-color"]);
+    assert_ne!(env.state().unwrap()["id"], first_id.as_str());
+    assert!(
+        !env.thing_file(&first_id).exists(),
+        "the tainted object was destroyed"
+    );
+    assert_eq!(env.plan_exit_code().0, Some(0));
+}
+
+#[test]
+fn plaintext_managed_mode_works_with_tls_disabled() {
+    let mut env = setup(false);
+    env.wd.set_env("TF_DISABLE_PLUGIN_TLS", "1");
+    env.wd.set_env("TF_LOG", "INFO");
+    env.config(&thing("plain", 1, ""));
+    let out = env.ok(&["apply", "-auto-approve", "-no-color"]);
+    assert!(
+        out.stderr.contains("auto_mtls=false"),
+        "the provider served without TLS:\n{}",
+        out.stderr
+    );
+    assert_eq!(env.plan_exit_code().0, Some(0));
+    env.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(env.state().is_none());
+}
