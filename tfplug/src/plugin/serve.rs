@@ -119,8 +119,13 @@ pub async fn serve<P: Provider>(opts: ServeOpts, provider: P) -> Result<(), Serv
                 announce(&handshake::handshake_line(addr, None))?;
             }
             // Nagle plus the client's delayed ACK would add ~40 ms to every response.
-            let incoming = TcpListenerStream::new(listener)
-                .map(|conn| conn.and_then(|tcp| tcp.set_nodelay(true).map(|()| tcp)));
+            let incoming = TcpListenerStream::new(listener).map(|conn| {
+                conn.inspect(|tcp| {
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        tracing::debug!(error = %e, "TCP_NODELAY not set");
+                    }
+                })
+            });
             tokio::spawn(builder().serve_with_incoming(incoming))
         }
     };
