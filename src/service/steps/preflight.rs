@@ -1,5 +1,5 @@
 //! Pre-flight checks before the Cloud Run deploy (PRODUCT §3): mesh settled, subnet with Private Google Access,
-//! hostname free on the mesh. All read-only, all concurrent; the first failure ends them.
+//! network and subnet exist, hostname free on the mesh. All read-only, all concurrent; the first failure ends them.
 
 use std::time::Duration;
 
@@ -11,9 +11,9 @@ pub async fn run(c: &Ctx) -> Result<(), StepError> {
     settle(c).await
 }
 
-/// The three read-only checks, concurrently; the first failure ends them.
+/// The read-only checks, concurrently; the first failure ends them.
 pub async fn checks(c: &Ctx) -> Result<(), StepError> {
-    tokio::try_join!(mesh(c), subnet(c), hostname(c)).map(|_| ())
+    tokio::try_join!(mesh(c), network(c), subnet(c), hostname(c)).map(|_| ())
 }
 
 /// Waits out the rest of `mesh_settle_time` for a young mesh (its age was noted by [`checks`]).
@@ -62,6 +62,21 @@ async fn mesh(c: &Ctx) -> Result<(), StepError> {
         c.sleep(rest).await?;
     }
     Ok(())
+}
+
+async fn network(c: &Ctx) -> Result<(), StepError> {
+    let s = &c.spec;
+    match c.clients.compute().get_network(&s.network_project, &s.network).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Err(StepError::new(
+            "Network not found",
+            format!(
+                "The VPC network {} does not exist in project {}; fix `network`. Nothing was created.",
+                s.network, s.network_project
+            ),
+        )),
+        Err(e) => Err(StepError::api(&format!("read network {}", s.network), &e)),
+    }
 }
 
 async fn subnet(c: &Ctx) -> Result<(), StepError> {
