@@ -15,4 +15,5 @@ pub mod process;
 pub mod requests;
 pub mod seed;
 pub mod stack;
-pub mod terraform;
+/// The generic runner lives in its own crate (`tftest`) so tfplug's tests need no emulator.
+pub use tftest as terraform;

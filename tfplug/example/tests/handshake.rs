@@ -196,7 +196,7 @@ async fn debug_mode_prints_a_reattach_value_for_terraform_and_serves_plaintext()
     let mut value = None;
     let mut line = String::new();
     while reader.read_line(&mut line).unwrap() > 0 {
-        if let Some(v) = csmrun_acctest::terraform::reattach_value(&line) {
+        if let Some(v) = tftest::reattach_value(&line) {
             value = Some(v);
             break;
         }

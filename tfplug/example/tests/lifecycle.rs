@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use csmrun_acctest::terraform::{DebugProvider, Output, Terraform, WorkDir};
+use tftest::{DebugProvider, Output, Terraform, WorkDir};
 use serde_json::Value as Json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-tfplugexample");

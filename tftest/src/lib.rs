@@ -6,7 +6,7 @@
 //! provider's acceptance tests share it.
 //!
 //! ```no_run
-//! use csmrun_acctest::terraform::Terraform;
+//! use tftest::Terraform;
 //! let tf = Terraform::find().unwrap();
 //! let mut wd = tf.workdir().unwrap();
 //! wd.dev_override("example/thing", std::path::Path::new("target/debug")).unwrap();
@@ -52,7 +52,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> HarnessError {
     move |source| HarnessError::Io { what, source }
 }
 
-/// The workspace root (the parent of the `acctest` crate).
+/// The workspace root (the parent of this `tftest` crate).
 pub fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
