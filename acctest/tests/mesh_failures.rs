@@ -37,14 +37,30 @@ fn sidecar_failure_is_diagnosed_in_mesh_terms_and_rolled_back() {
     let seed = SeedBuilder::new().iam_propagation_delay("1h").build();
     let mut stack = Stack::new(&seed);
     stack.provider.iam_propagation_wait = "1s".into();
-    stack.config(&ServiceHcl::new("svc", "meshy").block("timeouts {\n  create = \"15s\"\n}").render());
+    stack.config(
+        &ServiceHcl::new("svc", "meshy")
+            .block("timeouts {\n  create = \"15s\"\n}")
+            .render(),
+    );
     let out = stack.apply();
     let text = out.combined();
     assert!(!out.success(), "apply should fail:\n{text}");
-    assert!(text.contains("Mesh sidecar"), "diagnosis in mesh terms:\n{text}");
-    assert!(text.contains("cloud-run-mesh-proxy"), "names the sidecar:\n{text}");
-    assert!(text.contains("roles/trafficdirector.client"), "names the likely cause:\n{text}");
-    assert!(text.contains("iam_propagation_wait"), "says what to change:\n{text}");
+    assert!(
+        text.contains("Mesh sidecar"),
+        "diagnosis in mesh terms:\n{text}"
+    );
+    assert!(
+        text.contains("cloud-run-mesh-proxy"),
+        "names the sidecar:\n{text}"
+    );
+    assert!(
+        text.contains("roles/trafficdirector.client"),
+        "names the likely cause:\n{text}"
+    );
+    assert!(
+        text.contains("iam_propagation_wait"),
+        "says what to change:\n{text}"
+    );
     stack.assert_consistent();
     assert!(stack.resource("run.services", SERVICE).is_none());
 }
@@ -61,10 +77,18 @@ fn propagation_delay_failure_is_recovered_by_a_redeploy() {
     stack.assert_consistent();
     stack.assert_empty_plan("after the recovered create");
     let log = stack.requests();
-    assert_eq!(run_creates(&log), 1, "a redeploy, not a recreate: {:#?}", requests::writes(&log));
+    assert_eq!(
+        run_creates(&log),
+        1,
+        "a redeploy, not a recreate: {:#?}",
+        requests::writes(&log)
+    );
     assert_eq!(run_deletes(&log), 0, "{:#?}", requests::writes(&log));
     let revs = revisions(&stack);
-    assert!(revs.len() >= 2, "the failed revision and a redeployed one: {revs:?}");
+    assert!(
+        revs.len() >= 2,
+        "the failed revision and a redeployed one: {revs:?}"
+    );
     stack.destroy_ok();
     stack.assert_consistent();
 }
@@ -82,8 +106,16 @@ fn sticky_failure_is_recovered_by_deleting_and_recreating_the_service() {
     stack.assert_consistent();
     stack.assert_empty_plan("after the recovered create");
     let log = stack.requests();
-    assert!(run_deletes(&log) >= 1, "the broken service is deleted: {:#?}", requests::writes(&log));
-    assert!(run_creates(&log) >= 2, "and created again: {:#?}", requests::writes(&log));
+    assert!(
+        run_deletes(&log) >= 1,
+        "the broken service is deleted: {:#?}",
+        requests::writes(&log)
+    );
+    assert!(
+        run_creates(&log) >= 2,
+        "and created again: {:#?}",
+        requests::writes(&log)
+    );
     stack.destroy_ok();
     stack.assert_consistent();
 }

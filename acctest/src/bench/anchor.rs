@@ -40,7 +40,9 @@ fn create_request<'a>(log: &'a [Value], method: &str, suffix: &str) -> Result<&'
         .find(|e| {
             e["method"] == method
                 && e["path"].as_str().is_some_and(|p| p.ends_with(suffix))
-                && e["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
+                && e["status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s))
         })
         .with_context(|| format!("csmrun's create log has no successful {method} …{suffix}"))
 }
@@ -117,8 +119,12 @@ fn wait_longrunning(emu: &TestEmulator, api_root: &str, op: &Value) -> Result<()
 
 /// A Compute operation answer waited for.
 fn wait_compute(emu: &TestEmulator, op: &Value) -> Result<()> {
-    let link = op["selfLink"].as_str().context("Compute operation without selfLink")?;
-    poll(emu, &local_path(link, "/compute/v1/")?, |o| o["status"] == "DONE")
+    let link = op["selfLink"]
+        .as_str()
+        .context("Compute operation without selfLink")?;
+    poll(emu, &local_path(link, "/compute/v1/")?, |o| {
+        o["status"] == "DONE"
+    })
 }
 
 /// Runs the anchors' chain for the unit csmrun created in `log` against `emu` (a fresh world with
@@ -127,7 +133,7 @@ pub fn run(emu: &TestEmulator, log: &[Value], time_scale: f64) -> Result<AnchorR
     let project = {
         let e = create_request(log, "POST", ":getIamPolicy")?;
         let p = e["path"].as_str().unwrap_or("");
-        p.trim_start_matches("/cloudresourcemanager/v1/")
+        p.trim_start_matches("/cloudresourcemanager/v1/projects/")
             .trim_end_matches(":getIamPolicy")
             .to_string()
     };
@@ -171,7 +177,11 @@ pub fn run(emu: &TestEmulator, log: &[Value], time_scale: f64) -> Result<AnchorR
             bindings.push(json!({"role": TRAFFIC_DIRECTOR_CLIENT, "members": [who]}));
             policy["bindings"] = Value::Array(bindings);
             policy["version"] = json!(3);
-            emu.api("POST", &format!("{base}:setIamPolicy"), Some(&json!({"policy": policy})))?;
+            emu.api(
+                "POST",
+                &format!("{base}:setIamPolicy"),
+                Some(&json!({"policy": policy})),
+            )?;
         }
         Ok(())
     })?;
@@ -184,12 +194,20 @@ pub fn run(emu: &TestEmulator, log: &[Value], time_scale: f64) -> Result<AnchorR
         wait_longrunning(emu, "/run/v2/", &op)
     })?;
     timed("neg", &mut || wait_compute(emu, &replay(emu, neg)?))?;
-    timed("backend service", &mut || wait_compute(emu, &replay(emu, backend)?))?;
+    timed("backend service", &mut || {
+        wait_compute(emu, &replay(emu, backend)?)
+    })?;
     timed("dns zone", &mut || replay(emu, zone).map(|_| ()))?;
     timed("dns record", &mut || {
         let rrset: Value = serde_json::from_str(record["body"].as_str().unwrap_or(""))
             .context("logged record set")?;
-        let changes = format!("{}/changes", record["path"].as_str().unwrap_or("").trim_end_matches("/rrsets"));
+        let changes = format!(
+            "{}/changes",
+            record["path"]
+                .as_str()
+                .unwrap_or("")
+                .trim_end_matches("/rrsets")
+        );
         let change = emu.api("POST", &changes, Some(&json!({"additions": [rrset]})))?;
         let id = change["id"].as_str().context("DNS change without id")?;
         poll(emu, &format!("{changes}/{id}"), |c| c["status"] == "done")

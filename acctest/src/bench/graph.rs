@@ -60,7 +60,14 @@ fn longest(nodes: &[Node]) -> Chain {
             .iter()
             .filter_map(|dep| nodes.iter().position(|n| n.name == *dep))
             .map(|i| (finish[i].0, Some(i)))
-            .fold((0.0, None), |best, c| if c.0 > best.0 { c } else { best });
+            .fold((0.0, None), |best, c| {
+                // Ties go to the first dependency, so zero-length steps still show on the path.
+                if best.1.is_none() || c.0 > best.0 {
+                    c
+                } else {
+                    best
+                }
+            });
         finish.push((start + node.seconds, from));
     }
     let mut at = finish

@@ -1,34 +1,84 @@
-fn main() -> anyhow::Result<()> {
-    use csmrun_acctest::bench::{env::*, world};
-    let dir = provider_dir()?;
-    let b = Bench::new(&world::seed(0.05, false), &dir)?;
-    b.config(&world::config(0.05, 1))?;
-    let run = b.apply()?;
-    println!(
-        "code {:?} wall {:?} peak {:?}",
-        run.code, run.wall, run.provider_peak_kib
-    );
-    for e in &run.log {
-        println!(
-            "{} {} {} {} {}",
-            e["time"],
-            e["method"],
-            e["path"],
-            serde_json::to_string(&e["query"])?,
-            e["status"]
-        );
+//! `csmrun-bench`: runs the benchmarks of BENCHMARKS.md (real terraform, csmrun-emulator) and prints the figures.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use csmrun_acctest::bench::{env, report, scenarios};
+
+const USAGE: &str = "usage: csmrun-bench [--time-scale F] [--repeats N] [--scales 1,10,50,100] \
+[--fault-services N] [--fault-rate F] [--footprint-starts N] [--schema-calls N] [--out DIR] [--logs DIR] [--quick]
+
+Runs real terraform (TF_ACC_TERRAFORM_PATH or .tools/bin/terraform) against csmrun-emulator with the
+terraform-provider-csmrun binary next to this one (or in CSMRUN_PROVIDER_DIR). --quick: one repeat,
+scales 1 and 10, 10 services under faults, 5 cold starts. Writes DIR/latest.json, DIR/latest.txt and
+DIR/bench-<time>.json (DIR defaults to target/bench); --logs keeps each scale and fault run's\nrequest log there.";
+
+fn value<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<T> {
+    let v = args
+        .next()
+        .with_context(|| format!("{flag} needs a value"))?;
+    v.parse()
+        .map_err(|_| anyhow::anyhow!("{flag}: {v:?} is not a valid value"))
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<(scenarios::Options, PathBuf)>> {
+    let mut o = scenarios::Options::default();
+    let mut out = csmrun_acctest::terraform::workspace_root().join("target/bench");
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--time-scale" => o.time_scale = value(&mut args, &flag)?,
+            "--repeats" => o.repeats = value(&mut args, &flag)?,
+            "--scales" => {
+                let list: String = value(&mut args, &flag)?;
+                o.scales = list
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.trim().parse().with_context(|| format!("--scales: {s:?}")))
+                    .collect::<Result<_>>()?;
+            }
+            "--fault-services" => o.fault_services = value(&mut args, &flag)?,
+            "--fault-rate" => o.fault_rate = value(&mut args, &flag)?,
+            "--footprint-starts" => o.footprint_starts = value(&mut args, &flag)?,
+            "--schema-calls" => o.schema_calls = value(&mut args, &flag)?,
+            "--logs" => o.logs = Some(PathBuf::from(value::<String>(&mut args, &flag)?)),
+            "--out" => out = PathBuf::from(value::<String>(&mut args, &flag)?),
+            "--quick" => {
+                o.repeats = 1;
+                o.scales = vec![1, 10];
+                o.fault_services = 10;
+                o.footprint_starts = 5;
+                o.schema_calls = 50;
+            }
+            "-h" | "--help" => return Ok(None),
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
     }
-    std::fs::write(
-        "/tmp/probe-log.json",
-        serde_json::to_string_pretty(&run.log)?,
-    )?;
-    let p = b.plan()?;
-    println!("plan code {:?} wall {:?}", p.code, p.wall);
-    for e in &p.log {
-        println!(
-            "{} {} {} {}",
-            e["time"], e["method"], e["path"], e["status"]
-        );
+    if !(o.time_scale > 0.0) {
+        bail!("--time-scale must be above 0 (0 would make every operation instant)");
     }
+    Ok(Some((o, out)))
+}
+
+fn run() -> Result<()> {
+    let Some((options, out)) = parse(std::env::args().skip(1))? else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    let provider_dir = env::provider_dir()?;
+    let figures = scenarios::run_all(&options, &provider_dir)?;
+    print!("{}", report::table(&figures));
+    let path = report::save(&figures, &out)?;
+    println!("\nfigures: {}", path.display());
     Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("csmrun-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
