@@ -6,6 +6,7 @@
 //! configurations, [`faults`] draws random fault profiles, [`soak`] runs the loop, and [`tally`] counts what
 //! happened for `RELIABILITY.md`. `csmrun-campaign` (src/bin) and `tests/reliability_*.rs` drive them.
 
+pub mod concurrent;
 pub mod configs;
 pub mod crash;
 pub mod faults;
