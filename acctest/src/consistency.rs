@@ -145,8 +145,24 @@ pub fn disagreements(show: &Value, state: &Value, baseline: &Baseline) -> Vec<St
                 .insert(member);
         }
     }
+    // A zone without csmrun's label was made by someone else; csmrun only ever shares it
+    // (PRODUCT §2), so it and its records may outlive every csmrun_service.
+    let foreign_zones: Vec<String> = state["resources"]["dns.managedZones"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, z)| z["labels"]["managed-by"] != "csmrun")
+        .map(|(k, _)| format!("{k}/"))
+        .collect();
     for (c, k) in resource_keys(state) {
         if baseline.resources.contains(&(c.clone(), k.clone())) {
+            continue;
+        }
+        let foreign = c.starts_with("dns.")
+            && foreign_zones
+                .iter()
+                .any(|z| format!("{k}/").starts_with(z.as_str()));
+        if foreign {
             continue;
         }
         let claimed = claimed_exact.contains(&(c.clone(), k.clone()))

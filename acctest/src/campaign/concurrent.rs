@@ -70,7 +70,12 @@ fn merged_show(a: &WorkDir, b: &WorkDir) -> Value {
     let mut all = Vec::new();
     for wd in [a, b] {
         let show = wd.show_json().expect("terraform show -json");
-        all.extend(show["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_default());
+        all.extend(
+            show["values"]["root_module"]["resources"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
     }
     json!({"values": {"root_module": {"resources": all}}})
 }
@@ -87,17 +92,41 @@ pub fn run(stack: &Stack, rounds: usize, verbose: bool) -> Tally {
         let watcher = scope.spawn(|| watch(stack, &before, &stop));
         for i in 0..rounds {
             let (left, right) = ROUNDS[i % ROUNDS.len()];
-            a.write("main.tf", &config(stack, "west", i)).expect("main.tf");
-            b.write("main.tf", &config(stack, "east", i)).expect("main.tf");
+            a.write("main.tf", &config(stack, "west", i))
+                .expect("main.tf");
+            b.write("main.tf", &config(stack, "east", i))
+                .expect("main.tf");
             let first = start(a, left);
             std::thread::sleep(Duration::from_millis(150 * (i as u64 % 4)));
             let second = start(&b, right);
-            let outs = [first.wait(GUARD).expect("terraform"), second.wait(GUARD).expect("terraform")];
+            let outs = [
+                first.wait(GUARD).expect("terraform"),
+                second.wait(GUARD).expect("terraform"),
+            ];
             let label = format!("round {i} (west {left:?} ∥ east {right:?})");
-            judge(stack, a, &b, &label, &outs, [left, right], &mut tally, verbose);
+            judge(
+                stack,
+                a,
+                &b,
+                &label,
+                &outs,
+                [left, right],
+                &mut tally,
+                verbose,
+            );
         }
-        let outs = [start(a, Action::Destroy), start(&b, Action::Destroy)].map(|r| r.wait(GUARD).expect("terraform"));
-        judge(stack, a, &b, "final destroy of both", &outs, [Action::Destroy; 2], &mut tally, verbose);
+        let outs = [start(a, Action::Destroy), start(&b, Action::Destroy)]
+            .map(|r| r.wait(GUARD).expect("terraform"));
+        judge(
+            stack,
+            a,
+            &b,
+            "final destroy of both",
+            &outs,
+            [Action::Destroy; 2],
+            &mut tally,
+            verbose,
+        );
         stop.store(true, Ordering::Relaxed);
         watcher.join().unwrap_or_default()
     });
@@ -106,7 +135,16 @@ pub fn run(stack: &Stack, rounds: usize, verbose: bool) -> Tally {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn judge(stack: &Stack, a: &WorkDir, b: &WorkDir, label: &str, outs: &[Output; 2], actions: [Action; 2], tally: &mut Tally, verbose: bool) {
+fn judge(
+    stack: &Stack,
+    a: &WorkDir,
+    b: &WorkDir,
+    label: &str,
+    outs: &[Output; 2],
+    actions: [Action; 2],
+    tally: &mut Tally,
+    verbose: bool,
+) {
     for (out, action) in outs.iter().zip(actions) {
         match action {
             Action::Apply => tally.applies += 1,
@@ -117,15 +155,29 @@ fn judge(stack: &Stack, a: &WorkDir, b: &WorkDir, label: &str, outs: &[Output; 2
         } else {
             // No faults are injected: a failure here is the other writer's doing, which must not happen.
             let why = unclear(out).unwrap_or_else(|| first_error(out));
-            tally.disagreements.push(format!("{label}: a run failed: {why}:\n{}", out.combined()));
+            tally
+                .disagreements
+                .push(format!("{label}: a run failed: {why}:\n{}", out.combined()));
         }
     }
     let show = merged_show(a, b);
     let state = stack.state();
-    Tally::note(&mut tally.disagreements, label, state_vs_reality(&show, &state, &stack.baseline));
-    Tally::note(&mut tally.orphans, label, orphans(&show, &state, &stack.baseline));
+    Tally::note(
+        &mut tally.disagreements,
+        label,
+        state_vs_reality(&show, &state, &stack.baseline),
+    );
+    Tally::note(
+        &mut tally.orphans,
+        label,
+        orphans(&show, &state, &stack.baseline),
+    );
     if verbose {
-        eprintln!("{label}: {:?}; violations so far {}", outs.iter().map(Output::success).collect::<Vec<_>>(), tally.violations().len());
+        eprintln!(
+            "{label}: {:?}; violations so far {}",
+            outs.iter().map(Output::success).collect::<Vec<_>>(),
+            tally.violations().len()
+        );
     }
 }
 

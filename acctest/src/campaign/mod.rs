@@ -10,6 +10,7 @@ pub mod concurrent;
 pub mod configs;
 pub mod crash;
 pub mod faults;
+pub mod hostile;
 pub mod invariants;
 pub mod methods;
 pub mod soak;

@@ -1,0 +1,83 @@
+//! Bad input from the network: every API answers with truncated JSON, wrong types, a 24 MiB body, an HTML
+//! error page, HTML with 200, an empty body, non-UTF-8 bytes, or a dropped connection. Refresh, delete and
+//! create must each fail with a Terraform error diagnostic (never a panic, a plugin crash or a hang), and
+//! leave Terraform's state intact: pointed back at the real (emulated) APIs, the plan is empty.
+
+use csmrun_acctest::campaign::hostile::{HostileServer, ALL};
+use csmrun_acctest::campaign::soak::{first_error, unclear};
+use csmrun_acctest::hcl::{ProviderSettings, ServiceHcl};
+use csmrun_acctest::seed::SeedBuilder;
+use csmrun_acctest::stack::{provider_dir, Stack, GUARD};
+use csmrun_acctest::terraform::{Output, Terraform};
+
+const TOKEN: &str = "campaign-hostile-token";
+
+/// Provider lines that send every API to `base` with a fixed access token.
+fn endpoints(base: &str) -> Vec<String> {
+    vec![
+        format!("run_custom_endpoint              = \"{base}/run/v2/\""),
+        format!("compute_custom_endpoint          = \"{base}/compute/v1/\""),
+        format!("network_services_custom_endpoint = \"{base}/networkservices/v1/\""),
+        format!("dns_custom_endpoint              = \"{base}/dns/v1/\""),
+        format!("resource_manager_custom_endpoint = \"{base}/cloudresourcemanager/v1/\""),
+        format!("access_token                     = \"{TOKEN}\""),
+        "request_timeout                  = \"5s\"".to_string(),
+    ]
+}
+
+fn service(label: &str) -> String {
+    ServiceHcl::new(label, label)
+        .block("timeouts {\n  create = \"30s\"\n  update = \"30s\"\n  delete = \"30s\"\n}")
+        .render()
+}
+
+fn assert_clear(what: &str, out: &Output, report: &mut Vec<String>) {
+    assert!(!out.success(), "{what} succeeded against a hostile API:\n{}", out.combined());
+    if let Some(why) = unclear(out) {
+        panic!("{what}: not a clear error ({why}):\n{}", out.combined());
+    }
+    report.push(format!("{what}: {}", first_error(out)));
+}
+
+#[test]
+fn malformed_and_hostile_api_responses_fail_refresh_delete_and_create_with_clear_errors() {
+    let mut stack = Stack::new(&SeedBuilder::new().build());
+    stack.wd.remove_env("CSMRUN_EMULATOR_HOST");
+    let emulator = stack.emu.base_url();
+    stack.provider.extra = endpoints(&emulator);
+    stack.config(&service("held"));
+    stack.apply_ok();
+
+    let hostile = HostileServer::start().expect("hostile server");
+    let mut fresh = Terraform::find().expect("terraform").workdir().expect("work dir");
+    fresh.dev_override("csmrun/csmrun", &provider_dir().expect("provider dir")).expect("dev_overrides");
+    let hostile_provider = ProviderSettings { extra: endpoints(&hostile.base_url()), ..ProviderSettings::default() };
+    fresh
+        .write("main.tf", &format!("{}\n{}", hostile_provider.render(), service("fresh")))
+        .expect("main.tf");
+
+    let mut report = Vec::new();
+    for &answer in ALL {
+        let before = hostile.hits();
+        stack.provider.extra = endpoints(&hostile.base_url());
+        stack.config(&service("held"));
+        hostile.set(answer);
+        assert_clear(&format!("{answer:?} refresh"), &stack.plan(), &mut report);
+        assert_clear(
+            &format!("{answer:?} delete"),
+            &stack.tf(&["destroy", "-auto-approve", "-refresh=false"]),
+            &mut report,
+        );
+        let create = fresh.spawn(&["apply", "-auto-approve", "-no-color"]).expect("terraform").wait(GUARD).expect("apply");
+        assert_clear(&format!("{answer:?} create"), &create, &mut report);
+        assert!(hostile.hits() > before, "{answer:?}: the provider never called the hostile API");
+    }
+    eprintln!("{}", report.join("\n"));
+
+    stack.provider.extra = endpoints(&emulator);
+    stack.config(&service("held"));
+    stack.assert_empty_plan("after the hostile runs, against the real APIs again");
+    stack.assert_consistent();
+    stack.destroy_ok();
+    stack.assert_consistent();
+}
