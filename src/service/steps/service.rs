@@ -13,6 +13,17 @@ use crate::service::spec::RUN_INVOKER;
 
 /// How long to wait between readiness polls while the service reconciles.
 const POLL: Duration = Duration::from_secs(2);
+/// Shortest pause between redeploys, so a zero `iam_propagation_wait` cannot turn the loop into a busy one.
+const MIN_REDEPLOY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Pauses between redeploys of a failed service: a sixth of `iam_propagation_wait`, doubling up to four thirds
+/// of it (the default 90 s gives 15, 30, 60, 120, 120 s ...). What a redeploy waits for is the same IAM
+/// propagation, so the schedule scales with that setting, and tests that shorten the wait shorten this too.
+pub fn redeploy_pauses(iam_propagation_wait: Duration) -> impl Iterator<Item = Duration> {
+    let first = (iam_propagation_wait / 6).max(MIN_REDEPLOY_PAUSE);
+    let cap = (iam_propagation_wait * 4 / 3).max(first);
+    std::iter::successors(Some(first), move |d| Some((*d * 2).min(cap)))
+}
 
 fn is_ours(svc: &Service, c: &Ctx) -> bool {
     svc.labels.get(names::MANAGED_BY_KEY).map(String::as_str) == Some(names::MANAGED_BY_VALUE)
@@ -193,7 +204,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     let mut force = existing.as_ref().is_some_and(|s| s.has_failed());
     let mut redeploys = 0u32;
     let mut recreated = false;
-    let mut backoff = Duration::from_secs(15);
+    let mut pauses = redeploy_pauses(c.data.iam_propagation_wait);
     loop {
         let op_error = match deploy(c, exists, force).await {
             Ok(e) => e,
@@ -226,12 +237,12 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
                 recreated = true;
             }
         }
-        if let Err(e) = c.sleep(backoff).await {
+        let pause = pauses.next().unwrap_or(MIN_REDEPLOY_PAUSE);
+        if let Err(e) = c.sleep(pause).await {
             let mut err = diag_error(&d);
             err.detail = format!("{}\n({})", err.detail, e.detail);
             return Err(partial(err));
         }
-        backoff = (backoff * 2).min(Duration::from_secs(120));
         if tokio::time::Instant::now() >= c.deadline {
             return Err(partial(diag_error(&d)));
         }
@@ -294,5 +305,30 @@ pub async fn delete(c: &Ctx) -> Result<(), StepError> {
             &format!("delete Cloud Run service {}", c.spec.name),
             &e,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(v: &[f64]) -> Vec<Duration> {
+        v.iter().map(|s| Duration::from_secs_f64(*s)).collect()
+    }
+
+    #[test]
+    fn redeploy_pauses_keep_the_production_schedule_for_the_default_wait() {
+        let got: Vec<Duration> = redeploy_pauses(Duration::from_secs(90)).take(6).collect();
+        assert_eq!(got, secs(&[15.0, 30.0, 60.0, 120.0, 120.0, 120.0]));
+    }
+
+    #[test]
+    fn redeploy_pauses_shrink_with_a_short_iam_propagation_wait() {
+        let got: Vec<Duration> = redeploy_pauses(Duration::from_millis(600))
+            .take(4)
+            .collect();
+        assert_eq!(got, secs(&[0.1, 0.2, 0.4, 0.8]));
+        let zero: Vec<Duration> = redeploy_pauses(Duration::ZERO).take(2).collect();
+        assert_eq!(zero, secs(&[0.1, 0.1]));
     }
 }
