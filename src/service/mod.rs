@@ -1,8 +1,8 @@
 //! `csmrun_service`: the whole mesh service (Cloud Run, NEG, backend service, route, DNS, IAM) as one resource.
 //!
 //! Flow: `resource` (tfplug hooks) → `validate` (plan-time, no network) → `plan` (defaults, derived ids) →
-//! `spec` (the resolved desired parts) → `runner` + `steps` (create graph, journal, rollback) or the update and
-//! delete sequences in `resource` → `state` (refresh with drift markers) / `import` (discovery).
+//! `spec` (the resolved desired parts) → `runner` + `steps` (create graph, journal, rollback), `update` (the
+//! journaled update sequence) or the delete sequence in `resource` → `state` (refresh with drift markers) / `import` (discovery).
 //!
 //! Choices where PRODUCT.md is silent:
 //! - `hostname` must lie under `domain`: the wildcard record this resource manages is what makes it resolvable.
@@ -18,6 +18,7 @@ pub mod defaults;
 pub mod diagnose;
 pub mod duration;
 pub mod import;
+pub mod leftover;
 pub mod model;
 pub mod names;
 pub mod path;
@@ -29,8 +30,14 @@ pub mod spec;
 pub mod state;
 pub mod steps;
 pub mod subset;
+pub mod update;
 pub mod val;
 pub mod validate;
 
+#[cfg(test)]
+mod testenv;
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod update_tests;
 #[cfg(test)]
 mod validate_table;

@@ -13,13 +13,15 @@ use tfplug::schema::Schema;
 use tfplug::{AttributePath, Context, Diagnostic, Diagnostics, Type};
 use tokio_util::sync::CancellationToken;
 
+use super::leftover::{self, Leftover};
 use super::model::ServiceModel;
 use super::plan::{self, PlanDefaults};
-use super::runner::{CreateSteps, DynStep, RunOutcome};
+use super::runner::{CreateSteps, DynStep, Graph, RunOutcome};
 use super::spec::Spec;
 use super::steps::{
-    backend, dns, iam, neg, preflight, route, service, Ctx, Part, PartStep, Record, StepError,
+    backend, dns, iam, neg, route, service, Ctx, Part, PartStep, Record, StepError,
 };
+use super::update::{self, Contexts, Outcome};
 use super::{import, schema, state, validate};
 use crate::config::ProviderData;
 
@@ -32,6 +34,9 @@ pub struct Private {
     /// Project roles csmrun granted (or inherited) for the runtime account; released on delete by the last user.
     #[serde(default)]
     pub iam_owned: Vec<String>,
+    /// Owned parts no attribute names any more (a failed undo, an old part of a rename not yet deleted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<Leftover>,
 }
 
 fn ty() -> Type {
@@ -163,29 +168,11 @@ impl Resource for ServiceResource {
             spec.timeouts.delete,
             false,
         );
-        let step = |part: Part| -> DynStep<Record, StepError> {
-            Arc::new(PartStep {
-                part,
-                ctx: Arc::clone(&c),
-                cleanup: Arc::clone(&cleanup),
-            })
-        };
-        let graph = CreateSteps {
-            checks: step(Part::Checks),
-            iam: step(Part::Iam),
-            dns_zone: step(Part::DnsZone),
-            dns_record: step(Part::DnsRecord),
-            neg: step(Part::Neg),
-            backend_service: step(Part::BackendService),
-            mesh_settle: step(Part::MeshSettle),
-            service: step(Part::Service),
-            invokers: step(Part::Invokers),
-            route: step(Part::Route),
-        }
-        .into_graph();
+        let graph = create_graph(&c, &cleanup);
         let outcome = graph.run(&cancel).await;
         let private = Private {
             iam_owned: c.facts().iam_owned,
+            ..Default::default()
         };
         match outcome {
             RunOutcome::Done(_) => {
@@ -295,27 +282,87 @@ impl Resource for ServiceResource {
             return ApplyResult::ok(state::after_apply(&planned, None));
         }
         let cancel = ctx.cancellation_token().child_token();
-        let c = ctx_for(
-            &data,
-            new.clone(),
-            cancel.clone(),
-            new.timeouts.update,
-            true,
-        );
-        let old_c = ctx_for(&data, old.clone(), cancel, new.timeouts.update, true);
-        let same_account = old.service_account == new.service_account;
-        if same_account {
-            let owned = req.private.iam_owned.clone();
-            c.note(|f| f.iam_owned = owned);
+        let timeout = new.timeouts.update;
+        let undo_timeout = new.timeouts.delete;
+        let cx = Contexts {
+            new: ctx_for(&data, new.clone(), cancel.clone(), timeout, true),
+            old: ctx_for(&data, old.clone(), cancel, timeout, true),
+            undo_new: ctx_for(&data, new, CancellationToken::new(), undo_timeout, true),
+            undo_old: ctx_for(&data, old, CancellationToken::new(), undo_timeout, true),
+        };
+        let prior_private = req.private;
+        if cx.old.spec.service_account == cx.new.spec.service_account {
+            let owned = prior_private.iam_owned.clone();
+            cx.new.note(|f| f.iam_owned = owned);
         }
-        match update_parts(&c, &old_c, &old, &new, &req.private).await {
-            Ok(()) => {
-                let svc = service::get(&c).await.ok().flatten();
-                ApplyResult::ok(state::after_apply(&planned, svc.as_ref())).with_private(Private {
-                    iam_owned: c.facts().iam_owned,
+        match update::run(&cx, &prior_private.leftovers, &prior_private.iam_owned).await {
+            Outcome::Done {
+                cleanup_error,
+                leftovers,
+            } => {
+                let svc = service::get(&cx.new).await.ok().flatten();
+                let private = Private {
+                    iam_owned: cx.new.facts().iam_owned,
+                    leftovers,
+                };
+                let done = state::after_apply(&planned, svc.as_ref());
+                match cleanup_error {
+                    None => ApplyResult::ok(done).with_private(private),
+                    Some(e) => {
+                        let mut d = step_diag(&e);
+                        d.detail = format!(
+                            "{}\n\nThe update took effect; a part it replaced could not be removed. It is \
+                             recorded in state and removed by the next apply or destroy.",
+                            d.detail
+                        );
+                        ApplyResult::partial(done, d).with_private(private)
+                    }
+                }
+            }
+            Outcome::RolledBack { error } => {
+                let mut d = step_diag(&error);
+                d.detail = format!(
+                    "{}\n\nEverything this update had created was removed again (rolled back); the state \
+                     shows what exists now.",
+                    d.detail
+                );
+                let now = refreshed(&cx.undo_old, &prior, &data).await;
+                ApplyResult::partial(now, d).with_private(prior_private)
+            }
+            Outcome::Incomplete {
+                error,
+                undo_errors,
+                leftovers,
+                roles_kept,
+            } => {
+                let mut diags = Diagnostics::new();
+                let mut d = step_diag(&error);
+                let names: Vec<&str> = leftovers.iter().map(|l| l.name.as_str()).collect();
+                d.detail = format!(
+                    "{}\n\nThe rollback could not remove everything this update created; still present: {}. They \
+                     are recorded in state and removed by the next apply or destroy.",
+                    d.detail,
+                    if names.is_empty() { "project roles".to_string() } else { names.join(", ") }
+                );
+                diags.push(d);
+                for e in undo_errors {
+                    diags.push(Diagnostic::error(
+                        "Rollback of the update failed",
+                        format!("{}: {}", e.summary, e.detail),
+                    ));
+                }
+                let mut iam_owned = prior_private.iam_owned;
+                if cx.old.spec.service_account == cx.new.spec.service_account {
+                    iam_owned.extend(roles_kept);
+                    iam_owned.sort();
+                    iam_owned.dedup();
+                }
+                let now = refreshed(&cx.undo_old, &prior, &data).await;
+                ApplyResult::partial(now, diags).with_private(Private {
+                    iam_owned,
+                    leftovers,
                 })
             }
-            Err(e) => ApplyResult::partial(prior, step_diag(&e)),
         }
     }
 
@@ -389,7 +436,10 @@ impl Resource for ServiceResource {
                 let planned = plan::plan(&m, Some(&m), &PlanDefaults::default());
                 let mut result = ImportResult::one(state::after_apply(&planned, None));
                 if let Some(first) = result.imported.first_mut() {
-                    first.private = Private { iam_owned };
+                    first.private = Private {
+                        iam_owned,
+                        ..Default::default()
+                    };
                 }
                 result
             }
@@ -406,56 +456,37 @@ fn only_settings_change(prior: &ServiceModel, planned: &ServiceModel) -> bool {
     &a == planned
 }
 
-/// Update in place: every part ensured in dependency order; renamed parts built new, swapped in, old deleted.
-async fn update_parts(
-    c: &Ctx,
-    old_c: &Ctx,
-    old: &Spec,
-    new: &Spec,
-    private: &Private,
-) -> Result<(), StepError> {
-    iam::ensure(c).await.map_err(|f| f.error)?;
-    dns::ensure_zone(c).await?;
-    if old.dns_address != new.dns_address
-        && old.dns_zone_name == new.dns_zone_name
-        && old.domain == new.domain
-    {
-        dns::readdress(c, &old.dns_address).await?;
+/// The prior state refreshed from the cloud after a failed update, so it says what exists; the prior state
+/// itself when the cloud cannot be read.
+async fn refreshed(c: &Ctx, prior: &ServiceModel, data: &ProviderData) -> ServiceModel {
+    match state::observe(c).await {
+        Ok(Some(o)) => state::refresh(prior, &c.spec, &o, &data.default_labels),
+        _ => prior.clone(),
     }
-    dns::ensure_record(c).await?;
-    neg::ensure(c).await?;
-    backend::ensure(c).await?;
-    // A renamed route would collide with its own hostname: the old one goes first.
-    if old.route_name != new.route_name {
-        route::delete(c, &old.route_name).await?;
+}
+
+/// The create graph of PRODUCT §4 over the parts; `cleanup` is the context undo uses.
+pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError> {
+    let step = |part: Part| -> DynStep<Record, StepError> {
+        Arc::new(PartStep {
+            part,
+            ctx: Arc::clone(c),
+            cleanup: Arc::clone(cleanup),
+        })
+    };
+    CreateSteps {
+        checks: step(Part::Checks),
+        iam: step(Part::Iam),
+        dns_zone: step(Part::DnsZone),
+        dns_record: step(Part::DnsRecord),
+        neg: step(Part::Neg),
+        backend_service: step(Part::BackendService),
+        mesh_settle: step(Part::MeshSettle),
+        service: step(Part::Service),
+        invokers: step(Part::Invokers),
+        route: step(Part::Route),
     }
-    preflight::run(c).await?;
-    service::ensure(c).await.map_err(|f| f.error)?;
-    service::ensure_invokers(c).await?;
-    route::ensure(c).await?;
-    if old.backend_service_name != new.backend_service_name {
-        backend::delete(c, &old.backend_service_name).await?;
-    }
-    if old.neg_name != new.neg_name {
-        neg::delete(c, &old.neg_name).await?;
-    }
-    if old.dns_zone_name != new.dns_zone_name || old.domain != new.domain {
-        dns::release(old_c).await?;
-    }
-    if old.service_account != new.service_account {
-        iam::release(old_c, &private.iam_owned).await?;
-    } else {
-        // Roles no longer wanted (e.g. `trace` turned off) go the way they would on delete.
-        let wanted = new.project_roles();
-        let dropped: Vec<String> = private
-            .iam_owned
-            .iter()
-            .filter(|r| !wanted.contains(&r.as_str()))
-            .cloned()
-            .collect();
-        iam::release(c, &dropped).await?;
-    }
-    Ok(())
+    .into_graph()
 }
 
 /// Delete: owned parts in reverse order, then the shared ones by the rules of PRODUCT §2.
@@ -464,6 +495,10 @@ async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
     route::delete(c, &s.route_name).await?;
     backend::delete(c, &s.backend_service_name).await?;
     neg::delete(c, &s.neg_name).await?;
+    let (_, failed) = leftover::delete_all(c, private.leftovers.clone()).await;
+    if let Some(e) = failed {
+        return Err(e);
+    }
     service::delete(c).await?;
     dns::release(c).await?;
     iam::release(c, &private.iam_owned).await?;

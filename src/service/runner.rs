@@ -23,6 +23,8 @@
 //! # Errors
 //! - [`RunOutcome::RolledBack`]: the first error, with everything undone.
 //! - [`RunOutcome::Incomplete`]: the first error, the undo errors, and the records of what remains.
+//!
+//! Updates are a fixed sequence rather than a graph; `super::update` journals them with the same promises.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;

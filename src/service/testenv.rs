@@ -1,0 +1,142 @@
+//! Tests against an in-process csmrun-emulator: provider data pointed at it, a planned service, a create.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use csmrun_emulator::faults::Rule;
+use csmrun_emulator::{Config, Emulator, RunningEmulator};
+use tfplug::Val;
+use tokio_util::sync::CancellationToken;
+
+use super::model::ServiceModel;
+use super::plan::{plan, PlanDefaults};
+use super::resource::create_graph;
+use super::runner::RunOutcome;
+use super::spec::Spec;
+use super::steps::Ctx;
+use crate::config::{self, ProviderConfig, ProviderData};
+
+pub const PROJECT: &str = "demo-project";
+pub const REGION: &str = "asia-northeast1";
+pub const ACCOUNT: &str = "meshapps-target@demo-project.iam.gserviceaccount.com";
+
+/// The emulator (demo seed, every modelled delay zero) and provider data for it.
+pub struct Env {
+    pub emu: RunningEmulator,
+    pub data: Arc<ProviderData>,
+}
+
+pub async fn start() -> Env {
+    let emu = Emulator::start(Config {
+        time_scale: Some(0.0),
+        ..Default::default()
+    })
+    .await
+    .expect("emulator starts");
+    let host = emu.addr().to_string();
+    let cfg = ProviderConfig {
+        iam_propagation_wait: Val::Known("0s".into()),
+        mesh_settle_time: Val::Known("0s".into()),
+        ..Default::default()
+    };
+    let env = move |k: &str| (k == gcp::EMULATOR_HOST_ENV).then(|| host.clone());
+    let resolved = config::resolve(&cfg, &env).expect("settings resolve");
+    let data = Arc::new(config::build(resolved).expect("clients build"));
+    Env { emu, data }
+}
+
+/// A planned service `name` in the demo project; `edit` changes the configuration first.
+pub fn planned(name: &str, edit: impl FnOnce(&mut ServiceModel)) -> ServiceModel {
+    let k = |s: &str| Val::Known(s.to_string());
+    let mut m = ServiceModel {
+        name: k(name),
+        image: k("asia-northeast1-docker.pkg.dev/demo-project/apps/target:1"),
+        mesh: k("meshapps"),
+        domain: k("meshapps.internal"),
+        network: k("mesh-vpc"),
+        subnetwork: k("mesh-subnet"),
+        service_account: k(ACCOUNT),
+        ..Default::default()
+    };
+    edit(&mut m);
+    let defaults = PlanDefaults {
+        project: Some(PROJECT.into()),
+        region: Some(REGION.into()),
+        ..Default::default()
+    };
+    plan(&m, None, &defaults)
+}
+
+pub fn spec(m: &ServiceModel) -> Spec {
+    Spec::from_model(m, &BTreeMap::new()).expect("valid spec")
+}
+
+impl Env {
+    pub fn ctx(&self, m: &ServiceModel, existing: bool) -> Arc<Ctx> {
+        Ctx::new(
+            Arc::clone(&self.data),
+            spec(m),
+            CancellationToken::new(),
+            Duration::from_secs(60),
+            existing,
+        )
+    }
+
+    /// Creates the service with the create graph; panics unless it succeeds. Returns the roles it owns.
+    pub async fn create(&self, m: &ServiceModel) -> Vec<String> {
+        let c = self.ctx(m, false);
+        let cleanup = self.ctx(m, false);
+        match create_graph(&c, &cleanup).run(&c.cancel).await {
+            RunOutcome::Done(_) => c.facts().iam_owned,
+            other => panic!("create failed: {other:?}"),
+        }
+    }
+
+    /// Adds fault rules: `(api, method suffix, status, times)`.
+    pub fn fail(&self, api: &str, method: &str, code: u16, times: Option<u32>) {
+        let rule = Rule {
+            api: Some(api.into()),
+            method: Some(method.into()),
+            rate: None,
+            code: Some(code),
+            message: Some("injected by the test".into()),
+            times,
+            latency: None,
+            operation_error: None,
+        };
+        self.emu
+            .with_world(|w| w.faults.add(vec![rule]))
+            .expect("fault rule accepted");
+    }
+
+    pub fn clear_faults(&self) {
+        self.emu.with_world(|w| w.faults.clear());
+    }
+
+    /// Keys of every resource in the emulator (collection/key).
+    pub fn resources(&self) -> Vec<String> {
+        self.emu.with_world(|w| {
+            w.resources
+                .iter()
+                .flat_map(|(c, items)| items.keys().map(move |k| format!("{c}/{k}")))
+                .collect()
+        })
+    }
+
+    /// True when some resource key ends with `suffix`.
+    pub fn has(&self, suffix: &str) -> bool {
+        self.resources().iter().any(|k| k.ends_with(suffix))
+    }
+
+    /// The resource whose key ends with `suffix`.
+    pub fn resource(&self, suffix: &str) -> Option<serde_json::Value> {
+        self.emu.with_world(|w| {
+            w.resources
+                .values()
+                .flat_map(|items| items.iter())
+                .find(|(k, _)| k.ends_with(suffix))
+                .map(|(_, v)| v.clone())
+        })
+    }
+}

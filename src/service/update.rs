@@ -1,0 +1,255 @@
+//! Update in place as a journal: every part ensured in dependency order, renamed parts built new, swapped in, and
+//! only then the old ones deleted; on failure what this update built is undone in reverse order.
+//!
+//! # Guarantees
+//! - Before the commit point (the route ensured), every change that would otherwise be left unnamed is journaled:
+//!   parts created (under new names or repaired), project roles added, the old route deleted for a rename, the
+//!   backend service re-pointed at a renamed NEG, the wildcard record removed for a new address. On failure they
+//!   are undone newest first (a new NEG is deleted only after the backend service points back at the old one).
+//! - After the commit point the old parts of a rename are deleted; one that cannot be is named in private state
+//!   ([`Leftover`]) and removed by the next update or the destroy.
+//! - A new part whose undo failed is named in private state the same way; nothing is left that Terraform does not
+//!   know about. Undo runs on contexts that Ctrl-C does not cancel.
+//!
+//! # Assumptions
+//! - Each part's `ensure` is idempotent, so undoing a swap is ensuring the old spec again.
+//! - In-place changes of the service itself (image, env, ...) are not reverted: the caller refreshes the prior
+//!   state from the cloud, so the state it returns says what is there.
+//!
+//! # Errors
+//! - [`Outcome::RolledBack`]: the first error; everything journaled was undone.
+//! - [`Outcome::Incomplete`]: the first error, the undo errors, the parts that remain.
+//! - [`Outcome::Done`] with `cleanup_error`: the update took effect, an old part could not be deleted.
+
+use std::sync::Arc;
+
+use super::leftover::{self, Kind, Leftover};
+use super::runner::Failed;
+use super::steps::{
+    backend, dns, iam, neg, preflight, route, service, Ctx, Part, Record, StepError,
+};
+
+/// A change this update made that rollback must revert.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Project roles added for the (new) service account.
+    RolesAdded(Vec<String>),
+    /// A part created under the new spec's name.
+    Created(Part),
+    /// The wildcard record deleted so that it can be recreated with the new address.
+    RecordRemoved,
+    /// The backend service (same name) patched to the new spec, which may point it at a new NEG.
+    BackendChanged,
+    /// The old route deleted because the route is renamed.
+    RouteRemoved,
+}
+
+/// The contexts of one update: the new and old specs, and the same pair for undo (not cancelled by Ctrl-C).
+pub struct Contexts {
+    pub new: Arc<Ctx>,
+    pub old: Arc<Ctx>,
+    pub undo_new: Arc<Ctx>,
+    pub undo_old: Arc<Ctx>,
+}
+
+/// How an update ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The update took effect; `leftovers` are owned parts still to delete (named in private state).
+    Done {
+        cleanup_error: Option<StepError>,
+        leftovers: Vec<Leftover>,
+    },
+    /// It failed and everything it had built was removed again.
+    RolledBack { error: StepError },
+    /// It failed and the undo failed too: `leftovers` and `roles_kept` still exist.
+    Incomplete {
+        error: StepError,
+        undo_errors: Vec<StepError>,
+        leftovers: Vec<Leftover>,
+        roles_kept: Vec<String>,
+    },
+}
+
+/// Runs the update; `leftovers` are those the prior private state named.
+pub async fn run(cx: &Contexts, leftovers: &[Leftover], prior_roles: &[String]) -> Outcome {
+    let mut journal = Vec::new();
+    match apply(cx, &mut journal).await {
+        Ok(()) => {
+            let (cleanup_error, leftovers) = cleanup(cx, leftovers, prior_roles).await;
+            Outcome::Done {
+                cleanup_error,
+                leftovers,
+            }
+        }
+        Err(error) => {
+            let (undo_errors, mut remaining, roles_kept) = rollback(cx, journal).await;
+            if undo_errors.is_empty() {
+                return Outcome::RolledBack { error };
+            }
+            remaining.extend(leftovers.iter().cloned());
+            Outcome::Incomplete {
+                error,
+                undo_errors,
+                leftovers: remaining,
+                roles_kept,
+            }
+        }
+    }
+}
+
+/// Journals a part created by this update, also when its create was cut short after being sent.
+fn note_created(
+    journal: &mut Vec<Change>,
+    c: &Ctx,
+    part: Part,
+    result: Result<Record, StepError>,
+) -> Result<(), StepError> {
+    let created = match &result {
+        Ok(
+            Record::DnsZone { created }
+            | Record::DnsRecord { created }
+            | Record::Neg { created }
+            | Record::BackendService { created }
+            | Record::Route { created },
+        ) => *created,
+        Ok(_) => false,
+        Err(_) => c.facts().creating.contains(&part),
+    };
+    if created {
+        journal.push(Change::Created(part));
+    }
+    result.map(|_| ())
+}
+
+/// Everything up to the commit point, journaled.
+async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError> {
+    let (c, old, new) = (&*cx.new, &cx.old.spec, &cx.new.spec);
+    match iam::ensure(c).await {
+        Ok(Record::Iam { added }) if !added.is_empty() => journal.push(Change::RolesAdded(added)),
+        Ok(_) => {}
+        Err(Failed { error, partial }) => {
+            if let Some(Record::Iam { added }) = partial {
+                journal.push(Change::RolesAdded(added));
+            }
+            return Err(error);
+        }
+    }
+    note_created(journal, c, Part::DnsZone, dns::ensure_zone(c).await)?;
+    if old.dns_address != new.dns_address
+        && old.dns_zone_name == new.dns_zone_name
+        && old.domain == new.domain
+    {
+        journal.push(Change::RecordRemoved);
+        dns::readdress(c, &old.dns_address).await?;
+    }
+    note_created(journal, c, Part::DnsRecord, dns::ensure_record(c).await)?;
+    note_created(journal, c, Part::Neg, neg::ensure(c).await)?;
+    if old.backend_service_name == new.backend_service_name {
+        journal.push(Change::BackendChanged);
+    }
+    note_created(journal, c, Part::BackendService, backend::ensure(c).await)?;
+    // A renamed route would collide with its own hostname: the old one goes first.
+    if old.route_name != new.route_name {
+        journal.push(Change::RouteRemoved);
+        route::delete(c, &old.route_name).await?;
+    }
+    preflight::run(c).await?;
+    service::ensure(c).await.map_err(|f| f.error)?;
+    service::ensure_invokers(c).await?;
+    note_created(journal, c, Part::Route, route::ensure(c).await)
+}
+
+/// Undoes `journal` newest first; returns the undo errors, the new parts that remain and the roles kept.
+async fn rollback(
+    cx: &Contexts,
+    journal: Vec<Change>,
+) -> (Vec<StepError>, Vec<Leftover>, Vec<String>) {
+    let (u, u_old) = (&*cx.undo_new, &*cx.undo_old);
+    let (s, old) = (&u.spec, &u_old.spec);
+    let mut errors = Vec::new();
+    let mut remaining = Vec::new();
+    let mut roles_kept = Vec::new();
+    for change in journal.into_iter().rev() {
+        let (result, left) = match &change {
+            Change::RolesAdded(roles) => (iam::release(u, roles).await, None),
+            Change::Created(Part::DnsZone) => (dns::delete_zone(u).await, None),
+            Change::Created(Part::DnsRecord) => (dns::delete_record(u).await, None),
+            Change::Created(Part::Neg) => (
+                neg::delete(u, &s.neg_name).await,
+                Some(Leftover::new(Kind::Neg, &s.neg_name)),
+            ),
+            Change::Created(Part::BackendService) => (
+                backend::delete(u, &s.backend_service_name).await,
+                Some(Leftover::new(Kind::BackendService, &s.backend_service_name)),
+            ),
+            Change::Created(Part::Route) => (
+                route::delete(u, &s.route_name).await,
+                Some(Leftover::new(Kind::Route, &s.route_name)),
+            ),
+            Change::Created(_) => (Ok(()), None),
+            Change::RecordRemoved => (dns::ensure_record(u_old).await.map(drop), None),
+            Change::BackendChanged => (backend::ensure(u_old).await.map(drop), None),
+            Change::RouteRemoved => (route::ensure(u_old).await.map(drop), None),
+        };
+        match result {
+            Ok(()) => tracing::debug!(?change, "update undone"),
+            Err(e) => {
+                tracing::warn!(?change, error = ?e, "undo of an update failed");
+                errors.push(e);
+                if let Change::RolesAdded(roles) = &change {
+                    roles_kept.extend(roles.iter().cloned());
+                }
+                // A part under the old name is the one the returned state names anyway.
+                remaining.extend(left.filter(|l| !l.is_named_by(old)));
+            }
+        }
+    }
+    (errors, remaining, roles_kept)
+}
+
+/// After the commit point: old parts of renames, earlier leftovers, and shared parts no longer used.
+async fn cleanup(
+    cx: &Contexts,
+    leftovers: &[Leftover],
+    prior_roles: &[String],
+) -> (Option<StepError>, Vec<Leftover>) {
+    let (c, old_c) = (&*cx.new, &*cx.old);
+    let (old, new) = (&old_c.spec, &c.spec);
+    let mut stale: Vec<Leftover> = leftovers
+        .iter()
+        .filter(|l| !l.is_named_by(new))
+        .cloned()
+        .collect();
+    if old.backend_service_name != new.backend_service_name {
+        stale.push(Leftover::new(
+            Kind::BackendService,
+            &old.backend_service_name,
+        ));
+    }
+    if old.neg_name != new.neg_name {
+        stale.push(Leftover::new(Kind::Neg, &old.neg_name));
+    }
+    let (kept, mut first) = leftover::delete_all(c, stale).await;
+    if old.dns_zone_name != new.dns_zone_name || old.domain != new.domain {
+        if let Err(e) = dns::release(old_c).await {
+            first.get_or_insert(e);
+        }
+    }
+    let released = if old.service_account != new.service_account {
+        iam::release(old_c, prior_roles).await
+    } else {
+        // Roles no longer wanted (e.g. `trace` turned off) go the way they would on delete.
+        let wanted = new.project_roles();
+        let dropped: Vec<String> = prior_roles
+            .iter()
+            .filter(|r| !wanted.contains(&r.as_str()))
+            .cloned()
+            .collect();
+        iam::release(c, &dropped).await
+    };
+    if let Err(e) = released {
+        first.get_or_insert(e);
+    }
+    (first, kept)
+}
