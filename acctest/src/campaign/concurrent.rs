@@ -13,7 +13,8 @@ use super::soak::{first_error, unclear};
 use super::tally::Tally;
 use crate::hcl::{image, ServiceHcl};
 use crate::seed::sa;
-use crate::stack::{provider_dir, Stack, GUARD};
+use super::env::provider_dir;
+use crate::stack::{Stack, GUARD};
 use crate::terraform::{Output, Terraform, WorkDir};
 
 /// The account both directories' services run as (no grant before the campaign).

@@ -9,6 +9,7 @@
 pub mod concurrent;
 pub mod configs;
 pub mod crash;
+pub mod env;
 pub mod faults;
 pub mod hostile;
 pub mod invariants;
