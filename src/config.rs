@@ -9,6 +9,7 @@ use tfplug::{AttributePath, Diagnostic, Diagnostics, Val};
 
 use crate::service::duration;
 use crate::service::steps::iam::IamCoalescer;
+use crate::service::steps::project::ProjectNumbers;
 
 /// The provider block as Terraform sends it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -44,6 +45,8 @@ pub struct ProviderData {
     pub default_labels: BTreeMap<String, String>,
     /// Coalesces project IAM edits within this process.
     pub iam: Arc<IamCoalescer>,
+    /// Project numbers learnt from Resource Manager, so references by number are not drift.
+    pub project_numbers: ProjectNumbers,
 }
 
 /// Reads an environment variable through `env`, ignoring empty values.
@@ -173,6 +176,7 @@ pub fn build(r: Resolved) -> Result<ProviderData, Diagnostic> {
         mesh_settle_time: r.mesh_settle_time,
         default_labels: r.default_labels,
         iam: Arc::new(IamCoalescer::default()),
+        project_numbers: ProjectNumbers::default(),
     })
 }
 

@@ -35,6 +35,9 @@ pub mod val;
 pub mod validate;
 
 #[cfg(test)]
+#[path = "refresh_tests.rs"]
+mod refresh_tests;
+#[cfg(test)]
 mod testenv;
 #[cfg(test)]
 #[path = "update_tests.rs"]

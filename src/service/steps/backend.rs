@@ -1,7 +1,7 @@
 //! The global INTERNAL_SELF_MANAGED backend service whose one backend is the NEG.
 
-use super::{is_marked, not_ours, Ctx, Part, Record, StepError};
-use crate::service::{bodies, subset};
+use super::{is_marked, not_ours, project, Ctx, Part, Record, StepError};
+use crate::service::bodies;
 
 /// Ensures the backend service exists as the spec says (patching drift, swapping in a renamed NEG).
 pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
@@ -40,7 +40,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
             return Err(not_ours("backend service", &s.backend_service_name, s));
         }
         created = !c.existing;
-        if subset::holds(&want, &have) {
+        if project::holds_in(c, &want, &have).await {
             return Ok(Record::BackendService { created });
         }
         let mut patch = want.clone();
@@ -96,10 +96,7 @@ pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
         .get_backend_service(&s.project, &s.backend_service_name)
         .await
     {
-        Ok(b) => Ok(subset::holds(
-            &without_marker(bodies::backend_service(s)),
-            &b,
-        )),
+        Ok(b) => Ok(project::holds_in(c, &without_marker(bodies::backend_service(s)), &b).await),
         Err(e) if e.is_not_found() => Ok(false),
         Err(e) => Err(StepError::api(
             &format!("read backend service {}", s.backend_service_name),

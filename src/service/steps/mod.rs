@@ -5,6 +5,7 @@ pub mod dns;
 pub mod iam;
 pub mod neg;
 pub mod preflight;
+pub mod project;
 pub mod route;
 pub mod service;
 

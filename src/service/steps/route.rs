@@ -1,7 +1,7 @@
 //! The HTTPRoute: created last, once the service is Ready, so the hostname goes live only when it works.
 
-use super::{is_marked, not_ours, Ctx, Part, Record, StepError};
-use crate::service::{bodies, subset};
+use super::{is_marked, not_ours, project, Ctx, Part, Record, StepError};
+use crate::service::bodies;
 
 /// Ensures the route exists as the spec says.
 pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
@@ -42,7 +42,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     if !c.existing && !is_marked(have.description.as_deref(), s) {
         return Err(not_ours("HTTPRoute", &s.route_name, s));
     }
-    if !subset::holds(&want, &have) {
+    if !project::holds_in(c, &want, &have).await {
         ns.patch_http_route(&path, &want, None)
             .await
             .map_err(|e| StepError::api(&format!("update HTTPRoute {}", s.route_name), &e))?;
@@ -75,7 +75,7 @@ pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
             let mut want = bodies::http_route(s);
             want.description = None;
             want.labels.clear();
-            Ok(subset::holds(&want, &r))
+            Ok(project::holds_in(c, &want, &r).await)
         }
         Err(e) if e.is_not_found() => Ok(false),
         Err(e) => Err(StepError::api(
