@@ -10,10 +10,22 @@ use csmrun_acctest::stack::Stack;
 fn parts(v: &serde_json::Value) -> Vec<(&'static str, String)> {
     vec![
         ("run.services", v["id"].as_str().unwrap().to_string()),
-        ("compute.networkEndpointGroups", v["neg"].as_str().unwrap().to_string()),
-        ("compute.backendServices", v["backend_service"].as_str().unwrap().to_string()),
-        ("networkservices.httpRoutes", v["http_route"].as_str().unwrap().to_string()),
-        ("dns.managedZones", v["dns_zone"].as_str().unwrap().to_string()),
+        (
+            "compute.networkEndpointGroups",
+            v["neg"].as_str().unwrap().to_string(),
+        ),
+        (
+            "compute.backendServices",
+            v["backend_service"].as_str().unwrap().to_string(),
+        ),
+        (
+            "networkservices.httpRoutes",
+            v["http_route"].as_str().unwrap().to_string(),
+        ),
+        (
+            "dns.managedZones",
+            v["dns_zone"].as_str().unwrap().to_string(),
+        ),
     ]
 }
 
@@ -28,10 +40,24 @@ fn deletion_policy_prevent_refuses_destroy_and_says_how_to_allow_it() {
     let out = stack.tf(&["destroy", "-auto-approve"]);
     let text = out.combined();
     assert!(!out.success(), "destroy must fail:\n{text}");
-    assert!(text.contains("deletion_policy"), "names the setting:\n{text}");
-    assert!(text.contains("DELETE"), "says what to set to allow it:\n{text}");
-    assert_eq!(requests::writes(&stack.requests()), Vec::<String>::new(), "nothing may be deleted");
-    assert_eq!(services_in_state(&stack.show()).len(), 1, "the resource stays in state");
+    assert!(
+        text.contains("deletion_policy"),
+        "names the setting:\n{text}"
+    );
+    assert!(
+        text.contains("DELETE"),
+        "says what to set to allow it:\n{text}"
+    );
+    assert_eq!(
+        requests::writes(&stack.requests()),
+        Vec::<String>::new(),
+        "nothing may be deleted"
+    );
+    assert_eq!(
+        services_in_state(&stack.show()).len(),
+        1,
+        "the resource stays in state"
+    );
     stack.assert_consistent();
 
     stack.config(&svc.string("deletion_policy", "DELETE").render());
@@ -43,16 +69,30 @@ fn deletion_policy_prevent_refuses_destroy_and_says_how_to_allow_it() {
 #[test]
 fn deletion_policy_abandon_forgets_the_service_and_leaves_every_part() {
     let mut stack = Stack::new(&SeedBuilder::new().build());
-    stack.config(&ServiceHcl::new("svc", "abandoned").string("deletion_policy", "ABANDON").render());
+    stack.config(
+        &ServiceHcl::new("svc", "abandoned")
+            .string("deletion_policy", "ABANDON")
+            .render(),
+    );
     stack.apply_ok();
     stack.assert_consistent();
     let v = stack.values("svc");
     stack.emu.clear_requests().unwrap();
     stack.destroy_ok();
-    assert!(services_in_state(&stack.show()).is_empty(), "Terraform forgets it");
-    assert_eq!(requests::writes(&stack.requests()), Vec::<String>::new(), "nothing may be deleted");
+    assert!(
+        services_in_state(&stack.show()).is_empty(),
+        "Terraform forgets it"
+    );
+    assert_eq!(
+        requests::writes(&stack.requests()),
+        Vec::<String>::new(),
+        "nothing may be deleted"
+    );
     for (collection, key) in parts(&v) {
-        assert!(stack.resource(collection, &key).is_some(), "{collection} {key} was deleted");
+        assert!(
+            stack.resource(collection, &key).is_some(),
+            "{collection} {key} was deleted"
+        );
     }
     let state = stack.state();
     let member = format!("serviceAccount:{}", v["service_account"].as_str().unwrap());
@@ -60,7 +100,14 @@ fn deletion_policy_abandon_forgets_the_service_and_leaves_every_part() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|b| b["role"] == "roles/trafficdirector.client" && b["members"].as_array().unwrap().iter().any(|m| m == &member));
+        .any(|b| {
+            b["role"] == "roles/trafficdirector.client"
+                && b["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m == &member)
+        });
     assert!(kept, "the IAM binding was removed");
     // What is left is now outside Terraform on purpose; the emulator must hold nothing else.
     stack.rebaseline();

@@ -32,7 +32,11 @@ fn service(label: &str) -> String {
 }
 
 fn assert_clear(what: &str, out: &Output, report: &mut Vec<String>) {
-    assert!(!out.success(), "{what} succeeded against a hostile API:\n{}", out.combined());
+    assert!(
+        !out.success(),
+        "{what} succeeded against a hostile API:\n{}",
+        out.combined()
+    );
     if let Some(why) = unclear(out) {
         panic!("{what}: not a clear error ({why}):\n{}", out.combined());
     }
@@ -49,11 +53,22 @@ fn malformed_and_hostile_api_responses_fail_refresh_delete_and_create_with_clear
     stack.apply_ok();
 
     let hostile = HostileServer::start().expect("hostile server");
-    let mut fresh = Terraform::find().expect("terraform").workdir().expect("work dir");
-    fresh.dev_override("csmrun/csmrun", &provider_dir().expect("provider dir")).expect("dev_overrides");
-    let hostile_provider = ProviderSettings { extra: endpoints(&hostile.base_url()), ..ProviderSettings::default() };
+    let mut fresh = Terraform::find()
+        .expect("terraform")
+        .workdir()
+        .expect("work dir");
     fresh
-        .write("main.tf", &format!("{}\n{}", hostile_provider.render(), service("fresh")))
+        .dev_override("csmrun/csmrun", &provider_dir().expect("provider dir"))
+        .expect("dev_overrides");
+    let hostile_provider = ProviderSettings {
+        extra: endpoints(&hostile.base_url()),
+        ..ProviderSettings::default()
+    };
+    fresh
+        .write(
+            "main.tf",
+            &format!("{}\n{}", hostile_provider.render(), service("fresh")),
+        )
         .expect("main.tf");
 
     let mut report = Vec::new();
@@ -68,9 +83,16 @@ fn malformed_and_hostile_api_responses_fail_refresh_delete_and_create_with_clear
             &stack.tf(&["destroy", "-auto-approve", "-refresh=false"]),
             &mut report,
         );
-        let create = fresh.spawn(&["apply", "-auto-approve", "-no-color"]).expect("terraform").wait(GUARD).expect("apply");
+        let create = fresh
+            .spawn(&["apply", "-auto-approve", "-no-color"])
+            .expect("terraform")
+            .wait(GUARD)
+            .expect("apply");
         assert_clear(&format!("{answer:?} create"), &create, &mut report);
-        assert!(hostile.hits() > before, "{answer:?}: the provider never called the hostile API");
+        assert!(
+            hostile.hits() > before,
+            "{answer:?}: the provider never called the hostile API"
+        );
     }
     eprintln!("{}", report.join("\n"));
 

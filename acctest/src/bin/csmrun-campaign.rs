@@ -26,18 +26,28 @@ struct Args {
 }
 
 fn parse() -> Result<Args> {
-    let mut a = Args { soak: 0, seed: 1, crash: false, concurrent: 0, verbose: true };
+    let mut a = Args {
+        soak: 0,
+        seed: 1,
+        crash: false,
+        concurrent: 0,
+        verbose: true,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
         match flag.as_str() {
             "--soak" => a.soak = value("--soak")?.parse().context("--soak N")?,
             "--seed" => a.seed = value("--seed")?.parse().context("--seed S")?,
-            "--concurrent" => a.concurrent = value("--concurrent")?.parse().context("--concurrent N")?,
+            "--concurrent" => {
+                a.concurrent = value("--concurrent")?.parse().context("--concurrent N")?
+            }
             "--crash" => a.crash = true,
             "--quiet" => a.verbose = false,
             "-h" | "--help" => {
-                println!("csmrun-campaign [--soak N] [--seed S] [--crash] [--concurrent N] [--quiet]");
+                println!(
+                    "csmrun-campaign [--soak N] [--seed S] [--crash] [--concurrent N] [--quiet]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown flag {other} (see --help)"),
@@ -66,16 +76,38 @@ fn run() -> Result<bool> {
     if args.soak > 0 {
         let stack = env::stack(&soak::seed())?;
         let start = std::time::Instant::now();
-        let tally = soak::run(&stack, soak::Options { runs: args.soak, seed: args.seed, verbose: args.verbose });
-        println!("== fault soak: {} runs, seed {}, {:.0?}\n{tally}", args.soak, args.seed, start.elapsed());
+        let tally = soak::run(
+            &stack,
+            soak::Options {
+                runs: args.soak,
+                seed: args.seed,
+                verbose: args.verbose,
+            },
+        );
+        println!(
+            "== fault soak: {} runs, seed {}, {:.0?}\n{tally}",
+            args.soak,
+            args.seed,
+            start.elapsed()
+        );
         clean &= tally.violations().is_empty();
     }
     if args.crash {
         for phase in [Phase::Create, Phase::Update, Phase::Delete] {
             let stack = env::stack(&soak::seed())?;
             let steps = learn_steps(&stack, phase);
-            let tally = sweep(&stack, phase, &steps, &[Moment::InFlight, Moment::Applied], args.verbose);
-            println!("== crash at every {phase:?} step ({} steps: {})\n{tally}", steps.len(), steps.join(", "));
+            let tally = sweep(
+                &stack,
+                phase,
+                &steps,
+                &[Moment::InFlight, Moment::Applied],
+                args.verbose,
+            );
+            println!(
+                "== crash at every {phase:?} step ({} steps: {})\n{tally}",
+                steps.len(),
+                steps.join(", ")
+            );
             clean &= tally.violations().is_empty();
         }
     }

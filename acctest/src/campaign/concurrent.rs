@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::env::provider_dir;
 use super::invariants::{bindings, orphans, shared_part_losses, state_vs_reality};
 use super::soak::{first_error, unclear};
 use super::tally::Tally;
 use crate::hcl::{image, ServiceHcl};
 use crate::seed::sa;
-use super::env::provider_dir;
 use crate::stack::{Stack, GUARD};
 use crate::terraform::{Output, Terraform, WorkDir};
 

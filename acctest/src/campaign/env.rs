@@ -38,5 +38,10 @@ pub fn stack(seed: &Value) -> Result<Stack> {
     wd.dev_override("csmrun/csmrun", &provider_dir()?)?;
     wd.set_env("CSMRUN_EMULATOR_HOST", &emu.host());
     let baseline = Baseline::capture(&emu.state()?);
-    Ok(Stack { emu, wd, provider: ProviderSettings::default(), baseline })
+    Ok(Stack {
+        emu,
+        wd,
+        provider: ProviderSettings::default(),
+        baseline,
+    })
 }
