@@ -39,6 +39,9 @@ struct ProjectQueue {
 #[derive(Default)]
 pub struct IamCoalescer {
     projects: Mutex<HashMap<String, Arc<ProjectQueue>>>,
+    /// When this process added (project, role, member): a sibling resource that finds the binding already there
+    /// must still wait out its propagation.
+    granted: Mutex<HashMap<(String, String, String), Instant>>,
 }
 
 /// Reads and writes one project's policy; the seam that lets the coalescer be tested without HTTP.
@@ -87,6 +90,9 @@ impl IamCoalescer {
                 let result = read_modify_write(store, project, &all)
                     .await
                     .map_err(Arc::new);
+                if let Ok(changed) = &result {
+                    self.remember(project, &all, changed);
+                }
                 let mut offset = 0;
                 for p in batch {
                     let n = p.edits.len();
@@ -103,6 +109,29 @@ impl IamCoalescer {
             let body = br#"{"error":{"code":500,"message":"the IAM batch writer stopped","status":"INTERNAL"}}"#;
             Err(Arc::new(gcp::Error::from_http(gcp::Api::ResourceManager, 500, body)))
         })
+    }
+}
+
+impl IamCoalescer {
+    fn remember(&self, project: &str, edits: &[Edit], changed: &[bool]) {
+        let now = Instant::now();
+        let mut granted = self.granted.lock().unwrap_or_else(|p| p.into_inner());
+        for (e, _) in edits.iter().zip(changed).filter(|(_, c)| **c) {
+            let key = (project.to_string(), e.role.clone(), e.member.clone());
+            if e.add {
+                granted.insert(key, now);
+            } else {
+                granted.remove(&key);
+            }
+        }
+    }
+
+    /// When this process added `member` to `role` on `project`, if it did (and has not removed it since).
+    pub fn granted_at(&self, project: &str, role: &str, member: &str) -> Option<Instant> {
+        let granted = self.granted.lock().unwrap_or_else(|p| p.into_inner());
+        granted
+            .get(&(project.to_string(), role.to_string(), member.to_string()))
+            .copied()
     }
 }
 
@@ -192,14 +221,25 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     owned.sort();
     c.note(|f| f.iam_owned = owned);
     let new_td = added.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
-    let granted_at = Instant::now();
+    // A binding another resource of this apply added a moment ago is as new as our own: the wait runs from its
+    // grant (many services sharing one account otherwise deploy before it propagates and fail their sidecar).
+    let wait = c.data.iam_propagation_wait;
+    let granted_at = if new_td {
+        Some(Instant::now())
+    } else {
+        c.data
+            .iam
+            .granted_at(&c.spec.project, TRAFFIC_DIRECTOR_CLIENT, &member)
+            .filter(|t| t.elapsed() < wait)
+    };
     c.note(|f| {
         f.grant_checked = true;
-        f.granted_at = new_td.then_some(granted_at);
+        f.granted_at = granted_at;
     });
-    if new_td {
-        tracing::info!(member, wait = ?c.data.iam_propagation_wait, "new trafficdirector.client grant; waiting for propagation");
-        if let Err(error) = c.sleep(c.data.iam_propagation_wait).await {
+    if let Some(t) = granted_at {
+        let rest = wait.saturating_sub(t.elapsed());
+        tracing::info!(member, wait = ?rest, sibling = !new_td, "new trafficdirector.client grant; waiting for propagation");
+        if let Err(error) = c.sleep(rest).await {
             // Cancelled during the wait: the grant exists, so rollback must see it.
             return Err(Failed {
                 error,
@@ -395,6 +435,32 @@ mod tests {
             .lock()
             .unwrap()
             .has_member(TRAFFIC_DIRECTOR_CLIENT, "user:a@example.com"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_grant_is_remembered_so_a_later_caller_finding_it_knows_when_it_was_made() {
+        let s = store(0);
+        let co = IamCoalescer::default();
+        let member = "serviceAccount:a@p.iam.gserviceaccount.com";
+        assert_eq!(co.granted_at("p", TRAFFIC_DIRECTOR_CLIENT, member), None);
+        let before = Instant::now();
+        assert_eq!(co.apply(&*s, "p", add(member)).await.unwrap(), vec![true]);
+        let first = co.granted_at("p", TRAFFIC_DIRECTOR_CLIENT, member).unwrap();
+        assert!(first >= before);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        // The second caller finds the binding (unchanged) but still learns when this process added it.
+        assert_eq!(co.apply(&*s, "p", add(member)).await.unwrap(), vec![false]);
+        assert_eq!(
+            co.granted_at("p", TRAFFIC_DIRECTOR_CLIENT, member),
+            Some(first)
+        );
+        let remove = vec![Edit {
+            add: false,
+            role: TRAFFIC_DIRECTOR_CLIENT.into(),
+            member: member.into(),
+        }];
+        assert_eq!(co.apply(&*s, "p", remove).await.unwrap(), vec![true]);
+        assert_eq!(co.granted_at("p", TRAFFIC_DIRECTOR_CLIENT, member), None);
     }
 
     #[tokio::test(start_paused = true)]
