@@ -12,6 +12,9 @@ use serde_json::Value;
 /// Collections that record how a write was made, not what exists.
 const BOOKKEEPING_SUFFIXES: &[&str] = &["requestIds", "operations"];
 
+/// Project roles csmrun grants; bindings of other roles belong to other writers.
+const PROJECT_ROLES: &[&str] = &["roles/trafficdirector.client", "roles/cloudtrace.agent"];
+
 /// What existed before Terraform ran: resources and project IAM bindings.
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
@@ -180,6 +183,7 @@ pub fn disagreements(show: &Value, state: &Value, baseline: &Baseline) -> Vec<St
         if baseline
             .bindings
             .contains(&(project.clone(), role.clone(), member.clone()))
+            || !PROJECT_ROLES.contains(&role.as_str())
         {
             continue;
         }

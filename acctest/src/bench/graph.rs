@@ -101,7 +101,7 @@ pub fn csmrun_critical_path(d: &Durations, new_grant: bool) -> Chain {
             after: &[],
         },
         Node {
-            name: "iam grant + propagation",
+            name: "iam + propagation wait",
             seconds: propagation,
             after: &["pre-flight"],
         },
@@ -133,7 +133,7 @@ pub fn csmrun_critical_path(d: &Durations, new_grant: bool) -> Chain {
         Node {
             name: "cloud run service",
             seconds: d.run_create,
-            after: &["iam grant + propagation", "mesh settle"],
+            after: &["iam + propagation wait", "mesh settle"],
         },
         Node {
             name: "invokers",
@@ -223,7 +223,7 @@ mod tests {
             c.path,
             vec![
                 "pre-flight",
-                "iam grant + propagation",
+                "iam + propagation wait",
                 "cloud run service",
                 "http route"
             ]
