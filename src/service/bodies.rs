@@ -94,10 +94,13 @@ pub fn service(s: &Spec, owned_roles: &[String]) -> Service {
 }
 
 /// The regional serverless NEG pointing at the service.
-pub fn neg(s: &Spec) -> NetworkEndpointGroup {
+///
+/// `grants` are the project roles the create is about to add: written down before the grant, so a create that is
+/// killed during the propagation wait is known, by the next create that adopts this NEG, to have made them.
+pub fn neg(s: &Spec, grants: &[String]) -> NetworkEndpointGroup {
     NetworkEndpointGroup {
         name: s.neg_name.clone(),
-        description: Some(s.marker()),
+        description: Some(names::description_with_grants(&s.marker(), grants)),
         network_endpoint_type: Some("SERVERLESS".into()),
         cloud_run: Some(CloudRunTarget {
             service: Some(s.name.clone()),

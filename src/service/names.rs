@@ -10,6 +10,34 @@ pub fn owner_marker(project: &str, region: &str, name: &str) -> String {
     format!("csmrun:{project}/{region}/{name}")
 }
 
+/// Prefix of the word in a NEG's description that lists the project roles its create was about to grant.
+const GRANTS_PREFIX: &str = "iam-grants=";
+
+/// A description: the marker, then (when any) the project roles the create that wrote it was about to grant.
+pub fn description_with_grants(marker: &str, grants: &[String]) -> String {
+    if grants.is_empty() {
+        marker.to_string()
+    } else {
+        format!("{marker} {GRANTS_PREFIX}{}", grants.join(","))
+    }
+}
+
+/// True when one word of `description` is exactly `marker` (`csmrun:p/r/a` is not the marker of `a-2`).
+pub fn has_marker(description: &str, marker: &str) -> bool {
+    description.split_whitespace().any(|w| w == marker)
+}
+
+/// The roles [`description_with_grants`] wrote.
+pub fn grants_in(description: &str) -> Vec<String> {
+    description
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix(GRANTS_PREFIX))
+        .flat_map(|list| list.split(','))
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Default NEG name: `<name>-neg`.
 pub fn default_neg_name(name: &str) -> String {
     format!("{name}-neg")

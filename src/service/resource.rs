@@ -490,7 +490,7 @@ pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError
 }
 
 /// Delete: owned parts in reverse order, then the shared ones by the rules of PRODUCT §2.
-async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
+pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
     let s = &c.spec;
     route::delete(c, &s.route_name).await?;
     backend::delete(c, &s.backend_service_name).await?;

@@ -275,7 +275,8 @@ pub struct CreateSteps<R, E> {
     /// Read-only pre-flight checks (mesh exists, subnet Private Google Access, hostname free): everything else
     /// waits for them, so a doomed create fails before creating anything.
     pub checks: DynStep<R, E>,
-    /// Project IAM grant, then (only if newly added) the propagation wait.
+    /// Project IAM grant, then (only if newly added) the propagation wait; runs after the NEG, which records the
+    /// roles about to be granted.
     pub iam: DynStep<R, E>,
     pub dns_zone: DynStep<R, E>,
     pub dns_record: DynStep<R, E>,
@@ -306,16 +307,17 @@ pub mod node {
 impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError + 'static>
     CreateSteps<R, E>
 {
-    /// Pre-flight checks; then {IAM → wait} ∥ {zone → record} ∥ {NEG → backend service} ∥ mesh settle wait;
+    /// Pre-flight checks; then {NEG → (IAM → wait ∥ backend service)} ∥ {zone → record} ∥ mesh settle wait;
     /// the service after IAM and the settle wait; invokers after the service; the route last, once the service is
     /// Ready and everything else exists.
     pub fn into_graph(self) -> Graph<R, E> {
         let mut g = Graph::default();
         let checks = g.add(node::CHECKS, &[], self.checks);
-        let iam = g.add(node::IAM, &[checks], self.iam);
+        let neg = g.add(node::NEG, &[checks], self.neg);
+        // After the NEG: the NEG records the roles about to be granted, so a crash in the wait loses no ownership.
+        let iam = g.add(node::IAM, &[neg], self.iam);
         let zone = g.add(node::DNS_ZONE, &[checks], self.dns_zone);
         let record = g.add(node::DNS_RECORD, &[zone], self.dns_record);
-        let neg = g.add(node::NEG, &[checks], self.neg);
         let bs = g.add(node::BACKEND_SERVICE, &[neg], self.backend_service);
         let settle = g.add(node::MESH_SETTLE, &[checks], self.mesh_settle);
         let svc = g.add(node::SERVICE, &[iam, settle], self.service);

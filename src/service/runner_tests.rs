@@ -178,7 +178,7 @@ fn create_graph(
 
 /// (dependent, dependency) pairs of the create graph, transitively closed enough for order checks.
 const EDGES: [(&str, &str); 12] = [
-    (node::IAM, node::CHECKS),
+    (node::IAM, node::NEG),
     (node::DNS_ZONE, node::CHECKS),
     (node::NEG, node::CHECKS),
     (node::MESH_SETTLE, node::CHECKS),
@@ -202,9 +202,9 @@ async fn independent_branches_run_concurrently_and_the_route_goes_last() {
         panic!("expected success, got {outcome:?}")
     };
     assert_eq!(journal.len(), 9, "the read-only checks are not journaled");
-    // Critical path: checks (1) -> IAM (91) -> service (20) -> invokers (1) -> route (5) = 118 s. Run one after the
-    // other the steps would take 188 s, so 118 proves the branches overlapped.
-    assert_eq!(log.now(), 118);
+    // Critical path: checks (1) -> NEG (3) -> IAM (91) -> service (20) -> invokers (1) -> route (5) = 121 s. Run
+    // one after the other the steps would take 188 s, so 121 proves the branches overlapped.
+    assert_eq!(log.now(), 121);
     let starts: Vec<(&str, u64)> = log
         .events()
         .into_iter()
@@ -217,18 +217,22 @@ async fn independent_branches_run_concurrently_and_the_route_goes_last() {
         })
         .collect();
     assert!(starts.contains(&(node::CHECKS, 0)), "{starts:?}");
-    for branch in [node::IAM, node::DNS_ZONE, node::NEG, node::MESH_SETTLE] {
+    for branch in [node::DNS_ZONE, node::NEG, node::MESH_SETTLE] {
         assert!(
             starts.contains(&(branch, 1)),
             "{branch} should start right after the checks: {starts:?}"
         );
     }
     assert!(
-        starts.contains(&(node::SERVICE, 92)),
+        starts.contains(&(node::IAM, 4)) && starts.contains(&(node::BACKEND_SERVICE, 4)),
+        "IAM and the backend service start once the NEG exists: {starts:?}"
+    );
+    assert!(
+        starts.contains(&(node::SERVICE, 95)),
         "service waits for IAM and the settle wait: {starts:?}"
     );
     assert!(
-        starts.contains(&(node::ROUTE, 113)),
+        starts.contains(&(node::ROUTE, 116)),
         "route starts after the invoker policy: {starts:?}"
     );
     assert_eq!(log.finished().last(), Some(&node::ROUTE));

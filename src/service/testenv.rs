@@ -34,16 +34,21 @@ pub async fn start() -> Env {
     })
     .await
     .expect("emulator starts");
+    let data = provider(&emu, "0s");
+    Env { emu, data }
+}
+
+/// Provider data of a new provider process against `emu`, with this `iam_propagation_wait`.
+pub fn provider(emu: &RunningEmulator, iam_propagation_wait: &str) -> Arc<ProviderData> {
     let host = emu.addr().to_string();
     let cfg = ProviderConfig {
-        iam_propagation_wait: Val::Known("0s".into()),
+        iam_propagation_wait: Val::Known(iam_propagation_wait.into()),
         mesh_settle_time: Val::Known("0s".into()),
         ..Default::default()
     };
     let env = move |k: &str| (k == gcp::EMULATOR_HOST_ENV).then(|| host.clone());
     let resolved = config::resolve(&cfg, &env).expect("settings resolve");
-    let data = Arc::new(config::build(resolved).expect("clients build"));
-    Env { emu, data }
+    Arc::new(config::build(resolved).expect("clients build"))
 }
 
 /// A planned service `name` in the demo project; `edit` changes the configuration first.
@@ -74,8 +79,13 @@ pub fn spec(m: &ServiceModel) -> Spec {
 
 impl Env {
     pub fn ctx(&self, m: &ServiceModel, existing: bool) -> Arc<Ctx> {
+        self.ctx_of(&self.data, m, existing)
+    }
+
+    /// A context of the provider process `data`.
+    pub fn ctx_of(&self, data: &Arc<ProviderData>, m: &ServiceModel, existing: bool) -> Arc<Ctx> {
         Ctx::new(
-            Arc::clone(&self.data),
+            Arc::clone(data),
             spec(m),
             CancellationToken::new(),
             Duration::from_secs(60),
@@ -138,5 +148,18 @@ impl Env {
                 .find(|(k, _)| k.ends_with(suffix))
                 .map(|(_, v)| v.clone())
         })
+    }
+
+    /// Members of `role` in the project policy.
+    pub fn members(&self, role: &str) -> Vec<String> {
+        let state = self.emu.with_world(|w| w.dump());
+        state["projects"][0]["iamPolicy"]["bindings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b["role"] == role && b.get("condition").is_none())
+            .flat_map(|b| b["members"].as_array().cloned().unwrap_or_default())
+            .filter_map(|m| m.as_str().map(str::to_string))
+            .collect()
     }
 }

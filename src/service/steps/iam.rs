@@ -209,22 +209,34 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         .filter(|(_, ch)| !**ch)
         .map(|(r, _)| r.to_string())
         .collect();
+    // Roles a killed earlier create of this service wrote on its NEG before granting them (see the module doc of
+    // `service`): csmrun made them, and this create, which adopted that NEG, carries on where it stopped.
+    let claimed_roles = c.facts().claimed_roles;
+    let claimed: Vec<String> = kept
+        .iter()
+        .filter(|r| claimed_roles.contains(r))
+        .cloned()
+        .collect();
     let mut owned: Vec<String> = added.clone();
     if !kept.is_empty() {
         let before = c.facts().iam_owned;
         let inherited = inherited_roles(c).await.map_err(Failed::clean)?;
         owned.extend(
             kept.into_iter()
-                .filter(|r| before.contains(r) || inherited.contains(r)),
+                .filter(|r| before.contains(r) || inherited.contains(r) || claimed.contains(r)),
         );
     }
     owned.sort();
     c.note(|f| f.iam_owned = owned);
     let new_td = added.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
+    // The killed create may have died inside its propagation wait: this one waits the whole time again.
+    let resumed_td = claimed.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
+    // Rolling this create back removes the NEG that records the claimed grants, so it releases them too.
+    let added: Vec<String> = added.into_iter().chain(claimed).collect();
     // A binding another resource of this apply added a moment ago is as new as our own: the wait runs from its
     // grant (many services sharing one account otherwise deploy before it propagates and fail their sidecar).
     let wait = c.data.iam_propagation_wait;
-    let granted_at = if new_td {
+    let granted_at = if new_td || resumed_td {
         Some(Instant::now())
     } else {
         c.data
@@ -238,7 +250,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     });
     if let Some(t) = granted_at {
         let rest = wait.saturating_sub(t.elapsed());
-        tracing::info!(member, wait = ?rest, sibling = !new_td, "new trafficdirector.client grant; waiting for propagation");
+        tracing::info!(member, wait = ?rest, sibling = !new_td && !resumed_td, resumed = resumed_td, "new trafficdirector.client grant; waiting for propagation");
         if let Err(error) = c.sleep(rest).await {
             // Cancelled during the wait: the grant exists, so rollback must see it.
             return Err(Failed {

@@ -84,6 +84,9 @@ pub struct Facts {
     pub iam_owned: Vec<String>,
     /// Parts whose create call was sent: if it is then cancelled, the part may exist and rollback must try.
     pub creating: Vec<Part>,
+    /// Project roles an earlier create of this service recorded on its NEG as about to grant, read when this
+    /// create adopts that NEG (the earlier one was killed): csmrun made those grants.
+    pub claimed_roles: Vec<String>,
 }
 
 impl Facts {
@@ -303,5 +306,5 @@ pub fn not_ours(kind: &str, name: &str, spec: &Spec) -> StepError {
 
 /// True when a description carries this service's ownership marker.
 pub fn is_marked(description: Option<&str>, spec: &Spec) -> bool {
-    description.is_some_and(|d| d.contains(&spec.marker()))
+    description.is_some_and(|d| super::names::has_marker(d, &spec.marker()))
 }

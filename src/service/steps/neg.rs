@@ -1,7 +1,7 @@
 //! The regional serverless NEG that points at the Cloud Run service (immutable: renamed by create-swap-delete).
 
-use super::{is_marked, not_ours, Ctx, Part, Record, StepError};
-use crate::service::bodies;
+use super::{iam, is_marked, not_ours, Ctx, Part, Record, StepError};
+use crate::service::{bodies, names};
 
 /// Ensures the NEG named in the spec exists, points at the service, and is ours.
 pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
@@ -21,12 +21,18 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
             ))
         }
     };
+    let mut grants = Vec::new();
     if existing.is_none() {
+        // A create records the roles the IAM step (which runs after this one) is about to add, so that they are
+        // known to be csmrun's even if the provider is killed before the service carries its annotation.
+        if !c.existing {
+            grants = iam::missing_roles(c).await?;
+        }
         c.note(|f| f.creating.push(Part::Neg));
     }
     let neg = match existing {
         None => match compute
-            .insert_network_endpoint_group(&s.project, &s.region, &bodies::neg(s))
+            .insert_network_endpoint_group(&s.project, &s.region, &bodies::neg(s, &grants))
             .await
         {
             Ok(_) => return Ok(Record::Neg { created: true }),
@@ -40,6 +46,10 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     };
     if !c.existing && !is_marked(neg.description.as_deref(), s) {
         return Err(not_ours("serverless NEG", &s.neg_name, s));
+    }
+    if !c.existing {
+        let claimed = names::grants_in(neg.description.as_deref().unwrap_or(""));
+        c.note(|f| f.claimed_roles = claimed);
     }
     let target = neg.cloud_run.as_ref().and_then(|r| r.service.as_deref());
     if target != Some(s.name.as_str()) {
