@@ -319,27 +319,48 @@ pub async fn release(c: &Ctx, added: &[String]) -> Result<(), StepError> {
         .map_err(|e| StepError::api("list Cloud Run services", &e))?;
     // The project may appear as ID or number in names, so compare from the location on.
     let own_suffix = format!("/locations/{}/services/{}", c.spec.region, c.spec.name);
-    let shared = services.iter().any(|s| {
-        let is_own = s.name.as_deref().is_some_and(|n| n.ends_with(&own_suffix));
-        !is_own
-            && s.template.as_ref().is_some_and(|t| {
-                t.service_mesh
-                    .as_ref()
-                    .and_then(|m| m.mesh.as_ref())
-                    .is_some()
-                    && t.service_account.as_deref() == Some(c.spec.service_account.as_str())
-            })
-    });
-    if shared {
-        tracing::info!(
-            account = c.spec.service_account,
-            "project roles kept: another mesh service runs as this account"
-        );
+    let others: Vec<&gcp::run::Service> = services
+        .iter()
+        .filter(|s| {
+            let is_own = s.name.as_deref().is_some_and(|n| n.ends_with(&own_suffix));
+            !is_own
+                && s.template.as_ref().is_some_and(|t| {
+                    t.service_mesh
+                        .as_ref()
+                        .and_then(|m| m.mesh.as_ref())
+                        .is_some()
+                        && t.service_account.as_deref() == Some(c.spec.service_account.as_str())
+                })
+        })
+        .collect();
+    // Every mesh service needs trafficdirector.client; another role (cloudtrace.agent) is still needed only by
+    // a service whose annotation says it shares csmrun's grant of it. Keeping a role nobody left needs would
+    // orphan it: the services that remain never added it, so none of them would ever remove it.
+    let release: Vec<&String> = added
+        .iter()
+        .filter(|role| {
+            let needed = others.iter().any(|s| {
+                role.as_str() == TRAFFIC_DIRECTOR_CLIENT
+                    || s.annotations
+                        .get(OWNED_ROLES_ANNOTATION)
+                        .is_some_and(|v| v.split(',').any(|r| r == role.as_str()))
+            });
+            if needed {
+                tracing::info!(
+                    account = c.spec.service_account,
+                    role = role.as_str(),
+                    "project role kept: another mesh service runs as this account"
+                );
+            }
+            !needed
+        })
+        .collect();
+    if release.is_empty() {
         return Ok(());
     }
     let member = c.spec.sa_member();
-    let edits = added
-        .iter()
+    let edits = release
+        .into_iter()
         .map(|r| Edit {
             add: false,
             role: r.clone(),
