@@ -205,6 +205,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     let mut redeploys = 0u32;
     let mut recreated = false;
     let mut pauses = redeploy_pauses(c.data.iam_propagation_wait);
+    let mut first_failure: Option<tokio::time::Instant> = None;
     loop {
         let op_error = match deploy(c, exists, force).await {
             Ok(e) => e,
@@ -221,6 +222,16 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         let mut d = diagnose::diagnose(failure, &checks(c, redeploys));
         if d.remedy == Remedy::Recreate && recreated && d.cause == diagnose::Cause::SidecarUnknown {
             d.remedy = Remedy::Fail;
+        }
+        let failing_since = *first_failure.get_or_insert_with(tokio::time::Instant::now);
+        // A grant "from before this run" may be seconds old: made by a run that crashed before Terraform saved
+        // its state, or by another writer. Give it one propagation window before calling the cause unknown.
+        if d.remedy == Remedy::Fail
+            && d.cause == diagnose::Cause::SidecarUnknown
+            && matches!(c.facts().grant(), diagnose::Grant::Existing)
+            && failing_since.elapsed() < c.data.iam_propagation_wait
+        {
+            d.remedy = Remedy::Redeploy;
         }
         tracing::warn!(service = s.name, cause = ?d.cause, remedy = ?d.remedy, "Cloud Run deploy failed");
         match d.remedy {
