@@ -61,10 +61,10 @@ pub fn learn_steps(stack: &Stack, phase: Phase) -> Vec<String> {
         .emu
         .clear_requests()
         .expect("clearing the request log");
-    let steps = match phase {
+    match phase {
         Phase::Create => {
             stack.destroy_ok();
-            return create;
+            create
         }
         Phase::Update => {
             stack.config(&after_update());
@@ -78,8 +78,7 @@ pub fn learn_steps(stack: &Stack, phase: Phase) -> Vec<String> {
             stack.destroy_ok();
             write_steps(&stack.requests())
         }
-    };
-    steps
+    }
 }
 
 /// Crashes `phase` at every step in `steps`, at each of `moments`, and checks recovery.

@@ -50,9 +50,17 @@ impl Tally {
         .collect()
     }
 
-    /// Records `problems` under `kind`, each prefixed with `run`.
+    /// Records `problems`, each prefixed with `run`; one already recorded by an earlier run is not counted
+    /// again (a leftover stays visible to every later check).
     pub fn note(list: &mut Vec<String>, run: &str, problems: Vec<String>) {
-        list.extend(problems.into_iter().map(|p| format!("{run}: {p}")));
+        for p in problems {
+            if !list
+                .iter()
+                .any(|seen| seen.split_once(": ").is_some_and(|(_, old)| old == p))
+            {
+                list.push(format!("{run}: {p}"));
+            }
+        }
     }
 }
 
