@@ -12,26 +12,28 @@ fn member() -> String {
     format!("serviceAccount:{}", testenv::ACCOUNT)
 }
 
-/// Starts a create in a provider whose propagation wait is an hour and kills it (drops it, no rollback) once
-/// the grant exists, as a killed provider process would leave things.
-async fn create_killed_in_the_wait(env: &Env) {
+/// Starts a create in a provider whose propagation wait is an hour and kills it (drops it: no rollback), as a
+/// killed provider process would, once `until` holds (or the create finished).
+async fn create_killed_when(env: &Env, until: impl Fn(&Env) -> bool) {
     let slow = testenv::provider(&env.emu, "1h");
     let m = testenv::planned("target", |_| {});
     let c = env.ctx_of(&slow, &m, false);
     let cleanup = env.ctx_of(&slow, &m, false);
     let task = tokio::spawn(async move { create_graph(&c, &cleanup).run(&c.cancel).await });
     for _ in 0..500 {
-        if env.members(TRAFFIC_DIRECTOR_CLIENT).contains(&member()) {
+        if until(env) || task.is_finished() {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(
-        !task.is_finished(),
-        "the create should still be in its wait"
-    );
     task.abort();
-    let _ = task.await;
+    if let Ok(outcome) = task.await {
+        assert!(matches!(outcome, RunOutcome::Done(_)), "{outcome:?}");
+    }
+}
+
+fn granted(env: &Env) -> bool {
+    env.members(TRAFFIC_DIRECTOR_CLIENT).contains(&member())
 }
 
 /// A second provider process creates the same service, then destroys it.
@@ -52,12 +54,16 @@ async fn create_then_destroy(env: &Env) -> Vec<String> {
 async fn a_grant_made_by_a_create_killed_in_the_propagation_wait_is_owned_by_the_next_create_and_removed_on_destroy(
 ) {
     let env = testenv::start().await;
-    create_killed_in_the_wait(&env).await;
-    assert!(env.members(TRAFFIC_DIRECTOR_CLIENT).contains(&member()));
+    create_killed_when(&env, granted).await;
+    assert!(granted(&env));
+    assert!(
+        !env.has("services/target"),
+        "killed before the service was deployed"
+    );
     let owned = create_then_destroy(&env).await;
     assert_eq!(owned, vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]);
     assert!(
-        !env.members(TRAFFIC_DIRECTOR_CLIENT).contains(&member()),
+        !granted(&env),
         "the grant csmrun made is removed with the last service"
     );
     assert!(!env.has("networkEndpointGroups/target-neg"));
@@ -77,28 +83,9 @@ async fn a_binding_that_existed_before_a_killed_create_is_never_removed() {
         .apply(&rm as &dyn PolicyStore, testenv::PROJECT, vec![before])
         .await
         .expect("seed binding");
-    create_killed_once_its_neg_exists(&env).await;
+    // With the binding already there nothing waits: killed once its NEG exists, or after it finished.
+    create_killed_when(&env, |e| e.has("networkEndpointGroups/target-neg")).await;
     let owned = create_then_destroy(&env).await;
     assert!(owned.is_empty(), "{owned:?}");
-    assert!(env.members(TRAFFIC_DIRECTOR_CLIENT).contains(&member()));
-}
-
-/// Like [`create_killed_in_the_wait`] when the binding already exists: there is no wait, so the create is killed
-/// once its NEG exists.
-async fn create_killed_once_its_neg_exists(env: &Env) {
-    let slow = testenv::provider(&env.emu, "1h");
-    let m = testenv::planned("target", |_| {});
-    let c = env.ctx_of(&slow, &m, false);
-    let cleanup = env.ctx_of(&slow, &m, false);
-    let task = tokio::spawn(async move { create_graph(&c, &cleanup).run(&c.cancel).await });
-    for _ in 0..500 {
-        if env.has("networkEndpointGroups/target-neg") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    task.abort();
-    if let Ok(outcome) = task.await {
-        assert!(matches!(outcome, RunOutcome::Done(_)), "{outcome:?}");
-    }
+    assert!(granted(&env));
 }

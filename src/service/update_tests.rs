@@ -19,6 +19,15 @@ fn renamed_neg(m: &mut ServiceModel) {
     m.neg_name = Val::Known("target-neg-v2".into());
 }
 
+/// A created service and the same one with another `neg_name`.
+async fn created_then_neg_renamed() -> (Env, ServiceModel, ServiceModel) {
+    let env = testenv::start().await;
+    let old = testenv::planned("target", |_| {});
+    env.create(&old).await;
+    let new = testenv::planned("target", renamed_neg);
+    (env, old, new)
+}
+
 fn backend_group(env: &Env) -> String {
     let b = env
         .resource("backendServices/target-backend")
@@ -28,10 +37,7 @@ fn backend_group(env: &Env) -> String {
 
 #[tokio::test]
 async fn a_failed_update_removes_the_renamed_neg_it_built_and_swaps_the_old_one_back() {
-    let env = testenv::start().await;
-    let old = testenv::planned("target", |_| {});
-    env.create(&old).await;
-    let new = testenv::planned("target", renamed_neg);
+    let (env, old, new) = created_then_neg_renamed().await;
     env.fail("run", "services.patch", 400, None);
     let outcome = run(&contexts(&env, &old, &new), &[], &[]).await;
     assert!(matches!(outcome, Outcome::RolledBack { .. }), "{outcome:?}");
@@ -41,15 +47,13 @@ async fn a_failed_update_removes_the_renamed_neg_it_built_and_swaps_the_old_one_
         env.resources()
     );
     assert!(env.has("networkEndpointGroups/target-neg"));
+    assert!(env.has("services/target"));
     assert!(backend_group(&env).ends_with("/networkEndpointGroups/target-neg"));
 }
 
 #[tokio::test]
 async fn a_failed_undo_names_the_new_part_that_remains_and_a_later_cleanup_removes_it() {
-    let env = testenv::start().await;
-    let old = testenv::planned("target", |_| {});
-    env.create(&old).await;
-    let new = testenv::planned("target", renamed_neg);
+    let (env, old, new) = created_then_neg_renamed().await;
     env.fail("run", "services.patch", 400, None);
     env.fail("compute", "regionNetworkEndpointGroups.delete", 400, None);
     let outcome = run(&contexts(&env, &old, &new), &[], &[]).await;
@@ -68,10 +72,7 @@ async fn a_failed_undo_names_the_new_part_that_remains_and_a_later_cleanup_remov
 
 #[tokio::test]
 async fn an_old_part_that_cannot_be_deleted_after_the_swap_is_named_as_a_leftover() {
-    let env = testenv::start().await;
-    let old = testenv::planned("target", |_| {});
-    env.create(&old).await;
-    let new = testenv::planned("target", renamed_neg);
+    let (env, old, new) = created_then_neg_renamed().await;
     env.fail(
         "compute",
         "regionNetworkEndpointGroups.delete",

@@ -1,6 +1,6 @@
 //! The global INTERNAL_SELF_MANAGED backend service whose one backend is the NEG.
 
-use super::{is_marked, not_ours, project, Ctx, Part, Record, StepError};
+use super::{found, gone, is_marked, not_ours, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 
 /// Ensures the backend service exists as the spec says (patching drift, swapping in a renamed NEG).
@@ -72,36 +72,25 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
 
 /// Deletes a backend service; one that is already gone is fine.
 pub async fn delete(c: &Ctx, name: &str) -> Result<(), StepError> {
-    match c
+    let r = c
         .clients
         .compute()
         .delete_backend_service(&c.spec.project, name)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(StepError::api(
-            &format!("delete backend service {name}"),
-            &e,
-        )),
-    }
+        .await;
+    gone(r, &format!("backend service {name}"))
 }
 
 /// Whether the backend service exists as the spec says.
 pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    match c
+    let r = c
         .clients
         .compute()
         .get_backend_service(&s.project, &s.backend_service_name)
-        .await
-    {
-        Ok(b) => Ok(project::holds_in(c, &without_marker(bodies::backend_service(s)), &b).await),
-        Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(StepError::api(
-            &format!("read backend service {}", s.backend_service_name),
-            &e,
-        )),
+        .await;
+    match found(r, &format!("backend service {}", s.backend_service_name))? {
+        Some(b) => Ok(project::holds_in(c, &without_marker(bodies::backend_service(s)), &b).await),
+        None => Ok(false),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The shared DNS part: a private zone for the domain and the wildcard record; never overwritten, deleted by the last user.
 
-use super::{Ctx, Record, StepError};
+use super::{found, gone, Ctx, Record, StepError};
 use crate::service::bodies;
 use crate::service::names;
 use crate::service::spec::Spec;
@@ -13,16 +13,11 @@ fn same_network(a: &str, b: &str) -> bool {
 pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let dns = c.clients.dns();
-    let existing = match dns.get_managed_zone(&s.project, &s.dns_zone_name).await {
-        Ok(z) => Some(z),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => {
-            return Err(StepError::api(
-                &format!("read DNS zone {}", s.dns_zone_name),
-                &e,
-            ))
-        }
-    };
+    let zone_what = format!("DNS zone {}", s.dns_zone_name);
+    let existing = found(
+        dns.get_managed_zone(&s.project, &s.dns_zone_name).await,
+        &zone_what,
+    )?;
     let zone = match existing {
         Some(z) => z,
         None => match dns.create_managed_zone(&s.project, &bodies::zone(s)).await {
@@ -31,7 +26,7 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
             Err(e) if e.is_already_exists() => dns
                 .get_managed_zone(&s.project, &s.dns_zone_name)
                 .await
-                .map_err(|e| StepError::api(&format!("read DNS zone {}", s.dns_zone_name), &e))?,
+                .map_err(|e| StepError::api(&format!("read {zone_what}"), &e))?,
             Err(e) => {
                 return Err(StepError::api(
                     &format!("create DNS zone {}", s.dns_zone_name),
@@ -96,19 +91,12 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let dns = c.clients.dns();
     let want = bodies::wildcard_record(s);
-    let existing = match dns
-        .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
-        .await
-    {
-        Ok(r) => Some(r),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => {
-            return Err(StepError::api(
-                &format!("read DNS record {}", want.name),
-                &e,
-            ))
-        }
-    };
+    let record_what = format!("DNS record {}", want.name);
+    let existing = found(
+        dns.get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
+            .await,
+        &record_what,
+    )?;
     let found = match existing {
         Some(r) => r,
         None => match dns.create_rrset(&s.project, &s.dns_zone_name, &want).await {
@@ -116,7 +104,7 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
             Err(e) if e.is_already_exists() => dns
                 .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
                 .await
-                .map_err(|e| StepError::api(&format!("read DNS record {}", want.name), &e))?,
+                .map_err(|e| StepError::api(&format!("read {record_what}"), &e))?,
             Err(e) => {
                 return Err(StepError::api(
                     &format!("create DNS record {}", want.name),
@@ -144,16 +132,12 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
 pub async fn delete_record(c: &Ctx) -> Result<(), StepError> {
     let s = &c.spec;
     let name = format!("*.{}.", s.domain);
-    match c
+    let r = c
         .clients
         .dns()
         .delete_rrset(&s.project, &s.dns_zone_name, &name, "A")
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(StepError::api(&format!("delete DNS record {name}"), &e)),
-    }
+        .await;
+    gone(r, &format!("DNS record {name}"))
 }
 
 /// Rollback of a zone this run created; a zone another service started using meanwhile stays.
@@ -178,20 +162,13 @@ pub async fn delete_zone(c: &Ctx) -> Result<(), StepError> {
 /// hostname under the domain. Returns whether they were removed.
 pub async fn release(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    let zone = match c
+    let r = c
         .clients
         .dns()
         .get_managed_zone(&s.project, &s.dns_zone_name)
-        .await
-    {
-        Ok(z) => z,
-        Err(e) if e.is_not_found() => return Ok(true),
-        Err(e) => {
-            return Err(StepError::api(
-                &format!("read DNS zone {}", s.dns_zone_name),
-                &e,
-            ))
-        }
+        .await;
+    let Some(zone) = found(r, &format!("DNS zone {}", s.dns_zone_name))? else {
+        return Ok(true);
     };
     if zone.labels.get(names::MANAGED_BY_KEY).map(String::as_str) != Some(names::MANAGED_BY_VALUE) {
         return Ok(false);
@@ -211,12 +188,7 @@ pub async fn release(c: &Ctx) -> Result<bool, StepError> {
 /// Whether another HTTPRoute in the project serves a hostname under the domain (another user of the zone).
 pub async fn other_users(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    let routes = c
-        .clients
-        .network_services()
-        .list_http_routes(&gcp::network_services::global_parent(&s.project))
-        .await
-        .map_err(|e| StepError::api("list HTTPRoutes", &e))?;
+    let routes = super::route::list(c).await?;
     let suffix = format!(".{}", s.domain);
     let own = format!("/httpRoutes/{}", s.route_name);
     Ok(routes
@@ -245,15 +217,9 @@ pub async fn readdress(c: &Ctx, old_address: &str) -> Result<(), StepError> {
 pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
     let dns = c.clients.dns();
-    let zone = match dns.get_managed_zone(&s.project, &s.dns_zone_name).await {
-        Ok(z) => z,
-        Err(e) if e.is_not_found() => return Ok(false),
-        Err(e) => {
-            return Err(StepError::api(
-                &format!("read DNS zone {}", s.dns_zone_name),
-                &e,
-            ))
-        }
+    let r = dns.get_managed_zone(&s.project, &s.dns_zone_name).await;
+    let Some(zone) = found(r, &format!("DNS zone {}", s.dns_zone_name))? else {
+        return Ok(false);
     };
     let url = bodies::network_url(s);
     let visible = zone.private_visibility_config.as_ref().is_some_and(|p| {
@@ -262,18 +228,10 @@ pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
             .any(|n| same_network(&n.network_url, &url))
     });
     let want = bodies::wildcard_record(s);
-    let record_ok = match dns
+    let r = dns
         .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
-        .await
-    {
-        Ok(r) => r.rrdatas == want.rrdatas,
-        Err(e) if e.is_not_found() => false,
-        Err(e) => {
-            return Err(StepError::api(
-                &format!("read DNS record {}", want.name),
-                &e,
-            ))
-        }
-    };
+        .await;
+    let record_ok =
+        found(r, &format!("DNS record {}", want.name))?.is_some_and(|r| r.rrdatas == want.rrdatas);
     Ok(visible && record_ok && zone.dns_name == format!("{}.", s.domain))
 }

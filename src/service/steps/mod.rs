@@ -291,6 +291,24 @@ fn created_record(part: Part) -> Option<Record> {
     }
 }
 
+/// A read where 404 means "absent": `Ok(None)`; other errors say what was being read.
+pub fn found<T>(r: Result<T, gcp::Error>, what: &str) -> Result<Option<T>, StepError> {
+    match r {
+        Ok(x) => Ok(Some(x)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(StepError::api(&format!("read {what}"), &e)),
+    }
+}
+
+/// A delete where 404 means "already gone", which is success (deletes are idempotent for rollback).
+pub fn gone<T>(r: Result<T, gcp::Error>, what: &str) -> Result<(), StepError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(StepError::api(&format!("delete {what}"), &e)),
+    }
+}
+
 /// The error for a part that exists but is not ours.
 pub fn not_ours(kind: &str, name: &str, spec: &Spec) -> StepError {
     StepError::new(

@@ -1,6 +1,6 @@
 //! The regional serverless NEG that points at the Cloud Run service (immutable: renamed by create-swap-delete).
 
-use super::{iam, is_marked, not_ours, Ctx, Part, Record, StepError};
+use super::{found, gone, iam, is_marked, not_ours, Ctx, Part, Record, StepError};
 use crate::service::{bodies, names};
 
 /// Ensures the NEG named in the spec exists, points at the service, and is ours.
@@ -8,19 +8,13 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let compute = c.clients.compute();
     let doing = format!("create serverless NEG {}", s.neg_name);
-    let existing = match compute
-        .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
-        .await
-    {
-        Ok(n) => Some(n),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => {
-            return Err(StepError::api(
-                &format!("read serverless NEG {}", s.neg_name),
-                &e,
-            ))
-        }
-    };
+    let what = format!("serverless NEG {}", s.neg_name);
+    let existing = found(
+        compute
+            .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
+            .await,
+        &what,
+    )?;
     let mut grants = Vec::new();
     if existing.is_none() {
         // A create records the roles the IAM step (which runs after this one) is about to add, so that they are
@@ -72,34 +66,24 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
 
 /// Deletes a NEG; one that is already gone is fine.
 pub async fn delete(c: &Ctx, name: &str) -> Result<(), StepError> {
-    match c
+    let r = c
         .clients
         .compute()
         .delete_network_endpoint_group(&c.spec.project, &c.spec.region, name)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(StepError::api(&format!("delete serverless NEG {name}"), &e)),
-    }
+        .await;
+    gone(r, &format!("serverless NEG {name}"))
 }
 
 /// Whether the NEG exists and targets the service.
 pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    match c
+    let r = c
         .clients
         .compute()
         .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
-        .await
-    {
-        Ok(n) => {
-            Ok(n.cloud_run.as_ref().and_then(|r| r.service.as_deref()) == Some(s.name.as_str()))
-        }
-        Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(StepError::api(
-            &format!("read serverless NEG {}", s.neg_name),
-            &e,
-        )),
-    }
+        .await;
+    let neg = found(r, &format!("serverless NEG {}", s.neg_name))?;
+    Ok(neg.is_some_and(|n| {
+        n.cloud_run.as_ref().and_then(|r| r.service.as_deref()) == Some(s.name.as_str())
+    }))
 }

@@ -123,12 +123,7 @@ async fn subnet(c: &Ctx) -> Result<(), StepError> {
 
 async fn hostname(c: &Ctx) -> Result<(), StepError> {
     let s = &c.spec;
-    let routes = c
-        .clients
-        .network_services()
-        .list_http_routes(&gcp::network_services::global_parent(&s.project))
-        .await
-        .map_err(|e| StepError::api("list HTTPRoutes", &e))?;
+    let routes = super::route::list(c).await?;
     let mesh_suffix = format!("/meshes/{}", s.mesh.rsplit('/').next().unwrap_or(""));
     let own = format!("/httpRoutes/{}", s.route_name);
     if let Some(other) = routes.iter().find(|r| {

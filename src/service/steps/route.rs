@@ -1,6 +1,6 @@
 //! The HTTPRoute: created last, once the service is Ready, so the hostname goes live only when it works.
 
-use super::{is_marked, not_ours, project, Ctx, Part, Record, StepError};
+use super::{found, gone, is_marked, not_ours, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 
 /// Ensures the route exists as the spec says.
@@ -9,16 +9,8 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     let ns = c.clients.network_services();
     let want = bodies::http_route(s);
     let path = s.route_path();
-    let have = match ns.get_http_route(&path).await {
-        Ok(r) => Some(r),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => {
-            return Err(StepError::api(
-                &format!("read HTTPRoute {}", s.route_name),
-                &e,
-            ))
-        }
-    };
+    let what = format!("HTTPRoute {}", s.route_name);
+    let have = found(ns.get_http_route(&path).await, &what)?;
     let have = match have {
         Some(h) => h,
         None => {
@@ -29,7 +21,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
                 Err(e) if e.is_already_exists() => ns
                     .get_http_route(&path)
                     .await
-                    .map_err(|e| StepError::api(&format!("read HTTPRoute {}", s.route_name), &e))?,
+                    .map_err(|e| StepError::api(&format!("read {what}"), &e))?,
                 Err(e) => {
                     return Err(StepError::api(
                         &format!("create HTTPRoute {}", s.route_name),
@@ -52,35 +44,35 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     })
 }
 
+/// Every HTTPRoute of the project (hostname checks and users of the shared DNS zone).
+pub async fn list(c: &Ctx) -> Result<Vec<gcp::network_services::HttpRoute>, StepError> {
+    c.clients
+        .network_services()
+        .list_http_routes(&gcp::network_services::global_parent(&c.spec.project))
+        .await
+        .map_err(|e| StepError::api("list HTTPRoutes", &e))
+}
+
 /// Deletes a route; one that is already gone is fine.
 pub async fn delete(c: &Ctx, name: &str) -> Result<(), StepError> {
     let path = gcp::network_services::http_route_name(&c.spec.project, name);
-    match c.clients.network_services().delete_http_route(&path).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(StepError::api(&format!("delete HTTPRoute {name}"), &e)),
-    }
+    let r = c.clients.network_services().delete_http_route(&path).await;
+    gone(r, &format!("HTTPRoute {name}"))
 }
 
 /// Whether the route exists as the spec says (ownership markers aside).
 pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    match c
+    let r = c
         .clients
         .network_services()
         .get_http_route(&s.route_path())
-        .await
-    {
-        Ok(r) => {
-            let mut want = bodies::http_route(s);
-            want.description = None;
-            want.labels.clear();
-            Ok(project::holds_in(c, &want, &r).await)
-        }
-        Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(StepError::api(
-            &format!("read HTTPRoute {}", s.route_name),
-            &e,
-        )),
-    }
+        .await;
+    let Some(r) = found(r, &format!("HTTPRoute {}", s.route_name))? else {
+        return Ok(false);
+    };
+    let mut want = bodies::http_route(s);
+    want.description = None;
+    want.labels.clear();
+    Ok(project::holds_in(c, &want, &r).await)
 }
