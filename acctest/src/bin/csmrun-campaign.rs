@@ -113,7 +113,13 @@ fn run() -> Result<bool> {
     }
     if args.concurrent > 0 {
         let stack = env::stack(&SeedBuilder::new().build())?;
-        let tally = concurrent::run(&stack, args.concurrent, args.verbose);
+        let tally = concurrent::run(
+            &stack,
+            concurrent::ROUNDS,
+            args.concurrent,
+            true,
+            args.verbose,
+        );
         println!("== concurrent writers: {} rounds\n{tally}", args.concurrent);
         clean &= tally.violations().is_empty();
     }

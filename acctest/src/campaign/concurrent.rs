@@ -27,7 +27,8 @@ pub enum Action {
     Destroy,
 }
 
-/// The rounds: every pairing of create, update and destroy, so one side's release races the other's use.
+/// Every pairing of create, update and destroy, so one side's release races the other's use (cycled by
+/// `csmrun-campaign --concurrent N`).
 pub const ROUNDS: &[(Action, Action)] = &[
     (Action::Apply, Action::Apply),
     (Action::Destroy, Action::Apply),
@@ -35,6 +36,15 @@ pub const ROUNDS: &[(Action, Action)] = &[
     (Action::Destroy, Action::Apply),
     (Action::Apply, Action::Apply),
     (Action::Destroy, Action::Destroy),
+];
+
+/// The pairings that hold today: both created, both updated, one destroyed while the other updates, one
+/// created while the other updates (the others race; see RELIABILITY.md, known defects).
+pub const SAFE_ROUNDS: &[(Action, Action)] = &[
+    (Action::Apply, Action::Apply),
+    (Action::Apply, Action::Apply),
+    (Action::Destroy, Action::Apply),
+    (Action::Apply, Action::Apply),
 ];
 
 /// The second directory: its own work dir and state, the same emulator.
@@ -81,9 +91,16 @@ fn merged_show(a: &WorkDir, b: &WorkDir) -> Value {
     json!({"values": {"root_module": {"resources": all}}})
 }
 
-/// Runs `rounds` rounds (cycling through [`ROUNDS`], the second side starting `stagger(i)` later) and a
-/// final clean destroy of both; checks every run, the watcher's findings and the end state.
-pub fn run(stack: &Stack, rounds: usize, verbose: bool) -> Tally {
+/// Runs `rounds` rounds cycling through `pairings` (the second side starting 0 to 450 ms later), then destroys
+/// both (at once when `destroy_together`, else one after the other); checks every run, the watcher's
+/// findings and the end state.
+pub fn run(
+    stack: &Stack,
+    pairings: &[(Action, Action)],
+    rounds: usize,
+    destroy_together: bool,
+    verbose: bool,
+) -> Tally {
     let mut tally = Tally::default();
     let a = &stack.wd;
     let b = second_dir(stack);
@@ -92,7 +109,7 @@ pub fn run(stack: &Stack, rounds: usize, verbose: bool) -> Tally {
     let watched = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch(stack, &before, &stop));
         for i in 0..rounds {
-            let (left, right) = ROUNDS[i % ROUNDS.len()];
+            let (left, right) = pairings[i % pairings.len()];
             a.write("main.tf", &config(stack, "west", i))
                 .expect("main.tf");
             b.write("main.tf", &config(stack, "east", i))

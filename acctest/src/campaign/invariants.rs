@@ -31,7 +31,7 @@ pub fn state_vs_reality(show: &Value, state: &Value, baseline: &Baseline) -> Vec
 
 /// Shared parts missing while something still uses them, judged from the emulator alone:
 /// - an HTTPRoute hostname under a domain whose csmrun zone or wildcard record is gone;
-/// - a Ready mesh Cloud Run service whose account lacks `roles/trafficdirector.client`;
+/// - a Ready mesh Cloud Run service (not being deleted) whose account lacks `roles/trafficdirector.client`;
 /// - a project binding that existed before the campaign (in `baseline_bindings`) that is gone.
 pub fn shared_part_losses(
     state: &Value,
@@ -60,7 +60,9 @@ pub fn shared_part_losses(
     }
     for (key, svc) in items(state, "run.services") {
         let mesh = !svc["template"]["serviceMesh"].is_null();
-        let ready = svc["terminalCondition"]["state"] == "CONDITION_SUCCEEDED";
+        // A service being deleted (deleteTime set) no longer needs its grant.
+        let ready = svc["terminalCondition"]["state"] == "CONDITION_SUCCEEDED"
+            && svc["deleteTime"].is_null();
         let account = svc["template"]["serviceAccount"].as_str().unwrap_or("");
         let member = format!("serviceAccount:{account}");
         if mesh
