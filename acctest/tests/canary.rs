@@ -1,4 +1,5 @@
-//! A blue/green canary: one hostname, 99 % to the stable service and 1 % to the green one.
+//! A blue/green canary: one hostname, 99 % to the stable service and 1 % to the green one, with
+//! an A/B rule that sends one user to green.
 
 use csmrun_acctest::consistency::{default_split, relative};
 use csmrun_acctest::hcl::{image, ServiceHcl};
@@ -7,13 +8,15 @@ use csmrun_acctest::stack::Stack;
 use serde_json::json;
 
 #[test]
-fn canary_splits_one_hostname_between_two_services() {
+fn canary_splits_one_hostname_between_two_services_and_an_ab_rule_sends_one_user_to_green() {
     let stack = Stack::new(&SeedBuilder::new().build());
     let target = ServiceHcl::new("target", "target")
         .string("service_account", &sa("app-a"))
         .attr("invokers", &format!("[\"serviceAccount:{}\"]", sa("caller")))
         .block(
-            "route {\n  weight = 99\n  destination {\n    backend_service = csmrun_service.green.backend_service\n    weight = 1\n  }\n}",
+            "route {\n  weight = 99\n  destination {\n    backend_service = csmrun_service.green.backend_service\n    weight = 1\n  }\n  \
+             rule {\n    path_prefix = \"/api\"\n    header {\n      name  = \"end-user\"\n      exact = \"jason\"\n    }\n    \
+             destination {\n      backend_service = csmrun_service.green.backend_service\n      weight = 100\n    }\n  }\n}",
         );
     let green = ServiceHcl::new("green", "target-green")
         .string("image", &image("target", "2.0.0"))
@@ -44,22 +47,19 @@ fn canary_splits_one_hostname_between_two_services() {
     let canary = relative(g["backend_service"].as_str().unwrap());
     assert_eq!(split.get(stable), Some(&99), "route: {route}");
     assert_eq!(split.get(canary), Some(&1), "route: {route}");
-    assert_eq!(
-        route["rules"].as_array().unwrap().len(),
-        1,
-        "route: {route}"
+    // The A/B rule comes before the default split and matches the header and the prefix.
+    let rules = route["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2, "route: {route}");
+    let ab = &rules[0];
+    let text = ab.to_string();
+    assert!(
+        text.contains("end-user") && text.contains("jason") && text.contains("/api"),
+        "A/B rule: {ab}"
     );
-    // The green service keeps its own hostname for direct tests.
-    let green_route = stack
-        .resource(
-            "networkservices.httpRoutes",
-            g["http_route"].as_str().unwrap(),
-        )
+    let ab_dest = ab["action"]["destinations"][0]["serviceName"]
+        .as_str()
         .unwrap();
-    assert_eq!(
-        green_route["hostnames"],
-        json!(["target-green.meshapps.internal"])
-    );
+    assert_eq!(relative(ab_dest), canary, "A/B rule: {ab}");
 
     stack.destroy_ok();
     stack.assert_consistent();
