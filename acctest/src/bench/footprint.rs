@@ -25,7 +25,10 @@ const COOKIE: (&str, &str) = (
 #[derive(Debug, Clone, Serialize)]
 pub struct Footprint {
     pub binary_bytes: u64,
+    /// Plaintext (no `PLUGIN_CLIENT_CERT`).
     pub exec_to_handshake_ms: Summary,
+    /// AutoMTLS, as Terraform starts providers: includes the provider's key and certificate generation.
+    pub exec_to_handshake_automtls_ms: Summary,
     pub get_provider_schema_ms: Summary,
     /// VmRSS after the handshake and the GetProviderSchema calls, KiB.
     pub idle_rss_kib: Option<u64>,
@@ -39,7 +42,19 @@ struct Started {
     elapsed: Duration,
 }
 
-fn start(binary: &Path) -> Result<Started> {
+/// A self-signed client certificate like the one Terraform passes in `PLUGIN_CLIENT_CERT`.
+fn client_cert_pem() -> Result<String> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).context("client key")?;
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .context("client certificate parameters")?;
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    Ok(params
+        .self_signed(&key)
+        .context("client certificate")?
+        .pem())
+}
+
+fn start(binary: &Path, client_cert: Option<&str>) -> Result<Started> {
     let mut cmd = Command::new(binary);
     cmd.env(COOKIE.0, COOKIE.1)
         .env("PLUGIN_PROTOCOL_VERSIONS", "6")
@@ -48,6 +63,9 @@ fn start(binary: &Path) -> Result<Started> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
+    if let Some(pem) = client_cert {
+        cmd.env("PLUGIN_CLIENT_CERT", pem);
+    }
     let begin = Instant::now();
     let mut child = cmd
         .spawn()
@@ -75,18 +93,23 @@ pub fn measure(binary: &Path, starts: usize, schema_calls: usize) -> Result<Foot
     let binary_bytes = std::fs::metadata(binary)
         .with_context(|| format!("reading {}", binary.display()))?
         .len();
-    let mut handshakes = Vec::with_capacity(starts);
-    for _ in 0..starts {
-        let s = start(binary)?;
-        anyhow::ensure!(
-            s.line.starts_with("1|6|"),
-            "unexpected handshake line {:?}",
-            s.line
-        );
-        handshakes.push(s.elapsed);
-        stop(s.child);
-    }
-    let s = start(binary)?;
+    let cold = |cert: Option<&str>| -> Result<Vec<Duration>> {
+        let mut times = Vec::with_capacity(starts);
+        for _ in 0..starts {
+            let s = start(binary, cert)?;
+            anyhow::ensure!(
+                s.line.starts_with("1|6|"),
+                "unexpected handshake line {:?}",
+                s.line
+            );
+            times.push(s.elapsed);
+            stop(s.child);
+        }
+        Ok(times)
+    };
+    let plaintext = cold(None)?;
+    let automtls = cold(Some(&client_cert_pem()?))?;
+    let s = start(binary, None)?;
     let addr = s
         .line
         .trim_end()
@@ -104,7 +127,8 @@ pub fn measure(binary: &Path, starts: usize, schema_calls: usize) -> Result<Foot
     let (latencies, idle_rss_kib, idle_peak_kib) = schema?;
     Ok(Footprint {
         binary_bytes,
-        exec_to_handshake_ms: Summary::of_durations(&handshakes),
+        exec_to_handshake_ms: Summary::of_durations(&plaintext),
+        exec_to_handshake_automtls_ms: Summary::of_durations(&automtls),
         get_provider_schema_ms: Summary::of_durations(&latencies),
         idle_rss_kib,
         idle_peak_kib,

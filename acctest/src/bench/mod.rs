@@ -14,3 +14,6 @@ pub mod rss;
 pub mod scenarios;
 pub mod stats;
 pub mod world;
+
+#[cfg(test)]
+mod smoke;
