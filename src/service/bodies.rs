@@ -298,16 +298,10 @@ pub fn wildcard_record(s: &Spec) -> ResourceRecordSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::plan::{plan, PlanDefaults};
     use crate::service::validate_table;
 
     fn spec() -> Spec {
-        let d = PlanDefaults {
-            project: Some("p".into()),
-            region: Some("r".into()),
-            ..Default::default()
-        };
-        Spec::from_model(&plan(&validate_table::valid(), None, &d), &BTreeMap::new()).unwrap()
+        validate_table::planned(&validate_table::valid()).1
     }
 
     #[test]

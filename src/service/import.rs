@@ -378,19 +378,11 @@ fn route_blocks(r: &HttpRoute, own_suffix: &str) -> Vec<RouteBlock> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::plan::{plan, PlanDefaults};
-    use crate::service::spec::Spec;
     use crate::service::{bodies, validate_table};
 
     #[test]
     fn a_route_built_from_a_route_block_is_discovered_as_the_same_block() {
-        let d = PlanDefaults {
-            project: Some("p".into()),
-            region: Some("r".into()),
-            ..Default::default()
-        };
-        let planned = plan(&validate_table::valid(), None, &d);
-        let spec = Spec::from_model(&planned, &Default::default()).unwrap();
+        let (planned, spec) = validate_table::planned(&validate_table::valid());
         let own = format!("/backendServices/{}", spec.backend_service_name);
         assert_eq!(
             route_blocks(&bodies::http_route(&spec), &own),
@@ -400,15 +392,9 @@ mod tests {
 
     #[test]
     fn a_plain_route_is_discovered_as_no_route_block() {
-        let d = PlanDefaults {
-            project: Some("p".into()),
-            region: Some("r".into()),
-            ..Default::default()
-        };
         let mut m = validate_table::valid();
         m.route.clear();
-        let planned = plan(&m, None, &d);
-        let spec = Spec::from_model(&planned, &Default::default()).unwrap();
+        let (_, spec) = validate_table::planned(&m);
         let own = format!("/backendServices/{}", spec.backend_service_name);
         assert_eq!(route_blocks(&bodies::http_route(&spec), &own), vec![]);
     }

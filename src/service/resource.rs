@@ -62,6 +62,16 @@ fn spec_of(m: &ServiceModel, data: &ProviderData) -> Result<Spec, Diagnostics> {
     Spec::from_model(m, &data.default_labels)
 }
 
+/// The provider data and the spec of a resource in state (read, update, delete).
+fn data_and_spec(
+    ctx: &Context<ProviderData>,
+    m: &ServiceModel,
+) -> Result<(Arc<ProviderData>, Spec), Diagnostics> {
+    let data = ctx.configured().map(Arc::clone)?;
+    let spec = spec_of(m, &data)?;
+    Ok((data, spec))
+}
+
 fn ctx_for(
     data: &Arc<ProviderData>,
     spec: Spec,
@@ -221,13 +231,9 @@ impl Resource for ServiceResource {
         ctx: &Context<ProviderData>,
         req: ReadRequest<ServiceModel, Private>,
     ) -> ApplyResult<ServiceModel, Private> {
-        let data = match ctx.configured() {
-            Ok(d) => Arc::clone(d),
-            Err(d) => return ApplyResult::failed(d),
-        };
         let prior = req.state;
-        let spec = match spec_of(&prior, &data) {
-            Ok(s) => s,
+        let (data, spec) = match data_and_spec(ctx, &prior) {
+            Ok(x) => x,
             Err(d) => return ApplyResult::partial(prior, d),
         };
         let c = ctx_for(
@@ -265,18 +271,20 @@ impl Resource for ServiceResource {
         ctx: &Context<ProviderData>,
         req: UpdateRequest<ServiceModel, Private>,
     ) -> ApplyResult<ServiceModel, Private> {
-        let data = match ctx.configured() {
-            Ok(d) => Arc::clone(d),
-            Err(d) => return ApplyResult::failed(d),
-        };
-        let planned: ServiceModel = match req.decode_planned() {
-            Ok(m) => m,
-            Err(d) => return ApplyResult::failed(d),
-        };
+        // Every early failure keeps the prior state: an update that returns none would drop the resource.
+        let decoded = req.decode_planned::<ServiceModel>();
         let prior = req.prior;
-        let (old, new) = match (spec_of(&prior, &data), spec_of(&planned, &data)) {
-            (Ok(o), Ok(n)) => (o, n),
-            (Err(d), _) | (_, Err(d)) => return ApplyResult::partial(prior, d),
+        let (data, old) = match data_and_spec(ctx, &prior) {
+            Ok(x) => x,
+            Err(d) => return ApplyResult::partial(prior, d),
+        };
+        let planned = match decoded {
+            Ok(m) => m,
+            Err(d) => return ApplyResult::partial(prior, d),
+        };
+        let new = match spec_of(&planned, &data) {
+            Ok(s) => s,
+            Err(d) => return ApplyResult::partial(prior, d),
         };
         if only_settings_change(&prior, &planned) {
             return ApplyResult::ok(state::after_apply(&planned, None));
@@ -371,10 +379,6 @@ impl Resource for ServiceResource {
         ctx: &Context<ProviderData>,
         req: DeleteRequest<ServiceModel, Private>,
     ) -> ApplyResult<ServiceModel, Private> {
-        let data = match ctx.configured() {
-            Ok(d) => Arc::clone(d),
-            Err(d) => return ApplyResult::failed(d),
-        };
         let prior = req.state;
         match prior.deletion_policy.known().map(String::as_str) {
             Some("PREVENT") => {
@@ -399,8 +403,8 @@ impl Resource for ServiceResource {
             }
             _ => {}
         }
-        let spec = match spec_of(&prior, &data) {
-            Ok(s) => s,
+        let (data, spec) = match data_and_spec(ctx, &prior) {
+            Ok(x) => x,
             Err(d) => return ApplyResult::partial(prior, d),
         };
         let c = ctx_for(

@@ -35,7 +35,7 @@ pub async fn observe(c: &Ctx) -> Result<Option<Observed>, StepError> {
         backend::is_in_place(c),
         route::is_in_place(c),
         dns::is_in_place(c),
-        iam::missing_roles(c),
+        iam::missing_roles_on_refresh(c),
     )?;
     Ok(Some(Observed {
         service: svc,
@@ -241,18 +241,11 @@ pub fn after_apply(planned: &ServiceModel, svc: Option<&Service>) -> ServiceMode
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::plan::{plan, PlanDefaults};
     use crate::service::{bodies, validate_table};
 
     #[test]
     fn refreshing_what_was_deployed_changes_nothing() {
-        let d = PlanDefaults {
-            project: Some("p".into()),
-            region: Some("r".into()),
-            ..Default::default()
-        };
-        let planned = plan(&validate_table::valid(), None, &d);
-        let spec = Spec::from_model(&planned, &BTreeMap::new()).unwrap();
+        let (planned, spec) = validate_table::planned(&validate_table::valid());
         let mut svc = bodies::service(&spec, &[]);
         svc.uri = Some("https://target-x.a.run.app".into());
         svc.latest_ready_revision = Some(format!(
@@ -274,13 +267,7 @@ mod tests {
 
     #[test]
     fn a_missing_part_and_a_changed_image_show_as_drift() {
-        let d = PlanDefaults {
-            project: Some("p".into()),
-            region: Some("r".into()),
-            ..Default::default()
-        };
-        let planned = plan(&validate_table::valid(), None, &d);
-        let spec = Spec::from_model(&planned, &BTreeMap::new()).unwrap();
+        let (planned, spec) = validate_table::planned(&validate_table::valid());
         let mut svc = bodies::service(&spec, &[]);
         let prior = after_apply(&planned, Some(&svc));
         if let Some(c) = svc.template.as_mut().and_then(|t| t.containers.first_mut()) {

@@ -10,6 +10,18 @@ fn s(v: &str) -> Val<String> {
     Val::Known(v.to_string())
 }
 
+/// `m` planned with project `p` and region `r`, and its spec (for tests of what is built from a plan).
+pub(super) fn planned(m: &ServiceModel) -> (ServiceModel, super::spec::Spec) {
+    let d = super::plan::PlanDefaults {
+        project: Some("p".into()),
+        region: Some("r".into()),
+        ..Default::default()
+    };
+    let planned = super::plan::plan(m, None, &d);
+    let spec = super::spec::Spec::from_model(&planned, &BTreeMap::new()).expect("a valid plan");
+    (planned, spec)
+}
+
 /// A complete, valid configuration: the example of PRODUCT §6.
 pub(super) fn valid() -> ServiceModel {
     ServiceModel {
