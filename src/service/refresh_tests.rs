@@ -1,6 +1,6 @@
 //! Refresh against the emulator: what is and is not drift.
 
-use super::steps::{backend, route};
+use super::steps::{backend, dns, route};
 use super::testenv;
 
 /// Rewrites every `projects/demo-project/` reference of the resource whose key ends with `suffix` to the number.
@@ -28,6 +28,7 @@ async fn references_by_project_number_are_not_drift() {
     by_number(&env, "httpRoutes/target-route", "meshes");
     by_number(&env, "httpRoutes/target-route", "rules");
     by_number(&env, "backendServices/target-backend", "backends");
+    by_number(&env, "csmrun-meshapps-internal", "privateVisibilityConfig");
     let route = env.resource("httpRoutes/target-route").expect("route");
     assert!(route["meshes"][0]
         .as_str()
@@ -35,6 +36,20 @@ async fn references_by_project_number_are_not_drift() {
     let c = env.ctx(&m, true);
     assert!(route::is_in_place(&c).await.unwrap());
     assert!(backend::is_in_place(&c).await.unwrap());
+    assert!(dns::is_in_place(&c).await.unwrap());
+    let zone = env.resource("csmrun-meshapps-internal").expect("zone");
+    assert!(zone
+        .to_string()
+        .contains("projects/123456789012/global/networks/mesh-vpc"));
+    // Ensuring the zone again does not add the same network a second time.
+    dns::ensure_zone(&c).await.unwrap();
+    let zone = env.resource("csmrun-meshapps-internal").expect("zone");
+    assert_eq!(
+        zone["privateVisibilityConfig"]["networks"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
 }
 
 #[tokio::test]

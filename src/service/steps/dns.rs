@@ -1,12 +1,25 @@
 //! The shared DNS part: a private zone for the domain and the wildcard record; never overwritten, deleted by the last user.
 
-use super::{found, gone, Ctx, Record, StepError};
+use super::{found, gone, project, Ctx, Record, StepError};
 use crate::service::bodies;
 use crate::service::names;
 use crate::service::spec::Spec;
 
-fn same_network(a: &str, b: &str) -> bool {
-    gcp::compute::link_path(a).unwrap_or(a) == gcp::compute::link_path(b).unwrap_or(b)
+/// Whether the zone is visible to the spec's network, however the zone spells its URL (link or path, project id
+/// or number).
+async fn visible_to_network(c: &Ctx, zone: &gcp::dns::ManagedZone) -> bool {
+    let url = bodies::network_url(&c.spec);
+    let networks = zone
+        .private_visibility_config
+        .as_ref()
+        .map(|p| p.networks.as_slice())
+        .unwrap_or_default();
+    for n in networks {
+        if project::holds_in_project(c, &c.spec.network_project, &url, &n.network_url).await {
+            return true;
+        }
+    }
+    false
 }
 
 /// Ensures the zone exists for the domain and is visible to the service's network.
@@ -42,7 +55,7 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
         .clone()
         .map(|p| p.networks)
         .unwrap_or_default();
-    if !networks.iter().any(|n| same_network(&n.network_url, &url)) {
+    if !visible_to_network(c, &zone).await {
         networks.push(gcp::dns::VisibleNetwork {
             network_url: url,
             ..Default::default()
@@ -221,12 +234,7 @@ pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
     let Some(zone) = found(r, &format!("DNS zone {}", s.dns_zone_name))? else {
         return Ok(false);
     };
-    let url = bodies::network_url(s);
-    let visible = zone.private_visibility_config.as_ref().is_some_and(|p| {
-        p.networks
-            .iter()
-            .any(|n| same_network(&n.network_url, &url))
-    });
+    let visible = visible_to_network(c, &zone).await;
     let want = bodies::wildcard_record(s);
     let r = dns
         .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")

@@ -28,10 +28,9 @@ impl ProjectNumbers {
     }
 }
 
-/// The number of the spec's project; `None` when Resource Manager does not say (e.g. no permission to read the
-/// project), in which case references are compared as written.
-pub async fn number(c: &Ctx) -> Option<String> {
-    let project = &c.spec.project;
+/// The number of `project`; `None` when Resource Manager does not say (e.g. no permission to read the project),
+/// in which case references are compared as written.
+pub async fn number(c: &Ctx, project: &str) -> Option<String> {
     if let Some(n) = c.data.project_numbers.get(project) {
         return Some(n);
     }
@@ -92,11 +91,21 @@ pub fn holds<W: Serialize, H: Serialize>(
 
 /// [`holds`] for the spec's project, asking Resource Manager (once per process) for its number.
 pub async fn holds_in<W: Serialize, H: Serialize>(c: &Ctx, want: &W, have: &H) -> bool {
+    holds_in_project(c, &c.spec.project, want, have).await
+}
+
+/// [`holds`] for `project` (e.g. the host project of a shared VPC network).
+pub async fn holds_in_project<W: Serialize, H: Serialize>(
+    c: &Ctx,
+    project: &str,
+    want: &W,
+    have: &H,
+) -> bool {
     if subset::holds(want, have) {
         return true;
     }
-    let n = number(c).await;
-    holds(want, have, &c.spec.project, n.as_deref())
+    let n = number(c, project).await;
+    holds(want, have, project, n.as_deref())
 }
 
 #[cfg(test)]
