@@ -1,0 +1,142 @@
+//! Secrets: with an access token and service-account key material configured, the `TF_LOG=TRACE` output of a
+//! full apply, plan and destroy, Terraform's state, and the diagnostics of a failed credentials exchange
+//! contain neither; the provider schema marks both sensitive. (AutoMTLS, the other half of the plugin's
+//! security, is covered by tfplug/tests/mtls.rs and tfplug/example's handshake tests.)
+
+use csmrun_acctest::hcl::{quote, ServiceHcl};
+use csmrun_acctest::seed::SeedBuilder;
+use csmrun_acctest::stack::Stack;
+
+const TOKEN: &str = "ya29.a0csmrunCampaignSecretToken7f3c1e";
+const KEY_BODY: &str =
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDcsmrunCampaignKeyMaterial";
+const KEY_ID: &str = "0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e";
+
+/// A service-account key file's JSON with the key material above.
+fn key_json() -> String {
+    serde_json::json!({
+        "type": "service_account",
+        "project_id": "acc-project",
+        "private_key_id": KEY_ID,
+        "private_key": format!("-----BEGIN PRIVATE KEY-----\n{KEY_BODY}\n-----END PRIVATE KEY-----\n"),
+        "client_email": "deployer@acc-project.iam.gserviceaccount.com",
+        "client_id": "1234567890",
+        "token_uri": "http://127.0.0.1:9/token"
+    })
+    .to_string()
+}
+
+fn endpoints(base: &str) -> Vec<String> {
+    [
+        "run/v2",
+        "compute/v1",
+        "networkservices/v1",
+        "dns/v1",
+        "cloudresourcemanager/v1",
+    ]
+    .iter()
+    .zip([
+        "run",
+        "compute",
+        "network_services",
+        "dns",
+        "resource_manager",
+    ])
+    .map(|(path, api)| format!("{api}_custom_endpoint = \"{base}/{path}/\""))
+    .collect()
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in [TOKEN, KEY_BODY, KEY_ID, "BEGIN PRIVATE KEY"] {
+        assert!(
+            !text.contains(secret),
+            "{what} contains secret material {secret:?}"
+        );
+    }
+}
+
+#[test]
+fn trace_logs_state_and_diagnostics_of_a_full_run_hold_no_token_or_key_material() {
+    let mut stack = Stack::new(&SeedBuilder::new().build());
+    // Real endpoints and a real token path, not the emulator shortcut with its fixed dummy token.
+    stack.wd.remove_env("CSMRUN_EMULATOR_HOST");
+    stack.wd.set_env("TF_LOG", "TRACE");
+    let mut extra = endpoints(&stack.emu.base_url());
+    extra.push(format!("access_token = {}", quote(TOKEN)));
+    extra.push(format!("credentials  = {}", quote(&key_json())));
+    stack.provider.extra = extra;
+    stack.config(
+        &ServiceHcl::new("secret", "secret")
+            .attr("env", "{ LOG_LEVEL = \"info\" }")
+            .render(),
+    );
+
+    let apply = stack.apply_ok();
+    assert!(
+        apply.stderr.contains("[TRACE]"),
+        "TF_LOG=TRACE produced no trace output"
+    );
+    // The provider's own logs down to its HTTP client's are in the output, so the check below covers them.
+    let provider_http_logs = apply
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-csmrun:") && l.contains("reqwest"))
+        .count();
+    assert!(
+        provider_http_logs > 0,
+        "the trace output does not include the provider's HTTP client logs"
+    );
+    assert_no_secret("TF_LOG=TRACE output of apply", &apply.combined());
+    let plan = stack.plan();
+    assert_eq!(plan.code, Some(0), "{}", plan.combined());
+    assert_no_secret("TF_LOG=TRACE output of plan", &plan.combined());
+    let state = std::fs::read_to_string(stack.wd.path().join("terraform.tfstate"))
+        .expect("terraform.tfstate");
+    assert_no_secret("terraform.tfstate", &state);
+    let schema = stack.tf(&["providers", "schema", "-json"]);
+    assert!(schema.success(), "{}", schema.combined());
+    let schema: serde_json::Value = serde_json::from_str(
+        schema
+            .stdout
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .expect("schema JSON line"),
+    )
+    .expect("schema JSON");
+    let provider = schema["provider_schemas"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .expect("the csmrun provider schema");
+    for attr in ["access_token", "credentials"] {
+        assert_eq!(
+            provider["provider"]["block"]["attributes"][attr]["sensitive"],
+            serde_json::json!(true),
+            "{attr} is not sensitive"
+        );
+    }
+    let destroy = stack.destroy_ok();
+    assert_no_secret("TF_LOG=TRACE output of destroy", &destroy.combined());
+    stack.assert_consistent();
+
+    // Without the token the key is used: its exchange fails, and the diagnostic must not quote the key.
+    stack
+        .provider
+        .extra
+        .retain(|l| !l.starts_with("access_token"));
+    stack.config(&ServiceHcl::new("secret", "secret").render());
+    let failed = stack.apply();
+    assert!(
+        !failed.success(),
+        "an apply with an unusable key succeeded:\n{}",
+        failed.combined()
+    );
+    assert!(
+        failed.combined().contains("Error: "),
+        "{}",
+        failed.combined()
+    );
+    assert_no_secret(
+        "TF_LOG=TRACE output of a failed credentials exchange",
+        &failed.combined(),
+    );
+}
