@@ -133,8 +133,16 @@ pub fn run(
                 verbose,
             );
         }
-        let outs = [start(a, Action::Destroy), start(&b, Action::Destroy)]
-            .map(|r| r.wait(GUARD).expect("terraform"));
+        let outs = if destroy_together {
+            [start(a, Action::Destroy), start(&b, Action::Destroy)]
+                .map(|r| r.wait(GUARD).expect("terraform"))
+        } else {
+            let first = start(a, Action::Destroy).wait(GUARD).expect("terraform");
+            [
+                first,
+                start(&b, Action::Destroy).wait(GUARD).expect("terraform"),
+            ]
+        };
         judge(
             stack,
             a,
