@@ -67,11 +67,12 @@ fn sidecar_failure_is_diagnosed_in_mesh_terms_and_rolled_back() {
 
 #[test]
 fn propagation_delay_failure_is_recovered_by_a_redeploy() {
-    // The new grant takes 3 s to become effective; the provider waits only 1 s, so the first
-    // deploy fails.
-    let seed = SeedBuilder::new().iam_propagation_delay("150s").build();
+    // The new grant takes 13 s to become effective (650 s scaled by 0.02); the provider waits
+    // 12 s, so the first deploy fails, and its first pause before redeploying (a sixth of the
+    // wait, 2 s) takes it past the propagation.
+    let seed = SeedBuilder::new().iam_propagation_delay("650s").build();
     let mut stack = Stack::new(&seed);
-    stack.provider.iam_propagation_wait = "1s".into();
+    stack.provider.iam_propagation_wait = "12s".into();
     stack.config(&ServiceHcl::new("svc", "meshy").render());
     stack.apply_ok();
     stack.assert_consistent();
