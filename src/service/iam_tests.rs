@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use super::resource::{create_graph, delete_parts, Private};
+use super::resource::{delete_parts, Private};
 use super::runner::RunOutcome;
 use super::spec::TRAFFIC_DIRECTOR_CLIENT;
+use super::steps::create_graph;
 use super::steps::iam::{Edit, PolicyStore};
 use super::testenv::{self, Env};
 

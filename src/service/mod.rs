@@ -2,7 +2,7 @@
 //!
 //! Flow: `resource` (tfplug hooks) → `validate` (plan-time, no network) → `plan` (defaults, derived ids) →
 //! `spec` (the resolved desired parts) → `runner` + `steps` (create graph, journal, rollback), `update` (the
-//! journaled update sequence) or the delete sequence in `resource` → `state` (refresh with drift markers) / `import` (discovery).
+//! journaled update sequence) or the delete sequence in `resource`, failures worded by `outcome` → `state` (refresh with drift markers) / `import` (discovery).
 //!
 //! Choices where PRODUCT.md is silent:
 //! - `hostname` must lie under `domain`: the wildcard record this resource manages is what makes it resolvable.
@@ -34,6 +34,7 @@ pub mod import;
 pub mod leftover;
 pub mod model;
 pub mod names;
+pub mod outcome;
 pub mod path;
 pub mod plan;
 pub mod resource;

@@ -16,13 +16,11 @@ use tokio_util::sync::CancellationToken;
 use super::leftover::{self, Leftover};
 use super::model::ServiceModel;
 use super::plan::{self, PlanDefaults};
-use super::runner::{CreateSteps, DynStep, Graph, RunOutcome};
+use super::runner::RunOutcome;
 use super::spec::Spec;
-use super::steps::{
-    backend, dns, iam, neg, route, service, Ctx, Part, PartStep, Record, StepError,
-};
+use super::steps::{backend, create_graph, dns, iam, neg, route, service, Ctx, StepError};
 use super::update::{self, Contexts, Outcome};
-use super::{import, schema, state, validate};
+use super::{import, outcome, schema, state, validate};
 use crate::config::ProviderData;
 
 /// `csmrun_service`.
@@ -41,10 +39,6 @@ pub struct Private {
 
 fn ty() -> Type {
     schema::schema().ty()
-}
-
-fn step_diag(e: &StepError) -> Diagnostic {
-    Diagnostic::error(e.summary.clone(), e.detail.clone())
 }
 
 fn defaults_of(ctx: &Context<ProviderData>) -> PlanDefaults {
@@ -190,13 +184,7 @@ impl Resource for ServiceResource {
                 ApplyResult::ok(state::after_apply(&planned, svc.as_ref())).with_private(private)
             }
             RunOutcome::RolledBack { failed, error } => {
-                let mut d = step_diag(&error);
-                d.detail = format!(
-                    "{}\n\nFailed part: {failed}. Everything this apply had created was removed again (rolled back); \
-                     nothing was saved to state.",
-                    d.detail
-                );
-                ApplyResult::failed(d)
+                ApplyResult::failed(outcome::create_rolled_back(failed, &error))
             }
             RunOutcome::Incomplete {
                 failed,
@@ -204,22 +192,8 @@ impl Resource for ServiceResource {
                 undo_errors,
                 remaining,
             } => {
-                let mut diags = Diagnostics::new();
                 let left: Vec<&str> = remaining.iter().map(|e| e.name).collect();
-                let mut d = step_diag(&error);
-                d.detail = format!(
-                    "{}\n\nFailed part: {failed}. The rollback could not remove everything; still present: {}. They \
-                     are saved in state (tainted) so the next apply or destroy finishes the job.",
-                    d.detail,
-                    left.join(", ")
-                );
-                diags.push(d);
-                for (name, e) in undo_errors {
-                    diags.push(Diagnostic::error(
-                        format!("Rollback of {name} failed"),
-                        format!("{}: {}", e.summary, e.detail),
-                    ));
-                }
+                let diags = outcome::create_incomplete(failed, &error, &undo_errors, &left);
                 ApplyResult::partial(state::after_apply(&planned, None), diags)
                     .with_private(private)
             }
@@ -262,7 +236,7 @@ impl Resource for ServiceResource {
                 ApplyResult::ok(state::refresh(&prior, &spec, &o, &data.default_labels))
                     .with_diagnostics(diags)
             }
-            Err(e) => ApplyResult::partial(prior, step_diag(&e)),
+            Err(e) => ApplyResult::partial(prior, outcome::step_diag(&e)),
         }
     }
 
@@ -316,26 +290,14 @@ impl Resource for ServiceResource {
                 let done = state::after_apply(&planned, svc.as_ref());
                 match cleanup_error {
                     None => ApplyResult::ok(done).with_private(private),
-                    Some(e) => {
-                        let mut d = step_diag(&e);
-                        d.detail = format!(
-                            "{}\n\nThe update took effect; a part it replaced could not be removed. It is \
-                             recorded in state and removed by the next apply or destroy.",
-                            d.detail
-                        );
-                        ApplyResult::partial(done, d).with_private(private)
-                    }
+                    Some(e) => ApplyResult::partial(done, outcome::update_cleanup_failed(&e))
+                        .with_private(private),
                 }
             }
             Outcome::RolledBack { error } => {
-                let mut d = step_diag(&error);
-                d.detail = format!(
-                    "{}\n\nEverything this update had created was removed again (rolled back); the state \
-                     shows what exists now.",
-                    d.detail
-                );
                 let now = refreshed(&cx.undo_old, &prior, &data).await;
-                ApplyResult::partial(now, d).with_private(prior_private)
+                ApplyResult::partial(now, outcome::update_rolled_back(&error))
+                    .with_private(prior_private)
             }
             Outcome::Incomplete {
                 error,
@@ -343,22 +305,8 @@ impl Resource for ServiceResource {
                 leftovers,
                 roles_kept,
             } => {
-                let mut diags = Diagnostics::new();
-                let mut d = step_diag(&error);
                 let names: Vec<&str> = leftovers.iter().map(|l| l.name.as_str()).collect();
-                d.detail = format!(
-                    "{}\n\nThe rollback could not remove everything this update created; still present: {}. They \
-                     are recorded in state and removed by the next apply or destroy.",
-                    d.detail,
-                    if names.is_empty() { "project roles".to_string() } else { names.join(", ") }
-                );
-                diags.push(d);
-                for e in undo_errors {
-                    diags.push(Diagnostic::error(
-                        "Rollback of the update failed",
-                        format!("{}: {}", e.summary, e.detail),
-                    ));
-                }
+                let diags = outcome::update_incomplete(&error, &undo_errors, &names);
                 let mut iam_owned = prior_private.iam_owned;
                 if cx.old.spec.service_account == cx.new.spec.service_account {
                     iam_owned.extend(roles_kept);
@@ -416,7 +364,7 @@ impl Resource for ServiceResource {
         );
         match delete_parts(&c, &req.private).await {
             Ok(()) => ApplyResult::none(),
-            Err(e) => ApplyResult::partial(prior, step_diag(&e)),
+            Err(e) => ApplyResult::partial(prior, outcome::step_diag(&e)),
         }
     }
 
@@ -447,7 +395,7 @@ impl Resource for ServiceResource {
                 }
                 result
             }
-            Err(e) => ImportResult::failed(step_diag(&e)),
+            Err(e) => ImportResult::failed(outcome::step_diag(&e)),
         }
     }
 }
@@ -467,30 +415,6 @@ async fn refreshed(c: &Ctx, prior: &ServiceModel, data: &ProviderData) -> Servic
         Ok(Some(o)) => state::refresh(prior, &c.spec, &o, &data.default_labels),
         _ => prior.clone(),
     }
-}
-
-/// The create graph of PRODUCT §4 over the parts; `cleanup` is the context undo uses.
-pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError> {
-    let step = |part: Part| -> DynStep<Record, StepError> {
-        Arc::new(PartStep {
-            part,
-            ctx: Arc::clone(c),
-            cleanup: Arc::clone(cleanup),
-        })
-    };
-    CreateSteps {
-        checks: step(Part::Checks),
-        iam: step(Part::Iam),
-        dns_zone: step(Part::DnsZone),
-        dns_record: step(Part::DnsRecord),
-        neg: step(Part::Neg),
-        backend_service: step(Part::BackendService),
-        mesh_settle: step(Part::MeshSettle),
-        service: step(Part::Service),
-        invokers: step(Part::Invokers),
-        route: step(Part::Route),
-    }
-    .into_graph()
 }
 
 /// Delete: owned parts in reverse order, then the shared ones by the rules of PRODUCT §2.

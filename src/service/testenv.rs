@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::model::ServiceModel;
 use super::plan::{plan, PlanDefaults};
-use super::resource::create_graph;
 use super::runner::RunOutcome;
 use super::spec::Spec;
+use super::steps::create_graph;
 use super::steps::Ctx;
 use crate::config::{self, ProviderConfig, ProviderData};
 

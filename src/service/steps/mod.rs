@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::diagnose::Grant;
-use super::runner::{CancelledError, Failed, Step};
+use super::runner::{CancelledError, CreateSteps, DynStep, Failed, Graph, Step};
 use super::spec::Spec;
 use crate::config::ProviderData;
 
@@ -279,6 +279,30 @@ impl Step for PartStep {
             _ => Ok(()),
         }
     }
+}
+
+/// The create graph of PRODUCT §4 over the parts; `cleanup` is the context undo uses.
+pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError> {
+    let step = |part: Part| -> DynStep<Record, StepError> {
+        Arc::new(PartStep {
+            part,
+            ctx: Arc::clone(c),
+            cleanup: Arc::clone(cleanup),
+        })
+    };
+    CreateSteps {
+        checks: step(Part::Checks),
+        iam: step(Part::Iam),
+        dns_zone: step(Part::DnsZone),
+        dns_record: step(Part::DnsRecord),
+        neg: step(Part::Neg),
+        backend_service: step(Part::BackendService),
+        mesh_settle: step(Part::MeshSettle),
+        service: step(Part::Service),
+        invokers: step(Part::Invokers),
+        route: step(Part::Route),
+    }
+    .into_graph()
 }
 
 /// The record of a part created by this run, for parts whose create can be cut short.
