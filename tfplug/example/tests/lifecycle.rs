@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tftest::{DebugProvider, Output, Terraform, WorkDir};
 use serde_json::Value as Json;
+use tftest::{DebugProvider, Output, Terraform, WorkDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-tfplugexample");
 const ADDRESS: &str = "tfplugexample_thing.a";
