@@ -29,7 +29,13 @@ struct Pending {
 struct ProjectQueue {
     pending: Mutex<Vec<Pending>>,
     writer: tokio::sync::Mutex<()>,
+    /// The last policy read for refresh, and when; the lock also makes concurrent refreshes share one read.
+    snapshot: tokio::sync::Mutex<Option<(Instant, gcp::Policy)>>,
 }
+
+/// How long one refresh's read of a project policy serves the other refreshes of the same plan (Terraform
+/// refreshes each resource separately; every service of one account would otherwise read the same policy).
+pub const REFRESH_SNAPSHOT: Duration = Duration::from_secs(10);
 
 /// Coalesces concurrent edits of one project's policy into one read-modify-write.
 ///
@@ -71,10 +77,7 @@ impl IamCoalescer {
         project: &str,
         edits: Vec<Edit>,
     ) -> Result<Vec<bool>, Arc<gcp::Error>> {
-        let queue = {
-            let mut map = self.projects.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(map.entry(project.to_string()).or_default())
-        };
+        let queue = self.queue(project);
         let (tx, rx) = oneshot::channel();
         queue
             .pending
@@ -92,6 +95,14 @@ impl IamCoalescer {
                     .map_err(Arc::new);
                 if let Ok(changed) = &result {
                     self.remember(project, &all, changed);
+                }
+                // A failed write may still have landed, so it invalidates the refresh snapshot too.
+                let wrote = match &result {
+                    Ok(changed) => changed.iter().any(|c| *c),
+                    Err(_) => true,
+                };
+                if wrote {
+                    *queue.snapshot.lock().await = None;
                 }
                 let mut offset = 0;
                 for p in batch {
@@ -113,6 +124,30 @@ impl IamCoalescer {
 }
 
 impl IamCoalescer {
+    fn queue(&self, project: &str) -> Arc<ProjectQueue> {
+        let mut map = self.projects.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(map.entry(project.to_string()).or_default())
+    }
+
+    /// The project's policy for a refresh: read at most once per [`REFRESH_SNAPSHOT`], and again after any
+    /// write of this process to it.
+    pub async fn policy_snapshot(
+        &self,
+        store: &dyn PolicyStore,
+        project: &str,
+    ) -> Result<gcp::Policy, gcp::Error> {
+        let queue = self.queue(project);
+        let mut snapshot = queue.snapshot.lock().await;
+        if let Some((at, policy)) = &*snapshot {
+            if at.elapsed() < REFRESH_SNAPSHOT {
+                return Ok(policy.clone());
+            }
+        }
+        let policy = store.get(project).await?;
+        *snapshot = Some((Instant::now(), policy.clone()));
+        Ok(policy)
+    }
+
     fn remember(&self, project: &str, edits: &[Edit], changed: &[bool]) {
         let now = Instant::now();
         let mut granted = self.granted.lock().unwrap_or_else(|p| p.into_inner());
@@ -279,6 +314,23 @@ pub async fn missing_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
         .collect())
 }
 
+/// [`missing_roles`] for a refresh: from the project policy snapshot that the refreshes of one plan share.
+pub async fn missing_roles_on_refresh(c: &Ctx) -> Result<Vec<String>, StepError> {
+    let policy = c
+        .data
+        .iam
+        .policy_snapshot(&c.clients.resource_manager(), &c.spec.project)
+        .await
+        .map_err(|e| StepError::api("read the project's IAM policy", &e))?;
+    let member = c.spec.sa_member();
+    Ok(c.spec
+        .project_roles()
+        .into_iter()
+        .filter(|r| !policy.has_member(r, &member))
+        .map(str::to_string)
+        .collect())
+}
+
 /// Annotation on the Cloud Run service listing the project roles csmrun granted for its account.
 pub const OWNED_ROLES_ANNOTATION: &str = "csmrun.dev/iam-roles";
 
@@ -384,6 +436,7 @@ mod tests {
     /// A policy store that counts writes and fails the first `conflicts` writes with an etag conflict.
     struct FakeStore {
         policy: Mutex<gcp::Policy>,
+        reads: AtomicUsize,
         writes: AtomicUsize,
         conflicts: AtomicUsize,
     }
@@ -392,6 +445,7 @@ mod tests {
     impl PolicyStore for FakeStore {
         async fn get(&self, _: &str) -> Result<gcp::Policy, gcp::Error> {
             tokio::time::sleep(Duration::from_millis(50)).await;
+            self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.policy.lock().unwrap().clone())
         }
         async fn set(&self, _: &str, p: &gcp::Policy) -> Result<gcp::Policy, gcp::Error> {
@@ -410,6 +464,7 @@ mod tests {
     fn store(conflicts: usize) -> Arc<FakeStore> {
         Arc::new(FakeStore {
             policy: Mutex::default(),
+            reads: AtomicUsize::new(0),
             writes: AtomicUsize::new(0),
             conflicts: AtomicUsize::new(conflicts),
         })
@@ -494,6 +549,34 @@ mod tests {
         }];
         assert_eq!(co.apply(&*s, "p", remove).await.unwrap(), vec![true]);
         assert_eq!(co.granted_at("p", TRAFFIC_DIRECTOR_CLIENT, member), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_refreshes_share_one_policy_read_until_a_write_or_the_snapshot_ages() {
+        let s = store(0);
+        let co = Arc::new(IamCoalescer::default());
+        let mut tasks = Vec::new();
+        for _ in 0..10 {
+            let (s, co) = (Arc::clone(&s), Arc::clone(&co));
+            tasks.push(tokio::spawn(
+                async move { co.policy_snapshot(&*s, "p").await },
+            ));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(s.reads.load(Ordering::SeqCst), 1);
+        // A write of this process makes the next refresh read again, and see it.
+        co.apply(&*s, "p", add("user:a@example.com")).await.unwrap();
+        let reads = s.reads.load(Ordering::SeqCst);
+        let p = co.policy_snapshot(&*s, "p").await.unwrap();
+        assert!(p.has_member(TRAFFIC_DIRECTOR_CLIENT, "user:a@example.com"));
+        assert_eq!(s.reads.load(Ordering::SeqCst), reads + 1);
+        co.policy_snapshot(&*s, "p").await.unwrap();
+        assert_eq!(s.reads.load(Ordering::SeqCst), reads + 1);
+        tokio::time::sleep(REFRESH_SNAPSHOT).await;
+        co.policy_snapshot(&*s, "p").await.unwrap();
+        assert_eq!(s.reads.load(Ordering::SeqCst), reads + 2);
     }
 
     #[tokio::test(start_paused = true)]
