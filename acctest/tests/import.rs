@@ -168,3 +168,49 @@ fn import_of_a_service_built_by_hand_under_other_part_names_gives_an_empty_plan(
         )
         .is_none());
 }
+
+#[test]
+fn import_accepts_the_short_id_forms_with_provider_defaults() {
+    let member = format!("serviceAccount:{}", sa("app-a"));
+    let stack = Stack::new(
+        &SeedBuilder::new()
+            .binding("roles/trafficdirector.client", &member)
+            .build(),
+    );
+    build_by_hand(&stack);
+    stack.config(
+        &ServiceHcl::new("svc", NAME)
+            .attr(
+                "invokers",
+                &format!("[\"serviceAccount:{}\"]", sa("caller")),
+            )
+            .render(),
+    );
+    let full = format!("projects/{PROJECT}/locations/{REGION}/services/{NAME}");
+    let forms = [
+        format!("{PROJECT}/{REGION}/{NAME}"),
+        format!("{REGION}/{NAME}"),
+        NAME.to_string(),
+    ];
+    for (i, form) in forms.iter().enumerate() {
+        if i > 0 {
+            stack
+                .tf(&["state", "rm", "csmrun_service.svc"])
+                .assert_success("state rm");
+        }
+        stack
+            .tf(&["import", "csmrun_service.svc", form])
+            .assert_success(&format!("import {form}"));
+        assert_eq!(stack.values("svc")["id"], json!(full), "import {form}");
+        let plan = stack.plan();
+        assert_eq!(
+            plan.code,
+            Some(0),
+            "import {form}: plan not empty:\n{}",
+            plan.combined()
+        );
+        stack.assert_consistent();
+    }
+    stack.destroy_ok();
+    stack.assert_consistent();
+}
