@@ -89,3 +89,48 @@ fn create_then_empty_plan_then_update_in_place_then_destroy_leaves_nothing() {
     assert!(csmrun_acctest::consistency::services_in_state(&stack.show()).is_empty());
     stack.assert_consistent();
 }
+
+#[test]
+fn renaming_the_neg_builds_the_new_one_swaps_it_in_and_deletes_the_old_in_place() {
+    let stack = Stack::new(&SeedBuilder::new().build());
+    let svc = ServiceHcl::new("svc", "renamed");
+    stack.config(&svc.render());
+    stack.apply_ok();
+    let before = stack.values("svc");
+    let old_neg = before["neg"].as_str().unwrap().to_string();
+    let id = before["id"].as_str().unwrap().to_string();
+    let uid = stack.resource("run.services", &id).unwrap()["uid"].clone();
+
+    stack.config(&svc.string("neg_name", "renamed-neg-v2").render());
+    let plan = stack.plan();
+    let text = plan.combined();
+    assert_eq!(plan.code, Some(2), "{text}");
+    assert!(
+        text.contains("will be updated in-place") && !text.contains("must be replaced"),
+        "{text}"
+    );
+    let out = stack.apply_ok();
+    assert!(
+        !out.combined().contains("resourceInUse"),
+        "{}",
+        out.combined()
+    );
+    let after = stack.values("svc");
+    let new_neg = after["neg"].as_str().unwrap();
+    assert!(new_neg.ends_with("/renamed-neg-v2"), "{new_neg}");
+    assert!(
+        stack
+            .resource("compute.networkEndpointGroups", &old_neg)
+            .is_none(),
+        "the old NEG is gone"
+    );
+    assert_eq!(
+        stack.resource("run.services", &id).unwrap()["uid"],
+        uid,
+        "the service was not replaced"
+    );
+    stack.assert_consistent();
+    stack.assert_empty_plan("after the rename");
+    stack.destroy_ok();
+    stack.assert_consistent();
+}
