@@ -27,7 +27,7 @@ fn endpoints(base: &str) -> Vec<String> {
 
 fn service(label: &str) -> String {
     ServiceHcl::new(label, label)
-        .block("timeouts {\n  create = \"30s\"\n  update = \"30s\"\n  delete = \"30s\"\n}")
+        .block("timeouts {\n  create = \"10s\"\n  update = \"10s\"\n  delete = \"10s\"\n}")
         .render()
 }
 

@@ -120,6 +120,7 @@ pub fn check_run(
     tally: &mut Tally,
     verbose: bool,
 ) {
+    let known = tally.violations();
     let show = stack.show();
     let state = stack.state();
     if out.success() {
@@ -148,6 +149,9 @@ pub fn check_run(
         shared_part_losses(&state, before),
     );
     if verbose {
+        for v in tally.violations().iter().filter(|v| !known.contains(v)) {
+            eprintln!("  violation: {}", v.lines().next().unwrap_or(""));
+        }
         let outcome = if out.success() {
             "ok".to_string()
         } else {
