@@ -417,7 +417,9 @@ async fn refreshed(c: &Ctx, prior: &ServiceModel, data: &ProviderData) -> Servic
     }
 }
 
-/// Delete: owned parts in reverse order, then the shared ones by the rules of PRODUCT §2.
+/// Delete: owned parts in reverse order, the shared ones by the rules of PRODUCT §2, and the Cloud Run service
+/// last: refresh drops the resource once the service is gone, so a destroy cut short (crash, kill) after that
+/// point would leave the shared parts with nobody to release them.
 pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
     let s = &c.spec;
     route::delete(c, &s.route_name).await?;
@@ -427,8 +429,8 @@ pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepE
     if let Some(e) = failed {
         return Err(e);
     }
-    service::delete(c).await?;
     dns::release(c).await?;
     iam::release(c, &private.iam_owned).await?;
+    service::delete(c).await?;
     Ok(())
 }
