@@ -63,3 +63,22 @@ fn a_trace_grant_goes_with_its_owner_when_the_remaining_service_does_not_trace()
     stack.destroy_ok();
     stack.assert_consistent();
 }
+
+/// Defect: destroy deleted the Cloud Run service before releasing the DNS zone and the project grants; a
+/// provider killed right after the service was deleted left a state whose refresh found the service gone and
+/// dropped the resource, so the zone, its record and the grants were never released.
+#[test]
+fn crash_right_after_the_service_is_deleted_then_destroy_leaves_nothing() {
+    let stack = Stack::new(&soak::seed());
+    stack.config(&before_update());
+    stack.apply_ok();
+    crash_at(
+        &stack,
+        &["destroy", "-auto-approve"],
+        "run.projects.locations.services.delete",
+        Moment::Applied,
+    )
+    .expect("crash run");
+    stack.destroy_ok();
+    stack.assert_consistent();
+}

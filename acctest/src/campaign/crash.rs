@@ -91,10 +91,9 @@ pub fn crash_at(stack: &Stack, args: &[&str], method: &str, moment: Moment) -> R
     }
     let pids = descendants_named(running.pid(), PROVIDER_BINARY);
     if pids.is_empty() {
-        bail!(
-            "no {PROVIDER_BINARY} process under terraform {}",
-            running.pid()
-        );
+        // The call was the run's last and the provider has already exited.
+        stack.emu.clear_faults()?;
+        return Ok(Crash::NotReached(running.wait(GUARD)?));
     }
     for pid in pids {
         // The provider may have exited on its own between the listing and the kill.
