@@ -55,7 +55,9 @@ fn random_service(rng: &mut StdRng, name: &str, earlier: &[&str]) -> ServiceHcl 
                 "false"
             },
         )
-        .attr("max_instances", &rng.random_range(2..=10).to_string());
+        .attr("max_instances", &rng.random_range(2..=10).to_string())
+        // Bounded, so a run that outlives them by minutes is a hang, not a long retry.
+        .block("timeouts {\n  create = \"2m\"\n  update = \"2m\"\n  delete = \"2m\"\n}");
     if rng.random_bool(0.5) {
         let level = ["info", "debug", "warn"]
             .choose(rng)

@@ -124,7 +124,7 @@ fn succeeded(e: &Value) -> bool {
 
 /// True while `pid` runs (not exited, not a zombie waiting to be reaped); read from /proc so the child can
 /// stay owned by [`crate::terraform::Running`].
-fn alive(pid: u32) -> bool {
+pub fn alive(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };

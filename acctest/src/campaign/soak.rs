@@ -8,10 +8,14 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
+use std::time::{Duration, Instant};
+
 use super::configs::random_services;
+use super::crash::{alive, PROVIDER_BINARY};
 use super::faults::random_profile;
 use super::invariants::{bindings, orphans, shared_part_losses, state_vs_reality};
 use super::tally::Tally;
+use crate::process::{descendants_named, kill9};
 use crate::seed::{sa, SeedBuilder};
 use crate::stack::Stack;
 use crate::terraform::Output;
@@ -91,10 +95,19 @@ pub fn run(stack: &Stack, opts: Options) -> Tally {
         }
         let out = if destroy {
             tally.destroys += 1;
-            stack.tf(&["destroy", "-auto-approve"])
+            guarded(stack, &["destroy", "-auto-approve"])
         } else {
             tally.applies += 1;
-            stack.apply()
+            guarded(stack, &["apply", "-auto-approve"])
+        };
+        let out = match out {
+            Ok(out) => out,
+            Err(hung) => {
+                tally
+                    .unclear_failures
+                    .push(format!("{label}: hung:\n{}", hung.combined()));
+                hung
+            }
         };
         stack.emu.clear_faults().expect("clearing faults");
         tally.injected_errors += injected_errors(&stack.requests());
@@ -181,7 +194,7 @@ fn finish(
 ) {
     if !last_config.is_empty() {
         stack.config(last_config);
-        let out = stack.apply();
+        let out = guarded(stack, &["apply", "-auto-approve"]).unwrap_or_else(|hung| hung);
         tally.applies += 1;
         check_run(stack, "final apply (no faults)", &out, before, tally, false);
         if !out.success() {
@@ -198,7 +211,7 @@ fn finish(
             ));
         }
     }
-    let out = stack.tf(&["destroy", "-auto-approve"]);
+    let out = guarded(stack, &["destroy", "-auto-approve"]).unwrap_or_else(|hung| hung);
     tally.destroys += 1;
     check_run(
         stack,
@@ -214,4 +227,35 @@ fn finish(
             out.combined()
         ));
     }
+}
+
+/// How long a soak run may take: twice the configurations' 2-minute timeouts plus slack.
+pub const HANG: Duration = Duration::from_secs(300);
+
+/// `terraform ARGS` that is killed (with its provider) when it outlives [`HANG`]; `Err` carries the output of
+/// a run that hung. The state lock a killed run leaves is removed so the soak can go on.
+pub fn guarded(stack: &Stack, args: &[&str]) -> Result<Output, Output> {
+    let running = stack.spawn(args);
+    let pid = running.pid();
+    let start = Instant::now();
+    let mut hung = false;
+    while alive(pid) {
+        if start.elapsed() > HANG {
+            for p in descendants_named(pid, PROVIDER_BINARY) {
+                let _ = kill9(p);
+            }
+            let _ = kill9(pid);
+            hung = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = running
+        .wait(Duration::from_secs(60))
+        .expect("terraform after the guard");
+    if hung {
+        let _ = std::fs::remove_file(stack.wd.path().join(".terraform.tfstate.lock.info"));
+        return Err(out);
+    }
+    Ok(out)
 }
