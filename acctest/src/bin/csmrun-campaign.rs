@@ -1,9 +1,10 @@
 //! `csmrun-campaign`: the reliability campaign outside the test harness, for long soaks.
 //!
 //! ```text
-//! csmrun-campaign [--soak N] [--seed S] [--crash] [--concurrent N] [--quiet]
+//! csmrun-campaign [--soak N [--separate]] [--seed S] [--crash] [--concurrent N] [--quiet]
 //! ```
-//! `--soak N` runs N applies/destroys of random configurations under random faults; `--crash` kills the
+//! `--soak N` runs N applies/destroys of random configurations under random faults (services share two
+//! accounts and two domains; `--separate` gives each its own); `--crash` kills the
 //! provider at every write step of a create, an update and a delete (in flight and right after); `--concurrent N`
 //! runs N rounds of two directories applying and destroying at once. Prints the figures; exits 1 on any
 //! violation. Needs terraform (`TF_ACC_TERRAFORM_PATH` or `.tools/bin/terraform`) and the provider binary
@@ -23,6 +24,7 @@ struct Args {
     crash: bool,
     concurrent: usize,
     verbose: bool,
+    separate: bool,
 }
 
 fn parse() -> Result<Args> {
@@ -32,6 +34,7 @@ fn parse() -> Result<Args> {
         crash: false,
         concurrent: 0,
         verbose: true,
+        separate: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,9 +47,10 @@ fn parse() -> Result<Args> {
             }
             "--crash" => a.crash = true,
             "--quiet" => a.verbose = false,
+            "--separate" => a.separate = true,
             "-h" | "--help" => {
                 println!(
-                    "csmrun-campaign [--soak N] [--seed S] [--crash] [--concurrent N] [--quiet]"
+                    "csmrun-campaign [--soak N [--separate]] [--seed S] [--crash] [--concurrent N] [--quiet]"
                 );
                 std::process::exit(0);
             }
@@ -82,6 +86,7 @@ fn run() -> Result<bool> {
                 runs: args.soak,
                 seed: args.seed,
                 verbose: args.verbose,
+                share: !args.separate,
             },
         );
         println!(

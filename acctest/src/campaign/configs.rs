@@ -18,9 +18,19 @@ pub const DOMAINS: &[(&str, &str)] = &[
     ("meshapps.internal", "10.0.0.1"),
     ("blue.internal", "10.0.0.2"),
 ];
+/// One domain and one account per service name, for soaks that leave sharing out.
+const OWN_DOMAINS: &[(&str, &str)] = &[
+    ("meshapps.internal", "10.0.0.1"),
+    ("blue.internal", "10.0.0.2"),
+    ("green.internal", "10.0.0.3"),
+    ("red.internal", "10.0.0.4"),
+];
+const OWN_ACCOUNTS: &[&str] = &["app-a", "app-b", "app-c", "shared"];
 
-/// The `csmrun_service` blocks of one random configuration, and the names it declares.
-pub fn random_services(rng: &mut StdRng) -> (String, Vec<String>) {
+/// The `csmrun_service` blocks of one random configuration, and the names it declares. With `share`, services
+/// draw accounts and domains from small pools (so they share project grants and DNS zones); without it each
+/// name has its own account and domain.
+pub fn random_services(rng: &mut StdRng, share: bool) -> (String, Vec<String>) {
     let count = rng.random_range(1..=3);
     let mut names: Vec<&str> = NAMES.to_vec();
     names.sort_by_key(|_| rng.random::<u32>());
@@ -29,19 +39,29 @@ pub fn random_services(rng: &mut StdRng) -> (String, Vec<String>) {
     let mut text = String::new();
     for (i, name) in names.iter().enumerate() {
         let earlier = &names[..i];
-        text.push_str(&random_service(rng, name, earlier).render());
+        text.push_str(&random_service(rng, name, earlier, share).render());
         text.push('\n');
     }
     (text, names.iter().map(|n| n.to_string()).collect())
 }
 
-fn random_service(rng: &mut StdRng, name: &str, earlier: &[&str]) -> ServiceHcl {
+fn random_service(rng: &mut StdRng, name: &str, earlier: &[&str], share: bool) -> ServiceHcl {
     let tag = ["1.0.0", "1.1.0", "2.0.0"]
         .choose(rng)
         .copied()
         .unwrap_or("1.0.0");
-    let account = ACCOUNTS.choose(rng).copied().unwrap_or("app-a");
-    let (domain, address) = DOMAINS.choose(rng).copied().unwrap_or(DOMAINS[0]);
+    let index = NAMES.iter().position(|n| *n == name).unwrap_or(0);
+    let (account, (domain, address)) = if share {
+        (
+            ACCOUNTS.choose(rng).copied().unwrap_or("app-a"),
+            DOMAINS.choose(rng).copied().unwrap_or(DOMAINS[0]),
+        )
+    } else {
+        (
+            OWN_ACCOUNTS[index % OWN_ACCOUNTS.len()],
+            OWN_DOMAINS[index % OWN_DOMAINS.len()],
+        )
+    };
     let mut s = ServiceHcl::new(name, name)
         .string("image", &image(name, tag))
         .string("service_account", &sa(account))

@@ -29,6 +29,8 @@ pub struct Options {
     pub seed: u64,
     /// Print one line per run to stderr.
     pub verbose: bool,
+    /// Services share accounts and domains (see [`random_services`]).
+    pub share: bool,
 }
 
 /// The soak's world: the acceptance seed plus a pre-existing grant for the `shared` account, which no run
@@ -75,7 +77,7 @@ pub fn run(stack: &Stack, opts: Options) -> Tally {
         let label = if destroy {
             format!("run {i} (destroy)")
         } else {
-            let (text, names) = random_services(&mut rng);
+            let (text, names) = random_services(&mut rng, opts.share);
             stack.config(&text);
             last_config = text;
             format!("run {i} (apply {})", names.join(","))
