@@ -15,6 +15,8 @@ pub struct Calls {
     /// GETs and read-only POSTs (`getIamPolicy`, operation `wait`).
     pub reads: usize,
     pub writes: usize,
+    /// HTTP GETs only.
+    pub gets: usize,
     /// Reads of an operation (polls and `wait`).
     pub operation_polls: usize,
     /// `setIamPolicy` on a project (one read-modify-write each, conflicts included).
@@ -72,6 +74,9 @@ impl Calls {
             ..Calls::default()
         };
         for e in log {
+            if e["method"] == "GET" {
+                c.gets += 1;
+            }
             if is_write(e) {
                 c.writes += 1;
             } else {
@@ -147,6 +152,7 @@ mod tests {
         assert_eq!(c.total, 6);
         assert_eq!(c.reads, 3);
         assert_eq!(c.writes, 3);
+        assert_eq!(c.gets, 2);
         assert_eq!(c.operation_polls, 1);
         assert_eq!(c.project_iam_writes, 1);
         assert_eq!(c.throttled, 2);

@@ -10,7 +10,7 @@ use super::anchor::{self, AnchorRun};
 use super::calls::Calls;
 use super::env::{Bench, Run, PROVIDER_BINARY};
 use super::footprint::{self, Footprint};
-use super::graph::{self, Chain, Durations};
+use super::graph::{self, Chain, Durations, Shape};
 use super::stats::Summary;
 use super::world;
 use crate::emulator::TestEmulator;
@@ -63,6 +63,11 @@ pub struct Efficiency {
     pub provider_work_seconds: Summary,
     /// `bound / provider work` (median work).
     pub efficiency: f64,
+    /// The critical path of the graph the provider builds today (see [`Shape::IamAfterNeg`]), nominal.
+    pub implemented_path: Chain,
+    pub implemented_bound_seconds: f64,
+    /// `implemented bound / provider work`: the loss that is not the graph's shape.
+    pub efficiency_vs_implemented: f64,
     /// The whole `terraform apply` (median), seconds.
     pub apply_wall_seconds: Summary,
     pub create_calls: usize,
@@ -90,6 +95,7 @@ pub struct Scale {
     pub refresh_calls: Calls,
     pub refresh_calls_per_service: f64,
     pub refresh_reads_per_service: f64,
+    pub refresh_gets_per_service: f64,
     pub project_iam_writes: usize,
     pub provider_peak_rss_kib: Option<u64>,
 }
@@ -140,7 +146,8 @@ fn median(values: &[f64]) -> Summary {
 /// Orchestration efficiency of one create (`new_grant`: the account's binding is added by it).
 pub fn efficiency(o: &Options, provider_dir: &Path, new_grant: bool) -> Result<Efficiency> {
     let d = Durations::EMULATOR;
-    let critical_path = graph::csmrun_critical_path(&d, new_grant);
+    let critical_path = graph::csmrun_critical_path(&d, new_grant, Shape::Product);
+    let implemented_path = graph::csmrun_critical_path(&d, new_grant, Shape::IamAfterNeg);
     let anchor_chain = graph::anchor_chain(&d);
     let seed = world::seed(o.time_scale, !new_grant);
     let mut work = Vec::new();
@@ -152,6 +159,11 @@ pub fn efficiency(o: &Options, provider_dir: &Path, new_grant: bool) -> Result<E
         bench.config(&world::config(o.time_scale, 1))?;
         let run = bench.apply()?;
         ensure_ok(&run, "efficiency apply")?;
+        keep_log(
+            o,
+            &format!("efficiency-grant-{new_grant}-{}", walls.len()),
+            &run,
+        )?;
         work.push(Calls::of(&run.log).span_seconds);
         walls.push(run.wall.as_secs_f64());
         create_calls = run.log.len();
@@ -167,7 +179,11 @@ pub fn efficiency(o: &Options, provider_dir: &Path, new_grant: bool) -> Result<E
         .map(|a| a.parts.clone())
         .unwrap_or_default();
     let bound_seconds = critical_path.seconds * o.time_scale;
+    let implemented_bound_seconds = implemented_path.seconds * o.time_scale;
     Ok(Efficiency {
+        efficiency_vs_implemented: ratio(implemented_bound_seconds, work.median),
+        implemented_bound_seconds,
+        implemented_path,
         new_grant,
         bound_seconds,
         efficiency: ratio(bound_seconds, work.median),
@@ -230,6 +246,7 @@ pub fn scale(o: &Options, provider_dir: &Path, count: usize) -> Result<Scale> {
         refresh_plan_exit: plan.code,
         refresh_calls_per_service: refresh_calls.total as f64 / n,
         refresh_reads_per_service: refresh_calls.reads as f64 / n,
+        refresh_gets_per_service: refresh_calls.gets as f64 / n,
         refresh_calls,
         provider_peak_rss_kib: apply.provider_peak_kib.max(plan.provider_peak_kib),
     })

@@ -54,7 +54,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<(scenarios::Op
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
     }
-    if !(o.time_scale > 0.0) {
+    if o.time_scale.is_nan() || o.time_scale <= 0.0 {
         bail!("--time-scale must be above 0 (0 would make every operation instant)");
     }
     Ok(Some((o, out)))
