@@ -23,9 +23,11 @@ pub enum Phase {
     Delete,
 }
 
-/// The configuration before the update: every part, both shared grants, invokers and a route block.
+/// The configuration before the update: every part, both shared grants, invokers and a route block. The
+/// NEG name is explicit (it is optional + computed, so leaving it out would keep the updated name).
 pub fn before_update() -> String {
     ServiceHcl::new("crash", "crash")
+        .string("neg_name", "crash-neg")
         .attr("trace", "true")
         .attr(
             "invokers",
