@@ -6,7 +6,7 @@ use super::resource::{delete_parts, Private};
 use super::runner::RunOutcome;
 use super::spec::TRAFFIC_DIRECTOR_CLIENT;
 use super::steps::create_graph;
-use super::steps::iam::{Edit, PolicyStore};
+use super::steps::iam::PolicyStore;
 use super::testenv::{self, Env};
 
 fn member() -> String {
@@ -73,15 +73,13 @@ async fn a_grant_made_by_a_create_killed_in_the_propagation_wait_is_owned_by_the
 #[tokio::test]
 async fn a_binding_that_existed_before_a_killed_create_is_never_removed() {
     let env = testenv::start().await;
+    // Written by someone else, not through the provider's coalescer (which would know csmrun made it).
     let rm = env.data.clients.resource_manager();
-    let before = Edit {
-        add: true,
-        role: TRAFFIC_DIRECTOR_CLIENT.into(),
-        member: member(),
-    };
-    env.data
-        .iam
-        .apply(&rm as &dyn PolicyStore, testenv::PROJECT, vec![before])
+    let mut policy = PolicyStore::get(&rm, testenv::PROJECT)
+        .await
+        .expect("read policy");
+    policy.add_member(TRAFFIC_DIRECTOR_CLIENT, &member());
+    PolicyStore::set(&rm, testenv::PROJECT, &policy)
         .await
         .expect("seed binding");
     // With the binding already there nothing waits: killed once its NEG exists, or after it finished.

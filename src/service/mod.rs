@@ -17,7 +17,10 @@
 //! Ownership of a project role binding (who may remove it): csmrun removes the account's membership in a role only
 //! if csmrun added it, as one of these records says, and no other Cloud Run service with a `serviceMesh` runs as
 //! the account. The records: the resource's private state; the `csmrun.dev/iam-roles` annotation of a service
-//! running as the account; and `iam-grants=<roles>` in the description of the service's NEG. A create reads the
+//! running as the account; and `iam-grants=<roles>` in the description of the service's NEG. A service that finds
+//! the binding already there owns it too when this provider process added it (another service's edit, coalesced
+//! into the same policy write or made a moment earlier, whose service cannot carry the annotation yet): every
+//! service that shares a binding csmrun added records it, so whichever is destroyed last removes it. A create reads the
 //! project policy, creates the NEG naming the roles the account lacks, and only then grants them (so in the create
 //! graph IAM runs after the NEG). A provider killed during the propagation wait, before the service exists, thus
 //! leaves a NEG that says csmrun made the grant; the next create adopts the NEG (it carries the ownership marker),

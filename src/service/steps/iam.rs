@@ -256,10 +256,12 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     if !kept.is_empty() {
         let before = c.facts().iam_owned;
         let inherited = inherited_roles(c).await.map_err(Failed::clean)?;
-        owned.extend(
-            kept.into_iter()
-                .filter(|r| before.contains(r) || inherited.contains(r) || claimed.contains(r)),
-        );
+        owned.extend(kept.into_iter().filter(|r| {
+            before.contains(r)
+                || inherited.contains(r)
+                || claimed.contains(r)
+                || granted_by_this_process(c, r, &member)
+        }));
     }
     owned.sort();
     c.note(|f| f.iam_owned = owned);
@@ -295,6 +297,17 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         }
     }
     Ok(Record::Iam { added })
+}
+
+/// Whether this provider process added `member` to `role` and has not removed it since: a binding csmrun made,
+/// even if another resource's edit made it (an edit coalesced into the same write, or an earlier write of a
+/// sibling whose service does not exist yet to carry the annotation). Sharing it makes whichever user goes last
+/// remove it.
+fn granted_by_this_process(c: &Ctx, role: &str, member: &str) -> bool {
+    c.data
+        .iam
+        .granted_at(&c.spec.project, role, member)
+        .is_some()
 }
 
 /// The project roles the account needs but does not have (drift: a grant removed out of band).
