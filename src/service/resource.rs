@@ -417,9 +417,11 @@ async fn refreshed(c: &Ctx, prior: &ServiceModel, data: &ProviderData) -> Servic
     }
 }
 
-/// Delete: owned parts in reverse order, the shared ones by the rules of PRODUCT §2, and the Cloud Run service
-/// last: refresh drops the resource once the service is gone, so a destroy cut short (crash, kill) after that
-/// point would leave the shared parts with nobody to release them.
+/// Delete: owned parts in reverse order, then the shared ones by the rules of PRODUCT §2. DNS is released
+/// before the Cloud Run service is deleted: refresh drops the resource once the service is gone, so a destroy
+/// cut short (crash, kill) after that point would leave the zone with nobody to release it. The grants stay
+/// after the service delete: a release decides by the other services still listed, and two services of one
+/// account destroyed together must not each see the other and both keep the grant.
 pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
     let s = &c.spec;
     route::delete(c, &s.route_name).await?;
@@ -430,7 +432,7 @@ pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepE
         return Err(e);
     }
     dns::release(c).await?;
-    iam::release(c, &private.iam_owned).await?;
     service::delete(c).await?;
+    iam::release(c, &private.iam_owned).await?;
     Ok(())
 }
