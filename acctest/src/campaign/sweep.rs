@@ -8,11 +8,9 @@ use super::invariants::bindings;
 use super::methods::write_steps;
 use super::soak::{check_run, first_error};
 use super::tally::Tally;
-use serde_json::json;
 
-use crate::consistency::services_in_state;
 use crate::hcl::{image, ServiceHcl};
-use crate::seed::{sa, PROJECT};
+use crate::seed::sa;
 use crate::stack::Stack;
 
 /// Which operation is crashed.
@@ -188,60 +186,5 @@ fn recover(
             out.combined()
         ));
     }
-    if services_in_state(&stack.show()).is_empty() {
-        release_retained_grants(stack, label, before, tally);
-    }
     check_run(stack, label, out, before, tally, verbose);
-}
-
-/// Project grants left after everything was destroyed: a crash after `setIamPolicy` and before Terraform
-/// saved the private state loses the record "this resource added the member", and the rule "never remove a
-/// binding csmrun did not add" then keeps it (known limitation, RELIABILITY.md). Counted apart from orphaned
-/// resources, then removed as an operator would, so each crash point is judged on its own.
-fn release_retained_grants(
-    stack: &Stack,
-    label: &str,
-    before: &BTreeSet<(String, String)>,
-    tally: &mut Tally,
-) {
-    let extra: Vec<(String, String)> = bindings(&stack.state())
-        .difference(before)
-        .cloned()
-        .collect();
-    if extra.is_empty() {
-        return;
-    }
-    for (role, member) in &extra {
-        tally
-            .retained_grants
-            .push(format!("{label}: {role} {member}"));
-    }
-    let path = format!("/cloudresourcemanager/v1/projects/{PROJECT}");
-    let mut policy = stack
-        .emu
-        .api(
-            "POST",
-            &format!("{path}:getIamPolicy"),
-            Some(&json!({"options": {"requestedPolicyVersion": 3}})),
-        )
-        .expect("getIamPolicy");
-    if let Some(list) = policy["bindings"].as_array_mut() {
-        for b in list.iter_mut() {
-            let role = b["role"].as_str().unwrap_or("").to_string();
-            if let Some(members) = b["members"].as_array_mut() {
-                members.retain(|m| {
-                    !extra.contains(&(role.clone(), m.as_str().unwrap_or("").to_string()))
-                });
-            }
-        }
-        list.retain(|b| b["members"].as_array().is_some_and(|m| !m.is_empty()));
-    }
-    stack
-        .emu
-        .api(
-            "POST",
-            &format!("{path}:setIamPolicy"),
-            Some(&json!({"policy": policy})),
-        )
-        .expect("setIamPolicy");
 }

@@ -21,9 +21,6 @@ pub struct Tally {
     pub crashes: usize,
     /// Crash points the run finished before reaching.
     pub crashes_not_reached: usize,
-    /// Project grants kept after a crash lost the record that csmrun added them (a known limitation, not
-    /// counted as a violation; see RELIABILITY.md).
-    pub retained_grants: Vec<String>,
     /// Violations, each with the run that showed it.
     pub unclear_failures: Vec<String>,
     pub orphans: Vec<String>,
@@ -82,11 +79,6 @@ impl fmt::Display for Tally {
             f,
             "provider crashes (kill)   {} (+{} points not reached)",
             self.crashes, self.crashes_not_reached
-        )?;
-        writeln!(
-            f,
-            "grants kept after crash   {}",
-            self.retained_grants.len()
         )?;
         writeln!(
             f,
