@@ -59,6 +59,9 @@ mod iam_tests;
 #[path = "refresh_tests.rs"]
 mod refresh_tests;
 #[cfg(test)]
+#[path = "rollback_tests.rs"]
+mod rollback_tests;
+#[cfg(test)]
 mod testenv;
 #[cfg(test)]
 #[path = "update_tests.rs"]

@@ -4,15 +4,22 @@
 //! - A step starts only after every step it depends on has succeeded; steps whose dependencies are met run
 //!   concurrently.
 //! - Every step that succeeded having changed something, and every step that failed after changing something (its
-//!   partial record), is in the journal. On any failure or cancellation no new step is started, the steps in flight are allowed to finish (they
-//!   see the cancellation and return promptly), and then every journal entry is undone in reverse completion order,
-//!   which is a reverse dependency order: a part is undone only after everything that depends on it.
+//!   partial record), is in the journal. On any failure or cancellation no new step is started, the steps in
+//!   flight are awaited, and then every journal entry is undone in reverse completion order, which is a reverse
+//!   dependency order: a part is undone only after everything that depends on it.
+//! - A failing step never cuts short the other branches' changes in flight: when a step fails, the runner cancels
+//!   only the token it gave the steps (a child of the caller's), which ends their waits; the caller's token, to
+//!   which steps bind their API calls, is left alone. So a create whose request was already sent completes, its
+//!   record is journaled, and it is undone with everything else, instead of being abandoned half-made (a part
+//!   created server-side after the rollback looked for it would be an orphan). Only the caller (Ctrl-C, timeout)
+//!   interrupts requests; a step cut short that way returns as its partial record whatever its sent request may
+//!   have made, and its `undo` settles that request before removing the part.
 //! - If an undo fails, the parts it depends on are kept (something may still use them), and the outcome lists
 //!   everything that remains with its record, so the caller can put it in Terraform state: nothing is left that
 //!   the caller is not told about.
 //! - Rollback runs even after cancellation: undo takes no cancellation token.
-//! - The token given to [`Graph::run`] is cancelled when a step fails, so waits in other steps end promptly; give
-//!   each run its own (child) token.
+//! - The token the steps get is cancelled when a step fails, so waits in other steps end promptly; the token given
+//!   to [`Graph::run`] is never cancelled by the runner.
 //!
 //! # Assumptions
 //! - `ensure` and `undo` are idempotent: a repeated `ensure` adopts what an earlier one made, a repeated `undo` of a
@@ -159,11 +166,11 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
         self.nodes.is_empty()
     }
 
-    /// Runs every step, concurrently where the graph allows; on failure or cancellation rolls back.
-    /// Cancels `cancel` itself when a step fails.
+    /// Runs every step, concurrently where the graph allows; on failure or cancellation (of `cancel`) rolls back.
     pub async fn run(&self, cancel: &CancellationToken) -> RunOutcome<R, E> {
-        // Cancelled on the first failure too, so steps in flight (long waits) wind down before the rollback.
-        let stop = cancel.clone();
+        // What the steps get: cancelled on the first failure too, so their waits wind down before the rollback,
+        // while requests bound to `cancel` still complete and are journaled (see the module doc).
+        let stop = cancel.child_token();
         let mut done: BTreeSet<NodeId> = BTreeSet::new();
         let mut started: BTreeSet<NodeId> = BTreeSet::new();
         let mut journal: Vec<Entry<R>> = Vec::new();

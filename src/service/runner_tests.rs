@@ -377,3 +377,74 @@ async fn a_failure_ends_the_waits_of_steps_in_flight_before_rolling_back() {
     );
     assert!(!log.finished().contains(&node::IAM));
 }
+
+/// A step whose create request is bound to the caller's token (as API clients are), not to the step's: the part
+/// exists server-side once the request is sent, whether or not the answer is awaited.
+struct Insert {
+    name: &'static str,
+    request_secs: u64,
+    fail: bool,
+    caller: CancellationToken,
+    server: Arc<Mutex<Vec<&'static str>>>,
+}
+
+#[async_trait]
+impl Step for Insert {
+    type Record = &'static str;
+    type Error = FakeError;
+
+    async fn ensure(
+        &self,
+        _: CancellationToken,
+    ) -> Result<&'static str, Failed<&'static str, FakeError>> {
+        if self.fail {
+            tokio::time::sleep(Duration::from_secs(self.request_secs)).await;
+            return Err(Failed::clean(FakeError::Boom(self.name)));
+        }
+        self.server.lock().unwrap().push(self.name);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(self.request_secs)) => Ok(self.name),
+            // The answer is lost; what the request made is not known to this step.
+            _ = self.caller.cancelled() => Err(Failed::clean(FakeError::Cancelled)),
+        }
+    }
+
+    async fn undo(&self, record: &&'static str) -> Result<(), FakeError> {
+        self.server.lock().unwrap().retain(|n| n != record);
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_branch_lets_the_requests_in_flight_in_other_branches_complete_and_undoes_them() {
+    let caller = CancellationToken::new();
+    let server: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let step = |name, request_secs, fail| -> DynStep<&'static str, FakeError> {
+        Arc::new(Insert {
+            name,
+            request_secs,
+            fail,
+            caller: caller.clone(),
+            server: Arc::clone(&server),
+        })
+    };
+    let mut g = Graph::default();
+    g.add(node::DNS_ZONE, &[], step(node::DNS_ZONE, 1, true));
+    let neg = g.add(node::NEG, &[], step(node::NEG, 3, false));
+    g.add(
+        node::BACKEND_SERVICE,
+        &[neg],
+        step(node::BACKEND_SERVICE, 1, false),
+    );
+    let outcome = g.run(&caller).await;
+    assert!(
+        matches!(outcome, RunOutcome::RolledBack { failed, .. } if failed == node::DNS_ZONE),
+        "{outcome:?}"
+    );
+    assert!(!caller.is_cancelled(), "the caller's token is the caller's");
+    assert_eq!(
+        *server.lock().unwrap(),
+        Vec::<&str>::new(),
+        "the NEG whose insert was in flight when the zone failed is left behind"
+    );
+}

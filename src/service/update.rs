@@ -26,7 +26,7 @@ use std::sync::Arc;
 use super::leftover::{self, Kind, Leftover};
 use super::runner::Failed;
 use super::steps::{
-    backend, dns, iam, neg, preflight, route, service, Ctx, Part, Record, StepError,
+    backend, dns, iam, insert, neg, preflight, route, service, Ctx, Part, Record, StepError,
 };
 
 /// A change this update made that rollback must revert.
@@ -160,6 +160,16 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
     note_created(journal, c, Part::Route, route::ensure(c).await)
 }
 
+/// Deletes a part this update inserted, once its insert is settled (an insert cut short may still be running).
+async fn settled_delete(
+    cx: &Contexts,
+    part: Part,
+    delete: impl std::future::Future<Output = Result<(), StepError>>,
+) -> Result<(), StepError> {
+    insert::settle(&cx.new, &cx.undo_new, part).await?;
+    delete.await
+}
+
 /// Undoes `journal` newest first; returns the undo errors, the new parts that remain and the roles kept.
 async fn rollback(
     cx: &Contexts,
@@ -176,11 +186,16 @@ async fn rollback(
             Change::Created(Part::DnsZone) => (dns::delete_zone(u).await, None),
             Change::Created(Part::DnsRecord) => (dns::delete_record(u).await, None),
             Change::Created(Part::Neg) => (
-                neg::delete(u, &s.neg_name).await,
+                settled_delete(cx, Part::Neg, neg::delete(u, &s.neg_name)).await,
                 Some(Leftover::new(Kind::Neg, &s.neg_name)),
             ),
             Change::Created(Part::BackendService) => (
-                backend::delete(u, &s.backend_service_name).await,
+                settled_delete(
+                    cx,
+                    Part::BackendService,
+                    backend::delete(u, &s.backend_service_name),
+                )
+                .await,
                 Some(Leftover::new(Kind::BackendService, &s.backend_service_name)),
             ),
             Change::Created(Part::Route) => (

@@ -1,5 +1,6 @@
 //! The global INTERNAL_SELF_MANAGED backend service whose one backend is the NEG.
 
+use super::insert::Insert;
 use super::{found, gone, is_marked, not_ours, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 
@@ -23,7 +24,12 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
             Ok(b) => b,
             Err(e) if e.is_not_found() => {
                 c.note(|f| f.creating.push(Part::BackendService));
-                match compute.insert_backend_service(&s.project, &want).await {
+                let insert = Insert::backend_service(c, &want)?;
+                let done = match insert.send(c).await {
+                    Ok(op) => insert.wait(c, op).await,
+                    Err(e) => Err(e),
+                };
+                match done {
                     Ok(_) => return Ok(Record::BackendService { created: true }),
                     Err(e) if e.is_already_exists() => continue,
                     Err(e) => {

@@ -1,6 +1,6 @@
 //! The shared DNS part: a private zone for the domain and the wildcard record; never overwritten, deleted by the last user.
 
-use super::{found, gone, project, Ctx, Record, StepError};
+use super::{found, gone, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 use crate::service::names;
 use crate::service::spec::Spec;
@@ -33,7 +33,13 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
     )?;
     let zone = match existing {
         Some(z) => z,
-        None => match dns.create_managed_zone(&s.project, &bodies::zone(s)).await {
+        None => match super::sent(
+            c,
+            Part::DnsZone,
+            dns.create_managed_zone(&s.project, &bodies::zone(s)),
+        )
+        .await
+        {
             Ok(_) => return Ok(Record::DnsZone { created: true }),
             // Another service of the domain created it at the same moment: share it.
             Err(e) if e.is_already_exists() => dns
@@ -112,7 +118,13 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
     )?;
     let found = match existing {
         Some(r) => r,
-        None => match dns.create_rrset(&s.project, &s.dns_zone_name, &want).await {
+        None => match super::sent(
+            c,
+            Part::DnsRecord,
+            dns.create_rrset(&s.project, &s.dns_zone_name, &want),
+        )
+        .await
+        {
             Ok(_) => return Ok(Record::DnsRecord { created: true }),
             Err(e) if e.is_already_exists() => dns
                 .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")

@@ -227,10 +227,13 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         .apply(&rm, &c.spec.project, edits)
         .await
         .map_err(|e| {
-            Failed::clean(StepError::api(
-                &format!("grant project roles to {member}"),
-                &e,
-            ))
+            let error = StepError::api(&format!("grant project roles to {member}"), &e);
+            // Cut short, the write may still have landed: the roles the NEG recorded as about to be granted
+            // (missing when it was made) may now be csmrun's, so rollback releases them.
+            let granting = c.facts().granting;
+            let partial = (error.is_interrupted() && !granting.is_empty())
+                .then_some(Record::Iam { added: granting });
+            Failed { error, partial }
         })?;
     let added: Vec<String> = roles
         .iter()
@@ -252,10 +255,17 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         .filter(|r| claimed_roles.contains(r))
         .cloned()
         .collect();
+    // From here on the grant exists: a failure must leave it in the journal.
+    let with_grant = |error: StepError| Failed {
+        error,
+        partial: Some(Record::Iam {
+            added: added.iter().chain(&claimed).cloned().collect(),
+        }),
+    };
     let mut owned: Vec<String> = added.clone();
     if !kept.is_empty() {
         let before = c.facts().iam_owned;
-        let inherited = inherited_roles(c).await.map_err(Failed::clean)?;
+        let inherited = inherited_roles(c).await.map_err(with_grant)?;
         owned.extend(kept.into_iter().filter(|r| {
             before.contains(r)
                 || inherited.contains(r)

@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod dns;
 pub mod iam;
+pub mod insert;
 pub mod neg;
 pub mod preflight;
 pub mod project;
@@ -87,6 +88,12 @@ pub struct Facts {
     /// Project roles an earlier create of this service recorded on its NEG as about to grant, read when this
     /// create adopts that NEG (the earlier one was killed): csmrun made those grants.
     pub claimed_roles: Vec<String>,
+    /// Project roles this create's NEG recorded as about to grant (missing when it was made).
+    pub granting: Vec<String>,
+    /// Compute inserts sent by this run, so rollback can settle one whose answer was lost.
+    pub inserts: Vec<insert::Insert>,
+    /// The NEG insert's operation, accepted but not yet awaited (the create graph awaits it in its own step).
+    pub neg_operation: Option<gcp::lro::ComputeOperation>,
 }
 
 impl Facts {
@@ -105,7 +112,11 @@ pub struct Ctx {
     pub clients: gcp::Clients,
     pub spec: Spec,
     pub data: Arc<ProviderData>,
+    /// Ctrl-C or the end of the apply: interrupts requests and waits.
     pub cancel: CancellationToken,
+    /// A child of `cancel`, also cancelled when a sibling step of the create graph fails: ends waits only, so
+    /// requests already sent complete and what they made is journaled (see `runner`).
+    pub stop: CancellationToken,
     pub facts: Mutex<Facts>,
     /// The resource already exists in Terraform state (update, repair, delete): parts with the spec's names are
     /// ours even without ownership markers (imported parts get them on the next update that touches them).
@@ -131,6 +142,7 @@ impl Ctx {
             clients,
             spec,
             data,
+            stop: cancel.child_token(),
             cancel,
             facts: Mutex::new(Facts::default()),
             existing,
@@ -150,7 +162,7 @@ impl Ctx {
         }
     }
 
-    /// Sleeps unless cancelled or past the deadline first.
+    /// Sleeps unless stopped (cancelled, or a sibling step failed) or past the deadline first.
     pub async fn sleep(&self, d: Duration) -> Result<(), StepError> {
         tokio::select! {
             _ = tokio::time::sleep(d) => Ok(()),
@@ -158,7 +170,7 @@ impl Ctx {
                 TIMED_OUT,
                 "The resource's timeout ran out while waiting. Raise `timeouts` if the wait needs longer.",
             )),
-            _ = self.cancel.cancelled() => Err(StepError::cancelled()),
+            _ = self.stop.cancelled() => Err(StepError::cancelled()),
         }
     }
 }
@@ -182,6 +194,7 @@ pub enum Record {
     BackendService {
         created: bool,
     },
+    /// Nothing changed: a read-only check or a wait.
     Preflight,
     Service {
         created: bool,
@@ -222,7 +235,56 @@ impl Step for PartStep {
     type Record = Record;
     type Error = StepError;
 
-    async fn ensure(&self, _cancel: CancellationToken) -> Ensured {
+    async fn ensure(&self, stop: CancellationToken) -> Ensured {
+        // The runner's token ends this step's waits; its requests stay bound to the context's own token.
+        let ctx_stop = self.ctx.stop.clone();
+        let forward = async move {
+            stop.cancelled().await;
+            ctx_stop.cancel();
+            std::future::pending::<std::convert::Infallible>().await
+        };
+        tokio::select! {
+            r = self.ensure_part() => r,
+            never = forward => match never {},
+        }
+    }
+
+    fn is_noop(&self, record: &Record) -> bool {
+        match record {
+            Record::Iam { added } => added.is_empty(),
+            Record::DnsZone { created }
+            | Record::DnsRecord { created }
+            | Record::Neg { created }
+            | Record::BackendService { created }
+            | Record::Service { created }
+            | Record::Route { created } => !created,
+            Record::Preflight | Record::Invokers => true,
+        }
+    }
+
+    async fn undo(&self, record: &Record) -> Result<(), StepError> {
+        let c = &self.cleanup;
+        match record {
+            Record::Iam { added } => iam::release(c, added).await,
+            Record::DnsZone { created: true } => dns::delete_zone(c).await,
+            Record::DnsRecord { created: true } => dns::delete_record(c).await,
+            Record::Neg { created: true } => {
+                insert::settle(&self.ctx, c, Part::Neg).await?;
+                neg::delete(c, &c.spec.neg_name).await
+            }
+            Record::BackendService { created: true } => {
+                insert::settle(&self.ctx, c, Part::BackendService).await?;
+                backend::delete(c, &c.spec.backend_service_name).await
+            }
+            Record::Service { created: true } => service::delete(c).await,
+            Record::Route { created: true } => route::delete(c, &c.spec.route_name).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+impl PartStep {
+    async fn ensure_part(&self) -> Ensured {
         let c = &self.ctx;
         let part = self.part;
         // A create call cut short by cancellation or the timeout may still have created the part.
@@ -248,35 +310,6 @@ impl Step for PartStep {
             Part::Service => service::ensure(c).await,
             Part::Invokers => clean(service::ensure_invokers(c).await.map(|_| Record::Invokers)),
             Part::Route => clean(route::ensure(c).await),
-        }
-    }
-
-    fn is_noop(&self, record: &Record) -> bool {
-        match record {
-            Record::Iam { added } => added.is_empty(),
-            Record::DnsZone { created }
-            | Record::DnsRecord { created }
-            | Record::Neg { created }
-            | Record::BackendService { created }
-            | Record::Service { created }
-            | Record::Route { created } => !created,
-            Record::Preflight | Record::Invokers => true,
-        }
-    }
-
-    async fn undo(&self, record: &Record) -> Result<(), StepError> {
-        let c = &self.cleanup;
-        match record {
-            Record::Iam { added } => iam::release(c, added).await,
-            Record::DnsZone { created: true } => dns::delete_zone(c).await,
-            Record::DnsRecord { created: true } => dns::delete_record(c).await,
-            Record::Neg { created: true } => neg::delete(c, &c.spec.neg_name).await,
-            Record::BackendService { created: true } => {
-                backend::delete(c, &c.spec.backend_service_name).await
-            }
-            Record::Service { created: true } => service::delete(c).await,
-            Record::Route { created: true } => route::delete(c, &c.spec.route_name).await,
-            _ => Ok(()),
         }
     }
 }
@@ -308,11 +341,28 @@ pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError
 /// The record of a part created by this run, for parts whose create can be cut short.
 fn created_record(part: Part) -> Option<Record> {
     match part {
+        Part::DnsZone => Some(Record::DnsZone { created: true }),
+        Part::DnsRecord => Some(Record::DnsRecord { created: true }),
         Part::Neg => Some(Record::Neg { created: true }),
         Part::BackendService => Some(Record::BackendService { created: true }),
         Part::Route => Some(Record::Route { created: true }),
         _ => None,
     }
+}
+
+/// Sends a create of `part`, noting first that it may exist (for rollback if the answer is lost, see
+/// [`created_record`]); a refusal, which made nothing, takes the note back.
+pub async fn sent<T>(
+    c: &Ctx,
+    part: Part,
+    create: impl std::future::Future<Output = Result<T, gcp::Error>>,
+) -> Result<T, gcp::Error> {
+    c.note(|f| f.creating.push(part));
+    let r = create.await;
+    if r.as_ref().is_err_and(insert::is_refusal) {
+        c.note(|f| f.creating.retain(|p| *p != part));
+    }
+    r
 }
 
 /// A read where 404 means "absent": `Ok(None)`; other errors say what was being read.

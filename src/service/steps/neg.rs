@@ -1,10 +1,36 @@
 //! The regional serverless NEG that points at the Cloud Run service (immutable: renamed by create-swap-delete).
 
+use super::insert::Insert;
 use super::{found, gone, iam, is_marked, not_ours, Ctx, Part, Record, StepError};
 use crate::service::{bodies, names};
 
-/// Ensures the NEG named in the spec exists, points at the service, and is ours.
+/// Ensures the NEG named in the spec exists, points at the service, and is ours (its insert done).
 pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
+    let record = accept(c).await?;
+    wait(c).await?;
+    Ok(record)
+}
+
+/// Waits for the NEG insert [`accept`] left running, if any.
+pub async fn wait(c: &Ctx) -> Result<(), StepError> {
+    let Some(op) = c.facts.lock().ok().and_then(|mut f| f.neg_operation.take()) else {
+        return Ok(());
+    };
+    let insert = c.facts().inserts.into_iter().find(|i| i.part == Part::Neg);
+    let Some(insert) = insert else {
+        return Ok(());
+    };
+    insert
+        .wait(c, op)
+        .await
+        .map(drop)
+        .map_err(|e| StepError::api(&format!("create serverless NEG {}", c.spec.neg_name), &e))
+}
+
+/// [`ensure`] up to the point where Google has accepted the insert (its operation returned, not yet done): from
+/// then on the NEG, and the `iam-grants=` marker in its description, will exist even if this process dies, so
+/// the IAM grant may start while the insert completes ([`wait`]).
+pub async fn accept(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let compute = c.clients.compute();
     let doing = format!("create serverless NEG {}", s.neg_name);
@@ -21,15 +47,17 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
         // known to be csmrun's even if the provider is killed before the service carries its annotation.
         if !c.existing {
             grants = iam::missing_roles(c).await?;
+            let granting = grants.clone();
+            c.note(|f| f.granting = granting);
         }
         c.note(|f| f.creating.push(Part::Neg));
     }
     let neg = match existing {
-        None => match compute
-            .insert_network_endpoint_group(&s.project, &s.region, &bodies::neg(s, &grants))
-            .await
-        {
-            Ok(_) => return Ok(Record::Neg { created: true }),
+        None => match Insert::neg(c, &bodies::neg(s, &grants))?.send(c).await {
+            Ok(op) => {
+                c.note(|f| f.neg_operation = Some(op));
+                return Ok(Record::Neg { created: true });
+            }
             Err(e) if e.is_already_exists() => compute
                 .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
                 .await

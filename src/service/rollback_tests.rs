@@ -1,0 +1,50 @@
+//! Rollback of a part whose insert is still running when rollback reaches it, against the emulator with its
+//! operation delays.
+
+use csmrun_emulator::{Config, Emulator};
+
+use super::runner::Step;
+use super::steps::{neg, Part, PartStep, Record};
+use super::testenv::{self, Env};
+
+#[tokio::test]
+async fn a_neg_whose_insert_is_still_running_is_removed_by_rollback_and_does_not_appear_afterwards()
+{
+    let emu = Emulator::start(Config {
+        // The NEG insert's operation takes a moment, as Google's does.
+        time_scale: Some(0.2),
+        ..Default::default()
+    })
+    .await
+    .expect("emulator starts");
+    let data = testenv::provider(&emu, "0s");
+    let env = Env { emu, data };
+    let m = testenv::planned("target", |_| {});
+    let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
+    let record = neg::accept(&c).await.expect("insert accepted");
+    assert_eq!(record, Record::Neg { created: true });
+    let op = c.facts().neg_operation.expect("the insert's operation");
+    assert_ne!(op.status, "DONE", "{op:?}");
+    let step = PartStep {
+        part: Part::Neg,
+        ctx: c.clone(),
+        cleanup,
+    };
+    step.undo(&record).await.expect("rollback of the NEG");
+    // Once the insert's operation has ended, the NEG must still be gone: deleted after it, not before.
+    c.clients
+        .compute()
+        .wait_operation(
+            &c.spec.project,
+            op,
+            "regionNetworkEndpointGroups.insert",
+            "NEG",
+        )
+        .await
+        .expect("insert operation ends");
+    assert!(
+        !env.has("networkEndpointGroups/target-neg"),
+        "{:?}",
+        env.resources()
+    );
+}

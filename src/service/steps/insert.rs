@@ -1,0 +1,141 @@
+//! Compute inserts whose `requestId` is kept, so one whose answer was lost can be settled before rollback deletes.
+//!
+//! Compute answers a repeated `requestId` with the operation the first request started (and starts it if the
+//! first never arrived), so sending the same insert again and awaiting its operation tells rollback that the part
+//! is really there (or really not) before it deletes: a delete sent while the insert's operation still runs finds
+//! nothing, and the part would appear afterwards, owned by nobody. `gcp::compute::Client` makes a fresh id per
+//! call, which cannot be replayed; hence requests built here on the same transport.
+
+use gcp::lro::ComputeOperation;
+use gcp::transport::Request;
+use reqwest::Method;
+
+use super::{Ctx, Part, StepError};
+
+/// An insert as sent: the request (with its `requestId`) and what errors call it.
+#[derive(Debug, Clone)]
+pub struct Insert {
+    pub part: Part,
+    request: Request,
+    call: &'static str,
+    resource: String,
+}
+
+impl Insert {
+    fn new(
+        part: Part,
+        path: String,
+        call: &'static str,
+        resource: String,
+        body: &impl serde::Serialize,
+    ) -> Result<Self, StepError> {
+        let body = serde_json::to_value(body).map_err(|e| {
+            StepError::new(
+                "Could not encode a request",
+                format!("The body of {call} for {resource} could not be encoded: {e}"),
+            )
+        })?;
+        let request = Request::new(gcp::Api::Compute, Method::POST, path, call)
+            .body(body)
+            .resource(resource.clone())
+            .query("requestId", uuid::Uuid::new_v4().to_string());
+        Ok(Insert {
+            part,
+            request,
+            call,
+            resource,
+        })
+    }
+
+    /// `regionNetworkEndpointGroups.insert` of `neg` in the spec's project and region.
+    pub fn neg(c: &Ctx, neg: &gcp::compute::NetworkEndpointGroup) -> Result<Self, StepError> {
+        let s = &c.spec;
+        Insert::new(
+            Part::Neg,
+            format!(
+                "projects/{}/regions/{}/networkEndpointGroups",
+                s.project, s.region
+            ),
+            "regionNetworkEndpointGroups.insert",
+            gcp::compute::neg_path(&s.project, &s.region, &neg.name),
+            neg,
+        )
+    }
+
+    /// `backendServices.insert` of `bs` in the spec's project.
+    pub fn backend_service(c: &Ctx, bs: &gcp::compute::BackendService) -> Result<Self, StepError> {
+        let s = &c.spec;
+        Insert::new(
+            Part::BackendService,
+            format!("projects/{}/global/backendServices", s.project),
+            "backendServices.insert",
+            gcp::compute::backend_service_path(&s.project, &bs.name),
+            bs,
+        )
+    }
+
+    /// Sends the insert, noting it first (its answer may be lost); returns the operation Compute accepted.
+    /// An error that shows the request was refused forgets the note: nothing was made.
+    pub async fn send(&self, c: &Ctx) -> Result<ComputeOperation, gcp::Error> {
+        let sent = self.clone();
+        c.note(|f| f.inserts.push(sent));
+        let r = c.clients.transport().send(self.request.clone()).await;
+        if let Err(e) = &r {
+            if is_refusal(e) {
+                let part = self.part;
+                c.note(|f| f.inserts.retain(|i| i.part != part));
+            }
+        }
+        r
+    }
+
+    /// Waits for the operation the insert started.
+    pub async fn wait(
+        &self,
+        c: &Ctx,
+        op: ComputeOperation,
+    ) -> Result<ComputeOperation, gcp::Error> {
+        c.clients
+            .compute()
+            .wait_operation(&c.spec.project, op, self.call, &self.resource)
+            .await
+    }
+}
+
+/// A definite answer that the insert was not carried out (4xx other than timeouts and rate limits): sending it
+/// again would make what the first did not.
+pub fn is_refusal(e: &gcp::Error) -> bool {
+    !e.is_retryable()
+        && !e.is_cancelled()
+        && !e.is_deadline()
+        && e.http_status().is_some_and(|s| (400..500).contains(&s))
+}
+
+/// Before rollback deletes `part`: if `sent` (the facts of the run that created it) holds an insert of it, sends it
+/// again on `cleanup` (same `requestId`: Compute returns the first operation) and waits until it is done, so the
+/// delete that follows finds the part if it was made. A failed insert operation or a refusal means nothing to
+/// wait for.
+pub async fn settle(sent: &Ctx, cleanup: &Ctx, part: Part) -> Result<(), StepError> {
+    let Some(insert) = sent.facts().inserts.into_iter().find(|i| i.part == part) else {
+        return Ok(());
+    };
+    let doing = format!(
+        "settle the create of {} before removing it",
+        insert.resource
+    );
+    let op = match cleanup
+        .clients
+        .transport()
+        .send::<ComputeOperation>(insert.request.clone())
+        .await
+    {
+        Ok(op) => op,
+        Err(e) if is_refusal(&e) || e.is_already_exists() => return Ok(()),
+        Err(e) => return Err(StepError::api(&doing, &e)),
+    };
+    match insert.wait(cleanup, op).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_operation_failure() => Ok(()),
+        Err(e) => Err(StepError::api(&doing, &e)),
+    }
+}
