@@ -2,9 +2,11 @@
 //! each run that nothing was orphaned, no shared part was lost and Terraform's state equals the emulator's.
 //!
 //! [`methods`] names each logged API call by its discovery method id (what fault rules match on),
-//! [`invariants`] are the checks, [`crash`] kills the provider at a chosen call, [`configs`] draws random
-//! configurations, [`faults`] draws random fault profiles, [`soak`] runs the loop, and [`tally`] counts what
-//! happened for `RELIABILITY.md`. `csmrun-campaign` (src/bin) and `tests/reliability_*.rs` drive them.
+//! [`invariants`] are the checks, [`crash`] kills the provider at a chosen call and [`sweep`] does so at every
+//! step, [`configs`] and [`faults`] draw random configurations and fault profiles for [`soak`],
+//! [`concurrent`] runs two directories at once, [`hostile`] is a misbehaving API server, [`env`] finds the
+//! provider binary, and [`tally`] counts what happened for `RELIABILITY.md`. `csmrun-campaign` (src/bin) and
+//! `tests/reliability_*.rs` drive them.
 
 pub mod concurrent;
 pub mod configs;
