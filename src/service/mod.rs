@@ -14,21 +14,23 @@
 //! - Project roles csmrun granted are recorded in private state and on the service as the annotation
 //!   `csmrun.dev/iam-roles`, so the last service using an account releases them, also after import or a crash.
 //!
-//! Ownership of a project role binding (who may remove it): csmrun removes the account's membership in a role only
-//! if csmrun added it, as one of these records says, and no other Cloud Run service with a `serviceMesh` runs as
-//! the account. The records: the resource's private state; the `csmrun.dev/iam-roles` annotation of a service
-//! running as the account; and `iam-grants=<roles>` in the description of the service's NEG. A service that finds
-//! the binding already there owns it too when this provider process added it (another service's edit, coalesced
-//! into the same policy write or made a moment earlier, whose service cannot carry the annotation yet): every
-//! service that shares a binding csmrun added records it, so whichever is destroyed last removes it. A create reads the
-//! project policy, creates the NEG naming the roles the account lacks, and only then grants them (so in the create
-//! graph IAM runs after the NEG). A provider killed during the propagation wait, before the service exists, thus
-//! leaves a NEG that says csmrun made the grant; the next create adopts the NEG (it carries the ownership marker),
-//! takes the roles it names as its own, waits the full `iam_propagation_wait` again, and records them in private
-//! state and the annotation; a rollback of that create releases them with the NEG. A binding already present
-//! when the NEG was created is not named there and is never removed. An update that grants (new
-//! `service_account`, `trace` turned on) and is killed before the service is patched leaves a role csmrun does
-//! not know it made: it stays (never removing what csmrun cannot show it added).
+//! Ownership of a project role binding (who may remove it): csmrun removes the account's membership in a role only if
+//! csmrun added it, as one of these records says, and no other Cloud Run service with a `serviceMesh` runs as the
+//! account. The records: the resource's private state; the `csmrun.dev/iam-roles` annotation of a service running as
+//! the account; and `iam-grants=<roles>` in the description of the service's NEG. A service that finds the binding
+//! already there owns it too when this provider process added it (another service's edit, coalesced into the same
+//! policy write or made a moment earlier, whose service cannot carry the annotation yet): every service that shares a
+//! binding csmrun added records it, so whichever is destroyed last removes it. A create reads the project policy, sends
+//! the insert of the NEG naming the roles the account lacks, and grants them once Google has accepted that insert (its
+//! operation returned): the NEG then exists whatever happens to this process, while its operation is awaited beside the
+//! propagation wait, so the grant costs the critical path one request, not the NEG's operation time (in the create
+//! graph IAM runs after the accepted NEG insert). A provider killed during the propagation wait, before the service
+//! exists, thus leaves a NEG that says csmrun made the grant; the next create adopts the NEG (it carries the ownership
+//! marker), takes the roles it names as its own, waits the full `iam_propagation_wait` again, and records them in
+//! private state and the annotation; a rollback of that create releases them with the NEG. A binding already present
+//! when the NEG was created is not named there and is never removed. An update that grants (new `service_account`,
+//! `trace` turned on) and is killed before the service is patched leaves a role csmrun does not know it made: it stays
+//! (never removing what csmrun cannot show it added).
 
 pub mod bodies;
 pub mod defaults;
@@ -52,6 +54,9 @@ pub mod update;
 pub mod val;
 pub mod validate;
 
+#[cfg(test)]
+#[path = "graph_tests.rs"]
+mod graph_tests;
 #[cfg(test)]
 #[path = "iam_tests.rs"]
 mod iam_tests;

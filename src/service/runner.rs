@@ -282,12 +282,15 @@ pub struct CreateSteps<R, E> {
     /// Read-only pre-flight checks (mesh exists, subnet Private Google Access, hostname free): everything else
     /// waits for them, so a doomed create fails before creating anything.
     pub checks: DynStep<R, E>,
-    /// Project IAM grant, then (only if newly added) the propagation wait; runs after the NEG, which records the
-    /// roles about to be granted.
+    /// Project IAM grant, then (only if newly added) the propagation wait; runs once the NEG insert, which records
+    /// the roles about to be granted, has been accepted.
     pub iam: DynStep<R, E>,
     pub dns_zone: DynStep<R, E>,
     pub dns_record: DynStep<R, E>,
+    /// The NEG insert, done once Google has accepted it (the operation returned, not finished).
     pub neg: DynStep<R, E>,
+    /// The NEG insert's operation, awaited while the IAM propagation wait runs.
+    pub neg_operation: DynStep<R, E>,
     pub backend_service: DynStep<R, E>,
     /// The rest of the mesh settle time, overlapping the other branches.
     pub mesh_settle: DynStep<R, E>,
@@ -303,6 +306,7 @@ pub mod node {
     pub const DNS_ZONE: &str = "DNS zone";
     pub const DNS_RECORD: &str = "DNS record";
     pub const NEG: &str = "serverless NEG";
+    pub const NEG_OPERATION: &str = "serverless NEG operation";
     pub const BACKEND_SERVICE: &str = "backend service";
     pub const CHECKS: &str = "pre-flight checks";
     pub const MESH_SETTLE: &str = "mesh settle wait";
@@ -314,18 +318,23 @@ pub mod node {
 impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError + 'static>
     CreateSteps<R, E>
 {
-    /// Pre-flight checks; then {NEG → (IAM → wait ∥ backend service)} ∥ {zone → record} ∥ mesh settle wait;
-    /// the service after IAM and the settle wait; invokers after the service; the route last, once the service is
-    /// Ready and everything else exists.
+    /// Pre-flight checks; then {NEG insert accepted → (IAM grant → wait ∥ NEG operation → backend service)} ∥
+    /// {zone → record} ∥ mesh settle wait; the service after IAM and the settle wait; invokers after the service;
+    /// the route last, once the service is Ready and everything else exists. This is PRODUCT §4's
+    /// {IAM grant → wait} ∥ {NEG → backend service}, except that the grant starts only once the NEG insert is
+    /// accepted (a request's time, not the operation's): the NEG must carry the `iam-grants=` marker before the
+    /// grant is made (see `super` for why).
     pub fn into_graph(self) -> Graph<R, E> {
         let mut g = Graph::default();
         let checks = g.add(node::CHECKS, &[], self.checks);
         let neg = g.add(node::NEG, &[checks], self.neg);
-        // After the NEG: the NEG records the roles about to be granted, so a crash in the wait loses no ownership.
+        // After the NEG insert is accepted: the NEG records the roles about to be granted, so a crash in the wait
+        // loses no ownership; its operation finishes server-side whatever happens to this process.
         let iam = g.add(node::IAM, &[neg], self.iam);
+        let neg_done = g.add(node::NEG_OPERATION, &[neg], self.neg_operation);
         let zone = g.add(node::DNS_ZONE, &[checks], self.dns_zone);
         let record = g.add(node::DNS_RECORD, &[zone], self.dns_record);
-        let bs = g.add(node::BACKEND_SERVICE, &[neg], self.backend_service);
+        let bs = g.add(node::BACKEND_SERVICE, &[neg_done], self.backend_service);
         let settle = g.add(node::MESH_SETTLE, &[checks], self.mesh_settle);
         let svc = g.add(node::SERVICE, &[iam, settle], self.service);
         let inv = g.add(node::INVOKERS, &[svc], self.invokers);

@@ -126,13 +126,15 @@ impl Step for Fake {
     }
 }
 
-/// Durations of the create graph's steps (seconds): the IAM step includes a 90 s propagation wait.
-const PLAN: [(&str, u64); 10] = [
+/// Durations of the create graph's steps (seconds): the IAM step includes a 90 s propagation wait; the NEG step is
+/// the insert until accepted, its operation runs 3 s more.
+const PLAN: [(&str, u64); 11] = [
     (node::CHECKS, 1),
     (node::IAM, 91),
     (node::DNS_ZONE, 2),
     (node::DNS_RECORD, 1),
-    (node::NEG, 3),
+    (node::NEG, 1),
+    (node::NEG_OPERATION, 3),
     (node::BACKEND_SERVICE, 4),
     (node::MESH_SETTLE, 60),
     (node::SERVICE, 20),
@@ -167,6 +169,7 @@ fn create_graph(
         dns_zone: mk(node::DNS_ZONE),
         dns_record: mk(node::DNS_RECORD),
         neg: mk(node::NEG),
+        neg_operation: mk(node::NEG_OPERATION),
         backend_service: mk(node::BACKEND_SERVICE),
         mesh_settle: mk(node::MESH_SETTLE),
         service: mk(node::SERVICE),
@@ -177,13 +180,14 @@ fn create_graph(
 }
 
 /// (dependent, dependency) pairs of the create graph, transitively closed enough for order checks.
-const EDGES: [(&str, &str); 12] = [
+const EDGES: [(&str, &str); 13] = [
     (node::IAM, node::NEG),
+    (node::NEG_OPERATION, node::NEG),
     (node::DNS_ZONE, node::CHECKS),
     (node::NEG, node::CHECKS),
     (node::MESH_SETTLE, node::CHECKS),
     (node::DNS_RECORD, node::DNS_ZONE),
-    (node::BACKEND_SERVICE, node::NEG),
+    (node::BACKEND_SERVICE, node::NEG_OPERATION),
     (node::SERVICE, node::IAM),
     (node::SERVICE, node::MESH_SETTLE),
     (node::INVOKERS, node::SERVICE),
@@ -201,10 +205,11 @@ async fn independent_branches_run_concurrently_and_the_route_goes_last() {
     let RunOutcome::Done(journal) = outcome else {
         panic!("expected success, got {outcome:?}")
     };
-    assert_eq!(journal.len(), 9, "the read-only checks are not journaled");
-    // Critical path: checks (1) -> NEG (3) -> IAM (91) -> service (20) -> invokers (1) -> route (5) = 121 s. Run
-    // one after the other the steps would take 188 s, so 121 proves the branches overlapped.
-    assert_eq!(log.now(), 121);
+    assert_eq!(journal.len(), 10, "the read-only checks are not journaled");
+    // Critical path: checks (1) -> NEG accepted (1) -> IAM (91) -> service (20) -> invokers (1) -> route (5) =
+    // 119 s. Run one after the other the steps would take 189 s, so 119 proves the branches overlapped; and the
+    // NEG operation (3 s) is not on it.
+    assert_eq!(log.now(), 119);
     let starts: Vec<(&str, u64)> = log
         .events()
         .into_iter()
@@ -224,15 +229,19 @@ async fn independent_branches_run_concurrently_and_the_route_goes_last() {
         );
     }
     assert!(
-        starts.contains(&(node::IAM, 4)) && starts.contains(&(node::BACKEND_SERVICE, 4)),
-        "IAM and the backend service start once the NEG exists: {starts:?}"
+        starts.contains(&(node::IAM, 2)) && starts.contains(&(node::NEG_OPERATION, 2)),
+        "the IAM grant starts once the NEG insert is accepted, beside the NEG operation: {starts:?}"
     );
     assert!(
-        starts.contains(&(node::SERVICE, 95)),
+        starts.contains(&(node::BACKEND_SERVICE, 5)),
+        "the backend service starts once the NEG exists: {starts:?}"
+    );
+    assert!(
+        starts.contains(&(node::SERVICE, 93)),
         "service waits for IAM and the settle wait: {starts:?}"
     );
     assert!(
-        starts.contains(&(node::ROUTE, 116)),
+        starts.contains(&(node::ROUTE, 114)),
         "route starts after the invoker policy: {starts:?}"
     );
     assert_eq!(log.finished().last(), Some(&node::ROUTE));
@@ -304,7 +313,11 @@ async fn a_failed_undo_keeps_what_it_needs_and_reports_what_remains() {
     );
     let mut left: Vec<&str> = remaining.iter().map(|e| e.name).collect();
     left.sort();
-    assert_eq!(left, vec![node::BACKEND_SERVICE, node::NEG]);
+    // The fake journals the NEG operation too (the real one changes nothing); it is what the backend service needs.
+    assert_eq!(
+        left,
+        vec![node::BACKEND_SERVICE, node::NEG, node::NEG_OPERATION]
+    );
     let undone = log.undone();
     for gone in [
         node::INVOKERS,
@@ -344,6 +357,7 @@ async fn cancellation_stops_waits_promptly_and_still_rolls_back() {
         node::DNS_RECORD,
         node::DNS_ZONE,
         node::NEG,
+        node::NEG_OPERATION,
     ];
     want.sort();
     assert_eq!(finished, want);
@@ -358,8 +372,8 @@ async fn cancellation_stops_waits_promptly_and_still_rolls_back() {
         .events()
         .iter()
         .any(|e| matches!(e, Event::Start(n, _) if *n == node::SERVICE)));
-    // Cancelled at 30 s, four 1 s undos: the 91 s IAM wait did not run out.
-    assert_eq!(log.now(), 34);
+    // Cancelled at 30 s, five 1 s undos: the 91 s IAM wait did not run out.
+    assert_eq!(log.now(), 35);
 }
 
 #[tokio::test(start_paused = true)]
