@@ -207,6 +207,18 @@ pub async fn release(c: &Ctx) -> Result<bool, StepError> {
     }
     delete_record(c).await?;
     delete_zone(c).await?;
+    // A service joining the domain adopts the zone early and creates its route last, so the check above can
+    // miss it. It re-ensures the zone once its route exists; checking again after the delete means one of the
+    // two always sees the other, and the zone is put back here if a route appeared meanwhile.
+    if other_users(c).await? {
+        tracing::warn!(
+            zone = s.dns_zone_name,
+            "a route under the domain appeared while the zone was released; restoring the zone"
+        );
+        ensure_zone(c).await?;
+        ensure_record(c).await?;
+        return Ok(false);
+    }
     Ok(true)
 }
 

@@ -3,8 +3,24 @@
 use super::{found, gone, is_marked, not_ours, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 
-/// Ensures the route exists as the spec says.
+/// Ensures the route exists as the spec says, then that the shared DNS zone and record still exist: another
+/// service leaving the domain may have released them after this run adopted them and before this route existed
+/// (a release counts routes as the zone's users). From here on any release sees this route; this re-check
+/// repairs an earlier one. A failed re-check is logged, not an error: the route is in place, and refresh
+/// reports the missing zone as drift that the next apply repairs.
 pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
+    let record = ensure_route(c).await?;
+    let dns = async {
+        super::dns::ensure_zone(c).await?;
+        super::dns::ensure_record(c).await
+    };
+    if let Err(e) = dns.await {
+        tracing::warn!(zone = c.spec.dns_zone_name, error = %e.summary, "DNS re-check after the route failed");
+    }
+    Ok(record)
+}
+
+async fn ensure_route(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let ns = c.clients.network_services();
     let want = bodies::http_route(s);
