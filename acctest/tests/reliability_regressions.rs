@@ -104,3 +104,20 @@ fn two_services_sharing_an_account_destroyed_together_leave_no_grant() {
     stack.destroy_ok();
     stack.assert_consistent();
 }
+
+/// Defect (open defect 1 in RELIABILITY.md, in-process half): in one apply, a service leaving a domain released
+/// the zone while another service joining it was still deploying (its route comes last), so the joining
+/// service's hostname ended up with no zone and no wildcard record.
+#[test]
+fn a_service_joining_a_domain_while_another_leaves_it_in_the_same_apply_keeps_the_zone() {
+    let stack = Stack::new(&SeedBuilder::new().build());
+    let leaving = ServiceHcl::new("leaving", "leaving").string("service_account", &sa("app-a"));
+    let joining = ServiceHcl::new("joining", "joining").string("service_account", &sa("app-b"));
+    stack.config(&leaving.render());
+    stack.apply_ok();
+    stack.config(&joining.render());
+    stack.apply_ok();
+    stack.assert_consistent();
+    stack.destroy_ok();
+    stack.assert_consistent();
+}
