@@ -12,8 +12,7 @@
 //!   which steps bind their API calls, is left alone. So a create whose request was already sent completes, its
 //!   record is journaled, and it is undone with everything else, instead of being abandoned half-made (a part
 //!   created server-side after the rollback looked for it would be an orphan). Only the caller (Ctrl-C, timeout)
-//!   interrupts requests; a step cut short that way returns as its partial record whatever its sent request may
-//!   have made, and its `undo` settles that request before removing the part.
+//!   interrupts requests.
 //! - If an undo fails, the parts it depends on are kept (something may still use them), and the outcome lists
 //!   everything that remains with its record, so the caller can put it in Terraform state: nothing is left that
 //!   the caller is not told about.
@@ -24,6 +23,9 @@
 //! # Assumptions
 //! - `ensure` and `undo` are idempotent: a repeated `ensure` adopts what an earlier one made, a repeated `undo` of a
 //!   part already gone succeeds.
+//! - A step binds its API calls to the caller's token and its waits to the one it is given. Cut short by the
+//!   caller, it returns as its partial record whatever a request it sent may have made, and its `undo` settles that
+//!   request (e.g. awaits the insert's operation) before removing the part.
 //! - A step's record says what that step changed (e.g. "created", "member added"), so `undo` reverts exactly that and
 //!   leaves pre-existing things alone.
 //!

@@ -111,12 +111,18 @@ pub fn is_refusal(e: &gcp::Error) -> bool {
         && e.http_status().is_some_and(|s| (400..500).contains(&s))
 }
 
-/// Before rollback deletes `part`: if `sent` (the facts of the run that created it) holds an insert of it, sends it
-/// again on `cleanup` (same `requestId`: Compute returns the first operation) and waits until it is done, so the
-/// delete that follows finds the part if it was made. A failed insert operation or a refusal means nothing to
-/// wait for.
+/// Before rollback deletes `part`: if `sent` (the facts of the run that created it) holds an insert of it (the last
+/// one), sends it again on `cleanup` (same `requestId`: Compute returns the first operation) and waits until it is
+/// done, so the delete that follows finds the part if it was made. A failed insert operation or a refusal means
+/// nothing to wait for.
 pub async fn settle(sent: &Ctx, cleanup: &Ctx, part: Part) -> Result<(), StepError> {
-    let Some(insert) = sent.facts().inserts.into_iter().find(|i| i.part == part) else {
+    let Some(insert) = sent
+        .facts()
+        .inserts
+        .into_iter()
+        .rev()
+        .find(|i| i.part == part)
+    else {
         return Ok(());
     };
     let doing = format!(
