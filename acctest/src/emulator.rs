@@ -27,6 +27,7 @@ impl TestEmulator {
         let running = runtime
             .block_on(Emulator::start(Config {
                 seed: SeedSource::Inline(seed),
+                request_log: request_log_path(),
                 ..Config::default()
             }))
             .context("starting csmrun-emulator")?;
@@ -175,4 +176,20 @@ impl Drop for TestEmulator {
             self.runtime.block_on(running.shutdown());
         }
     }
+}
+
+/// Where this emulator writes its request log: `<target dir>/acctest-requests/<test binary>-<pid>-<n>.jsonl`,
+/// so CI can run `../shared/tools/gcp-conformance` over every request the acceptance run sent
+/// (`.ci/conformance`). The target dir is found from the test binary (`target/<profile>/deps/…`),
+/// which also holds when `CARGO_TARGET_DIR` moves it. `None` (no log) if that layout is not found.
+fn request_log_path() -> Option<std::path::PathBuf> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let exe = std::env::current_exe().ok()?;
+    let target = exe.parent()?.parent()?.parent()?;
+    let dir = target.join("acctest-requests");
+    std::fs::create_dir_all(&dir).ok()?;
+    let stem = exe.file_stem()?.to_string_lossy().into_owned();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    Some(dir.join(format!("{stem}-{}-{n}.jsonl", std::process::id())))
 }
