@@ -1,72 +1,19 @@
 //! Compute v1 rules over HTTP against a started emulator (demo seed, frozen clock): one test per rule.
 
-use chrono::{DateTime, Utc};
-use csmrun_emulator::{Config, Emulator, RunningEmulator};
+mod common;
+
+use common::*;
 use serde_json::{json, Value};
 
-const P: &str = "demo-project";
-const NUMBER: &str = "123456789012";
-const R: &str = "asia-northeast1";
-
-struct Env {
-    emu: RunningEmulator,
-    http: reqwest::Client,
-}
-
 impl Env {
-    async fn start() -> Env {
-        let frozen: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
-        let emu = Emulator::start(Config {
-            frozen_at: Some(frozen),
-            ..Config::default()
-        })
-        .await
-        .unwrap();
-        Env {
-            emu,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("{}{path}", self.emu.base_url());
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), url)
-            .bearer_auth("test-token");
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
     async fn compute(&self, method: &str, rel: &str, body: Option<Value>) -> (u16, Value) {
         self.call(method, &format!("/compute/v1/projects/{rel}"), body)
             .await
     }
 
-    /// Moves the frozen clock past every modelled duration.
-    async fn advance(&self) {
-        let url = format!("{}/_emulator/clock", self.emu.base_url());
-        let resp = self
-            .http
-            .post(url)
-            .json(&json!({"advance": "600s"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success());
-    }
-
     /// Lets `op` finish and returns it as `get` on its selfLink answers.
     async fn finish(&self, op: &Value) -> Value {
-        self.advance().await;
+        self.advance("600s").await;
         let link = op["selfLink"].as_str().expect("operation selfLink");
         let rel = link.split("/compute/v1/").nth(1).unwrap();
         let (status, done) = self.call("GET", &format!("/compute/v1/{rel}"), None).await;
@@ -316,7 +263,7 @@ async fn backend_service_used_by_an_http_route_cannot_be_deleted() {
         )
         .await;
     assert_eq!(status, 200, "{op}");
-    env.advance().await;
+    env.advance("600s").await;
 
     let (status, err) = env
         .compute(
@@ -624,7 +571,7 @@ async fn wait_answers_with_the_done_operation() {
     let (_, op) = env
         .compute("POST", &format!("{P}/global/backendServices"), Some(body))
         .await;
-    env.advance().await;
+    env.advance("600s").await;
     let name = op["name"].as_str().unwrap();
     let (status, done) = env
         .compute("POST", &format!("{P}/global/operations/{name}/wait"), None)

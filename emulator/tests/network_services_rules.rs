@@ -1,72 +1,21 @@
 //! Network Services v1 rules over HTTP against a started emulator (demo seed, frozen clock): one test per rule.
 
-use chrono::{DateTime, Utc};
-use csmrun_emulator::{Config, Emulator, RunningEmulator};
+mod common;
+
+use common::*;
 use serde_json::{json, Value};
 
-const P: &str = "demo-project";
-const NUMBER: &str = "123456789012";
-const R: &str = "asia-northeast1";
 const LOC: &str = "projects/demo-project/locations/global";
 
-struct Env {
-    emu: RunningEmulator,
-    http: reqwest::Client,
-}
-
 impl Env {
-    async fn start() -> Env {
-        let frozen: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
-        let emu = Emulator::start(Config {
-            frozen_at: Some(frozen),
-            ..Config::default()
-        })
-        .await
-        .unwrap();
-        Env {
-            emu,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("{}{path}", self.emu.base_url());
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), url)
-            .bearer_auth("test-token");
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
     async fn ns(&self, method: &str, rel: &str, body: Option<Value>) -> (u16, Value) {
         self.call(method, &format!("/networkservices/v1/{rel}"), body)
             .await
     }
 
-    async fn advance(&self) {
-        let url = format!("{}/_emulator/clock", self.emu.base_url());
-        let resp = self
-            .http
-            .post(url)
-            .json(&json!({"advance": "600s"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success());
-    }
-
     /// Lets the operation finish and returns it as `operations.get` answers.
     async fn finish(&self, op: &Value) -> Value {
-        self.advance().await;
+        self.advance("600s").await;
         let (status, done) = self
             .ns("GET", op["name"].as_str().expect("operation name"), None)
             .await;
@@ -92,7 +41,7 @@ impl Env {
             )
             .await;
         assert_eq!(status, 200, "{op}");
-        self.advance().await;
+        self.advance("600s").await;
     }
 
     /// A NEG and a backend service `name` in the demo project.
@@ -307,7 +256,7 @@ async fn routes_racing_for_one_hostname_fail_in_the_later_operation() {
         (200, 200),
         "neither exists yet when both are accepted"
     );
-    env.advance().await;
+    env.advance("600s").await;
     let (_, done1) = env.ns("GET", op1["name"].as_str().unwrap(), None).await;
     let (_, done2) = env.ns("GET", op2["name"].as_str().unwrap(), None).await;
     assert!(done1.get("error").is_none(), "{done1}");
@@ -500,7 +449,7 @@ async fn same_request_id_returns_the_same_operation_without_a_duplicate() {
         format!("{LOC}/httpRoutes?httpRouteId=idem&requestId=0d6c3a1e-7f2b-4c55-8a9e-1b2c3d4e5f60");
     let body = route("idem.internal", &["meshapps"], "one");
     let (_, op1) = env.ns("POST", &path, Some(body.clone())).await;
-    env.advance().await;
+    env.advance("600s").await;
     let (status, op2) = env.ns("POST", &path, Some(body)).await;
     assert_eq!(
         status, 200,
