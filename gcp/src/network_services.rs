@@ -5,6 +5,7 @@ mod model;
 pub use model::*;
 
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 
 use crate::api::Api;
 use crate::error::Error;
@@ -59,7 +60,6 @@ impl Client {
         route_id: &str,
         route: &HttpRoute,
     ) -> Result<HttpRoute, Error> {
-        let resource = format!("{parent}/httpRoutes/{route_id}");
         let req = Request::new(
             API,
             Method::POST,
@@ -70,10 +70,8 @@ impl Client {
         // Makes a transport retry of this POST a no-op on the server if the first attempt got through.
         .query("requestId", uuid::Uuid::new_v4().to_string())
         .body(to_json(route)?)
-        .resource(resource.clone());
-        let op = self.run_operation(req).await?;
-        op.response()
-            .map_err(|e| e.with_context(API, "httpRoutes.create", &resource))
+        .resource(format!("{parent}/httpRoutes/{route_id}"));
+        self.operation_response(req).await
     }
 
     pub async fn get_http_route(&self, name: &str) -> Result<HttpRoute, Error> {
@@ -103,9 +101,7 @@ impl Client {
         let req = Request::new(API, Method::PATCH, name, "httpRoutes.patch")
             .query_opt("updateMask", update_mask)
             .body(to_json(route)?);
-        let op = self.run_operation(req).await?;
-        op.response()
-            .map_err(|e| e.with_context(API, "httpRoutes.patch", name))
+        self.operation_response(req).await
     }
 
     pub async fn delete_http_route(&self, name: &str) -> Result<(), Error> {
@@ -130,9 +126,18 @@ impl Client {
         lro::wait(&self.t, op, &target).await
     }
 
+    /// Sends `req`, which starts an operation, and waits for it; errors name the request's call and resource.
     async fn run_operation(&self, req: Request) -> Result<LongRunningOperation, Error> {
         let (call, resource) = (req.call, req.resource.clone());
         let op: LongRunningOperation = self.t.send(req).await?;
         self.wait_operation(op, call, &resource).await
+    }
+
+    /// [`Client::run_operation`], then the operation's `response` decoded.
+    async fn operation_response<T: DeserializeOwned>(&self, req: Request) -> Result<T, Error> {
+        let (call, resource) = (req.call, req.resource.clone());
+        let op = self.run_operation(req).await?;
+        op.response()
+            .map_err(|e| e.with_context(API, call, &resource))
     }
 }

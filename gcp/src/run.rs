@@ -5,6 +5,7 @@ mod model;
 pub use model::*;
 
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::api::Api;
@@ -57,7 +58,6 @@ impl Client {
         service_id: &str,
         service: &Service,
     ) -> Result<Service, Error> {
-        let resource = format!("{parent}/services/{service_id}");
         let req = Request::new(
             API,
             Method::POST,
@@ -66,12 +66,8 @@ impl Client {
         )
         .query("serviceId", service_id)
         .body(to_json(service)?)
-        .resource(resource.clone());
-        let op = self
-            .run_operation(req, "services.create", &resource)
-            .await?;
-        op.response()
-            .map_err(|e| e.with_context(API, "services.create", &resource))
+        .resource(format!("{parent}/services/{service_id}"));
+        self.operation_response(req).await
     }
 
     /// `services.get`.
@@ -109,17 +105,13 @@ impl Client {
             req = req.query("forceNewRevision", "true");
         }
         req = req.query_opt("updateMask", options.update_mask.clone());
-        let op = self.run_operation(req, "services.patch", name).await?;
-        op.response()
-            .map_err(|e| e.with_context(API, "services.patch", name))
+        self.operation_response(req).await
     }
 
     /// `services.delete`; waits for the operation.
     pub async fn delete_service(&self, name: &str) -> Result<(), Error> {
         let req = Request::new(API, Method::DELETE, name, "services.delete");
-        self.run_operation(req, "services.delete", name)
-            .await
-            .map(|_| ())
+        self.run_operation(req).await.map(|_| ())
     }
 
     /// `revisions.get` (`name` as in `Service::latest_created_revision`, or a full revision name).
@@ -179,13 +171,18 @@ impl Client {
         lro::wait(&self.t, op, &target).await
     }
 
-    async fn run_operation(
-        &self,
-        req: Request,
-        call: &'static str,
-        resource: &str,
-    ) -> Result<LongRunningOperation, Error> {
+    /// Sends `req`, which starts an operation, and waits for it; errors name the request's call and resource.
+    async fn run_operation(&self, req: Request) -> Result<LongRunningOperation, Error> {
+        let (call, resource) = (req.call, req.resource.clone());
         let op: LongRunningOperation = self.t.send(req).await?;
-        self.wait_operation(op, call, resource).await
+        self.wait_operation(op, call, &resource).await
+    }
+
+    /// [`Client::run_operation`], then the operation's `response` decoded.
+    async fn operation_response<T: DeserializeOwned>(&self, req: Request) -> Result<T, Error> {
+        let (call, resource) = (req.call, req.resource.clone());
+        let op = self.run_operation(req).await?;
+        op.response()
+            .map_err(|e| e.with_context(API, call, &resource))
     }
 }
