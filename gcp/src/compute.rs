@@ -182,14 +182,8 @@ impl Client {
         name: &str,
         bs: &BackendService,
     ) -> Result<ComputeOperation, Error> {
-        let req = Request::new(
-            API,
-            Method::PATCH,
-            backend_service_path(project, name),
-            "backendServices.patch",
-        )
-        .body(to_json(bs)?);
-        self.mutate(project, req).await
+        self.write_backend_service(Method::PATCH, "backendServices.patch", project, name, bs)
+            .await
     }
 
     /// Full replace (PUT); send the object as read (unknown fields kept) with its current fingerprint.
@@ -199,14 +193,8 @@ impl Client {
         name: &str,
         bs: &BackendService,
     ) -> Result<ComputeOperation, Error> {
-        let req = Request::new(
-            API,
-            Method::PUT,
-            backend_service_path(project, name),
-            "backendServices.update",
-        )
-        .body(to_json(bs)?);
-        self.mutate(project, req).await
+        self.write_backend_service(Method::PUT, "backendServices.update", project, name, bs)
+            .await
     }
 
     pub async fn delete_backend_service(
@@ -264,6 +252,20 @@ impl Client {
             long_poll: Some(LongPoll::ComputeWait),
         };
         lro::wait(&self.t, op, &target).await
+    }
+
+    /// Sends `bs` as the body of a patch or update of backend service `name`.
+    async fn write_backend_service(
+        &self,
+        method: Method,
+        call: &'static str,
+        project: &str,
+        name: &str,
+        bs: &BackendService,
+    ) -> Result<ComputeOperation, Error> {
+        let req =
+            Request::new(API, method, backend_service_path(project, name), call).body(to_json(bs)?);
+        self.mutate(project, req).await
     }
 
     async fn mutate(&self, project: &str, req: Request) -> Result<ComputeOperation, Error> {
