@@ -32,12 +32,7 @@ impl Env {
 
     async fn neg(&self, name: &str) {
         let body = json!({"name": name, "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "svc"}});
-        self.ok_op(
-            "POST",
-            &format!("{P}/regions/{R}/networkEndpointGroups"),
-            Some(body),
-        )
-        .await;
+        self.ok_op("POST", &negs(""), Some(body)).await;
     }
 
     async fn backend_service(&self, name: &str, neg: &str) {
@@ -45,13 +40,26 @@ impl Env {
             "name": name, "loadBalancingScheme": "INTERNAL_SELF_MANAGED", "protocol": "HTTP",
             "backends": [{"group": neg_url(neg)}]
         });
-        self.ok_op("POST", &format!("{P}/global/backendServices"), Some(body))
-            .await;
+        self.ok_op("POST", &bss(""), Some(body)).await;
     }
 }
 
 fn neg_url(neg: &str) -> String {
     format!("https://www.googleapis.com/compute/v1/projects/{P}/regions/{R}/networkEndpointGroups/{neg}")
+}
+
+/// A path below the demo region's network endpoint groups (`""` for the collection).
+fn negs(rest: &str) -> String {
+    format!("{P}/regions/{R}/networkEndpointGroups{rest}")
+}
+
+/// A path below the demo project's backend services (`""` for the collection).
+fn bss(rest: &str) -> String {
+    format!("{P}/global/backendServices{rest}")
+}
+
+fn error_message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap()
 }
 
 fn reason(body: &Value) -> &str {
@@ -64,13 +72,7 @@ fn reason(body: &Value) -> &str {
 async fn neg_insert_is_a_regional_operation_and_get_fills_output_fields() {
     let env = Env::start().await;
     let body = json!({"name": "svc-neg", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "svc"}});
-    let (status, op) = env
-        .compute(
-            "POST",
-            &format!("{P}/regions/{R}/networkEndpointGroups"),
-            Some(body),
-        )
-        .await;
+    let (status, op) = env.compute("POST", &negs(""), Some(body)).await;
     assert_eq!(status, 200);
     assert_eq!(op["kind"], "compute#operation");
     assert_eq!(op["status"], "RUNNING");
@@ -87,13 +89,7 @@ async fn neg_insert_is_a_regional_operation_and_get_fills_output_fields() {
     assert_eq!(done["progress"], 100);
     assert!(done["endTime"].is_string());
 
-    let (status, neg) = env
-        .compute(
-            "GET",
-            &format!("{P}/regions/{R}/networkEndpointGroups/svc-neg"),
-            None,
-        )
-        .await;
+    let (status, neg) = env.compute("GET", &negs("/svc-neg"), None).await;
     assert_eq!(status, 200);
     assert_eq!(neg["selfLink"], neg_url("svc-neg"));
     assert_eq!(neg["kind"], "compute#networkEndpointGroup");
@@ -111,29 +107,11 @@ async fn neg_insert_is_a_regional_operation_and_get_fills_output_fields() {
 async fn a_resource_exists_only_once_its_insert_operation_is_done() {
     let env = Env::start().await;
     let body = json!({"name": "late", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "svc"}});
-    let (_, op) = env
-        .compute(
-            "POST",
-            &format!("{P}/regions/{R}/networkEndpointGroups"),
-            Some(body),
-        )
-        .await;
-    let (before, _) = env
-        .compute(
-            "GET",
-            &format!("{P}/regions/{R}/networkEndpointGroups/late"),
-            None,
-        )
-        .await;
+    let (_, op) = env.compute("POST", &negs(""), Some(body)).await;
+    let (before, _) = env.compute("GET", &negs("/late"), None).await;
     assert_eq!(before, 404);
     env.finish(&op).await;
-    let (after, _) = env
-        .compute(
-            "GET",
-            &format!("{P}/regions/{R}/networkEndpointGroups/late"),
-            None,
-        )
-        .await;
+    let (after, _) = env.compute("GET", &negs("/late"), None).await;
     assert_eq!(after, 200);
 }
 
@@ -142,27 +120,16 @@ async fn duplicate_name_is_rejected_with_409_already_exists() {
     let env = Env::start().await;
     env.neg("dup").await;
     let body = json!({"name": "dup", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "other"}});
-    let (status, err) = env
-        .compute(
-            "POST",
-            &format!("{P}/regions/{R}/networkEndpointGroups"),
-            Some(body),
-        )
-        .await;
+    let (status, err) = env.compute("POST", &negs(""), Some(body)).await;
     assert_eq!(status, 409, "{err}");
     assert_eq!(reason(&err), "alreadyExists");
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("already exists"));
+    assert!(error_message(&err).contains("already exists"));
 }
 
 #[tokio::test]
 async fn missing_resource_is_404_not_found_in_computes_error_format() {
     let env = Env::start().await;
-    let (status, err) = env
-        .compute("GET", &format!("{P}/global/backendServices/nope"), None)
-        .await;
+    let (status, err) = env.compute("GET", &bss("/nope"), None).await;
     assert_eq!(status, 404);
     assert_eq!(reason(&err), "notFound");
     assert_eq!(err["error"]["errors"][0]["domain"], "global");
@@ -181,16 +148,10 @@ async fn neg_in_use_by_backend_service_cannot_be_deleted() {
     let env = Env::start().await;
     env.neg("used-neg").await;
     env.backend_service("user-bs", "used-neg").await;
-    let (status, err) = env
-        .compute(
-            "DELETE",
-            &format!("{P}/regions/{R}/networkEndpointGroups/used-neg"),
-            None,
-        )
-        .await;
+    let (status, err) = env.compute("DELETE", &negs("/used-neg"), None).await;
     assert_eq!(status, 400, "{err}");
     assert_eq!(reason(&err), "resourceInUseByAnotherResource");
-    let message = err["error"]["message"].as_str().unwrap();
+    let message = error_message(&err);
     assert!(
         message.contains("used-neg") && message.contains("backendServices/user-bs"),
         "{message}"
@@ -199,47 +160,18 @@ async fn neg_in_use_by_backend_service_cannot_be_deleted() {
     // The rule holds however the backend named the NEG (here: project number, partial URL).
     let by_number = json!({"name": "user-bs-2", "backends": [{"group":
         format!("projects/{NUMBER}/regions/{R}/networkEndpointGroups/used-neg")}]});
-    env.ok_op(
-        "POST",
-        &format!("{P}/global/backendServices"),
-        Some(by_number),
-    )
-    .await;
-    env.ok_op(
-        "DELETE",
-        &format!("{P}/global/backendServices/user-bs"),
-        None,
-    )
-    .await;
-    let rel = format!("{P}/regions/{R}/networkEndpointGroups/used-neg");
+    env.ok_op("POST", &bss(""), Some(by_number)).await;
+    env.ok_op("DELETE", &bss("/user-bs"), None).await;
+    let rel = negs("/used-neg");
     let (status, err) = env.compute("DELETE", &rel, None).await;
     assert_eq!(status, 400, "{err}");
     assert!(
-        err["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("backendServices/user-bs-2"),
+        error_message(&err).contains("backendServices/user-bs-2"),
         "{err}"
     );
-    env.ok_op(
-        "DELETE",
-        &format!("{P}/global/backendServices/user-bs-2"),
-        None,
-    )
-    .await;
-    env.ok_op(
-        "DELETE",
-        &format!("{P}/regions/{R}/networkEndpointGroups/used-neg"),
-        None,
-    )
-    .await;
-    let (gone, _) = env
-        .compute(
-            "GET",
-            &format!("{P}/regions/{R}/networkEndpointGroups/used-neg"),
-            None,
-        )
-        .await;
+    env.ok_op("DELETE", &bss("/user-bs-2"), None).await;
+    env.ok_op("DELETE", &negs("/used-neg"), None).await;
+    let (gone, _) = env.compute("GET", &negs("/used-neg"), None).await;
     assert_eq!(gone, 404);
 }
 
@@ -265,22 +197,10 @@ async fn backend_service_used_by_an_http_route_cannot_be_deleted() {
     assert_eq!(status, 200, "{op}");
     env.advance("600s").await;
 
-    let (status, err) = env
-        .compute(
-            "DELETE",
-            &format!("{P}/global/backendServices/routed-bs"),
-            None,
-        )
-        .await;
+    let (status, err) = env.compute("DELETE", &bss("/routed-bs"), None).await;
     assert_eq!(status, 400, "{err}");
     assert_eq!(reason(&err), "resourceInUseByAnotherResource");
-    assert!(
-        err["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("httpRoutes/routed"),
-        "{err}"
-    );
+    assert!(error_message(&err).contains("httpRoutes/routed"), "{err}");
 }
 
 #[tokio::test]
@@ -288,24 +208,17 @@ async fn backend_referencing_a_missing_neg_is_rejected_with_404() {
     let env = Env::start().await;
     let body = json!({"name": "orphan", "loadBalancingScheme": "INTERNAL_SELF_MANAGED",
         "backends": [{"group": neg_url("never-made")}]});
-    let (status, err) = env
-        .compute("POST", &format!("{P}/global/backendServices"), Some(body))
-        .await;
+    let (status, err) = env.compute("POST", &bss(""), Some(body)).await;
     assert_eq!(status, 404, "{err}");
     assert_eq!(reason(&err), "notFound");
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("networkEndpointGroups/never-made"));
+    assert!(error_message(&err).contains("networkEndpointGroups/never-made"));
 }
 
 #[tokio::test]
 async fn malformed_backend_group_url_is_rejected_with_400_invalid() {
     let env = Env::start().await;
     let body = json!({"name": "bad", "backends": [{"group": "never-made"}]});
-    let (status, err) = env
-        .compute("POST", &format!("{P}/global/backendServices"), Some(body))
-        .await;
+    let (status, err) = env.compute("POST", &bss(""), Some(body)).await;
     assert_eq!(status, 400, "{err}");
     assert_eq!(reason(&err), "invalid");
 }
@@ -316,14 +229,9 @@ async fn serverless_backends_reject_health_checks() {
     env.neg("hc-neg").await;
     let body = json!({"name": "hc", "healthChecks": [format!("projects/{P}/global/healthChecks/x")],
         "backends": [{"group": neg_url("hc-neg")}]});
-    let (status, err) = env
-        .compute("POST", &format!("{P}/global/backendServices"), Some(body))
-        .await;
+    let (status, err) = env.compute("POST", &bss(""), Some(body)).await;
     assert_eq!(status, 400, "{err}");
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("healthcheck"));
+    assert!(error_message(&err).contains("healthcheck"));
 }
 
 #[tokio::test]
@@ -331,9 +239,7 @@ async fn backend_service_get_fills_googles_defaults() {
     let env = Env::start().await;
     env.neg("d-neg").await;
     env.backend_service("defaults", "d-neg").await;
-    let (_, bs) = env
-        .compute("GET", &format!("{P}/global/backendServices/defaults"), None)
-        .await;
+    let (_, bs) = env.compute("GET", &bss("/defaults"), None).await;
     assert_eq!(bs["kind"], "compute#backendService");
     assert_eq!(
         bs["selfLink"],
@@ -355,7 +261,7 @@ async fn stale_fingerprint_is_rejected_with_412() {
     let env = Env::start().await;
     env.neg("f-neg").await;
     env.backend_service("fp", "f-neg").await;
-    let path = format!("{P}/global/backendServices/fp");
+    let path = bss("/fp");
     let (_, first) = env.compute("GET", &path, None).await;
     let stale = first["fingerprint"].clone();
     env.ok_op(
@@ -386,11 +292,7 @@ async fn missing_fingerprint_on_update_is_rejected_with_412() {
     env.neg("m-neg").await;
     env.backend_service("nofp", "m-neg").await;
     let (status, err) = env
-        .compute(
-            "PATCH",
-            &format!("{P}/global/backendServices/nofp"),
-            Some(json!({"description": "x"})),
-        )
+        .compute("PATCH", &bss("/nofp"), Some(json!({"description": "x"})))
         .await;
     assert_eq!(status, 412, "{err}");
     assert_eq!(reason(&err), "conditionNotMet");
@@ -401,7 +303,7 @@ async fn fingerprint_changes_on_every_write() {
     let env = Env::start().await;
     env.neg("w-neg").await;
     env.backend_service("writes", "w-neg").await;
-    let path = format!("{P}/global/backendServices/writes");
+    let path = bss("/writes");
     let mut seen = Vec::new();
     for _ in 0..3 {
         let (_, bs) = env.compute("GET", &path, None).await;
@@ -423,7 +325,7 @@ async fn patch_merges_and_update_replaces() {
     let env = Env::start().await;
     env.neg("p-neg").await;
     env.backend_service("merge", "p-neg").await;
-    let path = format!("{P}/global/backendServices/merge");
+    let path = bss("/merge");
     let (_, bs) = env.compute("GET", &path, None).await;
     let patch = json!({
         "fingerprint": bs["fingerprint"], "description": "csmrun:demo-project/asia-northeast1/merge",
@@ -479,13 +381,7 @@ async fn same_request_id_returns_the_same_operation_without_a_duplicate() {
         "a retry after completion still answers with the operation, not 409"
     );
     assert_eq!(op3["name"], op1["name"]);
-    let (_, list) = env
-        .compute(
-            "GET",
-            &format!("{P}/regions/{R}/networkEndpointGroups"),
-            None,
-        )
-        .await;
+    let (_, list) = env.compute("GET", &negs(""), None).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
 }
 
@@ -545,13 +441,7 @@ async fn subnetwork_get_reports_private_google_access() {
 async fn operations_are_found_only_in_their_own_scope() {
     let env = Env::start().await;
     let body = json!({"name": "scoped", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "svc"}});
-    let (_, op) = env
-        .compute(
-            "POST",
-            &format!("{P}/regions/{R}/networkEndpointGroups"),
-            Some(body),
-        )
-        .await;
+    let (_, op) = env.compute("POST", &negs(""), Some(body)).await;
     let name = op["name"].as_str().unwrap();
     let (regional, _) = env
         .compute("GET", &format!("{P}/regions/{R}/operations/{name}"), None)
@@ -568,9 +458,7 @@ async fn wait_answers_with_the_done_operation() {
     let env = Env::start().await;
     env.neg("wait-neg").await;
     let body = json!({"name": "wait-bs", "backends": [{"group": neg_url("wait-neg")}]});
-    let (_, op) = env
-        .compute("POST", &format!("{P}/global/backendServices"), Some(body))
-        .await;
+    let (_, op) = env.compute("POST", &bss(""), Some(body)).await;
     env.advance("600s").await;
     let name = op["name"].as_str().unwrap();
     let (status, done) = env
@@ -586,7 +474,7 @@ async fn list_filters_by_field() {
     let env = Env::start().await;
     env.neg("a-neg").await;
     env.neg("b-neg").await;
-    let rel = format!("{P}/regions/{R}/networkEndpointGroups");
+    let rel = negs("");
     let (_, all) = env.compute("GET", &rel, None).await;
     assert_eq!(all["kind"], "compute#networkEndpointGroupList");
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
@@ -620,15 +508,9 @@ async fn list_filters_by_field() {
 async fn unknown_body_fields_are_rejected_before_the_handler() {
     let env = Env::start().await;
     let body = json!({"name": "x", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "s"}, "bogus": 1});
-    let (status, err) = env
-        .compute(
-            "POST",
-            &format!("{P}/regions/{R}/networkEndpointGroups"),
-            Some(body),
-        )
-        .await;
+    let (status, err) = env.compute("POST", &negs(""), Some(body)).await;
     assert_eq!(status, 400, "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("bogus"));
+    assert!(error_message(&err).contains("bogus"));
 }
 
 #[tokio::test]
@@ -640,7 +522,7 @@ async fn request_id_must_be_a_non_zero_uuid() {
         let path = format!("{P}/regions/{R}/networkEndpointGroups?requestId={bad}");
         let (status, err) = env.compute("POST", &path, Some(body.clone())).await;
         assert_eq!(status, 400, "{bad}: {err}");
-        assert!(err["error"]["message"].as_str().unwrap().contains("UUID"));
+        assert!(error_message(&err).contains("UUID"));
     }
 }
 
@@ -675,11 +557,7 @@ async fn backend_services_can_be_listed_by_the_neg_they_use() {
     assert_eq!(items.len(), 1, "{list}");
     assert_eq!(items[0]["name"], "b2");
     let (status, err) = env
-        .compute(
-            "GET",
-            &format!("{P}/global/backendServices?filter=what%20is%20this"),
-            None,
-        )
+        .compute("GET", &bss("?filter=what%20is%20this"), None)
         .await;
     assert_eq!(status, 400, "{err}");
 }
