@@ -70,6 +70,22 @@ impl Env {
     }
 }
 
+/// A path below the demo project's HTTP routes (`""` for the collection).
+fn http_routes(rest: &str) -> String {
+    format!("{LOC}/httpRoutes{rest}")
+}
+
+fn error_message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap()
+}
+
+/// A 400 `INVALID_ARGUMENT` whose message names `needle`.
+fn assert_invalid_argument(status: u16, err: &Value, needle: &str) {
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
+    assert!(error_message(err).contains(needle), "{err}");
+}
+
 fn bs(name: &str) -> String {
     format!("projects/{P}/locations/global/backendServices/{name}")
 }
@@ -163,7 +179,7 @@ async fn duplicate_id_is_rejected_with_409_already_exists() {
 #[tokio::test]
 async fn missing_resource_is_404_not_found() {
     let env = Env::start().await;
-    let (status, err) = env.ns("GET", &format!("{LOC}/httpRoutes/nope"), None).await;
+    let (status, err) = env.ns("GET", &http_routes("/nope"), None).await;
     assert_eq!(status, 404);
     assert_eq!(err["error"]["status"], "NOT_FOUND");
     assert_eq!(
@@ -182,12 +198,7 @@ async fn route_meshes_must_exist() {
             route("svc.meshapps.internal", &["no-such-mesh"], "svc"),
         )
         .await;
-    assert_eq!(status, 400, "{err}");
-    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("no-such-mesh"));
+    assert_invalid_argument(status, &err, "no-such-mesh");
 }
 
 #[tokio::test]
@@ -199,12 +210,7 @@ async fn route_destination_backend_services_must_exist() {
             route("svc.meshapps.internal", &["meshapps"], "missing-bs"),
         )
         .await;
-    assert_eq!(status, 400, "{err}");
-    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("missing-bs"));
+    assert_invalid_argument(status, &err, "missing-bs");
 }
 
 #[tokio::test]
@@ -227,10 +233,10 @@ async fn duplicate_hostname_on_a_mesh_is_rejected() {
         )
         .await;
     assert_eq!(status, 400, "{err}");
-    let message = err["error"]["message"].as_str().unwrap();
+    let message = error_message(&err);
     assert!(message.contains("api.meshapps.internal"), "{message}");
     assert!(
-        message.contains(&format!("{LOC}/httpRoutes/first")),
+        message.contains(&http_routes("/first")),
         "names the other route: {message}"
     );
 }
@@ -275,13 +281,13 @@ async fn the_same_hostname_on_different_meshes_is_allowed() {
     .await;
     env.ok_op(
         "POST",
-        &format!("{LOC}/httpRoutes?httpRouteId=a"),
+        &http_routes("?httpRouteId=a"),
         Some(route("x.internal", &["meshapps"], "one")),
     )
     .await;
     env.ok_op(
         "POST",
-        &format!("{LOC}/httpRoutes?httpRouteId=b"),
+        &http_routes("?httpRouteId=b"),
         Some(route("x.internal", &["other"], "one")),
     )
     .await;
@@ -319,7 +325,7 @@ async fn route_fields_round_trip_as_proto3_json() {
     let done = env
         .ok_op(
             "POST",
-            &format!("{LOC}/httpRoutes?httpRouteId=target"),
+            &http_routes("?httpRouteId=target"),
             Some(body.clone()),
         )
         .await;
@@ -327,9 +333,7 @@ async fn route_fields_round_trip_as_proto3_json() {
         done["response"]["@type"],
         "type.googleapis.com/google.cloud.networkservices.v1.HttpRoute"
     );
-    let (status, got) = env
-        .ns("GET", &format!("{LOC}/httpRoutes/target"), None)
-        .await;
+    let (status, got) = env.ns("GET", &http_routes("/target"), None).await;
     assert_eq!(status, 200);
     let mut want_rules = body["rules"].clone();
     want_rules[0]["matches"][0]
@@ -375,22 +379,18 @@ async fn patch_with_update_mask_replaces_only_masked_fields() {
     env.backend_service("one").await;
     let mut body = route("p.meshapps.internal", &["meshapps"], "one");
     body["description"] = json!("before");
-    env.ok_op(
-        "POST",
-        &format!("{LOC}/httpRoutes?httpRouteId=p"),
-        Some(body),
-    )
-    .await;
+    env.ok_op("POST", &http_routes("?httpRouteId=p"), Some(body))
+        .await;
     let patch = json!({"description": "after", "hostnames": ["ignored.internal"]});
     let done = env
         .ok_op(
             "PATCH",
-            &format!("{LOC}/httpRoutes/p?updateMask=description"),
+            &http_routes("/p?updateMask=description"),
             Some(patch),
         )
         .await;
     assert_eq!(done["metadata"]["verb"], "update");
-    let (_, got) = env.ns("GET", &format!("{LOC}/httpRoutes/p"), None).await;
+    let (_, got) = env.ns("GET", &http_routes("/p"), None).await;
     assert_eq!(got["description"], "after");
     assert_eq!(
         got["hostnames"],
@@ -401,7 +401,7 @@ async fn patch_with_update_mask_replaces_only_masked_fields() {
     let (status, err) = env
         .ns(
             "PATCH",
-            &format!("{LOC}/httpRoutes/p?updateMask=createTime"),
+            &http_routes("/p?updateMask=createTime"),
             Some(json!({})),
         )
         .await;
@@ -414,20 +414,20 @@ async fn patch_cannot_take_a_hostname_used_on_the_mesh() {
     env.backend_service("one").await;
     env.ok_op(
         "POST",
-        &format!("{LOC}/httpRoutes?httpRouteId=a"),
+        &http_routes("?httpRouteId=a"),
         Some(route("a.internal", &["meshapps"], "one")),
     )
     .await;
     env.ok_op(
         "POST",
-        &format!("{LOC}/httpRoutes?httpRouteId=b"),
+        &http_routes("?httpRouteId=b"),
         Some(route("b.internal", &["meshapps"], "one")),
     )
     .await;
     let (status, err) = env
         .ns(
             "PATCH",
-            &format!("{LOC}/httpRoutes/b?updateMask=hostnames"),
+            &http_routes("/b?updateMask=hostnames"),
             Some(json!({"hostnames": ["a.internal"]})),
         )
         .await;
@@ -435,7 +435,7 @@ async fn patch_cannot_take_a_hostname_used_on_the_mesh() {
     // Re-saving a route with its own hostnames is not a conflict with itself.
     env.ok_op(
         "PATCH",
-        &format!("{LOC}/httpRoutes/b?updateMask=hostnames"),
+        &http_routes("/b?updateMask=hostnames"),
         Some(json!({"hostnames": ["b.internal"]})),
     )
     .await;
@@ -445,8 +445,7 @@ async fn patch_cannot_take_a_hostname_used_on_the_mesh() {
 async fn same_request_id_returns_the_same_operation_without_a_duplicate() {
     let env = Env::start().await;
     env.backend_service("one").await;
-    let path =
-        format!("{LOC}/httpRoutes?httpRouteId=idem&requestId=0d6c3a1e-7f2b-4c55-8a9e-1b2c3d4e5f60");
+    let path = http_routes("?httpRouteId=idem&requestId=0d6c3a1e-7f2b-4c55-8a9e-1b2c3d4e5f60");
     let body = route("idem.internal", &["meshapps"], "one");
     let (_, op1) = env.ns("POST", &path, Some(body.clone())).await;
     env.advance("600s").await;
@@ -482,7 +481,7 @@ async fn project_number_and_id_name_the_same_resources() {
         Some(by_number),
     )
     .await;
-    let (status, _) = env.ns("GET", &format!("{LOC}/httpRoutes/n"), None).await;
+    let (status, _) = env.ns("GET", &http_routes("/n"), None).await;
     assert_eq!(status, 200);
 }
 
@@ -492,19 +491,14 @@ async fn a_mesh_with_routes_cannot_be_deleted() {
     env.backend_service("one").await;
     env.ok_op(
         "POST",
-        &format!("{LOC}/httpRoutes?httpRouteId=pin"),
+        &http_routes("?httpRouteId=pin"),
         Some(route("pin.internal", &["meshapps"], "one")),
     )
     .await;
     let (status, err) = env.ns("DELETE", &mesh("meshapps"), None).await;
     assert_eq!(status, 400, "{err}");
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("httpRoutes/pin"));
-    let done = env
-        .ok_op("DELETE", &format!("{LOC}/httpRoutes/pin"), None)
-        .await;
+    assert!(error_message(&err).contains("httpRoutes/pin"));
+    let done = env.ok_op("DELETE", &http_routes("/pin"), None).await;
     assert_eq!(
         done["response"]["@type"],
         "type.googleapis.com/google.protobuf.Empty"
@@ -526,9 +520,7 @@ async fn list_routes_pages_through_every_route() {
         )
         .await;
     }
-    let (_, first) = env
-        .ns("GET", &format!("{LOC}/httpRoutes?pageSize=2"), None)
-        .await;
+    let (_, first) = env.ns("GET", &http_routes("?pageSize=2"), None).await;
     assert_eq!(first["httpRoutes"].as_array().unwrap().len(), 2);
     let token = first["nextPageToken"].as_str().unwrap();
     let (_, rest) = env
@@ -538,10 +530,7 @@ async fn list_routes_pages_through_every_route() {
             None,
         )
         .await;
-    assert_eq!(
-        rest["httpRoutes"][0]["name"],
-        format!("{LOC}/httpRoutes/l3")
-    );
+    assert_eq!(rest["httpRoutes"][0]["name"], http_routes("/l3"));
     assert!(rest.get("nextPageToken").is_none());
 }
 
@@ -552,10 +541,7 @@ async fn unknown_body_fields_are_rejected_before_the_handler() {
     body["rules"][0]["action"]["bogusField"] = json!(1);
     let (status, err) = env.create_route("u", body).await;
     assert_eq!(status, 400, "{err}");
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("bogusField"));
+    assert!(error_message(&err).contains("bogusField"));
 }
 
 #[tokio::test]
@@ -565,7 +551,7 @@ async fn create_without_an_id_is_rejected() {
         .ns("POST", &format!("{LOC}/meshes"), Some(json!({})))
         .await;
     assert_eq!(status, 400, "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("meshId"));
+    assert!(error_message(&err).contains("meshId"));
     let (status, err) = env
         .ns(
             "POST",
@@ -593,13 +579,13 @@ async fn list_routes_filters_by_destination() {
     env.backend_service("two").await;
     env.ok_op(
         "POST",
-        &format!("{LOC}/httpRoutes?httpRouteId=to-one"),
+        &http_routes("?httpRouteId=to-one"),
         Some(route("one.internal", &["meshapps"], "one")),
     )
     .await;
     env.ok_op(
         "POST",
-        &format!("{LOC}/httpRoutes?httpRouteId=to-two"),
+        &http_routes("?httpRouteId=to-two"),
         Some(route("two.internal", &["meshapps"], "two")),
     )
     .await;
@@ -612,5 +598,5 @@ async fn list_routes_filters_by_destination() {
     assert_eq!(status, 200, "{list}");
     let routes = list["httpRoutes"].as_array().unwrap();
     assert_eq!(routes.len(), 1, "{list}");
-    assert_eq!(routes[0]["name"], format!("{LOC}/httpRoutes/to-two"));
+    assert_eq!(routes[0]["name"], http_routes("/to-two"));
 }
