@@ -10,6 +10,16 @@ async fn add_fault(env: &Env, rule: Value) {
     assert_eq!(status, 200, "{text}");
 }
 
+/// `projects.get` on the demo project: a call every fault rule below can target.
+async fn get_project(env: &Env) -> (u16, Value) {
+    env.call(
+        "GET",
+        &format!("/cloudresourcemanager/v1/projects/{P}"),
+        None,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn one_shot_503_fails_exactly_one_matching_call() {
     let env = Env::start().await;
@@ -29,13 +39,7 @@ async fn one_shot_503_fails_exactly_one_matching_call() {
 async fn injected_429_is_resource_exhausted() {
     let env = Env::start().await;
     add_fault(&env, json!({"api": "cloudresourcemanager", "code": 429})).await;
-    let (status, body) = env
-        .call(
-            "GET",
-            &format!("/cloudresourcemanager/v1/projects/{P}"),
-            None,
-        )
-        .await;
+    let (status, body) = get_project(&env).await;
     assert_eq!(status, 429);
     assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED");
 }
@@ -67,13 +71,7 @@ async fn compute_and_dns_403_is_rate_limit_exceeded() {
 async fn rules_for_other_apis_do_not_fire() {
     let env = Env::start().await;
     add_fault(&env, json!({"api": "compute", "code": 503})).await;
-    let (status, _) = env
-        .call(
-            "GET",
-            &format!("/cloudresourcemanager/v1/projects/{P}"),
-            None,
-        )
-        .await;
+    let (status, _) = get_project(&env).await;
     assert_eq!(status, 200);
 }
 
@@ -86,16 +84,7 @@ async fn rate_zero_never_fires_and_rate_one_always_fires() {
     )
     .await;
     for _ in 0..5 {
-        assert_eq!(
-            env.call(
-                "GET",
-                &format!("/cloudresourcemanager/v1/projects/{P}"),
-                None
-            )
-            .await
-            .0,
-            200
-        );
+        assert_eq!(get_project(&env).await.0, 200);
     }
     env.control("DELETE", "faults", None).await;
     add_fault(
@@ -104,16 +93,7 @@ async fn rate_zero_never_fires_and_rate_one_always_fires() {
     )
     .await;
     for _ in 0..5 {
-        assert_eq!(
-            env.call(
-                "GET",
-                &format!("/cloudresourcemanager/v1/projects/{P}"),
-                None
-            )
-            .await
-            .0,
-            503
-        );
+        assert_eq!(get_project(&env).await.0, 503);
     }
 }
 
@@ -145,13 +125,7 @@ async fn added_latency_delays_the_answer() {
     )
     .await;
     let started = std::time::Instant::now();
-    let (status, _) = env
-        .call(
-            "GET",
-            &format!("/cloudresourcemanager/v1/projects/{P}"),
-            None,
-        )
-        .await;
+    let (status, _) = get_project(&env).await;
     assert_eq!(status, 200);
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
 }
@@ -184,16 +158,7 @@ async fn reset_returns_to_the_initial_seed() {
         .call("GET", &format!("/dns/v1/projects/{P}/managedZones/z"), None)
         .await;
     assert_eq!(status, 404);
-    assert_eq!(
-        env.call(
-            "GET",
-            &format!("/cloudresourcemanager/v1/projects/{P}"),
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(get_project(&env).await.0, 200);
 }
 
 #[tokio::test]
@@ -289,12 +254,7 @@ async fn request_log_file_gets_the_same_lines() {
         ..Default::default()
     })
     .await;
-    env.call(
-        "GET",
-        &format!("/cloudresourcemanager/v1/projects/{P}"),
-        None,
-    )
-    .await;
+    get_project(&env).await;
     let text = std::fs::read_to_string(&file).unwrap();
     let (_, served) = env.control("GET", "requests", None).await;
     assert_eq!(text, served);
