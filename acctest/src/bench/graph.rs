@@ -89,26 +89,14 @@ fn longest(nodes: &[Node]) -> Chain {
     Chain { seconds, path }
 }
 
-/// Which create graph to take the critical path of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Shape {
-    /// PRODUCT §4: pre-flight; {IAM → propagation wait} ∥ {zone → record} ∥ {NEG → backend service} ∥
-    /// mesh settle; the service after IAM and settle; invokers after the service; the route last.
-    Product,
-    /// As `src/service/runner.rs` builds it since the NEG records the roles about to be granted
-    /// (commit 98f643f): the IAM step waits for the NEG, so the NEG operation precedes the service.
-    IamAfterNeg,
-}
-
-/// The critical path of csmrun's create graph of `shape`. `new_grant`: the account's binding is
-/// added by this create, so the service waits for propagation. The seeded mesh is older than the
-/// settle time and API round trips count as zero.
-pub fn csmrun_critical_path(d: &Durations, new_grant: bool, shape: Shape) -> Chain {
+/// The critical path of csmrun's create graph, PRODUCT §4: pre-flight; {IAM → propagation wait} ∥
+/// {zone → record} ∥ {NEG → backend service} ∥ mesh settle; the service after IAM and settle;
+/// invokers after the service; the route last. (`src/service/runner.rs` also makes IAM wait for the
+/// NEG insert to be *accepted*, which takes one round trip, counted as zero here.) `new_grant`: the
+/// account's binding is added by this create, so the service waits for propagation. The seeded mesh
+/// is older than the settle time and API round trips count as zero.
+pub fn csmrun_critical_path(d: &Durations, new_grant: bool) -> Chain {
     let propagation = if new_grant { d.iam_propagation } else { 0.0 };
-    let iam_after: &'static [&'static str] = match shape {
-        Shape::Product => &["pre-flight"],
-        Shape::IamAfterNeg => &["neg"],
-    };
     let nodes = [
         Node {
             name: "pre-flight",
@@ -123,7 +111,7 @@ pub fn csmrun_critical_path(d: &Durations, new_grant: bool, shape: Shape) -> Cha
         Node {
             name: "iam + propagation wait",
             seconds: propagation,
-            after: iam_after,
+            after: &["pre-flight"],
         },
         Node {
             name: "dns zone",
@@ -224,7 +212,7 @@ mod tests {
 
     #[test]
     fn without_a_new_grant_the_service_then_the_route_bound_the_create() {
-        let c = csmrun_critical_path(&Durations::EMULATOR, false, Shape::Product);
+        let c = csmrun_critical_path(&Durations::EMULATOR, false);
         assert_eq!(c.seconds, 30.0);
         assert_eq!(c.path.last(), Some(&"http route"));
         assert!(c.path.contains(&"cloud run service"));
@@ -232,7 +220,7 @@ mod tests {
 
     #[test]
     fn a_new_grant_puts_the_propagation_wait_on_the_critical_path() {
-        let c = csmrun_critical_path(&Durations::EMULATOR, true, Shape::Product);
+        let c = csmrun_critical_path(&Durations::EMULATOR, true);
         assert_eq!(c.seconds, 120.0);
         assert_eq!(
             c.path,
@@ -251,18 +239,9 @@ mod tests {
             backend_insert: 40.0,
             ..Durations::EMULATOR
         };
-        let c = csmrun_critical_path(&d, false, Shape::Product);
+        let c = csmrun_critical_path(&d, false);
         assert_eq!(c.seconds, 55.0);
         assert!(c.path.contains(&"backend service"));
-    }
-
-    #[test]
-    fn waiting_for_the_neg_before_the_grant_puts_the_neg_on_the_critical_path() {
-        let c = csmrun_critical_path(&Durations::EMULATOR, false, Shape::IamAfterNeg);
-        assert_eq!(c.seconds, 35.0);
-        assert_eq!(c.path[1], "neg");
-        let g = csmrun_critical_path(&Durations::EMULATOR, true, Shape::IamAfterNeg);
-        assert_eq!(g.seconds, 125.0);
     }
 
     #[test]

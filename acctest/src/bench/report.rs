@@ -65,16 +65,6 @@ pub fn table(f: &Figures) -> String {
             e.critical_path.path.join(" -> ")
         );
     }
-    for e in &f.efficiency {
-        let _ = writeln!(
-            s,
-            "   new grant {}: against the graph the provider builds today ({:.3} s: {}) efficiency {:.3}",
-            if e.new_grant { "yes" } else { "no" },
-            e.implemented_bound_seconds,
-            e.implemented_path.path.join(" -> "),
-            e.efficiency_vs_implemented
-        );
-    }
     let _ = writeln!(
         s,
         "\n2. Scale (shared mesh, domain, account; terraform default parallelism 10)"

@@ -10,7 +10,7 @@ use super::anchor::{self, AnchorRun};
 use super::calls::Calls;
 use super::env::{Bench, Run, PROVIDER_BINARY};
 use super::footprint::{self, Footprint};
-use super::graph::{self, Chain, Durations, Shape};
+use super::graph::{self, Chain, Durations};
 use super::stats::Summary;
 use super::world;
 use crate::emulator::TestEmulator;
@@ -63,11 +63,6 @@ pub struct Efficiency {
     pub provider_work_seconds: Summary,
     /// `bound / provider work` (median work).
     pub efficiency: f64,
-    /// The critical path of the graph the provider builds today (see [`Shape::IamAfterNeg`]), nominal.
-    pub implemented_path: Chain,
-    pub implemented_bound_seconds: f64,
-    /// `implemented bound / provider work`: the loss that is not the graph's shape.
-    pub efficiency_vs_implemented: f64,
     /// The whole `terraform apply` (median), seconds.
     pub apply_wall_seconds: Summary,
     pub create_calls: usize,
@@ -146,8 +141,7 @@ fn median(values: &[f64]) -> Summary {
 /// Orchestration efficiency of one create (`new_grant`: the account's binding is added by it).
 pub fn efficiency(o: &Options, provider_dir: &Path, new_grant: bool) -> Result<Efficiency> {
     let d = Durations::EMULATOR;
-    let critical_path = graph::csmrun_critical_path(&d, new_grant, Shape::Product);
-    let implemented_path = graph::csmrun_critical_path(&d, new_grant, Shape::IamAfterNeg);
+    let critical_path = graph::csmrun_critical_path(&d, new_grant);
     let anchor_chain = graph::anchor_chain(&d);
     let seed = world::seed(o.time_scale, !new_grant);
     let mut work = Vec::new();
@@ -179,11 +173,7 @@ pub fn efficiency(o: &Options, provider_dir: &Path, new_grant: bool) -> Result<E
         .map(|a| a.parts.clone())
         .unwrap_or_default();
     let bound_seconds = critical_path.seconds * o.time_scale;
-    let implemented_bound_seconds = implemented_path.seconds * o.time_scale;
     Ok(Efficiency {
-        efficiency_vs_implemented: ratio(implemented_bound_seconds, work.median),
-        implemented_bound_seconds,
-        implemented_path,
         new_grant,
         bound_seconds,
         efficiency: ratio(bound_seconds, work.median),
