@@ -46,27 +46,14 @@ pub fn create(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     doc.insert("name".into(), Value::from(name.clone()));
     doc.insert("createTime".into(), Value::from(now.clone()));
     doc.insert("updateTime".into(), Value::from(now));
-    let doc = Value::Object(doc);
-    validate(world, &doc, &name)?;
-    let doc = stored(doc);
-    let key = name.clone();
-    let work = Box::new(move |w: &mut World| {
-        if w.get(HTTP_ROUTES, &key).is_some() {
-            return Err(op_error(6, format!("Resource '{key}' already exists")));
-        }
-        // The world may have changed while the operation ran (a concurrent route took a hostname).
-        route_refs::check(w, &doc, &key).map_err(|e| op_error(3, e.message))?;
-        w.put(HTTP_ROUTES, &key, doc.clone());
-        Ok(Some(doc))
-    });
-    let job = Job {
-        location: &location,
-        target: &name,
-        verb: "create",
-        response_type: ROUTE_TYPE,
-        nominal: ROUTE_WRITE,
-    };
-    Ok(Reply::json(operations::start(world, call, job, work)))
+    start_write(
+        world,
+        call,
+        &location,
+        &name,
+        Value::Object(doc),
+        Write::Create,
+    )
 }
 
 pub fn get(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
@@ -116,22 +103,57 @@ pub fn patch(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
         };
     }
     doc.insert("updateTime".into(), Value::from(rfc3339(world.now())));
-    let doc = Value::Object(doc);
-    validate(world, &doc, &name)?;
+    start_write(
+        world,
+        call,
+        &location,
+        &name,
+        Value::Object(doc),
+        Write::Update,
+    )
+}
+
+/// Which write an operation does: it decides whether the route must already exist when the work runs.
+#[derive(Clone, Copy)]
+enum Write {
+    Create,
+    Update,
+}
+
+/// Validates `doc` now and starts the operation that stores it as route `name`.
+fn start_write(
+    world: &mut World,
+    call: &Call,
+    location: &str,
+    name: &str,
+    doc: Value,
+    write: Write,
+) -> Result<Reply, ApiError> {
+    validate(world, &doc, name)?;
     let doc = stored(doc);
-    let key = name.clone();
+    let key = name.to_string();
     let work = Box::new(move |w: &mut World| {
-        if w.get(HTTP_ROUTES, &key).is_none() {
-            return Err(op_error(5, format!("Resource '{key}' was not found")));
+        match (write, w.get(HTTP_ROUTES, &key).is_some()) {
+            (Write::Create, true) => {
+                return Err(op_error(6, format!("Resource '{key}' already exists")))
+            }
+            (Write::Update, false) => {
+                return Err(op_error(5, format!("Resource '{key}' was not found")))
+            }
+            _ => {}
         }
+        // The world may have changed while the operation ran (a concurrent route took a hostname).
         route_refs::check(w, &doc, &key).map_err(|e| op_error(3, e.message))?;
         w.put(HTTP_ROUTES, &key, doc.clone());
         Ok(Some(doc))
     });
     let job = Job {
-        location: &location,
-        target: &name,
-        verb: "update",
+        location,
+        target: name,
+        verb: match write {
+            Write::Create => "create",
+            Write::Update => "update",
+        },
         response_type: ROUTE_TYPE,
         nominal: ROUTE_WRITE,
     };
