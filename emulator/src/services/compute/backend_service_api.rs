@@ -53,6 +53,19 @@ fn missing_neg(world: &World, doc: &Value) -> Option<String> {
         })
 }
 
+/// The last step of an insert or update: stores `doc` unless a backend NEG went away meanwhile.
+fn store_if_negs_exist(w: &mut World, key: &str, doc: Value) -> Outcome {
+    if let Some(path) = missing_neg(w, &doc) {
+        return Outcome::err(compute_op_error(
+            5,
+            "RESOURCE_NOT_FOUND",
+            format!("The resource '{path}' was not found"),
+        ));
+    }
+    w.put(BACKEND_SERVICES, key, doc);
+    Outcome::ok(Value::Null)
+}
+
 pub fn insert(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     let project = project_id(world, call)?;
     if let Some(op) = operations::replay(world, call, &project)? {
@@ -85,15 +98,7 @@ pub fn insert(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
                 format!("The resource '{key}' already exists"),
             ));
         }
-        if let Some(path) = missing_neg(w, &doc) {
-            return Outcome::err(compute_op_error(
-                5,
-                "RESOURCE_NOT_FOUND",
-                format!("The resource '{path}' was not found"),
-            ));
-        }
-        w.put(BACKEND_SERVICES, &key, doc);
-        Outcome::ok(Value::Null)
+        store_if_negs_exist(w, &key, doc)
     });
     Ok(Reply::json(operations::start(
         world, call, target, completion,
@@ -197,15 +202,7 @@ fn write(world: &mut World, call: &Call, verb: &'static str) -> Result<Reply, Ap
             }
             Some(_) => {}
         }
-        if let Some(path) = missing_neg(w, &doc) {
-            return Outcome::err(compute_op_error(
-                5,
-                "RESOURCE_NOT_FOUND",
-                format!("The resource '{path}' was not found"),
-            ));
-        }
-        w.put(BACKEND_SERVICES, &key, doc);
-        Outcome::ok(Value::Null)
+        store_if_negs_exist(w, &key, doc)
     });
     Ok(Reply::json(operations::start(
         world, call, target, completion,
