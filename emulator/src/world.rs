@@ -115,9 +115,15 @@ impl World {
         }
     }
 
-    /// Starts an operation; its completion runs once the clock passes `new.due`.
-    pub fn start_operation(&mut self, new: NewOperation, completion: Completion) {
+    /// Starts an operation; its completion runs once the clock passes `new.due`. Returns the operation as
+    /// the API answers the call that started it.
+    pub fn start_operation(&mut self, new: NewOperation, completion: Completion) -> Value {
+        let name = new.name.clone();
         self.operations.insert(new, completion);
+        self.operations
+            .get(&name)
+            .map(|op| op.render())
+            .unwrap_or(Value::Null)
     }
 
     /// The canonical project for an id or number.

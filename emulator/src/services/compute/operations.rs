@@ -115,12 +115,7 @@ pub fn start(world: &mut World, call: &Call, target: Target<'_>, completion: Com
             injected: call.injected_operation_error.clone(),
         },
         completion,
-    );
-    world
-        .operations
-        .get(&name)
-        .map(|op| op.render())
-        .unwrap_or(Value::Null)
+    )
 }
 
 /// `regionOperations.get`, `globalOperations.get`.

@@ -103,7 +103,7 @@ pub fn start(world: &mut World, call: &Call, job: Job<'_>, work: Work) -> Value 
         };
         outcome.with_metadata(done_metadata)
     });
-    world.start_operation(
+    let mut rendered = world.start_operation(
         NewOperation {
             name: name.clone(),
             api: Api::NetworkServices,
@@ -116,11 +116,6 @@ pub fn start(world: &mut World, call: &Call, job: Job<'_>, work: Work) -> Value 
         },
         completion,
     );
-    let mut rendered = world
-        .operations
-        .get(&name)
-        .map(|op| op.render())
-        .unwrap_or(Value::Null);
     // A running operation says so explicitly, as the recorded traffic shows.
     if let Some(obj) = rendered.as_object_mut() {
         obj.entry("done").or_insert(Value::Bool(false));

@@ -146,12 +146,7 @@ pub(super) fn deploy(
             injected: call.injected_operation_error.clone(),
         },
         completion,
-    );
-    world
-        .operations
-        .get(&op_name)
-        .map(|o| o.render())
-        .unwrap_or(Value::Null)
+    )
 }
 
 /// A revision named by a `TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION` target that this service does not have.

@@ -285,7 +285,7 @@ pub fn delete(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
             Outcome::ok(typed.clone()).with_metadata(typed)
         },
     );
-    world.start_operation(
+    Ok(Reply::json(world.start_operation(
         NewOperation {
             name: op_name.clone(),
             api: Api::Run,
@@ -297,12 +297,5 @@ pub fn delete(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
             injected: call.injected_operation_error.clone(),
         },
         completion,
-    );
-    Ok(Reply::json(
-        world
-            .operations
-            .get(&op_name)
-            .map(|o| o.render())
-            .unwrap_or(Value::Null),
-    ))
+    )))
 }
