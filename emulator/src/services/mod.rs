@@ -35,12 +35,13 @@
 //!   `World::normalise_name` because callers may use the number. Each module owns its own wire structs.
 //! - Long-running work: `World::start_operation(NewOperation, completion)` where the completion is applied when
 //!   the clock passes `due` (use `world.settings.scaled(nominal)` for durations) and receives any injected
-//!   operation failure (`call.injected_operation_error`). Render with `Operation::render()`; for a `wait`
+//!   operation failure (`call.injected_operation_error`); it returns the operation rendered. For a `wait`
 //!   method return `Reply::Wait { operation, timeout }` and the core blocks until done or timeout.
 //! - Register the module's `register` in `registry()` below (done for every module already).
 pub mod compute;
 pub mod dns;
 pub mod network_services;
+pub mod page_token;
 pub mod resource_manager;
 pub mod run;
 

@@ -1,12 +1,12 @@
 //! Compute list responses: `filter`, `maxResults`/`pageToken` paging, Google's list shape.
 
-use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use super::errors;
 use super::filter::Filter;
 use super::refs::CANONICAL_PREFIX;
 use crate::error::ApiError;
+use crate::services::page_token;
 use crate::services::{Call, Reply};
 
 const DEFAULT_PAGE: usize = 500;
@@ -47,7 +47,10 @@ pub fn reply(call: &Call, kind: &str, path: &str, items: Vec<Value>) -> Result<R
         let shown: Vec<Value> = rest.into_iter().take(page).collect();
         out.insert("items".into(), Value::Array(shown));
         if more {
-            out.insert("nextPageToken".into(), json!(encode_token(start + page)));
+            out.insert(
+                "nextPageToken".into(),
+                json!(page_token::encode(start + page)),
+            );
         }
     }
     out.insert(
@@ -57,19 +60,10 @@ pub fn reply(call: &Call, kind: &str, path: &str, items: Vec<Value>) -> Result<R
     Ok(Reply::json(Value::Object(out)))
 }
 
-fn encode_token(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
-}
-
 fn decode_token(token: &str) -> Result<usize, ApiError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| {
-            ApiError::invalid_argument(format!(
-                "Invalid value for field 'pageToken': '{token}'. The page token is not valid."
-            ))
-        })
+    page_token::decode(token).ok_or_else(|| {
+        ApiError::invalid_argument(format!(
+            "Invalid value for field 'pageToken': '{token}'. The page token is not valid."
+        ))
+    })
 }

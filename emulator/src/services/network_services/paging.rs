@@ -1,9 +1,9 @@
 //! AIP-158 paging for list methods: `pageSize`, `pageToken`, `nextPageToken`.
 
-use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::services::page_token;
 use crate::services::Call;
 
 const MAX_PAGE: usize = 1000;
@@ -27,22 +27,16 @@ pub fn page(call: &Call, field: &str, items: Vec<Value>) -> Result<Value, ApiErr
         out.insert(field.to_string(), Value::Array(shown));
     }
     if start + size < total {
-        out.insert("nextPageToken".into(), Value::from(encode(start + size)));
+        out.insert(
+            "nextPageToken".into(),
+            Value::from(page_token::encode(start + size)),
+        );
     }
     Ok(Value::Object(out))
 }
 
-fn encode(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
-}
-
 fn decode(token: &str) -> Result<usize, ApiError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| {
-            ApiError::invalid_argument(format!("The page token '{token}' is not valid."))
-        })
+    page_token::decode(token).ok_or_else(|| {
+        ApiError::invalid_argument(format!("The page token '{token}' is not valid."))
+    })
 }
