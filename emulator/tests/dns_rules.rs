@@ -21,6 +21,22 @@ fn a_record(name: &str) -> Value {
     json!({"name": name, "type": "A", "ttl": 3600, "rrdatas": ["10.0.0.1"]})
 }
 
+/// A path below the private zone `mesh` (`""` for the zone itself).
+fn mesh_zone(rest: &str) -> String {
+    format!("{}/mesh{rest}", zones())
+}
+
+/// The private zone `mesh` holding the record set `*.mesh.example.` A.
+async fn create_mesh_zone_with_a_record(env: &Env) {
+    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
+    env.ok(
+        "POST",
+        &mesh_zone("/rrsets"),
+        Some(a_record("*.mesh.example.")),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn zone_create_answers_the_zone_synchronously_with_ns_and_soa_records() {
     let env = Env::start().await;
@@ -32,9 +48,7 @@ async fn zone_create_answers_the_zone_synchronously_with_ns_and_soa_records() {
         zone["privateVisibilityConfig"]["networks"][0]["kind"],
         "dns#managedZonePrivateVisibilityConfigNetwork"
     );
-    let records = env
-        .ok("GET", &format!("{}/mesh/rrsets", zones()), None)
-        .await;
+    let records = env.ok("GET", &mesh_zone("/rrsets"), None).await;
     let types: Vec<&str> = records["rrsets"]
         .as_array()
         .unwrap()
@@ -81,30 +95,20 @@ async fn missing_zone_is_404_with_cloud_dns_wording() {
 #[tokio::test]
 async fn zone_with_records_other_than_ns_and_soa_cannot_be_deleted() {
     let env = Env::start().await;
-    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    env.ok(
-        "POST",
-        &format!("{}/mesh/rrsets", zones()),
-        Some(a_record("*.mesh.example.")),
-    )
-    .await;
-    let (status, body) = env.call("DELETE", &format!("{}/mesh", zones()), None).await;
+    create_mesh_zone_with_a_record(&env).await;
+    let (status, body) = env.call("DELETE", &mesh_zone(""), None).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["errors"][0]["reason"], "containerNotEmpty");
-    env.ok(
-        "DELETE",
-        &format!("{}/mesh/rrsets/*.mesh.example./A", zones()),
-        None,
-    )
-    .await;
-    env.ok("DELETE", &format!("{}/mesh", zones()), None).await;
+    env.ok("DELETE", &mesh_zone("/rrsets/*.mesh.example./A"), None)
+        .await;
+    env.ok("DELETE", &mesh_zone(""), None).await;
 }
 
 #[tokio::test]
 async fn duplicate_record_set_is_409_already_exists() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    let rrsets = format!("{}/mesh/rrsets", zones());
+    let rrsets = mesh_zone("/rrsets");
     env.ok("POST", &rrsets, Some(a_record("*.mesh.example.")))
         .await;
     let (status, body) = env
@@ -124,7 +128,7 @@ async fn record_set_outside_the_zone_is_400() {
     let (status, _) = env
         .call(
             "POST",
-            &format!("{}/mesh/rrsets", zones()),
+            &mesh_zone("/rrsets"),
             Some(a_record("x.other.example.")),
         )
         .await;
@@ -134,14 +138,8 @@ async fn record_set_outside_the_zone_is_400() {
 #[tokio::test]
 async fn record_set_patch_replaces_its_data() {
     let env = Env::start().await;
-    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    env.ok(
-        "POST",
-        &format!("{}/mesh/rrsets", zones()),
-        Some(a_record("*.mesh.example.")),
-    )
-    .await;
-    let one = format!("{}/mesh/rrsets/*.mesh.example./A", zones());
+    create_mesh_zone_with_a_record(&env).await;
+    let one = mesh_zone("/rrsets/*.mesh.example./A");
     let patched = env
         .ok(
             "PATCH",
@@ -160,7 +158,7 @@ async fn change_is_pending_then_done() {
     let change = env
         .ok(
             "POST",
-            &format!("{}/mesh/changes", zones()),
+            &mesh_zone("/changes"),
             Some(json!({"additions": [a_record("*.mesh.example.")]})),
         )
         .await;
@@ -175,7 +173,7 @@ async fn change_is_pending_then_done() {
     let listed = env
         .ok(
             "GET",
-            &format!("{}/mesh/rrsets?name=*.mesh.example.&type=A", zones()),
+            &mesh_zone("/rrsets?name=*.mesh.example.&type=A"),
             None,
         )
         .await;
@@ -185,19 +183,13 @@ async fn change_is_pending_then_done() {
 #[tokio::test]
 async fn change_deletion_must_match_the_current_record_exactly() {
     let env = Env::start().await;
-    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
-    env.ok(
-        "POST",
-        &format!("{}/mesh/rrsets", zones()),
-        Some(a_record("*.mesh.example.")),
-    )
-    .await;
+    create_mesh_zone_with_a_record(&env).await;
     let mut stale = a_record("*.mesh.example.");
     stale["rrdatas"] = json!(["10.9.9.9"]);
     let (status, _) = env
         .call(
             "POST",
-            &format!("{}/mesh/changes", zones()),
+            &mesh_zone("/changes"),
             Some(json!({"deletions": [stale]})),
         )
         .await;
@@ -209,16 +201,12 @@ async fn zone_patch_answers_a_done_dns_operation() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
     let op = env
-        .ok(
-            "PATCH",
-            &format!("{}/mesh", zones()),
-            Some(json!({"description": "new"})),
-        )
+        .ok("PATCH", &mesh_zone(""), Some(json!({"description": "new"})))
         .await;
     assert_eq!(op["kind"], "dns#operation");
     assert_eq!(op["status"], "done");
     assert_eq!(
-        env.ok("GET", &format!("{}/mesh", zones()), None).await["description"],
+        env.ok("GET", &mesh_zone(""), None).await["description"],
         "new"
     );
 }
