@@ -72,15 +72,8 @@ async fn scenario(env: &Env) {
     )
     .await;
     let path = env.run("services/client");
-    let policy = env
-        .ok(
-            "GET",
-            &format!("{path}:getIamPolicy?options.requestedPolicyVersion=3"),
-            None,
-        )
-        .await;
-    let bindings =
-        json!([{"role": "roles/run.invoker", "members": [format!("serviceAccount:{CLIENT_SA}")]}]);
+    let policy = env.service_iam_policy(&path).await;
+    let bindings = client_invoker_bindings();
     env.ok(
         "POST",
         &format!("{path}:setIamPolicy"),

@@ -258,15 +258,8 @@ async fn service_iam_policy_rejects_a_stale_etag_with_409_aborted() {
     env.finish_run(&create(&env, "hello", plain("img")).await)
         .await;
     let path = env.run("services/hello");
-    let policy = env
-        .ok(
-            "GET",
-            &format!("{path}:getIamPolicy?options.requestedPolicyVersion=3"),
-            None,
-        )
-        .await;
-    let binding =
-        json!([{"role": "roles/run.invoker", "members": [format!("serviceAccount:{CLIENT_SA}")]}]);
+    let policy = env.service_iam_policy(&path).await;
+    let binding = client_invoker_bindings();
     let set = json!({"policy": {"bindings": binding, "etag": policy["etag"]}});
     let written = env
         .ok("POST", &format!("{path}:setIamPolicy"), Some(set.clone()))

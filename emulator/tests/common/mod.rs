@@ -112,6 +112,16 @@ impl Env {
         done
     }
 
+    /// A Cloud Run service's IAM policy (`getIamPolicy`, policy version 3); `service` is its API path.
+    pub async fn service_iam_policy(&self, service: &str) -> Value {
+        self.ok(
+            "GET",
+            &format!("{service}:getIamPolicy?options.requestedPolicyVersion=3"),
+            None,
+        )
+        .await
+    }
+
     /// Grants a project role with setIamPolicy (read-modify-write).
     pub async fn grant(&self, role: &str, member: &str) {
         let path = format!("/cloudresourcemanager/v1/projects/{P}");
@@ -147,6 +157,11 @@ pub fn mesh_client(image: &str) -> Value {
                           "egress": "ALL_TRAFFIC"}
         }
     })
+}
+
+/// Policy bindings that let the mesh client's service account invoke a service.
+pub fn client_invoker_bindings() -> Value {
+    json!([{"role": "roles/run.invoker", "members": [format!("serviceAccount:{CLIENT_SA}")]}])
 }
 
 /// A plain service spec.
