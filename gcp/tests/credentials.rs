@@ -10,15 +10,9 @@ use support::*;
 const SUBJECT: &str = "eyJhbGciOi.github-oidc-subject-token.sig";
 const EXCHANGED: &str = "ya29.exchanged-federated-token";
 
-#[tokio::test]
-async fn an_external_account_exchanges_its_subject_token_and_the_result_is_sent_as_bearer() {
-    let mock = Mock::start().await;
-    mock.push(Reply::json(
-        200,
-        json!({"access_token": EXCHANGED, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
-               "token_type": "Bearer", "expires_in": 3600}),
-    ))
-    .push(Reply::json(200, json!({"projectId": "p"})));
+/// A workload identity federation config whose STS endpoint is `mock` and whose subject token is
+/// [`SUBJECT`] in a fresh file (returned so the test can remove it).
+fn external_account(mock: &Mock) -> (std::path::PathBuf, serde_json::Value) {
     let subject_file =
         std::env::temp_dir().join(format!("csmrun-gcp-subject-{}", uuid::Uuid::new_v4()));
     std::fs::write(&subject_file, SUBJECT).unwrap();
@@ -29,6 +23,19 @@ async fn an_external_account_exchanges_its_subject_token_and_the_result_is_sent_
         "token_url": format!("http://{}/token", mock.host()),
         "credential_source": {"file": subject_file.to_str().unwrap()}
     });
+    (subject_file, config)
+}
+
+#[tokio::test]
+async fn an_external_account_exchanges_its_subject_token_and_the_result_is_sent_as_bearer() {
+    let mock = Mock::start().await;
+    mock.push(Reply::json(
+        200,
+        json!({"access_token": EXCHANGED, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+               "token_type": "Bearer", "expires_in": 3600}),
+    ))
+    .push(Reply::json(200, json!({"projectId": "p"})));
+    let (subject_file, config) = external_account(&mock);
 
     let auth = Auth::google(Some(&config.to_string()), None).unwrap();
     assert_eq!(format!("{auth:?}"), "Auth::Google");
@@ -67,16 +74,7 @@ async fn a_failed_token_exchange_is_an_auth_error_that_is_not_retried() {
         400,
         json!({"error": "invalid_grant", "error_description": "bad subject"}),
     ));
-    let subject_file =
-        std::env::temp_dir().join(format!("csmrun-gcp-subject-{}", uuid::Uuid::new_v4()));
-    std::fs::write(&subject_file, SUBJECT).unwrap();
-    let config = json!({
-        "type": "external_account",
-        "audience": "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/ci/providers/github",
-        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
-        "token_url": format!("http://{}/token", mock.host()),
-        "credential_source": {"file": subject_file.to_str().unwrap()}
-    });
+    let (subject_file, config) = external_account(&mock);
     let auth = Auth::google(Some(&config.to_string()), None).unwrap();
     let t = Transport::new(auth, mock.endpoints(), fast_options(Sleep::instant())).unwrap();
     let err = Clients::from_transport(t)
