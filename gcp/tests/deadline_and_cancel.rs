@@ -16,6 +16,14 @@ fn get(path: &str) -> gcp::transport::Request {
     gcp::transport::Request::new(Api::Run, Method::GET, path, "services.get")
 }
 
+/// Cancels `cancel` shortly after the call under test has started waiting.
+fn cancel_soon(cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        cancel.cancel();
+    })
+}
+
 #[tokio::test]
 async fn retries_stop_when_the_next_wait_would_pass_the_deadline() {
     let mock = Mock::start().await;
@@ -72,10 +80,7 @@ async fn cancelling_aborts_a_hanging_request() {
     let mut opts = fast_options(Sleep::instant());
     opts.request_timeout = Duration::from_secs(3600);
     let t = transport(&mock, opts).with_cancel(cancel.clone());
-    let trigger = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        cancel.cancel();
-    });
+    let trigger = cancel_soon(cancel);
     let err = t.send::<Value>(get("projects/p")).await.unwrap_err();
     trigger.await.unwrap();
     assert!(err.is_cancelled(), "{err:?}");
@@ -91,10 +96,7 @@ async fn cancelling_aborts_a_backoff_wait() {
     opts.retry.backoff =
         gcp::Backoff::new(Duration::from_secs(3600), Duration::from_secs(3600), 1.0);
     let t = transport(&mock, opts).with_cancel(cancel.clone());
-    let trigger = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        cancel.cancel();
-    });
+    let trigger = cancel_soon(cancel);
     let err = t.send::<Value>(get("projects/p")).await.unwrap_err();
     trigger.await.unwrap();
     assert!(err.is_cancelled(), "{err:?}");
@@ -113,10 +115,7 @@ async fn cancelling_aborts_an_operation_wait() {
     opts.poll = gcp::Backoff::new(Duration::from_secs(60), Duration::from_secs(60), 1.0);
     let t = transport(&mock, opts).with_cancel(cancel.clone());
     let c = gcp::Clients::from_transport(t);
-    let trigger = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        cancel.cancel();
-    });
+    let trigger = cancel_soon(cancel);
     let err = c
         .compute()
         .delete_backend_service("p", "bs")
