@@ -41,7 +41,7 @@
 pub mod compute;
 pub mod dns;
 pub mod network_services;
-pub mod page_token;
+pub mod pages;
 pub mod resource_manager;
 pub mod run;
 

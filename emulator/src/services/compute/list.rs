@@ -6,7 +6,7 @@ use super::errors;
 use super::filter::Filter;
 use super::refs::CANONICAL_PREFIX;
 use crate::error::ApiError;
-use crate::services::page_token;
+use crate::services::pages;
 use crate::services::{Call, Reply};
 
 const DEFAULT_PAGE: usize = 500;
@@ -49,7 +49,7 @@ pub fn reply(call: &Call, kind: &str, path: &str, items: Vec<Value>) -> Result<R
         if more {
             out.insert(
                 "nextPageToken".into(),
-                json!(page_token::encode(start + page)),
+                json!(pages::encode_token(start + page)),
             );
         }
     }
@@ -61,7 +61,7 @@ pub fn reply(call: &Call, kind: &str, path: &str, items: Vec<Value>) -> Result<R
 }
 
 fn decode_token(token: &str) -> Result<usize, ApiError> {
-    page_token::decode(token).ok_or_else(|| {
+    pages::decode_token(token).ok_or_else(|| {
         ApiError::invalid_argument(format!(
             "Invalid value for field 'pageToken': '{token}'. The page token is not valid."
         ))

@@ -6,7 +6,7 @@ mod rrsets;
 mod zones;
 
 use crate::error::ApiError;
-use crate::services::{Call, Registry};
+use crate::services::{pages, Call, Registry};
 use crate::world::{collections, World};
 use serde_json::Value;
 
@@ -74,14 +74,5 @@ fn page(call: &Call, items: Vec<Value>) -> (Vec<Value>, Option<String>) {
         .and_then(|t| t.parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or(usize::MAX);
-    let end = start.saturating_add(size).min(items.len());
-    let next = (end < items.len()).then(|| end.to_string());
-    (
-        items
-            .into_iter()
-            .skip(start)
-            .take(end.saturating_sub(start))
-            .collect(),
-        next,
-    )
+    pages::slice(items, start, size)
 }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::services::page_token;
+use crate::services::pages;
 use crate::services::Call;
 
 const MAX_PAGE: usize = 1000;
@@ -29,14 +29,14 @@ pub fn page(call: &Call, field: &str, items: Vec<Value>) -> Result<Value, ApiErr
     if start + size < total {
         out.insert(
             "nextPageToken".into(),
-            Value::from(page_token::encode(start + size)),
+            Value::from(pages::encode_token(start + size)),
         );
     }
     Ok(Value::Object(out))
 }
 
 fn decode(token: &str) -> Result<usize, ApiError> {
-    page_token::decode(token).ok_or_else(|| {
+    pages::decode_token(token).ok_or_else(|| {
         ApiError::invalid_argument(format!("The page token '{token}' is not valid."))
     })
 }

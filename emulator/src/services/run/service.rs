@@ -10,7 +10,7 @@ use crate::api::Api;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::operations::{NewOperation, OpError, Outcome, Style};
-use crate::services::{Call, Reply};
+use crate::services::{pages, Call, Reply};
 use crate::world::{collections, World};
 use chrono::Duration;
 use serde_json::{json, Value};
@@ -118,16 +118,7 @@ pub fn page(call: &Call, items: Vec<Value>) -> Result<(Vec<Value>, Option<String
         .and_then(|s| s.parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or(100);
-    let end = start.saturating_add(size).min(items.len());
-    let next = (end < items.len()).then(|| end.to_string());
-    Ok((
-        items
-            .into_iter()
-            .skip(start)
-            .take(end.saturating_sub(start))
-            .collect(),
-        next,
-    ))
+    Ok(pages::slice(items, start, size))
 }
 
 pub fn list(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
