@@ -7,7 +7,10 @@
 //! what it read). Calls to APIs outside this module's scope (Cloud Run, network security, gateways) and
 //! polls of their operations are skipped.
 
-use csmrun_emulator::{Config, Emulator};
+mod common;
+
+use common::Env;
+use csmrun_emulator::Config;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -146,13 +149,11 @@ fn emulator_path(url: &str) -> Option<String> {
 
 async fn replay(rel: &str) -> Vec<String> {
     // Time scale 0: operations finish at the next request, as the recorded polls show them finished.
-    let emu = Emulator::start(Config {
+    let env = Env::with(Config {
         time_scale: Some(0.0),
         ..Config::default()
     })
-    .await
-    .unwrap();
-    let http = reqwest::Client::new();
+    .await;
     let mut names = Placeholders::default();
     let mut mismatches = Vec::new();
     let mut skipping_operations = false;
@@ -178,18 +179,7 @@ async fn replay(rel: &str) -> Vec<String> {
                 b.insert("fingerprint".into(), Value::from(fp.clone()));
             }
         }
-        let mut req = http
-            .request(
-                ex.method.parse().unwrap(),
-                format!("{}{path}", emu.base_url()),
-            )
-            .bearer_auth("fidelity");
-        if let Some(b) = &body {
-            req = req.json(b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
+        let (status, text) = env.call_text(&ex.method, &path, body.as_ref()).await;
         let answer: Option<Value> = serde_json::from_str(&text).ok();
         replayed += 1;
         let at = format!("[{i}] {} {path}", ex.method);
@@ -222,7 +212,7 @@ async fn replay(rel: &str) -> Vec<String> {
         }
     }
     assert!(replayed > 0, "{rel}: nothing replayed");
-    emu.shutdown().await;
+    env.emu.shutdown().await;
     mismatches
 }
 

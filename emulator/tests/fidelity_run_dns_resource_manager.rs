@@ -11,7 +11,10 @@
 //! resource shape). Calls to other APIs are skipped.
 
 use csmrun_emulator::seed::Seed;
-use csmrun_emulator::{Config, Emulator, SeedSource};
+mod common;
+
+use common::Env;
+use csmrun_emulator::{Config, SeedSource};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -195,14 +198,12 @@ impl Live {
 async fn replay(rel: &str) -> (usize, Vec<String>) {
     let seed = Seed::from_json(SEED).unwrap();
     // Time scale 0: operations finish by the next request, as the recorded polls show them.
-    let emu = Emulator::start(Config {
+    let env = Env::with(Config {
         seed: SeedSource::Inline(seed),
         time_scale: Some(0.0),
         ..Config::default()
     })
-    .await
-    .unwrap();
-    let http = reqwest::Client::new();
+    .await;
     let mut live = Live::default();
     let mut problems = Vec::new();
     let mut replayed = 0;
@@ -211,18 +212,8 @@ async fn replay(rel: &str) -> (usize, Vec<String>) {
             continue;
         };
         let path = live.path(&path);
-        let mut req = http
-            .request(
-                ex.method.parse().unwrap(),
-                format!("{}{path}", emu.base_url()),
-            )
-            .bearer_auth("fidelity");
-        if let Some(body) = &ex.body {
-            req = req.json(&live.body(body));
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
+        let body = ex.body.as_ref().map(|b| live.body(b));
+        let (status, text) = env.call_text(&ex.method, &path, body.as_ref()).await;
         let ours: Option<Value> = serde_json::from_str(&text).ok();
         replayed += 1;
         let at = format!("{rel} [{i}] {} {path}", ex.method);
@@ -248,7 +239,7 @@ async fn replay(rel: &str) -> (usize, Vec<String>) {
             live.learn(ours);
         }
     }
-    emu.shutdown().await;
+    env.emu.shutdown().await;
     (replayed, problems)
 }
 

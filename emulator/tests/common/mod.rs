@@ -55,18 +55,22 @@ impl Env {
         format!("{}{path}", self.emu.base_url())
     }
 
-    /// An authenticated API call; returns the status and the JSON body (or the text as a JSON string).
-    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    /// An authenticated API call; returns the status and the body as text.
+    pub async fn call_text(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
         let mut req = self
             .http
             .request(method.parse().unwrap(), self.url(path))
             .bearer_auth("test-token");
         if let Some(b) = body {
-            req = req.json(&b);
+            req = req.json(b);
         }
         let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// An authenticated API call; returns the status and the JSON body (or the text as a JSON string).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (status, text) = self.call_text(method, path, body.as_ref()).await;
         (
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
