@@ -8,7 +8,7 @@ use crate::api::Api;
 use crate::operations::{NewOperation, OpError, Outcome, Style};
 use crate::services::Call;
 use crate::world::{collections, World};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
 /// Nominal durations of Cloud Run operations (scaled by the time scale).
@@ -25,6 +25,26 @@ pub(super) fn with_type(service: &Value) -> Value {
         out.insert(k.clone(), v.clone());
     }
     Value::Object(out)
+}
+
+/// The operation `call` starts on `service` (its metadata), running from `created` until `due`.
+pub(super) fn new_operation(
+    call: &Call,
+    name: String,
+    service: &Value,
+    created: DateTime<Utc>,
+    due: DateTime<Utc>,
+) -> NewOperation {
+    NewOperation {
+        name,
+        api: Api::Run,
+        style: Style::Longrunning,
+        method_id: call.method_id.clone(),
+        doc: with_type(service),
+        created,
+        due,
+        injected: call.injected_operation_error.clone(),
+    }
 }
 
 pub(super) fn operation_name(world: &mut World, name: &Name) -> String {
@@ -134,19 +154,7 @@ pub(super) fn deploy(
             }
         },
     );
-    world.start_operation(
-        NewOperation {
-            name: op_name.clone(),
-            api: Api::Run,
-            style: Style::Longrunning,
-            method_id: call.method_id.clone(),
-            doc: with_type(&service),
-            created: now,
-            due,
-            injected: call.injected_operation_error.clone(),
-        },
-        completion,
-    )
+    world.start_operation(new_operation(call, op_name, &service, now, due), completion)
 }
 
 /// A revision named by a `TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION` target that this service does not have.

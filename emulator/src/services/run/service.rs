@@ -1,15 +1,15 @@
 //! Services: create, get, list (incl. `locations/-`), patch (incl. `allowMissing`), delete.
 
 use super::deploy::{
-    deploy, operation_name, with_type, CREATE_SECONDS, DELETE_SECONDS, STICKY, UPDATE_SECONDS,
+    deploy, new_operation, operation_name, with_type, CREATE_SECONDS, DELETE_SECONDS, STICKY,
+    UPDATE_SECONDS,
 };
 use super::shape;
 use super::spec::{check_spec, invalid, is_spec_field, spec, valid_service_id};
 use super::Name;
-use crate::api::Api;
 use crate::clock::rfc3339;
 use crate::error::ApiError;
-use crate::operations::{NewOperation, OpError, Outcome, Style};
+use crate::operations::{OpError, Outcome};
 use crate::services::{pages, Call, Reply};
 use crate::world::{collections, World};
 use chrono::Duration;
@@ -277,16 +277,7 @@ pub fn delete(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
         },
     );
     Ok(Reply::json(world.start_operation(
-        NewOperation {
-            name: op_name.clone(),
-            api: Api::Run,
-            style: Style::Longrunning,
-            method_id: call.method_id.clone(),
-            doc: with_type(&service),
-            created: now,
-            due,
-            injected: call.injected_operation_error.clone(),
-        },
+        new_operation(call, op_name, &service, now, due),
         completion,
     )))
 }
