@@ -53,6 +53,25 @@ fn missing_neg(world: &World, doc: &Value) -> Option<String> {
         })
 }
 
+/// The document to store for backend service `name`: `source` with the server-set fields filled in.
+fn build(
+    world: &mut World,
+    source: &Value,
+    project: &str,
+    name: &str,
+    id: &str,
+    created: &str,
+) -> Result<Value, ApiError> {
+    let salt = salt(world);
+    let who = Identity {
+        project,
+        name,
+        id,
+        created,
+    };
+    backend_service::build(source, &who, &neg_lookup(world), salt)
+}
+
 /// The last step of an insert or update: stores `doc` unless a backend NEG went away meanwhile.
 fn store_if_negs_exist(w: &mut World, key: &str, doc: Value) -> Outcome {
     if let Some(path) = missing_neg(w, &doc) {
@@ -78,14 +97,7 @@ pub fn insert(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     }
     let id = world.next_numeric_id();
     let created = crate::clock::compute_timestamp(world.now());
-    let salt = salt(world);
-    let who = Identity {
-        project: &project,
-        name: &name,
-        id: &id,
-        created: &created,
-    };
-    let doc = backend_service::build(&call.body, &who, &neg_lookup(world), salt)?;
+    let doc = build(world, &call.body, &project, &name, &id, &created)?;
     let target = target(&project, &name, &id, "insert");
     let completion = Box::new(move |w: &mut World, injected: Option<OpError>| {
         if injected.is_some() {
@@ -166,14 +178,7 @@ fn write(world: &mut World, call: &Call, verb: &'static str) -> Result<Reply, Ap
         field("creationTimestamp"),
         field("fingerprint"),
     );
-    let salt = salt(world);
-    let who = Identity {
-        project: &project,
-        name: &name,
-        id: &id,
-        created: &created,
-    };
-    let doc = backend_service::build(&source, &who, &neg_lookup(world), salt)?;
+    let doc = build(world, &source, &project, &name, &id, &created)?;
     let target = target(&project, &name, &id, verb);
     let completion = Box::new(move |w: &mut World, injected: Option<OpError>| {
         if injected.is_some() {
