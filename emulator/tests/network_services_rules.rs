@@ -60,6 +60,16 @@ impl Env {
         .await;
     }
 
+    /// Creates route `id` and lets its operation finish successfully.
+    async fn finish_route(&self, id: &str, route: Value) -> Value {
+        self.ok_op(
+            "POST",
+            &http_routes(&format!("?httpRouteId={id}")),
+            Some(route),
+        )
+        .await
+    }
+
     async fn create_route(&self, id: &str, route: Value) -> (u16, Value) {
         self.ns(
             "POST",
@@ -279,18 +289,10 @@ async fn the_same_hostname_on_different_meshes_is_allowed() {
         Some(json!({})),
     )
     .await;
-    env.ok_op(
-        "POST",
-        &http_routes("?httpRouteId=a"),
-        Some(route("x.internal", &["meshapps"], "one")),
-    )
-    .await;
-    env.ok_op(
-        "POST",
-        &http_routes("?httpRouteId=b"),
-        Some(route("x.internal", &["other"], "one")),
-    )
-    .await;
+    env.finish_route("a", route("x.internal", &["meshapps"], "one"))
+        .await;
+    env.finish_route("b", route("x.internal", &["other"], "one"))
+        .await;
 }
 
 #[tokio::test]
@@ -322,13 +324,7 @@ async fn route_fields_round_trip_as_proto3_json() {
             {"action": {"destinations": [{"serviceName": bs("blue")}]}}
         ]
     });
-    let done = env
-        .ok_op(
-            "POST",
-            &http_routes("?httpRouteId=target"),
-            Some(body.clone()),
-        )
-        .await;
+    let done = env.finish_route("target", body.clone()).await;
     assert_eq!(
         done["response"]["@type"],
         "type.googleapis.com/google.cloud.networkservices.v1.HttpRoute"
@@ -379,8 +375,7 @@ async fn patch_with_update_mask_replaces_only_masked_fields() {
     env.backend_service("one").await;
     let mut body = route("p.meshapps.internal", &["meshapps"], "one");
     body["description"] = json!("before");
-    env.ok_op("POST", &http_routes("?httpRouteId=p"), Some(body))
-        .await;
+    env.finish_route("p", body).await;
     let patch = json!({"description": "after", "hostnames": ["ignored.internal"]});
     let done = env
         .ok_op(
@@ -412,18 +407,10 @@ async fn patch_with_update_mask_replaces_only_masked_fields() {
 async fn patch_cannot_take_a_hostname_used_on_the_mesh() {
     let env = Env::start().await;
     env.backend_service("one").await;
-    env.ok_op(
-        "POST",
-        &http_routes("?httpRouteId=a"),
-        Some(route("a.internal", &["meshapps"], "one")),
-    )
-    .await;
-    env.ok_op(
-        "POST",
-        &http_routes("?httpRouteId=b"),
-        Some(route("b.internal", &["meshapps"], "one")),
-    )
-    .await;
+    env.finish_route("a", route("a.internal", &["meshapps"], "one"))
+        .await;
+    env.finish_route("b", route("b.internal", &["meshapps"], "one"))
+        .await;
     let (status, err) = env
         .ns(
             "PATCH",
@@ -489,12 +476,8 @@ async fn project_number_and_id_name_the_same_resources() {
 async fn a_mesh_with_routes_cannot_be_deleted() {
     let env = Env::start().await;
     env.backend_service("one").await;
-    env.ok_op(
-        "POST",
-        &http_routes("?httpRouteId=pin"),
-        Some(route("pin.internal", &["meshapps"], "one")),
-    )
-    .await;
+    env.finish_route("pin", route("pin.internal", &["meshapps"], "one"))
+        .await;
     let (status, err) = env.ns("DELETE", &mesh("meshapps"), None).await;
     assert_eq!(status, 400, "{err}");
     assert!(error_message(&err).contains("httpRoutes/pin"));
@@ -577,18 +560,10 @@ async fn list_routes_filters_by_destination() {
     let env = Env::start().await;
     env.backend_service("one").await;
     env.backend_service("two").await;
-    env.ok_op(
-        "POST",
-        &http_routes("?httpRouteId=to-one"),
-        Some(route("one.internal", &["meshapps"], "one")),
-    )
-    .await;
-    env.ok_op(
-        "POST",
-        &http_routes("?httpRouteId=to-two"),
-        Some(route("two.internal", &["meshapps"], "two")),
-    )
-    .await;
+    env.finish_route("to-one", route("one.internal", &["meshapps"], "one"))
+        .await;
+    env.finish_route("to-two", route("two.internal", &["meshapps"], "two"))
+        .await;
     let filter = format!("rules.action.destinations.serviceName = \"{}\"", bs("two"));
     let url = format!(
         "{LOC}/httpRoutes?filter={}",
