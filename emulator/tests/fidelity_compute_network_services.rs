@@ -35,7 +35,7 @@ struct Exchange {
 
 fn transcript(rel: &str) -> Vec<Exchange> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fidelity_transcripts")
+        .join("tests/transcripts")
         .join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.split("\n---\n")
