@@ -181,12 +181,17 @@ impl Drop for TestEmulator {
 /// Where this emulator writes its request log: `<target dir>/acctest-requests/<test binary>-<pid>-<n>.jsonl`,
 /// so CI can run `../shared/tools/gcp-conformance` over every request the acceptance run sent
 /// (`.ci/conformance`). The target dir is found from the test binary (`target/<profile>/deps/…`),
-/// which also holds when `CARGO_TARGET_DIR` moves it. `None` (no log) if that layout is not found.
+/// which also holds when `CARGO_TARGET_DIR` moves it. `None` (no log) outside that layout, e.g. for
+/// the `csmrun-bench` and `csmrun-campaign` binaries (`target/<profile>/…`), which keep their own logs.
 fn request_log_path() -> Option<std::path::PathBuf> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let exe = std::env::current_exe().ok()?;
-    let target = exe.parent()?.parent()?.parent()?;
+    let deps = exe.parent()?;
+    if deps.file_name()? != "deps" {
+        return None;
+    }
+    let target = deps.parent()?.parent()?;
     let dir = target.join("acctest-requests");
     std::fs::create_dir_all(&dir).ok()?;
     let stem = exe.file_stem()?.to_string_lossy().into_owned();
