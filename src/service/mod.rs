@@ -67,6 +67,9 @@ mod refresh_tests;
 #[path = "rollback_tests.rs"]
 mod rollback_tests;
 #[cfg(test)]
+#[path = "shared_grant_tests.rs"]
+mod shared_grant_tests;
+#[cfg(test)]
 mod testenv;
 #[cfg(test)]
 #[path = "update_tests.rs"]

@@ -35,6 +35,11 @@ pub struct Private {
     /// Owned parts no attribute names any more (a failed undo, an old part of a rename not yet deleted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub leftovers: Vec<Leftover>,
+    /// The parts a failed create could not roll back (journal names), saved with the tainted state. While set, a
+    /// refresh keeps the resource even with its Cloud Run service gone (the rollback may have removed it), so the
+    /// destroy or the replacing create removes the rest instead of Terraform forgetting it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<String>,
 }
 
 fn ty() -> Type {
@@ -194,6 +199,10 @@ impl Resource for ServiceResource {
             } => {
                 let left: Vec<&str> = remaining.iter().map(|e| e.name).collect();
                 let diags = outcome::create_incomplete(failed, &error, &undo_errors, &left);
+                let private = Private {
+                    unfinished: left.iter().map(|n| n.to_string()).collect(),
+                    ..private
+                };
                 ApplyResult::partial(state::after_apply(&planned, None), diags)
                     .with_private(private)
             }
@@ -218,7 +227,8 @@ impl Resource for ServiceResource {
             true,
         );
         match state::observe(&c).await {
-            Ok(None) => ApplyResult::none(),
+            Ok(None) if req.private.unfinished.is_empty() => ApplyResult::none(),
+            Ok(None) => ApplyResult::ok(state::unfinished(&prior)),
             Ok(Some(o)) => {
                 let mut diags = Diagnostics::new();
                 if !o.missing_roles.is_empty() {
@@ -283,9 +293,11 @@ impl Resource for ServiceResource {
                 leftovers,
             } => {
                 let svc = service::get(&cx.new).await.ok().flatten();
+                // Every part was ensured: nothing of an unfinished create is left.
                 let private = Private {
                     iam_owned: cx.new.facts().iam_owned,
                     leftovers,
+                    unfinished: Vec::new(),
                 };
                 let done = state::after_apply(&planned, svc.as_ref());
                 match cleanup_error {
@@ -296,8 +308,15 @@ impl Resource for ServiceResource {
             }
             Outcome::RolledBack { error } => {
                 let now = refreshed(&cx.undo_old, &prior, &data).await;
-                ApplyResult::partial(now, outcome::update_rolled_back(&error))
-                    .with_private(prior_private)
+                // A role granted again after the deploy (another writer had removed it) stays: the service,
+                // back on its prior settings, still runs as the account. It is this resource's from now on.
+                let mut private = prior_private;
+                if cx.old.spec.service_account == cx.new.spec.service_account {
+                    private.iam_owned.extend(cx.new.facts().iam_regranted);
+                    private.iam_owned.sort();
+                    private.iam_owned.dedup();
+                }
+                ApplyResult::partial(now, outcome::update_rolled_back(&error)).with_private(private)
             }
             Outcome::Incomplete {
                 error,
@@ -310,6 +329,7 @@ impl Resource for ServiceResource {
                 let mut iam_owned = prior_private.iam_owned;
                 if cx.old.spec.service_account == cx.new.spec.service_account {
                     iam_owned.extend(roles_kept);
+                    iam_owned.extend(cx.new.facts().iam_regranted);
                     iam_owned.sort();
                     iam_owned.dedup();
                 }
@@ -317,6 +337,7 @@ impl Resource for ServiceResource {
                 ApplyResult::partial(now, diags).with_private(Private {
                     iam_owned,
                     leftovers,
+                    unfinished: prior_private.unfinished,
                 })
             }
         }
@@ -417,11 +438,10 @@ async fn refreshed(c: &Ctx, prior: &ServiceModel, data: &ProviderData) -> Servic
     }
 }
 
-/// Delete: owned parts in reverse order, then the shared ones by the rules of PRODUCT §2. DNS is released
-/// before the Cloud Run service is deleted: refresh drops the resource once the service is gone, so a destroy
-/// cut short (crash, kill) after that point would leave the zone with nobody to release it. The grants stay
-/// after the service delete: a release decides by the other services still listed, and two services of one
-/// account destroyed together must not each see the other and both keep the grant.
+/// Delete: owned parts in reverse order, then the shared ones by the rules of PRODUCT §2. DNS and the grants are
+/// released before the Cloud Run service is deleted: refresh drops the resource once the service is gone, so a
+/// destroy cut short (crash, kill) after that point would leave them with nobody to release them. What a first
+/// grant release keeps because another service of the account is listed is released again after the delete.
 pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
     let s = &c.spec;
     route::delete(c, &s.route_name).await?;
@@ -432,7 +452,11 @@ pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepE
         return Err(e);
     }
     dns::release(c).await?;
+    // Grants are released twice (see `iam::release`): before the service delete, while its annotation still
+    // tells a service joining the account that csmrun made the grant, and after it, for what was kept because
+    // another service of the account was listed (two services leaving at once each see the other first).
+    let kept = iam::release(c, &private.iam_owned).await?;
     service::delete(c).await?;
-    iam::release(c, &private.iam_owned).await?;
+    iam::release(c, &kept).await?;
     Ok(())
 }

@@ -182,7 +182,7 @@ async fn rollback(
     let mut roles_kept = Vec::new();
     for change in journal.into_iter().rev() {
         let (result, left) = match &change {
-            Change::RolesAdded(roles) => (iam::release(u, roles).await, None),
+            Change::RolesAdded(roles) => (iam::release(u, roles).await.map(|_| ()), None),
             Change::Created(Part::DnsZone) => (dns::delete_zone(u).await, None),
             Change::Created(Part::DnsRecord) => (dns::delete_record(u).await, None),
             Change::Created(Part::Neg) => (
@@ -252,7 +252,7 @@ async fn cleanup(
         }
     }
     let released = if old.service_account != new.service_account {
-        iam::release(old_c, prior_roles).await
+        iam::release(old_c, prior_roles).await.map(|_| ())
     } else {
         // Roles no longer wanted (e.g. `trace` turned off) go the way they would on delete.
         let wanted = new.project_roles();
@@ -261,7 +261,7 @@ async fn cleanup(
             .filter(|r| !wanted.contains(&r.as_str()))
             .cloned()
             .collect();
-        iam::release(c, &dropped).await
+        iam::release(c, &dropped).await.map(|_| ())
     };
     if let Err(e) = released {
         first.get_or_insert(e);

@@ -280,6 +280,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     let resumed_td = claimed.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
     // Rolling this create back removes the NEG that records the claimed grants, so it releases them too.
     let added: Vec<String> = added.into_iter().chain(claimed).collect();
+    c.note(|f| f.iam_added = added.clone());
     // A binding another resource of this apply added a moment ago is as new as our own: the wait runs from its
     // grant (many services sharing one account otherwise deploy before it propagates and fail their sidecar).
     let wait = c.data.iam_propagation_wait;
@@ -359,13 +360,7 @@ pub const OWNED_ROLES_ANNOTATION: &str = "csmrun.dev/iam-roles";
 
 /// Roles a csmrun service running as the same account says csmrun granted.
 async fn inherited_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
-    let parent = gcp::run::location_name(&c.spec.project, "-");
-    let services = c
-        .clients
-        .run()
-        .list_services(&parent)
-        .await
-        .map_err(|e| StepError::api("list Cloud Run services", &e))?;
+    let services = list_services(c).await?;
     // This service's own annotation counts too: after a crash, the adopted service says what the crashed run
     // granted.
     Ok(services
@@ -381,20 +376,21 @@ async fn inherited_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
         .collect())
 }
 
-/// Removes the roles this resource added, unless another mesh service in the project runs as the same account.
-pub async fn release(c: &Ctx, added: &[String]) -> Result<(), StepError> {
-    if added.is_empty() {
-        return Ok(());
-    }
-    let run = c.clients.run();
+/// The Cloud Run services of the project (every region).
+async fn list_services(c: &Ctx) -> Result<Vec<gcp::run::Service>, StepError> {
     let parent = gcp::run::location_name(&c.spec.project, "-");
-    let services = run
+    c.clients
+        .run()
         .list_services(&parent)
         .await
-        .map_err(|e| StepError::api("list Cloud Run services", &e))?;
+        .map_err(|e| StepError::api("list Cloud Run services", &e))
+}
+
+/// Mesh services other than this one that run as its account.
+fn other_users<'a>(services: &'a [gcp::run::Service], c: &Ctx) -> Vec<&'a gcp::run::Service> {
     // The project may appear as ID or number in names, so compare from the location on.
     let own_suffix = format!("/locations/{}/services/{}", c.spec.region, c.spec.name);
-    let others: Vec<&gcp::run::Service> = services
+    services
         .iter()
         .filter(|s| {
             let is_own = s.name.as_deref().is_some_and(|n| n.ends_with(&own_suffix));
@@ -407,48 +403,140 @@ pub async fn release(c: &Ctx, added: &[String]) -> Result<(), StepError> {
                         && t.service_account.as_deref() == Some(c.spec.service_account.as_str())
                 })
         })
-        .collect();
-    // Every mesh service needs trafficdirector.client; another role (cloudtrace.agent) is still needed only by
-    // a service whose annotation says it shares csmrun's grant of it. Keeping a role nobody left needs would
-    // orphan it: the services that remain never added it, so none of them would ever remove it.
-    let release: Vec<&String> = added
+        .collect()
+}
+
+/// Whether one of `others` still needs `role`. Every mesh service needs trafficdirector.client; another role
+/// (cloudtrace.agent) only a service whose annotation says it shares csmrun's grant of it. Keeping a role nobody
+/// left needs would orphan it: the services that remain never added it, so none of them would ever remove it.
+fn needed_by(others: &[&gcp::run::Service], role: &str) -> bool {
+    others.iter().any(|s| {
+        role == TRAFFIC_DIRECTOR_CLIENT
+            || s.annotations
+                .get(OWNED_ROLES_ANNOTATION)
+                .is_some_and(|v| v.split(',').any(|r| r == role))
+    })
+}
+
+fn edits(roles: &[String], member: &str, add: bool) -> Vec<Edit> {
+    roles
         .iter()
-        .filter(|role| {
-            let needed = others.iter().any(|s| {
-                role.as_str() == TRAFFIC_DIRECTOR_CLIENT
-                    || s.annotations
-                        .get(OWNED_ROLES_ANNOTATION)
-                        .is_some_and(|v| v.split(',').any(|r| r == role.as_str()))
-            });
-            if needed {
-                tracing::info!(
-                    account = c.spec.service_account,
-                    role = role.as_str(),
-                    "project role kept: another mesh service runs as this account"
-                );
-            }
-            !needed
+        .map(|r| Edit {
+            add,
+            role: r.clone(),
+            member: member.to_string(),
         })
-        .collect();
+        .collect()
+}
+
+/// Removes the roles this resource owns unless another mesh service in the project runs as the same account;
+/// returns the roles kept for such services.
+///
+/// The project policy cannot be changed on a condition about other resources, so two things make races with
+/// other writers (another resource of this apply, or another Terraform run) safe, each side checking after its
+/// own change so that one of them always sees the other:
+/// - a service *joining* the account may have found the grant in place just before it was removed here: the
+///   users are listed again after the removal and a role someone now needs is granted back (the joiner, for its
+///   part, checks the policy again after its deploy, see [`recheck`]);
+/// - callers release before deleting the service (its annotation still tells a joiner that csmrun made the
+///   grant, so the joiner shares it) and again after (two services leaving at once each see the other before
+///   their deletes; after them, one of the two sees nobody). See `resource::delete_parts`.
+pub async fn release(c: &Ctx, owned: &[String]) -> Result<Vec<String>, StepError> {
+    if owned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let services = list_services(c).await?;
+    let others = other_users(&services, c);
+    let (kept, release): (Vec<String>, Vec<String>) =
+        owned.iter().cloned().partition(|r| needed_by(&others, r));
+    for role in &kept {
+        tracing::info!(
+            account = c.spec.service_account,
+            role = role.as_str(),
+            "project role kept: another mesh service runs as this account"
+        );
+    }
     if release.is_empty() {
-        return Ok(());
+        return Ok(kept);
     }
     let member = c.spec.sa_member();
-    let edits = release
-        .into_iter()
-        .map(|r| Edit {
-            add: false,
-            role: r.clone(),
-            member: member.clone(),
-        })
-        .collect();
     let rm = c.clients.resource_manager();
     c.data
         .iam
-        .apply(&rm, &c.spec.project, edits)
+        .apply(&rm, &c.spec.project, edits(&release, &member, false))
         .await
-        .map(|_| ())
-        .map_err(|e| StepError::api(&format!("remove project roles of {member}"), &e))
+        .map_err(|e| StepError::api(&format!("remove project roles of {member}"), &e))?;
+    let services = list_services(c).await?;
+    let others = other_users(&services, c);
+    let restore: Vec<String> = release
+        .into_iter()
+        .filter(|r| needed_by(&others, r))
+        .collect();
+    if restore.is_empty() {
+        return Ok(kept);
+    }
+    tracing::info!(
+        account = c.spec.service_account,
+        roles = ?restore,
+        "project roles granted back: a service joined the account while they were being removed"
+    );
+    c.data
+        .iam
+        .apply(&rm, &c.spec.project, edits(&restore, &member, true))
+        .await
+        .map_err(|e| StepError::api(&format!("grant project roles to {member} again"), &e))?;
+    Ok(kept.into_iter().chain(restore).collect())
+}
+
+/// Checks the project policy again once the service is deployed (or failed to start) and grants any role the
+/// account needs that is missing: another writer may have removed it after this resource's IAM step found it in
+/// place (the other side of [`release`]'s race). A role granted here is this resource's own from now on. Returns
+/// whether trafficdirector.client was granted again (the deploy then waits for it to propagate).
+pub async fn recheck(c: &Ctx) -> Result<bool, StepError> {
+    let member = c.spec.sa_member();
+    let roles: Vec<String> = c
+        .spec
+        .project_roles()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let rm = c.clients.resource_manager();
+    let changed = c
+        .data
+        .iam
+        .apply(&rm, &c.spec.project, edits(&roles, &member, true))
+        .await
+        .map_err(|e| StepError::api(&format!("grant project roles to {member}"), &e))?;
+    let regranted: Vec<String> = roles
+        .into_iter()
+        .zip(changed)
+        .filter(|(_, ch)| *ch)
+        .map(|(r, _)| r)
+        .collect();
+    if regranted.is_empty() {
+        return Ok(false);
+    }
+    tracing::warn!(
+        account = c.spec.service_account,
+        roles = ?regranted,
+        "project roles went missing after the IAM step (another writer released them); granted again"
+    );
+    let td = regranted.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
+    c.note(|f| {
+        for r in &regranted {
+            if !f.iam_owned.contains(r) {
+                f.iam_owned.push(r.clone());
+            }
+            if !f.iam_regranted.contains(r) {
+                f.iam_regranted.push(r.clone());
+            }
+        }
+        f.iam_owned.sort();
+        if td {
+            f.granted_at = Some(Instant::now());
+        }
+    });
+    Ok(td)
 }
 
 #[cfg(test)]

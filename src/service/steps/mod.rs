@@ -94,6 +94,24 @@ pub struct Facts {
     pub inserts: Vec<insert::Insert>,
     /// The NEG insert's operation, accepted but not yet awaited (the create graph awaits it in its own step).
     pub neg_operation: Option<gcp::lro::ComputeOperation>,
+    /// The roles the IAM step's record says this run added (rollback releases them).
+    pub iam_added: Vec<String>,
+    /// Roles found missing after the deploy and granted again by this run ([`iam::recheck`]).
+    pub iam_regranted: Vec<String>,
+}
+
+impl Facts {
+    /// The roles a rollback of this run releases: the IAM step's and the ones granted again after the deploy.
+    pub fn roles_to_release(&self, recorded: &[String]) -> Vec<String> {
+        let mut roles: Vec<String> = recorded
+            .iter()
+            .chain(&self.iam_regranted)
+            .cloned()
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
 }
 
 impl Facts {
@@ -267,7 +285,10 @@ impl Step for PartStep {
     async fn undo(&self, record: &Record) -> Result<(), StepError> {
         let c = &self.cleanup;
         match record {
-            Record::Iam { added } => iam::release(c, added).await,
+            Record::Iam { added } => {
+                let roles = self.ctx.facts().roles_to_release(added);
+                iam::release(c, &roles).await.map(|_| ())
+            }
             Record::DnsZone { created: true } => dns::delete_zone(c).await,
             Record::DnsRecord { created: true } => dns::delete_record(c).await,
             Record::Neg { created: true } => {
@@ -278,7 +299,13 @@ impl Step for PartStep {
                 insert::settle(&self.ctx, c, Part::BackendService).await?;
                 backend::delete(c, &c.spec.backend_service_name).await
             }
-            Record::Service { created: true } => service::delete(c).await,
+            Record::Service { created: true } => {
+                // Released while the service still shows its claim, as a destroy does (`iam::release`); the
+                // IAM step's own undo, later, releases again after the delete.
+                let facts = self.ctx.facts();
+                iam::release(c, &facts.roles_to_release(&facts.iam_added)).await?;
+                service::delete(c).await
+            }
             Record::Route { created: true } => route::delete(c, &c.spec.route_name).await,
             _ => Ok(()),
         }

@@ -215,10 +215,17 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         };
         exists = true;
         let failure = match settle(c, op_error).await {
-            Ok(None) => return Ok(record),
+            Ok(None) => {
+                // Another writer may have released a grant this service found in place at its IAM step.
+                super::iam::recheck(c).await.map_err(partial)?;
+                return Ok(record);
+            }
             Ok(Some(f)) => f,
             Err(e) => return Err(partial(e)),
         };
+        // A sidecar that cannot start may lack a grant another writer removed since the IAM step: granted again
+        // here, it counts as new in the diagnosis below, which then redeploys once it has propagated.
+        super::iam::recheck(c).await.map_err(partial)?;
         let mut d = diagnose::diagnose(failure, &checks(c, redeploys));
         if d.remedy == Remedy::Recreate && recreated && d.cause == diagnose::Cause::SidecarUnknown {
             d.remedy = Remedy::Fail;

@@ -1,0 +1,121 @@
+//! Races over the project grant between separate provider processes (two Terraform runs), against the emulator:
+//! a service joining the account while its last other user leaves, two last users leaving at once, and a destroy
+//! killed after its service delete.
+
+use std::time::Duration;
+
+use super::resource::{delete_parts, Private};
+use super::spec::TRAFFIC_DIRECTOR_CLIENT;
+use super::steps::{iam, preflight, service, Record};
+use super::testenv::{self, Env};
+
+fn granted(env: &Env) -> bool {
+    let member = format!("serviceAccount:{}", testenv::ACCOUNT);
+    env.members(TRAFFIC_DIRECTOR_CLIENT).contains(&member)
+}
+
+fn owning(roles: Vec<String>) -> Private {
+    Private {
+        iam_owned: roles,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_joiner_whose_grant_is_released_after_its_iam_step_grants_it_again_and_becomes_ready() {
+    let env = testenv::start().await;
+    let leaver = testenv::planned("target", |_| {});
+    let owned = env.create(&leaver).await;
+    assert_eq!(owned, vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]);
+
+    // Another Terraform run (its own provider process) starts a service of the same account: its IAM step finds
+    // the grant, which the leaving service's annotation says csmrun made, so it shares it.
+    let other_run = testenv::provider(&env.emu, "0s");
+    let joiner = testenv::planned("joiner", |_| {});
+    let j = env.ctx_of(&other_run, &joiner, false);
+    let record = iam::ensure(&j).await.expect("IAM step");
+    assert_eq!(record, Record::Iam { added: vec![] });
+    assert_eq!(
+        j.facts().iam_owned,
+        vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]
+    );
+
+    // The first run destroys the last service it knows of; the joiner has no Cloud Run service yet, so nothing
+    // tells the release that someone still needs the grant.
+    delete_parts(&env.ctx(&leaver, true), &owning(owned))
+        .await
+        .expect("destroy succeeds");
+    assert!(!granted(&env), "released: no other user was listed");
+
+    // The joiner deploys: its sidecar cannot start without the grant; it finds the grant gone, grants it again
+    // and redeploys once it has propagated.
+    preflight::run(&j).await.expect("pre-flight checks");
+    let deployed = service::ensure(&j).await;
+    assert!(deployed.is_ok(), "{:?}", deployed.err().map(|f| f.error));
+    assert!(granted(&env), "the joiner granted it again");
+    assert_eq!(
+        j.facts().iam_regranted,
+        vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]
+    );
+    assert_eq!(
+        j.facts().iam_owned,
+        vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]
+    );
+}
+
+#[tokio::test]
+async fn the_last_two_users_of_an_account_destroyed_by_two_runs_at_once_leave_no_grant() {
+    let env = testenv::start().await;
+    let run_a = testenv::provider(&env.emu, "0s");
+    let run_b = testenv::provider(&env.emu, "0s");
+    let (a, b) = (
+        testenv::planned("svc-a", |_| {}),
+        testenv::planned("svc-b", |_| {}),
+    );
+    let owned_a = create_in(&env, &run_a, &a).await;
+    let owned_b = create_in(&env, &run_b, &b).await;
+    assert_eq!(owned_b, owned_a, "the second shares the first one's grant");
+    let (ca, cb) = (env.ctx_of(&run_a, &a, true), env.ctx_of(&run_b, &b, true));
+    let (pa, pb) = (owning(owned_a), owning(owned_b));
+    let (ra, rb) = tokio::join!(delete_parts(&ca, &pa), delete_parts(&cb, &pb));
+    ra.expect("destroy of svc-a");
+    rb.expect("destroy of svc-b");
+    assert!(!env.has("services/svc-a") && !env.has("services/svc-b"));
+    assert!(!granted(&env), "one of the two releases saw the other gone");
+}
+
+#[tokio::test]
+async fn a_destroy_killed_right_after_its_service_delete_has_already_released_the_grant() {
+    let env = testenv::start().await;
+    let m = testenv::planned("target", |_| {});
+    let owned = env.create(&m).await;
+    let c = env.ctx(&m, true);
+    let task = tokio::spawn(async move { delete_parts(&c, &owning(owned)).await });
+    // Killed (dropped, nothing after it runs) once the service is gone: from then on refresh drops the resource,
+    // so no later destroy would release anything.
+    for _ in 0..1000 {
+        if !env.has("services/target") || task.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    task.abort();
+    assert!(!env.has("services/target"));
+    assert!(!granted(&env), "released before the service delete");
+}
+
+async fn create_in(
+    env: &Env,
+    data: &std::sync::Arc<crate::config::ProviderData>,
+    m: &super::model::ServiceModel,
+) -> Vec<String> {
+    let c = env.ctx_of(data, m, false);
+    let cleanup = env.ctx_of(data, m, false);
+    match super::steps::create_graph(&c, &cleanup)
+        .run(&c.cancel)
+        .await
+    {
+        super::runner::RunOutcome::Done(_) => c.facts().iam_owned,
+        other => panic!("create of {:?} failed: {other:?}", m.name),
+    }
+}
