@@ -209,6 +209,14 @@ fn last_segment(s: &str) -> String {
     s.rsplit('/').next().unwrap_or(s).to_string()
 }
 
+/// The state of a resource an incomplete create left without its Cloud Run service: kept as it is, shown without
+/// a ready revision so that a plan that does not replace it (after `terraform untaint`) still redeploys it.
+pub fn unfinished(prior: &ServiceModel) -> ServiceModel {
+    let mut m = prior.clone();
+    m.latest_ready_revision = Val::Known(String::new());
+    m
+}
+
 /// The state after a successful create or update: the plan, with the values only the apply could know.
 pub fn after_apply(planned: &ServiceModel, svc: Option<&Service>) -> ServiceModel {
     let mut m = planned.clone();
