@@ -1,8 +1,8 @@
 //! Crash at every step: the provider is SIGKILLed at each write call of a create, an update and a delete
 //! (while the call is held, and right after it succeeded); the next run must converge with nothing
-//! orphaned and Terraform's state equal to the emulator's. The delete sweep holds each call up to the Cloud Run
-//! service delete (in flight): killed after that and before the grant release, a destroy still leaves the
-//! project grant (open defect 4, RELIABILITY.md); `csmrun-campaign --crash` runs every step at both moments.
+//! orphaned and Terraform's state equal to the emulator's. Every write of the delete counts, the project grant
+//! release included (a destroy killed after its Cloud Run service delete used to leave the grant, RELIABILITY.md
+//! defect 8); `csmrun-campaign --crash` runs the same sweep as a long run.
 
 use csmrun_acctest::campaign::crash::Moment;
 use csmrun_acctest::campaign::soak;
@@ -13,11 +13,7 @@ const BOTH: &[Moment] = &[Moment::InFlight, Moment::Applied];
 
 fn crash_everywhere(phase: Phase, min_steps: usize, moments: &[Moment]) {
     let stack = Stack::new(&soak::seed());
-    let mut steps = learn_steps(&stack, phase);
-    if phase == Phase::Delete {
-        // Open defect 4: the grant release after the service delete is not crash-safe yet.
-        steps.retain(|s| s != "cloudresourcemanager.projects.setIamPolicy");
-    }
+    let steps = learn_steps(&stack, phase);
     assert!(
         steps.len() >= min_steps,
         "{phase:?} made only these writes: {steps:?}"
@@ -42,6 +38,6 @@ fn crash_at_every_update_step_then_apply_converges_without_orphans() {
 }
 
 #[test]
-fn crash_while_each_delete_step_is_in_flight_then_destroy_finishes_without_orphans() {
-    crash_everywhere(Phase::Delete, 5, &[Moment::InFlight]);
+fn crash_at_every_delete_step_then_destroy_finishes_without_orphans() {
+    crash_everywhere(Phase::Delete, 7, BOTH);
 }

@@ -38,14 +38,15 @@ pub const ROUNDS: &[(Action, Action)] = &[
     (Action::Destroy, Action::Destroy),
 ];
 
-/// The pairings that hold today: both created, both updated, one destroyed while the other updates, one
-/// created while the other updates (the others race; see RELIABILITY.md, known defects).
-pub const SAFE_ROUNDS: &[(Action, Action)] = &[
-    (Action::Apply, Action::Apply),
-    (Action::Apply, Action::Apply),
-    (Action::Destroy, Action::Apply),
-    (Action::Apply, Action::Apply),
-];
+/// The mark of a loss the watcher saw while runs were in flight (not in the state after them).
+pub const IN_FLIGHT: &str = "while runs were in flight: ";
+
+/// Whether a watcher loss is the DNS zone's transient gap: a leaving service deletes the wildcard record and zone
+/// just as a joining one creates its route, and one of the two puts them back a few calls later (RELIABILITY.md,
+/// open defect 1). Cloud DNS offers no conditional delete that would close it.
+pub fn is_transient_dns_gap(loss: &str) -> bool {
+    loss.starts_with(IN_FLIGHT) && loss.contains("no csmrun zone with a wildcard record covers it")
+}
 
 /// The second directory: its own work dir and state, the same emulator.
 pub fn second_dir(stack: &Stack) -> WorkDir {
@@ -213,7 +214,7 @@ fn watch(stack: &Stack, before: &BTreeSet<(String, String)>, stop: &AtomicBool) 
     while !stop.load(Ordering::Relaxed) {
         if let Ok(state) = stack.emu.state() {
             for loss in shared_part_losses(&state, before) {
-                seen.insert(format!("while runs were in flight: {loss}"));
+                seen.insert(format!("{IN_FLIGHT}{loss}"));
             }
         }
         std::thread::sleep(Duration::from_millis(40));

@@ -31,7 +31,8 @@ pub fn state_vs_reality(show: &Value, state: &Value, baseline: &Baseline) -> Vec
 
 /// Shared parts missing while something still uses them, judged from the emulator alone:
 /// - an HTTPRoute hostname under a domain whose csmrun zone or wildcard record is gone;
-/// - a Ready mesh Cloud Run service (not being deleted) whose account lacks `roles/trafficdirector.client`;
+/// - a Ready mesh Cloud Run service (not being deleted, still behind its NEG) whose account lacks
+///   `roles/trafficdirector.client`;
 /// - a project binding that existed before the campaign (in `baseline_bindings`) that is gone.
 pub fn shared_part_losses(
     state: &Value,
@@ -58,11 +59,22 @@ pub fn shared_part_losses(
             }
         }
     }
+    // A service is in the mesh while a serverless NEG puts it behind a backend service; a destroy removes the
+    // NEG first, so a service whose NEG is gone is leaving and may lose its grant before its own delete.
+    let behind_neg: BTreeSet<(String, String)> = items(state, "compute.networkEndpointGroups")
+        .into_iter()
+        .filter_map(|(_, neg)| {
+            let service = neg["cloudRun"]["service"].as_str()?;
+            let region = neg["region"].as_str()?.rsplit('/').next()?;
+            Some((region.to_string(), service.to_string()))
+        })
+        .collect();
     for (key, svc) in items(state, "run.services") {
         let mesh = !svc["template"]["serviceMesh"].is_null();
         // A service being deleted (deleteTime set) no longer needs its grant.
         let ready = svc["terminalCondition"]["state"] == "CONDITION_SUCCEEDED"
-            && svc["deleteTime"].is_null();
+            && svc["deleteTime"].is_null()
+            && in_mesh(key, &behind_neg);
         let account = svc["template"]["serviceAccount"].as_str().unwrap_or("");
         let member = format!("serviceAccount:{account}");
         if mesh
@@ -75,6 +87,15 @@ pub fn shared_part_losses(
         }
     }
     losses
+}
+
+/// Whether the Cloud Run service `key` (`…/locations/R/services/S`) is behind one of the NEGs.
+fn in_mesh(key: &str, behind_neg: &BTreeSet<(String, String)>) -> bool {
+    let mut parts = key.rsplit('/');
+    let (Some(service), Some(_), Some(region)) = (parts.next(), parts.next(), parts.next()) else {
+        return true;
+    };
+    behind_neg.contains(&(region.to_string(), service.to_string()))
 }
 
 /// (role, member) of every project binding (the campaign works in one project).
@@ -132,8 +153,12 @@ mod tests {
         let zone = "projects/p/managedZones/csmrun-d-internal";
         let mut resources = json!({
             "networkservices.httpRoutes": {"r": {"hostnames": ["a.d.internal"]}},
-            "run.services": {"s": {"template": {"serviceMesh": {"mesh": "m"}, "serviceAccount": "a@p"},
-                                   "terminalCondition": {"state": "CONDITION_SUCCEEDED"}}}
+            "run.services": {"projects/p/locations/r1/services/s": {
+                "template": {"serviceMesh": {"mesh": "m"}, "serviceAccount": "a@p"},
+                "terminalCondition": {"state": "CONDITION_SUCCEEDED"}}},
+            "compute.networkEndpointGroups": {"projects/p/regions/r1/networkEndpointGroups/s-neg": {
+                "region": "https://www.googleapis.com/compute/v1/projects/p/regions/r1",
+                "cloudRun": {"service": "s"}}}
         });
         if with_zone {
             resources["dns.managedZones"] = json!({zone: {"dnsName": "d.internal."}});
@@ -154,6 +179,14 @@ mod tests {
         assert_eq!(losses.len(), 2, "{losses:?}");
         assert!(losses[0].contains("a.d.internal"));
         assert!(losses[1].contains("lacks roles/trafficdirector.client"));
+    }
+
+    #[test]
+    fn a_service_whose_neg_is_gone_is_leaving_the_mesh_and_may_lose_its_grant() {
+        let mut w = world(true, false);
+        assert_eq!(shared_part_losses(&w, &BTreeSet::new()).len(), 1);
+        w["resources"]["compute.networkEndpointGroups"] = json!({});
+        assert!(shared_part_losses(&w, &BTreeSet::new()).is_empty());
     }
 
     #[test]
