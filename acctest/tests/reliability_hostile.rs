@@ -2,8 +2,10 @@
 //! error page, HTML with 200, an empty body, non-UTF-8 bytes, or a dropped connection. Refresh, delete and
 //! create must each fail with a Terraform error diagnostic (never a panic, a plugin crash or a hang), and
 //! leave Terraform's state intact: pointed back at the real (emulated) APIs, the plan is empty.
+//! A delete answered with a malformed 200 fails at once with the decode problem, never "Timed out"; 502 pages
+//! and dropped connections are transient, so they are retried until the resource timeout.
 
-use csmrun_acctest::campaign::hostile::{HostileServer, ALL};
+use csmrun_acctest::campaign::hostile::{Answer, HostileServer, ALL};
 use csmrun_acctest::campaign::soak::{first_error, unclear};
 use csmrun_acctest::hcl::{ProviderSettings, ServiceHcl};
 use csmrun_acctest::seed::SeedBuilder;
@@ -29,6 +31,57 @@ fn service(label: &str) -> String {
     ServiceHcl::new(label, label)
         .block("timeouts {\n  create = \"10s\"\n  update = \"10s\"\n  delete = \"10s\"\n}")
         .render()
+}
+
+/// What the error of a call answered with this malformed 200 must say; `None` for the transient answers.
+fn decode_problem(answer: Answer) -> Option<&'static str> {
+    match answer {
+        Answer::TruncatedJson => Some("answered 200 with truncated JSON"),
+        Answer::WrongTypes => Some("answered 200 with JSON of the wrong shape"),
+        Answer::HugeBody => Some("answered 200 with a body larger than the 16 MiB cap"),
+        Answer::HtmlOk => Some("answered 200 with an HTML page instead of JSON"),
+        Answer::Empty => Some("answered 200 with an empty body"),
+        Answer::Garbage => Some("answered 200 with a body that is not UTF-8 text"),
+        Answer::HtmlBadGateway | Answer::Dropped => None,
+    }
+}
+
+/// Terraform's output with the diagnostic frames removed and its wrapping undone, so phrases can be found.
+fn unwrapped(out: &Output) -> String {
+    out.combined()
+        .replace(['│', '╷', '╵'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A delete answered with a malformed 200 fails at once with the decode problem instead of timing out.
+fn assert_decode_error(answer: Answer, out: &Output, report: &mut Vec<String>) {
+    let Some(problem) = decode_problem(answer) else {
+        return;
+    };
+    let first = first_error(out);
+    assert!(
+        !first.contains("Timed out"),
+        "{answer:?} delete: a malformed 200 must fail at once, not time out:\n{}",
+        out.combined()
+    );
+    let text = unwrapped(out);
+    let at = text.find(problem).unwrap_or_else(|| {
+        panic!(
+            "{answer:?} delete: the error does not say {problem:?}:\n{}",
+            out.combined()
+        )
+    });
+    let start = text[..at].rfind("Error: ").unwrap_or(at);
+    let end = (at + problem.len() + 40).min(text.len());
+    let end = (end..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    report.push(format!(
+        "{answer:?} delete (detail): {}…",
+        &text[start..end]
+    ));
 }
 
 fn assert_clear(what: &str, out: &Output, report: &mut Vec<String>) {
@@ -78,11 +131,9 @@ fn malformed_and_hostile_api_responses_fail_refresh_delete_and_create_with_clear
         stack.config(&service("held"));
         hostile.set(answer);
         assert_clear(&format!("{answer:?} refresh"), &stack.plan(), &mut report);
-        assert_clear(
-            &format!("{answer:?} delete"),
-            &stack.tf(&["destroy", "-auto-approve", "-refresh=false"]),
-            &mut report,
-        );
+        let delete = stack.tf(&["destroy", "-auto-approve", "-refresh=false"]);
+        assert_clear(&format!("{answer:?} delete"), &delete, &mut report);
+        assert_decode_error(answer, &delete, &mut report);
         let create = fresh
             .spawn(&["apply", "-auto-approve", "-no-color"])
             .expect("terraform")

@@ -1,11 +1,14 @@
 //! Reading response bodies safely (size caps) and parsing Google's error envelopes in both styles.
 
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
 use serde_json::Value;
 
 /// Largest error body we read; Google's are a few KiB, an HTML error page maybe 2 KiB.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
-/// Largest successful body we read; a full page of services or routes is far below this.
-pub(crate) const MAX_SUCCESS_BODY: usize = 32 * 1024 * 1024;
+/// Largest successful body we read. The biggest answers are list pages: 500 Cloud Run services of ~10 KiB are
+/// 5 MiB, and IAM policies are capped at 64 KiB, so anything near this is not an answer to our request.
+pub(crate) const MAX_SUCCESS_BODY: usize = 16 * 1024 * 1024;
 /// How much of an unparseable body we quote in a message.
 const SNIPPET: usize = 200;
 
@@ -129,10 +132,77 @@ fn describe_unparseable(http_status: u16, body: &[u8]) -> String {
     )
 }
 
-/// The first characters of a body, whitespace collapsed, for messages.
+/// Decodes the body of a 2xx answer of a method whose discovery document declares a response; `Err` says what
+/// arrived instead, for a message. Follows Google's generated clients: 204 No Content is the empty message (`{}`),
+/// while a 200 with an empty body is an error, since Google sends `{}` for an empty message (Cloud DNS's
+/// `ResourceRecordSetsDeleteResponse`, `google.protobuf.Empty`) and an empty 200 comes from something else.
+pub(crate) fn decode_success<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, String> {
+    if status == 204 {
+        return serde_json::from_slice(b"{}")
+            .map_err(|e| format!("answered 204 No Content where the method returns data: {e}"));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(format!(
+            "answered {status} with an empty body instead of the JSON the method returns"
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| describe_undecodable(status, body, &e))
+}
+
+/// Checks the body of a 2xx answer of a method whose discovery document declares no response (Cloud DNS
+/// `managedZones.delete` answers 204): an empty body or any JSON is fine. Google's clients ignore the body there;
+/// we still refuse a body that is not JSON (an HTML login page), which says Google never saw the request.
+pub(crate) fn check_no_response(status: u16, body: &[u8]) -> Result<(), String> {
+    if status == 204 || body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    serde_json::from_slice::<Value>(body)
+        .map(|_| ())
+        .map_err(|e| describe_undecodable(status, body, &e))
+}
+
+/// Why a 2xx body failed to decode as the method's JSON, quoting its start.
+fn describe_undecodable(status: u16, body: &[u8], e: &serde_json::Error) -> String {
+    if std::str::from_utf8(body).is_err() {
+        return format!(
+            "answered {status} with a body that is not UTF-8 text, so not JSON; it starts with bytes {}",
+            hex_start(body)
+        );
+    }
+    let what = if String::from_utf8_lossy(body).trim_start().starts_with('<') {
+        "an HTML page instead of JSON (a proxy or login page answered?)".to_string()
+    } else {
+        match e.classify() {
+            Category::Eof => format!("truncated JSON ({e})"),
+            Category::Data => format!("JSON of the wrong shape ({e})"),
+            Category::Syntax | Category::Io => format!("a body that is not JSON ({e})"),
+        }
+    };
+    format!(
+        "answered {status} with {what}; body starts: {}",
+        snippet(body)
+    )
+}
+
+/// The first bytes of a body in hex, for bodies that are not text.
+fn hex_start(body: &[u8]) -> String {
+    let mut out: Vec<String> = body.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    if body.len() > 16 {
+        out.push("…".into());
+    }
+    out.join(" ")
+}
+
+/// The first characters of a body, whitespace collapsed and control characters replaced, for messages.
 pub(crate) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET * 4)]);
-    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let collapsed: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
     let mut out: String = collapsed.chars().take(SNIPPET).collect();
     if collapsed.chars().count() > SNIPPET {
         out.push('…');

@@ -271,7 +271,7 @@ impl Client {
     async fn mutate(&self, project: &str, req: Request) -> Result<ComputeOperation, Error> {
         let req = req.query("requestId", uuid::Uuid::new_v4().to_string());
         let (call, resource) = (req.call, req.resource.clone());
-        let op: ComputeOperation = self.t.send(req).await?;
+        let op: ComputeOperation = self.t.send_operation(req).await?;
         self.wait_operation(project, op, call, &resource).await
     }
 }

@@ -110,7 +110,7 @@ impl Client {
         let path = zone_path(project, zone);
         let req = Request::new(API, Method::PATCH, path.clone(), "managedZones.patch")
             .body(to_json(patch)?);
-        let op: DnsOperation = self.t.send(req).await?;
+        let op: DnsOperation = self.t.send_operation(req).await?;
         let target = PollTarget {
             api: API,
             path: format!("{path}/operations/{}", seg(&op.id)),
@@ -129,7 +129,8 @@ impl Client {
             zone_path(project, zone),
             "managedZones.delete",
         );
-        self.t.send::<serde_json::Value>(req).await.map(|_| ())
+        // Its discovery entry declares no response (Google answers 204), unlike resourceRecordSets.delete.
+        self.t.send_without_response(req).await
     }
 
     pub async fn create_rrset(
@@ -215,6 +216,8 @@ impl Client {
             rrset_path(project, zone, name, kind),
             "resourceRecordSets.delete",
         );
+        // Returns ResourceRecordSetsDeleteResponse, an empty message that Google sends as `{}` (or 204): an
+        // empty 200 is not that answer and fails (see `body::decode_success`).
         self.t.send::<serde_json::Value>(req).await.map(|_| ())
     }
 }

@@ -22,6 +22,11 @@ pub trait Operation: DeserializeOwned + Send {
     fn is_done(&self) -> bool;
     /// The error of a finished operation, if it failed.
     fn failure(&self) -> Option<Error>;
+    /// Why this value, though it decoded, is not an operation we can poll or trust (e.g. `{}` decodes with
+    /// every field defaulted: no name, not done); `None` when it is one.
+    fn malformed(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Where to poll an operation and what to call it in errors.
@@ -62,6 +67,13 @@ const EARLY_ANSWER: Duration = Duration::from_secs(1);
 /// [`Error`] with [`Error::is_operation_failure`] carrying its code and message.
 pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -> Result<O, Error> {
     let ctx = |e: Error| e.with_context(target.api, target.call, &target.resource);
+    // Polling an operation without a name would ask the API's root until the deadline.
+    if let Some(why) = op.malformed() {
+        return Err(ctx(Error::body(format!(
+            "cannot wait for operation at {:?}: the answer is not an operation ({why})",
+            target.path
+        ))));
+    }
     let deadline = t
         .deadline()
         .unwrap_or_else(|| Instant::now() + t.options().default_wait);
@@ -78,7 +90,10 @@ pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -
         }
         if let Some(kind) = long_poll {
             let started = Instant::now();
-            match t.send::<O>(wait_request(kind, target, left)).await {
+            match t
+                .send_operation::<O>(wait_request(kind, target, left))
+                .await
+            {
                 Ok(next) => {
                     op = next;
                     if !op.is_done() && started.elapsed() < EARLY_ANSWER {
@@ -101,7 +116,7 @@ pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -
         let req = Request::new(target.api, Method::GET, target.path.clone(), target.call)
             .resource(target.resource.clone())
             .poll();
-        op = t.send(req).await.map_err(ctx)?;
+        op = t.send_operation(req).await.map_err(ctx)?;
     }
     match op.failure() {
         Some(e) => Err(ctx(e)),

@@ -129,7 +129,7 @@ impl Client {
     /// Sends `req`, which starts an operation, and waits for it; errors name the request's call and resource.
     async fn run_operation(&self, req: Request) -> Result<LongRunningOperation, Error> {
         let (call, resource) = (req.call, req.resource.clone());
-        let op: LongRunningOperation = self.t.send(req).await?;
+        let op: LongRunningOperation = self.t.send_operation(req).await?;
         self.wait_operation(op, call, &resource).await
     }
 

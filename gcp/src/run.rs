@@ -150,7 +150,7 @@ impl Client {
     /// `operations.get`.
     pub async fn get_operation(&self, name: &str) -> Result<LongRunningOperation, Error> {
         self.t
-            .send(Request::new(API, Method::GET, name, "operations.get"))
+            .send_operation(Request::new(API, Method::GET, name, "operations.get"))
             .await
     }
 
@@ -174,7 +174,7 @@ impl Client {
     /// Sends `req`, which starts an operation, and waits for it; errors name the request's call and resource.
     async fn run_operation(&self, req: Request) -> Result<LongRunningOperation, Error> {
         let (call, resource) = (req.call, req.resource.clone());
-        let op: LongRunningOperation = self.t.send(req).await?;
+        let op: LongRunningOperation = self.t.send_operation(req).await?;
         self.wait_operation(op, call, &resource).await
     }
 

@@ -15,6 +15,7 @@ use crate::auth::Auth;
 use crate::body::{self, MAX_ERROR_BODY, MAX_SUCCESS_BODY};
 use crate::endpoints::Endpoints;
 use crate::error::Error;
+use crate::lro::Operation;
 use crate::retry::{Backoff, RetryPolicy, Sleep};
 
 /// The user agent prefix; the provider appends nothing else.
@@ -194,32 +195,59 @@ impl Transport {
         &self.cancel
     }
 
-    /// Sends `req`, retrying the retryable classes with jittered backoff, and decodes a 2xx body as `T`
-    /// (an empty body decodes as `{}`).
+    /// Sends `req`, retrying the retryable classes with jittered backoff, and decodes a 2xx body as `T`.
+    /// A 2xx body that is not `T` (empty, truncated, not JSON, wrong types, too large) fails at once with
+    /// an error naming the call: sending again would not change what the server answers, and waiting would
+    /// only turn the decode error into a timeout.
     pub async fn send<T: DeserializeOwned>(&self, req: Request) -> Result<T, Error> {
-        let bytes = self.send_raw(&req).await?;
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
-        serde_json::from_slice(text).map_err(|e| {
-            Error::body(format!(
-                "could not decode the response: {e}; body starts: {}",
-                body::snippet(&bytes)
-            ))
-            .with_context(req.api, req.call, &req.resource)
-        })
+        self.send_checked(req, |_: &T| None).await
     }
 
-    async fn send_raw(&self, req: &Request) -> Result<Vec<u8>, Error> {
+    /// [`Transport::send`] for a call that starts or polls an operation: an answer that decodes but is not
+    /// an operation (no name to poll) fails at once instead of being polled until the deadline.
+    pub async fn send_operation<O: Operation>(&self, req: Request) -> Result<O, Error> {
+        self.send_checked(req, |op: &O| {
+            op.malformed()
+                .map(|why| format!("JSON that is not an operation ({why})"))
+        })
+        .await
+    }
+
+    /// Sends `req` for a method whose discovery document declares no response (Cloud DNS
+    /// `managedZones.delete`): an empty 2xx body is success, as is any JSON one.
+    pub async fn send_without_response(&self, req: Request) -> Result<(), Error> {
+        let answer = self.send_raw(&req).await?;
+        body::check_no_response(answer.status, &answer.body)
+            .map_err(|m| Error::body(m).with_context(req.api, req.call, &req.resource))
+    }
+
+    /// Sends `req`, decodes the body as `T` and asks `check` what, if anything, makes the value unusable.
+    async fn send_checked<T, F>(&self, req: Request, check: F) -> Result<T, Error>
+    where
+        T: DeserializeOwned,
+        F: Fn(&T) -> Option<String>,
+    {
+        let answer = self.send_raw(&req).await?;
+        let value =
+            body::decode_success::<T>(answer.status, &answer.body).and_then(|v| match check(&v) {
+                None => Ok(v),
+                Some(what) => Err(format!(
+                    "answered {} with {what}; body starts: {}",
+                    answer.status,
+                    body::snippet(&answer.body)
+                )),
+            });
+        value.map_err(|m| Error::body(m).with_context(req.api, req.call, &req.resource))
+    }
+
+    async fn send_raw(&self, req: &Request) -> Result<Success, Error> {
         let ctx = |e: Error| e.with_context(req.api, req.call, &req.resource);
         let url = self.shared.endpoints.url(req.api, &req.path).map_err(ctx)?;
         let policy = &self.shared.options.retry;
         let mut attempt: u32 = 0;
         loop {
             let (err, retry_after) = match self.attempt(req, url.clone()).await {
-                Ok(bytes) => return Ok(bytes),
+                Ok(answer) => return Ok(answer),
                 Err(Failure { error, retry_after }) => (ctx(error), retry_after),
             };
             let retryable = err.is_retryable() || (req.poll && err.is_not_found());
@@ -253,7 +281,7 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, req: &Request, url: url::Url) -> Result<Vec<u8>, Failure> {
+    async fn attempt(&self, req: &Request, url: url::Url) -> Result<Success, Failure> {
         if self.cancel.is_cancelled() {
             return Err(Error::cancelled().into());
         }
@@ -285,17 +313,22 @@ impl Transport {
             tracing::debug!(api = %req.api, call = req.call, method = %req.method, path = %req.path,
                 status = status.as_u16(), "response");
             if status.is_success() {
+                // A connection lost mid-body is a network error (retried); a body over the cap is not.
                 let (bytes, truncated) = body::read_capped(resp, MAX_SUCCESS_BODY)
                     .await
                     .map_err(Error::network)?;
                 if truncated {
                     return Err(Error::body(format!(
-                        "response larger than {} MiB; refusing to read it",
+                        "answered {} with a body larger than the {} MiB cap; refusing to read it",
+                        status.as_u16(),
                         MAX_SUCCESS_BODY / (1024 * 1024)
                     ))
                     .into());
                 }
-                Ok::<_, Failure>(bytes)
+                Ok::<_, Failure>(Success {
+                    status: status.as_u16(),
+                    body: bytes,
+                })
             } else {
                 // A failure reading the error body still leaves the status, which decides retryability.
                 let retry_after = resp
@@ -319,6 +352,12 @@ impl Transport {
             r = exchange => r,
         }
     }
+}
+
+/// A 2xx answer, read whole.
+struct Success {
+    status: u16,
+    body: Vec<u8>,
 }
 
 /// A failed attempt and the server's Retry-After, if it sent one (seconds form only).

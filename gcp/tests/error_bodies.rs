@@ -334,14 +334,19 @@ async fn a_success_body_of_the_wrong_shape_is_a_decode_error() {
         "application/json",
     ));
     let c = clients(&mock);
-    for what in ["wrong type", "html", "truncated"] {
+    for (what, says) in [
+        ("wrong type", "JSON of the wrong shape"),
+        ("html", "an HTML page instead of JSON"),
+        ("truncated", "truncated JSON"),
+    ] {
         let err = c
             .compute()
             .get_backend_service("p", "bs")
             .await
             .unwrap_err();
         assert!(
-            err.message().starts_with("could not decode the response"),
+            err.message()
+                .starts_with(&format!("answered 200 with {says}")),
             "{what}: {err}"
         );
         assert!(!err.is_retryable(), "{what}");

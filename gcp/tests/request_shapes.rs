@@ -128,7 +128,7 @@ async fn dns_record_paths_carry_the_wildcard_name_and_type() {
     mock.push(Reply::json(200, rr.clone()))
         .push(Reply::json(200, rr.clone()))
         .push(Reply::json(200, json!({"rrsets": [rr]})))
-        .push(Reply::raw(200, "", "application/json"))
+        .push(Reply::json(200, json!({})))
         .push(Reply::raw(204, "", "application/json"));
     let c = clients(&mock);
     let dns = c.dns();

@@ -95,4 +95,11 @@ impl Operation for DnsOperation {
     fn failure(&self) -> Option<Error> {
         None
     }
+
+    /// Cloud DNS operations always carry their `id`, which the poll path needs.
+    fn malformed(&self) -> Option<String> {
+        self.id
+            .is_empty()
+            .then(|| "it has no operation `id`".to_string())
+    }
 }

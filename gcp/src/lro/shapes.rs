@@ -41,6 +41,13 @@ impl Operation for LongRunningOperation {
         self.done
     }
 
+    /// AIP-151 operations always carry their `name`, finished or not; without it there is nothing to poll.
+    fn malformed(&self) -> Option<String> {
+        self.name
+            .is_empty()
+            .then(|| "it has no operation `name`".to_string())
+    }
+
     fn failure(&self) -> Option<Error> {
         let err = self.error.as_ref()?;
         if err.code == 0 && err.message.is_empty() {
@@ -143,6 +150,21 @@ pub struct ComputeOperationError {
 impl Operation for ComputeOperation {
     fn is_done(&self) -> bool {
         self.status == "DONE"
+    }
+
+    /// Compute operations always carry their `name` and one of three statuses; anything else would be polled
+    /// (at a path without a name) until the deadline.
+    fn malformed(&self) -> Option<String> {
+        if self.name.is_empty() {
+            return Some("it has no operation `name`".into());
+        }
+        if !matches!(self.status.as_str(), "PENDING" | "RUNNING" | "DONE") {
+            return Some(format!(
+                "status {:?} is not PENDING, RUNNING or DONE",
+                self.status
+            ));
+        }
+        None
     }
 
     fn failure(&self) -> Option<Error> {
