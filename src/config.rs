@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tfplug::{AttributePath, Diagnostic, Diagnostics, Val};
 
 use crate::service::duration;
+use crate::service::steps::dns::ZoneLocks;
 use crate::service::steps::iam::IamCoalescer;
 use crate::service::steps::project::ProjectNumbers;
 
@@ -47,6 +48,8 @@ pub struct ProviderData {
     pub iam: Arc<IamCoalescer>,
     /// Project numbers learnt from Resource Manager, so references by number are not drift.
     pub project_numbers: ProjectNumbers,
+    /// Orders this process's releases of DNS zones against routes joining their domains.
+    pub zone_locks: ZoneLocks,
 }
 
 /// Reads an environment variable through `env`, ignoring empty values.
@@ -177,6 +180,7 @@ pub fn build(r: Resolved) -> Result<ProviderData, Diagnostic> {
         default_labels: r.default_labels,
         iam: Arc::new(IamCoalescer::default()),
         project_numbers: ProjectNumbers::default(),
+        zone_locks: ZoneLocks::default(),
     })
 }
 

@@ -1,9 +1,64 @@
 //! The shared DNS part: a private zone for the domain and the wildcard record; never overwritten, deleted by the last user.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedRwLockReadGuard, RwLock};
+
 use super::{found, gone, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 use crate::service::names;
 use crate::service::spec::Spec;
+
+/// Orders, within one provider process, the releases of a zone against the routes joining its domain.
+///
+/// A release decides by the routes it lists, and a joining service creates its route last: across processes
+/// the two check again after their change so that one always repairs the other (see [`release`] and
+/// `route::ensure`), which still leaves the zone missing for a few calls. Within a process that window is closed:
+/// a release holds its zone's lock exclusively from its check to its restore, a route is created under the shared
+/// lock, and a joiner whose zone was released since its DNS step ensures it again before its route.
+#[derive(Default)]
+pub struct ZoneLocks {
+    zones: Mutex<HashMap<String, Arc<ZoneLock>>>,
+}
+
+#[derive(Default)]
+struct ZoneLock {
+    rw: Arc<RwLock<()>>,
+    /// How many times this process deleted the zone.
+    released: AtomicU64,
+}
+
+impl ZoneLocks {
+    fn zone(&self, s: &Spec) -> Arc<ZoneLock> {
+        let key = format!("{}/{}", s.project, s.dns_zone_name);
+        let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(zones.entry(key).or_default())
+    }
+}
+
+/// How many times this process has released the spec's zone so far.
+fn releases(c: &Ctx) -> u64 {
+    c.data
+        .zone_locks
+        .zone(&c.spec)
+        .released
+        .load(Ordering::SeqCst)
+}
+
+/// Holds the zone's shared lock while a route under its domain is created; ensures the zone and the record first
+/// if this process released the zone since the service's DNS step.
+pub async fn joining(c: &Ctx) -> Result<OwnedRwLockReadGuard<()>, StepError> {
+    let zone = c.data.zone_locks.zone(&c.spec);
+    let guard = Arc::clone(&zone.rw).read_owned().await;
+    let seen = c.facts().zone_releases_seen;
+    if seen != Some(zone.released.load(Ordering::SeqCst)) {
+        ensure_zone(c).await?;
+        ensure_record(c).await?;
+    }
+    Ok(guard)
+}
 
 /// Whether the zone is visible to the spec's network, however the zone spells its URL (link or path, project id
 /// or number).
@@ -24,6 +79,8 @@ async fn visible_to_network(c: &Ctx, zone: &gcp::dns::ManagedZone) -> bool {
 
 /// Ensures the zone exists for the domain and is visible to the service's network.
 pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
+    let releases = releases(c);
+    c.note(|f| f.zone_releases_seen = Some(releases));
     let s = &c.spec;
     let dns = c.clients.dns();
     let zone_what = format!("DNS zone {}", s.dns_zone_name);
@@ -186,6 +243,8 @@ pub async fn delete_zone(c: &Ctx) -> Result<(), StepError> {
 /// Destroy: removes record and zone only if the zone is csmrun's and no other route in the project serves a
 /// hostname under the domain. Returns whether they were removed.
 pub async fn release(c: &Ctx) -> Result<bool, StepError> {
+    let lock = c.data.zone_locks.zone(&c.spec);
+    let _exclusive = lock.rw.write().await;
     let s = &c.spec;
     let r = c
         .clients
@@ -206,6 +265,7 @@ pub async fn release(c: &Ctx) -> Result<bool, StepError> {
         return Ok(false);
     }
     delete_record(c).await?;
+    lock.released.fetch_add(1, Ordering::SeqCst);
     delete_zone(c).await?;
     // A service joining the domain adopts the zone early and creates its route last, so the check above can
     // miss it. It re-ensures the zone once its route exists; checking again after the delete means one of the

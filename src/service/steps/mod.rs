@@ -98,6 +98,8 @@ pub struct Facts {
     pub iam_added: Vec<String>,
     /// Roles found missing after the deploy and granted again by this run ([`iam::recheck`]).
     pub iam_regranted: Vec<String>,
+    /// How many releases of the zone this process had made when the DNS step ensured it ([`dns::joining`]).
+    pub zone_releases_seen: Option<u64>,
 }
 
 impl Facts {

@@ -9,6 +9,7 @@ use crate::service::bodies;
 /// repairs an earlier one. A failed re-check is logged, not an error: the route is in place, and refresh
 /// reports the missing zone as drift that the next apply repairs.
 pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
+    let _joining = super::dns::joining(c).await?;
     let record = ensure_route(c).await?;
     let dns = async {
         super::dns::ensure_zone(c).await?;
