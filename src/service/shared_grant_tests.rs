@@ -165,3 +165,47 @@ async fn a_zone_released_in_the_same_process_after_a_joiners_dns_step_is_back_be
     );
     assert!(env.has("managedZones/csmrun-meshapps-internal"));
 }
+
+#[tokio::test]
+async fn a_rolled_back_create_that_inherited_a_grant_kept_for_it_by_a_leaver_releases_it() {
+    use super::runner::Step;
+    use super::steps::{Part, PartStep};
+
+    let env = testenv::start().await;
+    let leaver = testenv::planned("target", |_| {});
+    let owned = env.create(&leaver).await;
+    // A create of the same account inherits the grant and deploys.
+    let joiner = testenv::planned("joiner", |_| {});
+    let j = env.ctx(&joiner, false);
+    let cleanup = env.ctx(&joiner, false);
+    let record = iam::ensure(&j).await.expect("IAM step");
+    assert_eq!(record, Record::Iam { added: vec![] });
+    preflight::run(&j).await.expect("pre-flight checks");
+    assert!(service::ensure(&j).await.is_ok());
+    // The leaver goes while the joiner's service exists: it keeps the grant for the joiner.
+    delete_parts(&env.ctx(&leaver, true), &owning(owned))
+        .await
+        .expect("destroy succeeds");
+    assert!(granted(&env), "kept for the joiner");
+    // The joiner's create then fails later (its route, say) and rolls back its service and IAM step.
+    let step = |part| PartStep {
+        part,
+        ctx: j.clone(),
+        cleanup: cleanup.clone(),
+    };
+    let iam_step = step(Part::Iam);
+    assert!(
+        !iam_step.is_noop(&record),
+        "an inherited grant is the rollback's to release"
+    );
+    step(Part::Service)
+        .undo(&Record::Service { created: true })
+        .await
+        .expect("service undone");
+    iam_step.undo(&record).await.expect("IAM step undone");
+    assert!(!env.has("services/joiner"));
+    assert!(
+        !granted(&env),
+        "nobody uses the account any more: the grant goes"
+    );
+}

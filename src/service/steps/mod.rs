@@ -103,11 +103,14 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// The roles a rollback of this run releases: the IAM step's and the ones granted again after the deploy.
+    /// The roles a rollback of this create releases: every role it owns, not only those it added. A role it
+    /// shares (inherited from a service that has since left, which kept it for this one) has no other owner
+    /// once this create is undone; [`iam::release`] keeps any role another service of the account still needs.
     pub fn roles_to_release(&self, recorded: &[String]) -> Vec<String> {
         let mut roles: Vec<String> = recorded
             .iter()
             .chain(&self.iam_regranted)
+            .chain(&self.iam_owned)
             .cloned()
             .collect();
         roles.sort();
@@ -273,7 +276,7 @@ impl Step for PartStep {
 
     fn is_noop(&self, record: &Record) -> bool {
         match record {
-            Record::Iam { added } => added.is_empty(),
+            Record::Iam { added } => self.ctx.facts().roles_to_release(added).is_empty(),
             Record::DnsZone { created }
             | Record::DnsRecord { created }
             | Record::Neg { created }
