@@ -31,6 +31,20 @@
 //! when the NEG was created is not named there and is never removed. An update that grants (new `service_account`,
 //! `trace` turned on) and is killed before the service is patched leaves a role csmrun does not know it made: it stays
 //! (never removing what csmrun cannot show it added).
+//!
+//! Other writers (another resource of the apply, another Terraform run) race a release, and the policy cannot be
+//! changed on a condition about other resources, so each side checks again after its own change: a release lists the
+//! account's services again after removing a role and grants it back if a service appeared; a deployed (or failing)
+//! service reads the policy again and grants what went missing since its IAM step, owning it from then on. Destroy
+//! and a create's rollback release before the service delete (its annotation still shows a joiner that csmrun made
+//! the grant, and a destroy killed after the delete leaves nothing behind) and again after it for what was kept (two
+//! last users leaving at once: after both deletes one of them sees nobody). A rollback releases every role the create
+//! owns, inherited ones included; a release keeps what another service needs. The DNS zone follows the same
+//! check-after-change rule (`steps::dns::release`, `steps::route::ensure`); within one provider process a zone's
+//! release and the routes joining its domain are also ordered by a lock (`steps::dns::ZoneLocks`).
+//! What remains open (RELIABILITY.md): across processes the zone can be missing for a few calls while a leaver and a
+//! joiner race, and a service that joins an account while another run's create is in its propagation wait (grant
+//! made, annotation not yet) does not share that grant, so if it is the last to go, the grant stays.
 
 pub mod bodies;
 pub mod defaults;
