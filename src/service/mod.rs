@@ -13,6 +13,9 @@
 //!   `dns_zone`) becoming `""`; the plan sets it back, which is the in-place update that repairs it.
 //! - Project roles csmrun granted are recorded in private state and on the service as the annotation
 //!   `csmrun.dev/iam-roles`, so the last service using an account releases them, also after import or a crash.
+//! - Refresh drops a resource whose Cloud Run service is gone, except a create whose rollback failed (tainted,
+//!   private `unfinished`): its Cloud Run service may be gone while other parts remain, and dropping it would orphan
+//!   them; it stays until the destroy or the replacing create removes them.
 //!
 //! Ownership of a project role binding (who may remove it): csmrun removes the account's membership in a role only if
 //! csmrun added it, as one of these records says, and no other Cloud Run service with a `serviceMesh` runs as the
