@@ -15,6 +15,10 @@ const BOOKKEEPING_SUFFIXES: &[&str] = &["requestIds", "operations"];
 /// Project roles csmrun grants; bindings of other roles belong to other writers.
 const PROJECT_ROLES: &[&str] = &["roles/trafficdirector.client", "roles/cloudtrace.agent"];
 
+/// The first label of the record set in which csmrun lists the services using a zone's domain (one quoted
+/// `csmrun:<project>/<region>/<name>` per rrdata); it is part of the shared DNS, like the wildcard record.
+pub const REGISTRY_LABEL: &str = "_csmrun-users";
+
 /// What existed before Terraform ran: resources and project IAM bindings.
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
@@ -107,6 +111,7 @@ pub fn disagreements(show: &Value, state: &Value, baseline: &Baseline) -> Vec<St
     let mut claimed_exact: BTreeSet<(String, String)> = BTreeSet::new();
     let mut claimed_prefix: Vec<(String, String)> = Vec::new();
     let mut accounts: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut zone_users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for v in &services {
         check_service(v, state, &mut problems);
         let id = v["id"].as_str().unwrap_or("").to_string();
@@ -129,6 +134,12 @@ pub fn disagreements(show: &Value, state: &Value, baseline: &Baseline) -> Vec<St
         ] {
             claimed_exact.insert((c.to_string(), k.clone()));
         }
+        zone_users.entry(zone.clone()).or_default().insert(format!(
+            "csmrun:{}/{}/{}",
+            v["project"].as_str().unwrap_or(""),
+            v["region"].as_str().unwrap_or(""),
+            v["name"].as_str().unwrap_or("")
+        ));
         claimed_prefix.push(("run.revisions".into(), format!("{id}/revisions/")));
         claimed_prefix.push(("dns.rrsets".into(), format!("{zone}/")));
         claimed_prefix.push(("dns.changes".into(), format!("{zone}/")));
@@ -178,6 +189,7 @@ pub fn disagreements(show: &Value, state: &Value, baseline: &Baseline) -> Vec<St
             ));
         }
     }
+    registry_problems(state, &zone_users, &mut problems);
     let bindings: BTreeSet<_> = project_bindings(state).collect();
     for (project, role, member) in &bindings {
         if baseline
@@ -206,6 +218,41 @@ pub fn disagreements(show: &Value, state: &Value, baseline: &Baseline) -> Vec<St
         }
     }
     problems
+}
+
+/// The users registry of every zone lists exactly the `csmrun_service`s in state that use the zone. A listed
+/// service that is not in state is an orphan (it keeps the zone alive forever). A service in state that is not
+/// listed is a disagreement only in a csmrun zone: one imported into a zone made by someone else, and not updated
+/// since, has never registered.
+fn registry_problems(
+    state: &Value,
+    zone_users: &BTreeMap<String, BTreeSet<String>>,
+    problems: &mut Vec<String>,
+) {
+    let zones = state["resources"]["dns.managedZones"].as_object();
+    for (zone_key, zone) in zones.into_iter().flatten() {
+        let dns_name = zone["dnsName"].as_str().unwrap_or("");
+        let key = format!("{zone_key}/rrsets/{REGISTRY_LABEL}.{dns_name}/TXT");
+        let listed: BTreeSet<String> = get(state, "dns.rrsets", &key)
+            .map(|r| str_set(&r["rrdatas"]))
+            .unwrap_or_default()
+            .iter()
+            .map(|d| d.trim_matches('"').to_string())
+            .collect();
+        let users = zone_users.get(zone_key).cloned().unwrap_or_default();
+        for m in listed.difference(&users) {
+            problems.push(format!(
+                "dns.rrsets {key} lists {m} but no csmrun_service in Terraform's state owns it"
+            ));
+        }
+        if zone["labels"]["managed-by"] == "csmrun" {
+            for m in users.difference(&listed) {
+                problems.push(format!(
+                    "{m} is in state but the DNS users registry {key} does not list it"
+                ));
+            }
+        }
+    }
 }
 
 /// Panics with every disagreement, the Terraform state and the emulator resources.

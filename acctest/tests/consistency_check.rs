@@ -9,12 +9,13 @@ const NEG: &str = "projects/p/regions/r/networkEndpointGroups/s-neg";
 const BE: &str = "projects/p/global/backendServices/s-backend";
 const ROUTE: &str = "projects/p/locations/global/httpRoutes/s-route";
 const ZONE: &str = "projects/p/managedZones/csmrun-d";
+const REGISTRY: &str = "projects/p/managedZones/csmrun-d/rrsets/_csmrun-users.d./TXT";
 const SA: &str = "serviceAccount:a@p.iam.gserviceaccount.com";
 
 fn show() -> Value {
     json!({"values": {"root_module": {"resources": [{
         "address": "csmrun_service.s", "mode": "managed", "type": "csmrun_service",
-        "values": {"id": ID, "name": "s", "project": "p", "image": "img:1", "env": {"A": "1"},
+        "values": {"id": ID, "name": "s", "project": "p", "region": "r", "image": "img:1", "env": {"A": "1"},
                    "service_account": "a@p.iam.gserviceaccount.com", "mesh": "m", "trace": false,
                    "invokers": ["user:x@example.com"], "neg": NEG, "backend_service": BE,
                    "http_route": ROUTE, "hostname": "s.d", "dns_zone": ZONE, "domain": "d",
@@ -35,8 +36,9 @@ fn world() -> Value {
             "compute.networkEndpointGroups": {NEG: {"cloudRun": {"service": "s"}}},
             "compute.backendServices": {BE: {"backends": [{"group": format!("https://www.googleapis.com/compute/v1/{NEG}")}]}},
             "networkservices.httpRoutes": {ROUTE: {"hostnames": ["s.d"], "rules": [{"action": {"destinations": [{"serviceName": BE}]}}]}},
-            "dns.managedZones": {ZONE: {"labels": {"managed-by": "csmrun"}}},
-            "dns.rrsets": {format!("{ZONE}/rrsets/*.d./A"): {"rrdatas": ["10.0.0.1"]}},
+            "dns.managedZones": {ZONE: {"dnsName": "d.", "labels": {"managed-by": "csmrun"}}},
+            "dns.rrsets": {format!("{ZONE}/rrsets/*.d./A"): {"rrdatas": ["10.0.0.1"]},
+                           REGISTRY: {"rrdatas": ["\"csmrun:p/r/s\""]}},
             "compute.requestIds": {"projects/p/requestIds/1": "op"}
         },
         "resourcePolicies": {ID: {"bindings": [{"role": "roles/run.invoker", "members": ["user:x@example.com"]}]}}
@@ -123,4 +125,33 @@ fn a_missing_project_grant_and_wrong_invokers_are_reported() {
         problems.iter().any(|p| p.contains("run.invoker")),
         "{problems:?}"
     );
+}
+
+#[test]
+fn the_users_registry_must_list_exactly_the_services_in_state() {
+    let mut w = world();
+    w["resources"]["dns.rrsets"][REGISTRY]["rrdatas"] = json!(["\"csmrun:p/r/gone\""]);
+    let problems = disagreements(&show(), &w, &empty());
+    assert!(
+        problems.iter().any(|p| p.contains("lists csmrun:p/r/gone")
+            && p.contains("no csmrun_service in Terraform's state owns it")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("csmrun:p/r/s is in state but the DNS users registry")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_service_in_a_zone_made_by_someone_else_need_not_be_registered() {
+    let mut w = world();
+    w["resources"]["dns.managedZones"][ZONE]["labels"] = json!({});
+    w["resources"]["dns.rrsets"]
+        .as_object_mut()
+        .unwrap()
+        .remove(REGISTRY);
+    assert_eq!(disagreements(&show(), &w, &empty()), Vec::<String>::new());
 }

@@ -7,15 +7,17 @@ use csmrun_acctest::seed::{sa, SeedBuilder};
 use csmrun_acctest::stack::Stack;
 use serde_json::json;
 
-/// The writes of a create: (api, discovery method id). The first five are in the parallel branches
-/// (IAM, DNS zone and record, NEG and backend service), so each fault lands while other branches
-/// have requests in flight, whose parts must be undone too; the rest come after the branches.
+/// The writes of a create: (api, discovery method id). The first six are in the parallel branches
+/// (IAM, DNS zone, registration in the zone's users registry and record, NEG and backend service), so
+/// each fault lands while other branches have requests in flight, whose parts must be undone too; the
+/// rest come after the branches.
 const STEPS: &[(&str, &str)] = &[
     (
         "cloudresourcemanager",
         "cloudresourcemanager.projects.setIamPolicy",
     ),
     ("dns", "dns.managedZones.create"),
+    ("dns", "dns.changes.create"),
     ("dns", "dns.resourceRecordSets.create"),
     ("compute", "compute.regionNetworkEndpointGroups.insert"),
     ("compute", "compute.backendServices.insert"),

@@ -1,4 +1,5 @@
-//! Cloud DNS v1: managed zones and record sets (synchronous except zone patch, which returns an operation).
+//! Cloud DNS v1: managed zones, record sets and atomic changes (synchronous except zone patch, which returns an
+//! operation).
 
 mod model;
 
@@ -147,6 +148,29 @@ impl Client {
         )
         .body(to_json(rrset)?)
         .resource(rrset_path(project, zone, &rrset.name, &rrset.kind));
+        self.t.send(req).await
+    }
+
+    /// Applies `change` atomically (`changes.create`): a deletion that does not match the record set as it is fails
+    /// with 412 ([`Error::is_conflict`]), an addition of an existing record set with 409
+    /// ([`Error::is_already_exists`]), a missing zone with 404; nothing is applied then.
+    ///
+    /// The answer is not waited on to be `done`: record set reads reflect the change as soon as it is accepted,
+    /// and `done` only says that it was sent to the authoritative name servers, which no caller here needs.
+    pub async fn create_change(
+        &self,
+        project: &str,
+        zone: &str,
+        change: &Change,
+    ) -> Result<Change, Error> {
+        let req = Request::new(
+            API,
+            Method::POST,
+            format!("{}/changes", zone_path(project, zone)),
+            "changes.create",
+        )
+        .body(to_json(change)?)
+        .resource(zone_path(project, zone));
         self.t.send(req).await
     }
 

@@ -170,6 +170,43 @@ async fn dns_record_paths_carry_the_wildcard_name_and_type() {
 }
 
 #[tokio::test]
+async fn a_dns_change_posts_additions_and_deletions_to_the_zones_changes() {
+    let mock = Mock::start().await;
+    mock.push(Reply::json(
+        200,
+        json!({"kind": "dns#change", "id": "7", "status": "pending", "startTime": "2026-11-21T00:00:00Z",
+               "additions": [{"name": "_u.mesh.internal.", "type": "TXT", "ttl": 300, "rrdatas": ["\"a\"", "\"b\""]}],
+               "deletions": [{"name": "_u.mesh.internal.", "type": "TXT", "ttl": 300, "rrdatas": ["\"a\""]}]}),
+    ));
+    let c = clients(&mock);
+    let txt = |data: &[&str]| gcp::dns::ResourceRecordSet {
+        name: "_u.mesh.internal.".into(),
+        kind: "TXT".into(),
+        ttl: Some(300),
+        rrdatas: data.iter().map(|d| d.to_string()).collect(),
+        ..Default::default()
+    };
+    let change = gcp::dns::Change {
+        additions: vec![txt(&["\"a\"", "\"b\""])],
+        deletions: vec![txt(&["\"a\""])],
+        ..Default::default()
+    };
+    let answer = c.dns().create_change("p", "z", &change).await.unwrap();
+    assert_eq!(answer.id.as_deref(), Some("7"));
+    assert_eq!(answer.status.as_deref(), Some("pending"));
+    assert_eq!(answer.additions, change.additions);
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 1, "a pending change is not polled");
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].path, "/dns/v1/projects/p/managedZones/z/changes");
+    assert_eq!(
+        seen[0].json(),
+        json!({"additions": [{"name": "_u.mesh.internal.", "type": "TXT", "ttl": 300, "rrdatas": ["\"a\"", "\"b\""]}],
+               "deletions": [{"name": "_u.mesh.internal.", "type": "TXT", "ttl": 300, "rrdatas": ["\"a\""]}]})
+    );
+}
+
+#[tokio::test]
 async fn backend_service_update_sends_back_unknown_fields_and_the_fingerprint() {
     let mock = Mock::start().await;
     let read = json!({"name": "bs", "fingerprint": "fp==", "loadBalancingScheme": "INTERNAL_SELF_MANAGED",

@@ -42,12 +42,23 @@
 //! and a create's rollback release before the service delete (its annotation still shows a joiner that csmrun made
 //! the grant, and a destroy killed after the delete leaves nothing behind) and again after it for what was kept (two
 //! last users leaving at once: after both deletes one of them sees nobody). A rollback releases every role the create
-//! owns, inherited ones included; a release keeps what another service needs. The DNS zone follows the same
-//! check-after-change rule (`steps::dns::release`, `steps::route::ensure`); within one provider process a zone's
-//! release and the routes joining its domain are also ordered by a lock (`steps::dns::ZoneLocks`).
-//! What remains open (RELIABILITY.md): across processes the zone can be missing for a few calls while a leaver and a
-//! joiner race, and a service that joins an account while another run's create is in its propagation wait (grant
-//! made, annotation not yet) does not share that grant, so if it is the last to go, the grant stays.
+//! owns, inherited ones included; a release keeps what another service needs.
+//!
+//! Users of the shared DNS zone: the zone holds a TXT record set `_csmrun-users.<domain>.` (ttl 300) listing, one
+//! quoted string per rrdata, the ownership marker of every service using the domain. It is changed only with Cloud
+//! DNS `changes.create`, whose deletions must match the record set exactly, so each change is a compare-and-swap.
+//! A create (its record step) and an update register the service after the zone exists and before the record is
+//! ensured and the route made; a leaver (destroy, update to another domain, rollback of a create or of such an
+//! update) unregisters, and only when nobody registered remains, no other HTTPRoute serves a hostname under the
+//! domain (services made before the registry, or imported and not updated since, which their first update
+//! registers) and the zone carries csmrun's label does it delete the registry and the wildcard record in one change,
+//! then the zone (a `containerNotEmpty` answer means someone registered meanwhile: the zone stays). Within one
+//! provider process the registrations of a zone are coalesced into one change per batch (`steps::dns::ZoneLocks`).
+//! A registration whose create is killed stays: the zone is kept until that service is destroyed, and the resumed
+//! create finds itself listed. Registry membership is not drift (refresh does not read it).
+//! What remains open (RELIABILITY.md): a service that joins an account while another run's create is in its
+//! propagation wait (grant made, annotation not yet) does not share that grant, so if it is the last to go, the
+//! grant stays.
 
 pub mod bodies;
 pub mod defaults;
@@ -71,6 +82,9 @@ pub mod update;
 pub mod val;
 pub mod validate;
 
+#[cfg(test)]
+#[path = "dns_registry_tests.rs"]
+mod dns_registry_tests;
 #[cfg(test)]
 #[path = "graph_tests.rs"]
 mod graph_tests;

@@ -451,7 +451,7 @@ pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepE
     if let Some(e) = failed {
         return Err(e);
     }
-    dns::release(c).await?;
+    dns::leave(c).await?;
     // Grants are released twice (see `iam::release`): before the service delete, while its annotation still
     // tells a service joining the account that csmrun made the grant, and after it, for what was kept because
     // another service of the account was listed (two services leaving at once each see the other first).

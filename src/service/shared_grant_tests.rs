@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::resource::{delete_parts, Private};
 use super::spec::TRAFFIC_DIRECTOR_CLIENT;
-use super::steps::{backend, dns, iam, neg, preflight, route, service, Record};
+use super::steps::{iam, preflight, service, Record};
 use super::testenv::{self, Env};
 
 fn granted(env: &Env) -> bool {
@@ -118,52 +118,6 @@ async fn create_in(
         super::runner::RunOutcome::Done(_) => c.facts().iam_owned,
         other => panic!("create of {:?} failed: {other:?}", m.name),
     }
-}
-
-/// Index of the first logged request with this HTTP method whose path ends with `suffix`, after `from`.
-fn request_after(env: &Env, from: usize, method: &str, suffix: &str) -> Option<usize> {
-    env.emu
-        .requests()
-        .iter()
-        .enumerate()
-        .skip(from)
-        .find(|(_, r)| {
-            r["method"] == method && r["path"].as_str().is_some_and(|p| p.ends_with(suffix))
-        })
-        .map(|(i, _)| i)
-}
-
-#[tokio::test]
-async fn a_zone_released_in_the_same_process_after_a_joiners_dns_step_is_back_before_its_route_exists(
-) {
-    let env = testenv::start().await;
-    let leaver = testenv::planned("target", |_| {});
-    let owned = env.create(&leaver).await;
-    // The joiner (same provider process, same domain) adopts the zone and record, then is slow to reach its route.
-    let joiner = testenv::planned("joiner", |_| {});
-    let j = env.ctx(&joiner, false);
-    dns::ensure_zone(&j).await.expect("zone step");
-    dns::ensure_record(&j).await.expect("record step");
-    neg::ensure(&j).await.expect("NEG step");
-    backend::ensure(&j).await.expect("backend service step");
-    // The leaver's destroy lists the routes (the joiner has none yet) and releases the zone.
-    delete_parts(&env.ctx(&leaver, true), &owning(owned))
-        .await
-        .expect("destroy succeeds");
-    assert!(
-        !env.has("managedZones/csmrun-meshapps-internal"),
-        "zone released"
-    );
-    let mark = env.emu.requests().len();
-    route::ensure(&j).await.expect("route step");
-    let zone_back = request_after(&env, mark, "POST", "/managedZones")
-        .expect("the joiner created the zone again");
-    let route_made = request_after(&env, mark, "POST", "/httpRoutes").expect("route created");
-    assert!(
-        zone_back < route_made,
-        "the zone must exist before the route that needs it (zone at {zone_back}, route at {route_made})"
-    );
-    assert!(env.has("managedZones/csmrun-meshapps-internal"));
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 //! # Guarantees
 //! - Before the commit point (the route ensured), every change that would otherwise be left unnamed is journaled:
 //!   parts created (under new names or repaired), project roles added, the old route deleted for a rename, the
-//!   backend service re-pointed at a renamed NEG, the wildcard record removed for a new address. On failure they
+//!   backend service re-pointed at a renamed NEG, the wildcard record removed for a new address, the registration
+//!   in the users registry of a domain the service moves to (`dns::join`; undone by `dns::leave`). On failure they
 //!   are undone newest first (a new NEG is deleted only after the backend service points back at the old one).
 //! - After the commit point the old parts of a rename are deleted; one that cannot be is named in private state
 //!   ([`Leftover`]) and removed by the next update or the destroy.
@@ -42,6 +43,9 @@ pub enum Change {
     BackendChanged,
     /// The old route deleted because the route is renamed.
     RouteRemoved,
+    /// Registered as a user of a domain (zone) the service did not use before: undone by unregistering, which
+    /// also removes the record and zone if nobody else uses them.
+    Joined,
 }
 
 /// The contexts of one update: the new and old specs, and the same pair for undo (not cancelled by Ctrl-C).
@@ -108,7 +112,7 @@ fn note_created(
     let created = match &result {
         Ok(
             Record::DnsZone { created }
-            | Record::DnsRecord { created }
+            | Record::DnsRecord { created, .. }
             | Record::Neg { created }
             | Record::BackendService { created }
             | Record::Route { created },
@@ -136,6 +140,13 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
         }
     }
     note_created(journal, c, Part::DnsZone, dns::ensure_zone(c).await)?;
+    // Registered before the record is ensured and the route made, so no leaver removes them meanwhile. A service
+    // staying in its domain stays registered on rollback (it still uses the domain); one that never registered
+    // (made before the registry, or imported) is registered by its first update.
+    if moves_zone(old, new) {
+        journal.push(Change::Joined);
+    }
+    dns::join(c).await?;
     if old.dns_address != new.dns_address
         && old.dns_zone_name == new.dns_zone_name
         && old.domain == new.domain
@@ -160,6 +171,11 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
     note_created(journal, c, Part::Route, route::ensure(c).await)
 }
 
+/// Whether the update moves the service to another zone or domain (joining the new one, leaving the old one).
+fn moves_zone(old: &super::spec::Spec, new: &super::spec::Spec) -> bool {
+    old.dns_zone_name != new.dns_zone_name || old.domain != new.domain || old.project != new.project
+}
+
 /// Deletes a part this update inserted, once its insert is settled (an insert cut short may still be running).
 async fn settled_delete(
     cx: &Contexts,
@@ -180,8 +196,12 @@ async fn rollback(
     let mut errors = Vec::new();
     let mut remaining = Vec::new();
     let mut roles_kept = Vec::new();
+    let joined = journal.contains(&Change::Joined);
     for change in journal.into_iter().rev() {
         let (result, left) = match &change {
+            // Unregistering removes the record if nobody else uses it; another user's record stays.
+            Change::Created(Part::DnsRecord) if joined => (Ok(()), None),
+            Change::Joined => (dns::leave(u).await.map(drop), None),
             Change::RolesAdded(roles) => (iam::release(u, roles).await.map(|_| ()), None),
             Change::Created(Part::DnsZone) => (dns::delete_zone(u).await, None),
             Change::Created(Part::DnsRecord) => (dns::delete_record(u).await, None),
@@ -246,8 +266,8 @@ async fn cleanup(
         stale.push(Leftover::new(Kind::Neg, &old.neg_name));
     }
     let (kept, mut first) = leftover::delete_all(c, stale).await;
-    if old.dns_zone_name != new.dns_zone_name || old.domain != new.domain {
-        if let Err(e) = dns::release(old_c).await {
+    if moves_zone(old, new) {
+        if let Err(e) = dns::leave(old_c).await {
             first.get_or_insert(e);
         }
     }

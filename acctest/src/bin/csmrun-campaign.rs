@@ -126,18 +126,7 @@ fn run() -> Result<bool> {
             args.verbose,
         );
         println!("== concurrent writers: {} rounds\n{tally}", args.concurrent);
-        // The zone's transient gap is an open defect the campaign reports but does not count as a violation
-        // (RELIABILITY.md, open defect 1); anything else the watcher saw does.
-        let gaps = tally
-            .shared_losses
-            .iter()
-            .filter(|l| concurrent::is_transient_dns_gap(l))
-            .count();
-        println!("transient DNS gaps        {gaps}");
-        clean &= tally
-            .violations()
-            .iter()
-            .all(|v| concurrent::is_transient_dns_gap(v));
+        clean &= tally.violations().is_empty();
     }
     Ok(clean)
 }

@@ -41,13 +41,6 @@ pub const ROUNDS: &[(Action, Action)] = &[
 /// The mark of a loss the watcher saw while runs were in flight (not in the state after them).
 pub const IN_FLIGHT: &str = "while runs were in flight: ";
 
-/// Whether a watcher loss is the DNS zone's transient gap: a leaving service deletes the wildcard record and zone
-/// just as a joining one creates its route, and one of the two puts them back a few calls later (RELIABILITY.md,
-/// open defect 1). Cloud DNS offers no conditional delete that would close it.
-pub fn is_transient_dns_gap(loss: &str) -> bool {
-    loss.starts_with(IN_FLIGHT) && loss.contains("no csmrun zone with a wildcard record covers it")
-}
-
 /// The second directory: its own work dir and state, the same emulator.
 pub fn second_dir(stack: &Stack) -> WorkDir {
     let tf = Terraform::find().expect("terraform");

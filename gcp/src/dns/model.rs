@@ -72,6 +72,31 @@ pub struct ResourceRecordSet {
     pub extra: Map<String, Value>,
 }
 
+/// A `Change`: record sets removed and added atomically (`changes.create`). Every deletion must match the record set
+/// as it is (rrdatas and ttl), else Google answers 412 `conditionNotMet`; an addition of a record set that exists
+/// (and is not deleted by the same change) is 409 `alreadyExists`. So a change is also a compare-and-swap.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additions: Vec<ResourceRecordSet>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deletions: Vec<ResourceRecordSet>,
+    /// Output only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Output only: `pending` or `done` (sent to the authoritative name servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Output only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_serving: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// Cloud DNS's own `Operation` (zone patch/update): `status` is `pending` or `done`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

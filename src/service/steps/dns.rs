@@ -1,63 +1,429 @@
 //! The shared DNS part: a private zone for the domain and the wildcard record; never overwritten, deleted by the last user.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::{OwnedRwLockReadGuard, RwLock};
+use rand::Rng;
+use tokio::sync::oneshot;
 
 use super::{found, gone, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 use crate::service::names;
+use crate::service::runner::CancelledError;
 use crate::service::spec::Spec;
 
-/// Orders, within one provider process, the releases of a zone against the routes joining its domain.
+/// The record set in the zone that lists the services using the domain: `_csmrun-users.<domain>.`, one quoted
+/// ownership marker (`csmrun:<project>/<region>/<name>`) per rrdata.
 ///
-/// A release decides by the routes it lists, and a joining service creates its route last: across processes
-/// the two check again after their change so that one always repairs the other (see [`release`] and
-/// `route::ensure`), which still leaves the zone missing for a few calls. Within a process that window is closed:
-/// a release holds its zone's lock exclusively from its check to its restore, a route is created under the shared
-/// lock, and a joiner whose zone was released since its DNS step ensures it again before its route.
+/// It is changed only by atomic Cloud DNS changes whose deletions carry the set exactly as read, so every change
+/// is a compare-and-swap: a joiner registers before its route exists, and a leaver deletes the wildcard record
+/// (and then the zone) only in the same change that deletes a registry listing nobody but itself. Once a joiner is
+/// registered, no leaver in any process can take the record or the zone away; a leaver that read the registry
+/// before the joiner registered fails its change (412) and reads again.
+pub fn registry_name(domain: &str) -> String {
+    format!("_csmrun-users.{domain}.")
+}
+
+/// The registry's record type.
+pub const REGISTRY_TYPE: &str = "TXT";
+/// The registry's TTL (nothing resolves it; Cloud DNS requires one).
+const REGISTRY_TTL: i32 = 300;
+/// How often a joiner re-creates a zone that disappeared under it before giving up.
+const ZONE_ATTEMPTS: u32 = 10;
+/// How often a writer whose batch was cut short by another context (its holder's Ctrl-C) queues again.
+const REQUEUES: u32 = 5;
+
+/// The registry record set listing `members`.
+fn registry_rrset(domain: &str, members: &BTreeSet<String>) -> gcp::dns::ResourceRecordSet {
+    gcp::dns::ResourceRecordSet {
+        name: registry_name(domain),
+        kind: REGISTRY_TYPE.into(),
+        ttl: Some(REGISTRY_TTL),
+        rrdatas: members.iter().map(|m| format!("\"{m}\"")).collect(),
+        ..Default::default()
+    }
+}
+
+/// The markers a registry record set lists.
+fn members_of(rrset: Option<&gcp::dns::ResourceRecordSet>) -> BTreeSet<String> {
+    rrset
+        .map(|r| r.rrdatas.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|d| d.trim().trim_matches('"').to_string())
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
+/// Coalesces, per zone and within one provider process, the changes of the users registry.
+///
+/// Every caller queues its registration or departure, then whoever holds the zone's writer lock takes the whole
+/// queue and applies it in one change (an apply of many services of a domain costs one compare-and-swap per batch,
+/// not a race of N writers); callers whose entries another writer took wait for their answer. Across processes the
+/// changes' exact-match deletions order the writers.
 #[derive(Default)]
 pub struct ZoneLocks {
-    zones: Mutex<HashMap<String, Arc<ZoneLock>>>,
+    zones: Mutex<HashMap<String, Arc<ZoneQueue>>>,
 }
 
 #[derive(Default)]
-struct ZoneLock {
-    rw: Arc<RwLock<()>>,
-    /// How many times this process deleted the zone.
-    released: AtomicU64,
+struct ZoneQueue {
+    pending: Mutex<Vec<Pending>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// What a service does to the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Op {
+    Join,
+    /// Leaves; `route` is its HTTPRoute, which does not count as another user of the domain.
+    Leave {
+        route: String,
+    },
+}
+
+struct Pending {
+    marker: String,
+    op: Op,
+    done: oneshot::Sender<Answer>,
+}
+
+/// A writer's answer to one queued entry.
+#[derive(Debug, Clone)]
+enum Answer {
+    /// Join: whether this change added the service (false: it was listed already). Leave: whether the zone is
+    /// gone (released, or already absent).
+    Done(bool),
+    /// Join: the zone does not exist; the joiner ensures it (with its own network) and queues again.
+    ZoneGone,
+    Failed(StepError),
 }
 
 impl ZoneLocks {
-    fn zone(&self, s: &Spec) -> Arc<ZoneLock> {
+    fn zone(&self, s: &Spec) -> Arc<ZoneQueue> {
         let key = format!("{}/{}", s.project, s.dns_zone_name);
         let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(zones.entry(key).or_default())
     }
 }
 
-/// How many times this process has released the spec's zone so far.
-fn releases(c: &Ctx) -> u64 {
-    c.data
-        .zone_locks
-        .zone(&c.spec)
-        .released
-        .load(Ordering::SeqCst)
+/// Queues `op` for the spec's zone and returns its answer, applying the queue itself when it gets the lock first.
+async fn submit(c: &Ctx, op: Op) -> Answer {
+    let mut requeues = 0;
+    loop {
+        let answer = submit_once(c, op.clone()).await;
+        // Another context's batch cut short by its own Ctrl-C or timeout says nothing about this one's.
+        let foreign_interruption = matches!(&answer, Answer::Failed(e) if e.is_interrupted())
+            && !c.cancel.is_cancelled()
+            && !c.stop.is_cancelled()
+            && tokio::time::Instant::now() < c.deadline;
+        if !foreign_interruption || requeues >= REQUEUES {
+            return answer;
+        }
+        requeues += 1;
+    }
 }
 
-/// Holds the zone's shared lock while a route under its domain is created; ensures the zone and the record first
-/// if this process released the zone since the service's DNS step.
-pub async fn joining(c: &Ctx) -> Result<OwnedRwLockReadGuard<()>, StepError> {
-    let zone = c.data.zone_locks.zone(&c.spec);
-    let guard = Arc::clone(&zone.rw).read_owned().await;
-    let seen = c.facts().zone_releases_seen;
-    if seen != Some(zone.released.load(Ordering::SeqCst)) {
-        ensure_zone(c).await?;
-        ensure_record(c).await?;
+async fn submit_once(c: &Ctx, op: Op) -> Answer {
+    let queue = c.data.zone_locks.zone(&c.spec);
+    let (tx, rx) = oneshot::channel();
+    queue
+        .pending
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Pending {
+            marker: c.spec.marker(),
+            op,
+            done: tx,
+        });
+    {
+        let _writer = queue.writer.lock().await;
+        let batch: Vec<Pending> =
+            std::mem::take(&mut *queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if !batch.is_empty() {
+            let ops: Vec<(String, Op)> = batch
+                .iter()
+                .map(|p| (p.marker.clone(), p.op.clone()))
+                .collect();
+            let answers = apply_batch(c, &ops).await;
+            for (p, a) in batch.into_iter().zip(answers) {
+                let _ = p.done.send(a);
+            }
+        }
     }
-    Ok(guard)
+    rx.await
+        .unwrap_or_else(|_| Answer::Failed(StepError::cancelled()))
+}
+
+/// How one attempt at a batch ended.
+enum Round {
+    /// The registry now lists `before` plus the joiners minus the leavers (or already did).
+    Changed { before: BTreeSet<String> },
+    /// The last users left: registry and record removed; `zone_deleted` says whether the zone went too.
+    Released { zone_deleted: bool },
+    /// The zone does not exist.
+    ZoneGone,
+    /// Someone else changed the registry (or the record) since it was read: read again.
+    Conflict,
+    /// Progress was made (a leaver that was never registered registered first): read again at once.
+    Again,
+}
+
+/// Applies one batch of the spec's zone, retrying on conflicts until the holder's deadline; one answer per entry.
+async fn apply_batch(c: &Ctx, ops: &[(String, Op)]) -> Vec<Answer> {
+    let joins: BTreeSet<String> = ops
+        .iter()
+        .filter(|(_, op)| *op == Op::Join)
+        .map(|(m, _)| m.clone())
+        .collect();
+    let leaves: BTreeMap<String, String> = ops
+        .iter()
+        .filter_map(|(m, op)| match op {
+            Op::Leave { route } if !joins.contains(m) => Some((m.clone(), route.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut conflicts: u32 = 0;
+    let result = loop {
+        match round(c, &joins, &leaves).await {
+            Ok(Round::Conflict) => {
+                conflicts += 1;
+                let ceiling = Duration::from_millis(100u64.saturating_mul(1 << conflicts.min(6)))
+                    .min(Duration::from_secs(5));
+                let jitter = rand::rng().random_range(0..=ceiling.as_millis() as u64);
+                tracing::debug!(
+                    zone = c.spec.dns_zone_name,
+                    conflicts,
+                    "DNS users registry changed meanwhile; reading it again"
+                );
+                if let Err(e) = c.sleep(Duration::from_millis(jitter)).await {
+                    break Err(e);
+                }
+            }
+            Ok(Round::Again) => {}
+            Ok(done) => break Ok(done),
+            Err(e) => break Err(e),
+        }
+    };
+    ops.iter()
+        .map(|(m, op)| match (&result, op) {
+            (Err(e), _) => Answer::Failed(e.clone()),
+            (Ok(Round::Changed { before }), Op::Join) => Answer::Done(!before.contains(m)),
+            (Ok(Round::ZoneGone), Op::Join) => Answer::ZoneGone,
+            (Ok(Round::ZoneGone), Op::Leave { .. }) => Answer::Done(true),
+            (Ok(Round::Released { zone_deleted }), _) => Answer::Done(*zone_deleted),
+            (Ok(_), _) => Answer::Done(false),
+        })
+        .collect()
+}
+
+/// One read and one change of the registry (and, for the last users leaving, of the record and the zone).
+async fn round(
+    c: &Ctx,
+    joins: &BTreeSet<String>,
+    leaves: &BTreeMap<String, String>,
+) -> Result<Round, StepError> {
+    let s = &c.spec;
+    let dns = c.clients.dns();
+    let name = registry_name(&s.domain);
+    let what = format!("DNS users registry {name}");
+    let registry = found(
+        dns.get_rrset(&s.project, &s.dns_zone_name, &name, REGISTRY_TYPE)
+            .await,
+        &what,
+    )?;
+    let before = members_of(registry.as_ref());
+    let mut after = before.clone();
+    after.extend(joins.iter().cloned());
+    after.retain(|m| !leaves.contains_key(m));
+    if !after.is_empty() {
+        if after == before {
+            return Ok(Round::Changed { before });
+        }
+        let change = gcp::dns::Change {
+            deletions: registry.into_iter().collect(),
+            additions: vec![registry_rrset(&s.domain, &after)],
+            ..Default::default()
+        };
+        return settle(c, &change, &what, Round::Changed { before }).await;
+    }
+    // Nobody registered remains: the zone goes if it is csmrun's and no route of an unregistered service (made
+    // before the registry existed, or imported and not updated since) uses the domain.
+    let r = dns.get_managed_zone(&s.project, &s.dns_zone_name).await;
+    let Some(zone) = found(r, &format!("DNS zone {}", s.dns_zone_name))? else {
+        return Ok(Round::ZoneGone);
+    };
+    let labelled =
+        zone.labels.get(names::MANAGED_BY_KEY).map(String::as_str) == Some(names::MANAGED_BY_VALUE);
+    let routes: BTreeSet<&str> = leaves.values().map(String::as_str).collect();
+    if !labelled || routes_under_domain(c, &routes).await? {
+        tracing::info!(
+            zone = s.dns_zone_name,
+            labelled,
+            "DNS zone and record kept: not csmrun's, or other routes serve hostnames under the domain"
+        );
+        let Some(registry) = registry else {
+            return Ok(Round::Changed { before });
+        };
+        let change = gcp::dns::Change {
+            deletions: vec![registry],
+            ..Default::default()
+        };
+        return settle(c, &change, &what, Round::Changed { before }).await;
+    }
+    let want = bodies::wildcard_record(s);
+    let r = dns
+        .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
+        .await;
+    let record = match found(r, &format!("DNS record {}", want.name))? {
+        Some(r) if r.rrdatas == want.rrdatas => Some(r),
+        Some(r) => {
+            tracing::warn!(
+                record = want.name,
+                addresses = ?r.rrdatas,
+                "wildcard record kept: it has other addresses than this service's `dns_address`"
+            );
+            None
+        }
+        None => None,
+    };
+    if registry.is_none() && record.is_some() {
+        // Leavers that never registered (made before the registry existed, or whose registration was refused)
+        // register first, so that the change which removes the record is conditional on nobody having joined.
+        let leavers: BTreeSet<String> = leaves.keys().cloned().collect();
+        let change = gcp::dns::Change {
+            additions: vec![registry_rrset(&s.domain, &leavers)],
+            ..Default::default()
+        };
+        return settle(c, &change, &what, Round::Again).await;
+    }
+    let deletions: Vec<_> = registry.into_iter().chain(record).collect();
+    if !deletions.is_empty() {
+        let change = gcp::dns::Change {
+            deletions,
+            ..Default::default()
+        };
+        let released = Round::Released {
+            zone_deleted: false,
+        };
+        match settle(c, &change, &what, released).await? {
+            Round::Released { .. } => {}
+            other => return Ok(other),
+        }
+    }
+    // A service registering from here on finds the zone empty of users: if it is quicker than this delete the
+    // zone is not empty (containerNotEmpty) and stays; if slower, its change finds no zone and it creates one.
+    let zone_deleted = match dns.delete_managed_zone(&s.project, &s.dns_zone_name).await {
+        Ok(()) => true,
+        Err(e) if e.is_not_found() => true,
+        Err(e) if e.is_in_use() => false,
+        Err(e) => {
+            return Err(StepError::api(
+                &format!("delete DNS zone {}", s.dns_zone_name),
+                &e,
+            ))
+        }
+    };
+    Ok(Round::Released { zone_deleted })
+}
+
+/// Sends `change`; `done` when it applied, [`Round::Conflict`] when the registry or record changed since they were
+/// read, [`Round::ZoneGone`] when the zone is gone.
+async fn settle(
+    c: &Ctx,
+    change: &gcp::dns::Change,
+    what: &str,
+    done: Round,
+) -> Result<Round, StepError> {
+    let s = &c.spec;
+    let dns = c.clients.dns();
+    match dns
+        .create_change(&s.project, &s.dns_zone_name, change)
+        .await
+    {
+        Ok(_) => Ok(done),
+        Err(e) if e.is_conflict() || e.is_already_exists() => Ok(Round::Conflict),
+        // Cloud DNS also answers 404 for a deletion whose record set no longer exists: only a missing zone means
+        // the zone is gone.
+        Err(e) if e.is_not_found() => {
+            let r = dns.get_managed_zone(&s.project, &s.dns_zone_name).await;
+            match found(r, &format!("DNS zone {}", s.dns_zone_name))? {
+                Some(_) => Ok(Round::Conflict),
+                None => Ok(Round::ZoneGone),
+            }
+        }
+        Err(e) => Err(StepError::api(&format!("change {what}"), &e)),
+    }
+}
+
+/// Whether a route other than `own` in the project serves a hostname under the spec's domain.
+async fn routes_under_domain(c: &Ctx, own: &BTreeSet<&str>) -> Result<bool, StepError> {
+    let routes = super::route::list(c).await?;
+    let suffix = format!(".{}", c.spec.domain);
+    Ok(routes.iter().any(|r| {
+        let short = r.name.rsplit('/').next().unwrap_or_default();
+        !own.contains(short) && r.hostnames.iter().any(|h| h.ends_with(&suffix))
+    }))
+}
+
+/// Registers the service as a user of its domain (after the zone exists, before its route is created); returns
+/// whether it was added (false: listed already, e.g. by a create that was killed). A zone that disappeared is
+/// created again.
+pub async fn join(c: &Ctx) -> Result<bool, StepError> {
+    for _ in 0..ZONE_ATTEMPTS {
+        match submit(c, Op::Join).await {
+            Answer::Done(added) => return Ok(added),
+            Answer::ZoneGone => {
+                ensure_zone(c).await?;
+            }
+            Answer::Failed(e) => return Err(e),
+        }
+    }
+    Err(StepError::new(
+        "DNS zone keeps disappearing",
+        format!(
+            "The DNS zone {} was deleted {ZONE_ATTEMPTS} times while this service registered as a user of {}. \
+             Another writer is deleting it; try again once it has stopped.",
+            c.spec.dns_zone_name, c.spec.domain
+        ),
+    ))
+}
+
+/// Unregisters the service from its domain; the last user (no other registered service, no other route under the
+/// domain) also removes the wildcard record and, if it is csmrun's, the zone. Returns whether the zone is gone.
+pub async fn leave(c: &Ctx) -> Result<bool, StepError> {
+    let op = Op::Leave {
+        route: c.spec.route_name.clone(),
+    };
+    match submit(c, op).await {
+        Answer::Done(released) => Ok(released),
+        Answer::ZoneGone => Ok(true),
+        Answer::Failed(e) => Err(e),
+    }
+}
+
+/// The record step of a create: registers the service, then ensures the wildcard record.
+pub async fn ensure_users_and_record(c: &Ctx) -> Result<Record, StepError> {
+    // Cut short, the registration may have landed: rollback unregisters (see `created_record`).
+    c.note(|f| f.creating.push(Part::DnsRecord));
+    join(c).await?;
+    match ensure_record(c).await {
+        Ok(Record::DnsRecord { created, .. }) => Ok(Record::DnsRecord {
+            created,
+            registered: true,
+        }),
+        Ok(other) => Ok(other),
+        Err(e) => {
+            // A refused record create takes its note back (`sent`), but the registration stands and is undone.
+            c.note(|f| {
+                if !f.creating.contains(&Part::DnsRecord) {
+                    f.creating.push(Part::DnsRecord);
+                }
+            });
+            Err(e)
+        }
+    }
 }
 
 /// Whether the zone is visible to the spec's network, however the zone spells its URL (link or path, project id
@@ -79,8 +445,6 @@ async fn visible_to_network(c: &Ctx, zone: &gcp::dns::ManagedZone) -> bool {
 
 /// Ensures the zone exists for the domain and is visible to the service's network.
 pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
-    let releases = releases(c);
-    c.note(|f| f.zone_releases_seen = Some(releases));
     let s = &c.spec;
     let dns = c.clients.dns();
     let zone_what = format!("DNS zone {}", s.dns_zone_name);
@@ -182,7 +546,12 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
         )
         .await
         {
-            Ok(_) => return Ok(Record::DnsRecord { created: true }),
+            Ok(_) => {
+                return Ok(Record::DnsRecord {
+                    created: true,
+                    registered: false,
+                })
+            }
             Err(e) if e.is_already_exists() => dns
                 .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
                 .await
@@ -207,7 +576,10 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
             ),
         ));
     }
-    Ok(Record::DnsRecord { created: false })
+    Ok(Record::DnsRecord {
+        created: false,
+        registered: false,
+    })
 }
 
 /// Rollback of a record this run created.
@@ -240,57 +612,22 @@ pub async fn delete_zone(c: &Ctx) -> Result<(), StepError> {
     }
 }
 
-/// Destroy: removes record and zone only if the zone is csmrun's and no other route in the project serves a
-/// hostname under the domain. Returns whether they were removed.
-pub async fn release(c: &Ctx) -> Result<bool, StepError> {
-    let lock = c.data.zone_locks.zone(&c.spec);
-    let _exclusive = lock.rw.write().await;
+/// Whether another service uses the domain: registered in the zone, or with an HTTPRoute serving a hostname under
+/// it (services that never registered).
+pub async fn other_users(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
+    let name = registry_name(&s.domain);
     let r = c
         .clients
         .dns()
-        .get_managed_zone(&s.project, &s.dns_zone_name)
+        .get_rrset(&s.project, &s.dns_zone_name, &name, REGISTRY_TYPE)
         .await;
-    let Some(zone) = found(r, &format!("DNS zone {}", s.dns_zone_name))? else {
+    let registry = found(r, &format!("DNS users registry {name}"))?;
+    let own = s.marker();
+    if members_of(registry.as_ref()).iter().any(|m| *m != own) {
         return Ok(true);
-    };
-    if zone.labels.get(names::MANAGED_BY_KEY).map(String::as_str) != Some(names::MANAGED_BY_VALUE) {
-        return Ok(false);
     }
-    if other_users(c).await? {
-        tracing::info!(
-            zone = s.dns_zone_name,
-            "DNS zone kept: other routes serve hostnames under the domain"
-        );
-        return Ok(false);
-    }
-    delete_record(c).await?;
-    lock.released.fetch_add(1, Ordering::SeqCst);
-    delete_zone(c).await?;
-    // A service joining the domain adopts the zone early and creates its route last, so the check above can
-    // miss it. It re-ensures the zone once its route exists; checking again after the delete means one of the
-    // two always sees the other, and the zone is put back here if a route appeared meanwhile.
-    if other_users(c).await? {
-        tracing::warn!(
-            zone = s.dns_zone_name,
-            "a route under the domain appeared while the zone was released; restoring the zone"
-        );
-        ensure_zone(c).await?;
-        ensure_record(c).await?;
-        return Ok(false);
-    }
-    Ok(true)
-}
-
-/// Whether another HTTPRoute in the project serves a hostname under the domain (another user of the zone).
-pub async fn other_users(c: &Ctx) -> Result<bool, StepError> {
-    let s = &c.spec;
-    let routes = super::route::list(c).await?;
-    let suffix = format!(".{}", s.domain);
-    let own = format!("/httpRoutes/{}", s.route_name);
-    Ok(routes
-        .iter()
-        .any(|r| !r.name.ends_with(&own) && r.hostnames.iter().any(|h| h.ends_with(&suffix))))
+    routes_under_domain(c, &BTreeSet::from([s.route_name.as_str()])).await
 }
 
 /// Changes the wildcard record's address when this service is the domain's only user; refuses otherwise.

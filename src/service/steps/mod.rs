@@ -98,8 +98,6 @@ pub struct Facts {
     pub iam_added: Vec<String>,
     /// Roles found missing after the deploy and granted again by this run ([`iam::recheck`]).
     pub iam_regranted: Vec<String>,
-    /// How many releases of the zone this process had made when the DNS step ensured it ([`dns::joining`]).
-    pub zone_releases_seen: Option<u64>,
 }
 
 impl Facts {
@@ -208,8 +206,11 @@ pub enum Record {
     DnsZone {
         created: bool,
     },
+    /// The wildcard record; `registered`: the service registered as a user of the domain
+    /// ([`dns::ensure_users_and_record`]), so undo unregisters it, which removes the record only with the last user.
     DnsRecord {
         created: bool,
+        registered: bool,
     },
     Neg {
         created: bool,
@@ -277,8 +278,11 @@ impl Step for PartStep {
     fn is_noop(&self, record: &Record) -> bool {
         match record {
             Record::Iam { added } => self.ctx.facts().roles_to_release(added).is_empty(),
+            Record::DnsRecord {
+                created,
+                registered,
+            } => !created && !registered,
             Record::DnsZone { created }
-            | Record::DnsRecord { created }
             | Record::Neg { created }
             | Record::BackendService { created }
             | Record::Service { created }
@@ -295,7 +299,10 @@ impl Step for PartStep {
                 iam::release(c, &roles).await.map(|_| ())
             }
             Record::DnsZone { created: true } => dns::delete_zone(c).await,
-            Record::DnsRecord { created: true } => dns::delete_record(c).await,
+            Record::DnsRecord {
+                registered: true, ..
+            } => dns::leave(c).await.map(drop),
+            Record::DnsRecord { created: true, .. } => dns::delete_record(c).await,
             Record::Neg { created: true } => {
                 insert::settle(&self.ctx, c, Part::Neg).await?;
                 neg::delete(c, &c.spec.neg_name).await
@@ -336,7 +343,7 @@ impl PartStep {
         match part {
             Part::Iam => iam::ensure(c).await,
             Part::DnsZone => clean(dns::ensure_zone(c).await),
-            Part::DnsRecord => clean(dns::ensure_record(c).await),
+            Part::DnsRecord => clean(dns::ensure_users_and_record(c).await),
             Part::Neg => clean(neg::accept(c).await),
             Part::NegOperation => clean(neg::wait(c).await.map(|_| Record::Preflight)),
             Part::BackendService => clean(backend::ensure(c).await),
@@ -378,7 +385,11 @@ pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError
 fn created_record(part: Part) -> Option<Record> {
     match part {
         Part::DnsZone => Some(Record::DnsZone { created: true }),
-        Part::DnsRecord => Some(Record::DnsRecord { created: true }),
+        // The record step registers first: what it may have done is undone by unregistering.
+        Part::DnsRecord => Some(Record::DnsRecord {
+            created: true,
+            registered: true,
+        }),
         Part::Neg => Some(Record::Neg { created: true }),
         Part::BackendService => Some(Record::BackendService { created: true }),
         Part::Route => Some(Record::Route { created: true }),

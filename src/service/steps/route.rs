@@ -3,22 +3,11 @@
 use super::{found, gone, is_marked, not_ours, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 
-/// Ensures the route exists as the spec says, then that the shared DNS zone and record still exist: another
-/// service leaving the domain may have released them after this run adopted them and before this route existed
-/// (a release counts routes as the zone's users). From here on any release sees this route; this re-check
-/// repairs an earlier one. A failed re-check is logged, not an error: the route is in place, and refresh
-/// reports the missing zone as drift that the next apply repairs.
+/// Ensures the route exists as the spec says. The shared DNS zone and record need no second look: the service
+/// registered as a user of its domain before this (`dns::join`), and from then on no leaver, in this process or
+/// another, removes them.
 pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
-    let _joining = super::dns::joining(c).await?;
-    let record = ensure_route(c).await?;
-    let dns = async {
-        super::dns::ensure_zone(c).await?;
-        super::dns::ensure_record(c).await
-    };
-    if let Err(e) = dns.await {
-        tracing::warn!(zone = c.spec.dns_zone_name, error = %e.summary, "DNS re-check after the route failed");
-    }
-    Ok(record)
+    ensure_route(c).await
 }
 
 async fn ensure_route(c: &Ctx) -> Result<Record, StepError> {

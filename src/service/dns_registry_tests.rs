@@ -1,0 +1,431 @@
+//! The users registry of a shared DNS zone (`steps::dns`), against the emulator: services leaving a domain while
+//! others join it, in one provider process and in separate ones (two Terraform runs), the last users leaving, a
+//! rolled-back create, a killed one, services made before the registry existed, and many registrations at once.
+
+use std::sync::Arc;
+
+use csmrun_emulator::world::collections;
+
+use super::model::ServiceModel;
+use super::resource::{delete_parts, Private};
+use super::runner::{RunOutcome, Step};
+use super::steps::{backend, create_graph, dns, neg, route, Part, PartStep, Record};
+use super::testenv::{self, Env, PROJECT, REGION};
+use super::update::{run, Contexts, Outcome};
+use crate::config::ProviderData;
+use tfplug::Val;
+
+const ZONE: &str = "managedZones/csmrun-meshapps-internal";
+const RECORD: &str = "managedZones/csmrun-meshapps-internal/rrsets/*.meshapps.internal./A";
+const REGISTRY: &str =
+    "managedZones/csmrun-meshapps-internal/rrsets/_csmrun-users.meshapps.internal./TXT";
+
+fn marker(name: &str) -> String {
+    format!("csmrun:{PROJECT}/{REGION}/{name}")
+}
+
+/// The markers the registry lists, sorted (empty when it does not exist).
+fn registered(env: &Env) -> Vec<String> {
+    let mut out: Vec<String> = env
+        .resource(REGISTRY)
+        .map(|r| r["rrdatas"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| d.as_str().map(|s| s.trim_matches('"').to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn nothing_left(env: &Env) {
+    assert!(!env.has(REGISTRY), "registry left: {:?}", env.resources());
+    assert!(!env.has(RECORD), "record left: {:?}", env.resources());
+    assert!(!env.has(ZONE), "zone left: {:?}", env.resources());
+}
+
+/// Logged requests whose method is `method` and whose path ends with `suffix` (with their answer's status).
+fn requests(env: &Env, method: &str, suffix: &str) -> Vec<i64> {
+    env.emu
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["method"] == method && r["path"].as_str().is_some_and(|p| p.ends_with(suffix))
+        })
+        .map(|r| r["status"].as_i64().unwrap_or(0))
+        .collect()
+}
+
+async fn create_in(env: &Env, data: &Arc<ProviderData>, m: &ServiceModel) {
+    let c = env.ctx_of(data, m, false);
+    let cleanup = env.ctx_of(data, m, false);
+    match create_graph(&c, &cleanup).run(&c.cancel).await {
+        RunOutcome::Done(_) => {}
+        other => panic!("create of {:?} failed: {other:?}", m.name),
+    }
+}
+
+async fn destroy_in(env: &Env, data: &Arc<ProviderData>, m: &ServiceModel) {
+    delete_parts(&env.ctx_of(data, m, true), &Private::default())
+        .await
+        .expect("destroy succeeds");
+}
+
+/// Removes the registry behind csmrun's back: the service looks like one made before the registry existed.
+fn forget_registry(env: &Env) {
+    let key = format!("projects/{PROJECT}/{REGISTRY}");
+    let removed = env
+        .emu
+        .with_world(|w| w.remove(collections::DNS_RRSETS, &key));
+    assert!(removed.is_some(), "registry {key} existed");
+}
+
+/// A joiner (run `joining`) ensures the zone and registers with the record step, then a leaver of run `leaving`
+/// (whose route check sees no other route: the joiner's is made last) is destroyed; the joiner's route comes after.
+async fn leaver_races_a_registered_joiner(
+    env: &Env,
+    leaving: &Arc<ProviderData>,
+    joining: &Arc<ProviderData>,
+) {
+    let leaver = testenv::planned("target", |_| {});
+    create_in(env, leaving, &leaver).await;
+    assert_eq!(registered(env), vec![marker("target")]);
+    let joiner = testenv::planned("joiner", |_| {});
+    let j = env.ctx_of(joining, &joiner, false);
+    dns::ensure_zone(&j).await.expect("zone step");
+    let record = dns::ensure_users_and_record(&j).await.expect("record step");
+    assert_eq!(
+        record,
+        Record::DnsRecord {
+            created: false,
+            registered: true
+        }
+    );
+    neg::ensure(&j).await.expect("NEG step");
+    backend::ensure(&j).await.expect("backend service step");
+    destroy_in(env, leaving, &leaver).await;
+    assert!(env.has(ZONE) && env.has(RECORD), "{:?}", env.resources());
+    assert_eq!(registered(env), vec![marker("joiner")]);
+    route::ensure(&j).await.expect("route step");
+    assert!(
+        requests(env, "DELETE", "/managedZones/csmrun-meshapps-internal").is_empty(),
+        "the zone was never deleted"
+    );
+    assert_eq!(
+        requests(env, "DELETE", "/rrsets/*.meshapps.internal./A"),
+        Vec::<i64>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_leaver_in_another_process_cannot_remove_record_or_zone_once_a_joiner_registered() {
+    let env = testenv::start().await;
+    let other_run = testenv::provider(&env.emu, "0s");
+    leaver_races_a_registered_joiner(&env, &env.data, &other_run).await;
+}
+
+#[tokio::test]
+async fn a_leaver_in_the_same_process_cannot_remove_record_or_zone_once_a_joiner_registered() {
+    let env = testenv::start().await;
+    leaver_races_a_registered_joiner(&env, &env.data, &env.data).await;
+}
+
+#[tokio::test]
+async fn the_last_user_leaving_removes_registry_record_and_zone() {
+    let env = testenv::start().await;
+    let m = testenv::planned("target", |_| {});
+    create_in(&env, &env.data, &m).await;
+    assert_eq!(registered(&env), vec![marker("target")]);
+    destroy_in(&env, &env.data, &m).await;
+    nothing_left(&env);
+    // Record and registry went in one change, conditional on the registry listing only the leaver.
+    assert_eq!(requests(&env, "POST", "/changes"), vec![200, 200]);
+}
+
+#[tokio::test]
+async fn a_user_leaving_while_others_remain_only_unregisters() {
+    let env = testenv::start().await;
+    let (a, b) = (
+        testenv::planned("svc-a", |_| {}),
+        testenv::planned("svc-b", |_| {}),
+    );
+    create_in(&env, &env.data, &a).await;
+    create_in(&env, &env.data, &b).await;
+    assert_eq!(registered(&env), vec![marker("svc-a"), marker("svc-b")]);
+    destroy_in(&env, &env.data, &a).await;
+    assert_eq!(registered(&env), vec![marker("svc-b")]);
+    assert!(env.has(ZONE) && env.has(RECORD));
+}
+
+#[tokio::test]
+async fn the_last_two_users_leaving_at_once_from_two_processes_leave_nothing() {
+    let env = testenv::start().await;
+    let run_a = testenv::provider(&env.emu, "0s");
+    let run_b = testenv::provider(&env.emu, "0s");
+    let (a, b) = (
+        testenv::planned("svc-a", |_| {}),
+        testenv::planned("svc-b", |_| {}),
+    );
+    create_in(&env, &run_a, &a).await;
+    create_in(&env, &run_b, &b).await;
+    assert_eq!(registered(&env), vec![marker("svc-a"), marker("svc-b")]);
+    tokio::join!(destroy_in(&env, &run_a, &a), destroy_in(&env, &run_b, &b));
+    nothing_left(&env);
+}
+
+#[tokio::test]
+async fn the_last_two_users_leaving_at_once_in_one_process_leave_nothing() {
+    let env = testenv::start().await;
+    let (a, b) = (
+        testenv::planned("svc-a", |_| {}),
+        testenv::planned("svc-b", |_| {}),
+    );
+    create_in(&env, &env.data, &a).await;
+    create_in(&env, &env.data, &b).await;
+    tokio::join!(
+        destroy_in(&env, &env.data, &a),
+        destroy_in(&env, &env.data, &b)
+    );
+    nothing_left(&env);
+}
+
+#[tokio::test]
+async fn a_rolled_back_create_unregisters_and_removes_what_nobody_else_uses() {
+    let env = testenv::start().await;
+    env.fail("networkservices", "httpRoutes.create", 400, None);
+    let m = testenv::planned("target", |_| {});
+    let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
+    let outcome = create_graph(&c, &cleanup).run(&c.cancel).await;
+    assert!(
+        matches!(outcome, RunOutcome::RolledBack { .. }),
+        "{outcome:?}"
+    );
+    nothing_left(&env);
+}
+
+#[tokio::test]
+async fn a_rolled_back_create_beside_another_user_only_unregisters() {
+    let env = testenv::start().await;
+    let other = testenv::planned("other", |_| {});
+    create_in(&env, &env.data, &other).await;
+    env.fail("networkservices", "httpRoutes.create", 400, None);
+    let m = testenv::planned("target", |_| {});
+    let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
+    let outcome = create_graph(&c, &cleanup).run(&c.cancel).await;
+    assert!(
+        matches!(outcome, RunOutcome::RolledBack { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(registered(&env), vec![marker("other")]);
+    assert!(env.has(ZONE) && env.has(RECORD));
+}
+
+#[tokio::test]
+async fn a_registration_whose_create_was_killed_keeps_the_zone_and_the_resumed_create_finds_itself()
+{
+    let env = testenv::start().await;
+    let m = testenv::planned("target", |_| {});
+    // The first create registers, then its provider is killed: nothing undoes it.
+    let killed = env.ctx(&m, false);
+    dns::ensure_zone(&killed).await.expect("zone step");
+    dns::ensure_users_and_record(&killed)
+        .await
+        .expect("record step");
+    drop(killed);
+    // Another service of the domain comes and goes meanwhile: the registration keeps the zone.
+    let passer = testenv::planned("passer", |_| {});
+    create_in(&env, &env.data, &passer).await;
+    destroy_in(&env, &env.data, &passer).await;
+    assert_eq!(registered(&env), vec![marker("target")]);
+    assert!(env.has(ZONE) && env.has(RECORD));
+    // The resumed create is listed already, and its destroy, as the last user, removes everything.
+    let c = env.ctx(&m, false);
+    assert!(!dns::join(&c).await.expect("join"), "already listed");
+    create_in(&env, &env.data, &m).await;
+    assert_eq!(registered(&env), vec![marker("target")]);
+    destroy_in(&env, &env.data, &m).await;
+    nothing_left(&env);
+}
+
+#[tokio::test]
+async fn a_service_made_before_the_registry_keeps_the_zone_for_a_registered_joiner_and_is_last_to_go_cleanly(
+) {
+    let env = testenv::start().await;
+    let legacy = testenv::planned("legacy", |_| {});
+    create_in(&env, &env.data, &legacy).await;
+    forget_registry(&env);
+    // A joiner registers; the legacy service's destroy sees a registered user and keeps everything.
+    let joiner = testenv::planned("joiner", |_| {});
+    create_in(&env, &env.data, &joiner).await;
+    assert_eq!(registered(&env), vec![marker("joiner")]);
+    destroy_in(&env, &env.data, &legacy).await;
+    assert_eq!(registered(&env), vec![marker("joiner")]);
+    assert!(env.has(ZONE) && env.has(RECORD));
+    // Alone and unregistered again, a legacy leaver still removes everything (registering first).
+    forget_registry(&env);
+    destroy_in(&env, &env.data, &joiner).await;
+    nothing_left(&env);
+}
+
+#[tokio::test]
+async fn a_route_of_an_unregistered_service_keeps_the_zone_when_the_last_registered_user_leaves() {
+    let env = testenv::start().await;
+    let legacy = testenv::planned("legacy", |_| {});
+    create_in(&env, &env.data, &legacy).await;
+    forget_registry(&env);
+    let m = testenv::planned("target", |_| {});
+    create_in(&env, &env.data, &m).await;
+    destroy_in(&env, &env.data, &m).await;
+    assert!(
+        !env.has(REGISTRY),
+        "the last registered user took the registry"
+    );
+    assert!(
+        env.has(ZONE) && env.has(RECORD),
+        "the legacy route still needs them"
+    );
+}
+
+#[tokio::test]
+async fn the_first_update_of_a_service_made_before_the_registry_registers_it() {
+    let env = testenv::start().await;
+    let old = testenv::planned("target", |_| {});
+    create_in(&env, &env.data, &old).await;
+    forget_registry(&env);
+    let new = testenv::planned("target", |m| {
+        m.env = Val::Known([("K".to_string(), Val::Known("v".to_string()))].into());
+    });
+    let cx = Contexts {
+        new: env.ctx(&new, true),
+        old: env.ctx(&old, true),
+        undo_new: env.ctx(&new, true),
+        undo_old: env.ctx(&old, true),
+    };
+    let outcome = run(&cx, &[], &[]).await;
+    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    assert_eq!(registered(&env), vec![marker("target")]);
+}
+
+#[tokio::test]
+async fn an_update_to_another_domain_registers_there_and_releases_the_old_one() {
+    let env = testenv::start().await;
+    let old = testenv::planned("target", |_| {});
+    create_in(&env, &env.data, &old).await;
+    let new = testenv::planned("target", |m| {
+        m.domain = Val::Known("other.internal".into());
+    });
+    let cx = Contexts {
+        new: env.ctx(&new, true),
+        old: env.ctx(&old, true),
+        undo_new: env.ctx(&new, true),
+        undo_old: env.ctx(&old, true),
+    };
+    let outcome = run(&cx, &[], &[]).await;
+    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    nothing_left(&env);
+    let new_registry = env
+        .resource("managedZones/csmrun-other-internal/rrsets/_csmrun-users.other.internal./TXT")
+        .expect("registered in the new zone");
+    assert_eq!(
+        new_registry["rrdatas"],
+        serde_json::json!([format!("\"{}\"", marker("target"))])
+    );
+}
+
+#[tokio::test]
+async fn a_failed_update_to_another_domain_unregisters_there_and_removes_what_it_made() {
+    let env = testenv::start().await;
+    let old = testenv::planned("target", |_| {});
+    create_in(&env, &env.data, &old).await;
+    let new = testenv::planned("target", |m| {
+        m.domain = Val::Known("other.internal".into());
+    });
+    env.fail("run", "services.patch", 400, None);
+    let cx = Contexts {
+        new: env.ctx(&new, true),
+        old: env.ctx(&old, true),
+        undo_new: env.ctx(&new, true),
+        undo_old: env.ctx(&old, true),
+    };
+    let outcome = run(&cx, &[], &[]).await;
+    assert!(matches!(outcome, Outcome::RolledBack { .. }), "{outcome:?}");
+    assert!(
+        !env.has("managedZones/csmrun-other-internal"),
+        "{:?}",
+        env.resources()
+    );
+    assert_eq!(
+        registered(&env),
+        vec![marker("target")],
+        "the old domain keeps it"
+    );
+}
+
+#[tokio::test]
+async fn many_registrations_at_once_in_one_process_are_coalesced_without_conflicts() {
+    let env = testenv::start().await;
+    let models: Vec<ServiceModel> = (0..8)
+        .map(|i| testenv::planned(&format!("svc-{i}"), |_| {}))
+        .collect();
+    let ctxs: Vec<_> = models.iter().map(|m| env.ctx(m, false)).collect();
+    dns::ensure_zone(&ctxs[0]).await.expect("zone");
+    let joined = futures::future::join_all(ctxs.iter().map(|c| dns::join(c))).await;
+    assert!(joined.iter().all(|r| r == &Ok(true)), "{joined:?}");
+    let mut want: Vec<String> = (0..8).map(|i| marker(&format!("svc-{i}"))).collect();
+    want.sort();
+    assert_eq!(registered(&env), want);
+    let changes = requests(&env, "POST", "/changes");
+    assert!(
+        changes.len() <= 2 && changes.iter().all(|s| *s == 200),
+        "one change for the first, one for the batch queued behind it: {changes:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_undo_of_a_registered_record_step_unregisters() {
+    let env = testenv::start().await;
+    let other = testenv::planned("other", |_| {});
+    create_in(&env, &env.data, &other).await;
+    let m = testenv::planned("target", |_| {});
+    let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
+    dns::ensure_zone(&c).await.expect("zone");
+    let record = dns::ensure_users_and_record(&c).await.expect("record step");
+    let step = PartStep {
+        part: Part::DnsRecord,
+        ctx: c.clone(),
+        cleanup,
+    };
+    assert!(
+        !step.is_noop(&record),
+        "a registration is the rollback's to undo"
+    );
+    step.undo(&record).await.expect("undo");
+    assert_eq!(registered(&env), vec![marker("other")]);
+}
+
+#[tokio::test]
+async fn a_create_whose_record_is_refused_after_it_registered_unregisters_on_rollback() {
+    let env = testenv::start().await;
+    env.fail("dns", "resourceRecordSets.create", 400, Some(1));
+    let m = testenv::planned("target", |_| {});
+    let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
+    let outcome = create_graph(&c, &cleanup).run(&c.cancel).await;
+    assert!(
+        matches!(outcome, RunOutcome::RolledBack { .. }),
+        "{outcome:?}"
+    );
+    nothing_left(&env);
+}
+
+#[tokio::test]
+async fn a_create_whose_registration_is_refused_rolls_back_completely() {
+    let env = testenv::start().await;
+    env.fail("dns", "changes.create", 400, Some(1));
+    let m = testenv::planned("target", |_| {});
+    let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
+    let outcome = create_graph(&c, &cleanup).run(&c.cancel).await;
+    assert!(
+        matches!(outcome, RunOutcome::RolledBack { .. }),
+        "{outcome:?}"
+    );
+    nothing_left(&env);
+}
