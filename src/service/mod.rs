@@ -45,9 +45,11 @@
 //! owns, inherited ones included; a release keeps what another service needs. The DNS zone follows the same
 //! check-after-change rule (`steps::dns::release`, `steps::route::ensure`); within one provider process a zone's
 //! release and the routes joining its domain are also ordered by a lock (`steps::dns::ZoneLocks`).
-//! What remains open (RELIABILITY.md): across processes the zone can be missing for a few calls while a leaver and a
-//! joiner race, and a service that joins an account while another run's create is in its propagation wait (grant
-//! made, annotation not yet) does not share that grant, so if it is the last to go, the grant stays.
+//! A service that joins an account while another run's create is in its propagation wait (grant made, no service
+//! and so no annotation yet) learns that the grant is csmrun's from that create's NEG, whose description names the
+//! roles and the account (`iam-grants=… iam-account=…`); only NEGs of its own region are read. What remains open
+//! (RELIABILITY.md): across processes the zone can be missing for a few calls while a leaver and a joiner race, and
+//! the grant-in-flight case above across regions (the grant then stays after the last user goes; never a loss).
 
 pub mod bodies;
 pub mod defaults;

@@ -209,3 +209,53 @@ async fn a_rolled_back_create_that_inherited_a_grant_kept_for_it_by_a_leaver_rel
         "nobody uses the account any more: the grant goes"
     );
 }
+
+#[tokio::test]
+async fn a_service_joining_while_another_runs_create_waits_for_its_new_grant_shares_it_and_the_last_to_go_removes_it(
+) {
+    let env = testenv::start().await;
+    // Run A grants the role and waits for it to propagate (no service yet, so no annotation says csmrun made it).
+    let run_a = testenv::provider(&env.emu, "5s");
+    let a = testenv::planned("maker", |_| {});
+    let (ca, cleanup_a) = (env.ctx_of(&run_a, &a, false), env.ctx_of(&run_a, &a, false));
+    let maker = tokio::spawn(async move {
+        let outcome = super::steps::create_graph(&ca, &cleanup_a)
+            .run(&ca.cancel)
+            .await;
+        (outcome, ca.facts().iam_owned)
+    });
+    for _ in 0..500 {
+        if granted(&env) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(granted(&env), "run A granted");
+    // Run B's service joins the account meanwhile: the grant is there, and only A's NEG says it is csmrun's.
+    let run_b = testenv::provider(&env.emu, "0s");
+    let b = testenv::planned("joiner", |_| {});
+    let owned_b = create_in(&env, &run_b, &b).await;
+    assert!(
+        !env.has("services/maker"),
+        "B's IAM step ran while A was still waiting (the window this test is about)"
+    );
+    assert_eq!(
+        owned_b,
+        vec![TRAFFIC_DIRECTOR_CLIENT.to_string()],
+        "B shares A's grant"
+    );
+    let (outcome, owned_a) = maker.await.expect("run A");
+    assert!(
+        matches!(outcome, super::runner::RunOutcome::Done(_)),
+        "{outcome:?}"
+    );
+    // A goes first (the grant is kept for B), then B: the grant goes with B.
+    delete_parts(&env.ctx_of(&run_a, &a, true), &owning(owned_a))
+        .await
+        .expect("destroy of A");
+    assert!(granted(&env), "kept for B");
+    delete_parts(&env.ctx_of(&run_b, &b, true), &owning(owned_b))
+        .await
+        .expect("destroy of B");
+    assert!(!granted(&env), "no service of the account is left");
+}

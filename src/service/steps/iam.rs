@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{Ctx, Record, StepError};
+use crate::service::names;
 use crate::service::runner::Failed;
 use crate::service::spec::TRAFFIC_DIRECTOR_CLIENT;
 
@@ -266,12 +267,23 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     if !kept.is_empty() {
         let before = c.facts().iam_owned;
         let inherited = inherited_roles(c).await.map_err(with_grant)?;
-        owned.extend(kept.into_iter().filter(|r| {
+        let known = |r: &String| {
             before.contains(r)
                 || inherited.contains(r)
                 || claimed.contains(r)
                 || granted_by_this_process(c, r, &member)
-        }));
+        };
+        let unknown: Vec<String> = kept.iter().filter(|r| !known(r)).cloned().collect();
+        // Only when a role is still unexplained: one more list call, not one per create.
+        let in_flight = if unknown.is_empty() {
+            Vec::new()
+        } else {
+            granting_in_region(c).await.map_err(with_grant)?
+        };
+        owned.extend(
+            kept.into_iter()
+                .filter(|r| known(r) || in_flight.contains(r)),
+        );
     }
     owned.sort();
     c.note(|f| f.iam_owned = owned);
@@ -352,6 +364,26 @@ pub async fn missing_roles_on_refresh(c: &Ctx) -> Result<Vec<String>, StepError>
         .into_iter()
         .filter(|r| !policy.has_member(r, &member))
         .map(str::to_string)
+        .collect())
+}
+
+/// Roles that another csmrun create in this region is granting to this account right now: its NEG names them
+/// (`iam-grants=` with `iam-account=`) from before its grant until its service carries the annotation. Another
+/// Terraform run's create in its propagation wait has no service yet, so [`inherited_roles`] cannot see that the
+/// grant is csmrun's; without this, a service joining the account then would not share the grant, and if it were
+/// the last user to go the grant would stay. (NEGs of other regions are not read: that narrower case remains.)
+async fn granting_in_region(c: &Ctx) -> Result<Vec<String>, StepError> {
+    let negs = c
+        .clients
+        .compute()
+        .list_network_endpoint_groups(&c.spec.project, &c.spec.region)
+        .await
+        .map_err(|e| StepError::api("list serverless NEGs", &e))?;
+    Ok(negs
+        .iter()
+        .filter_map(|n| n.description.as_deref())
+        .filter(|d| names::grants_account(d) == Some(c.spec.service_account.as_str()))
+        .flat_map(names::grants_in)
         .collect())
 }
 
