@@ -287,6 +287,9 @@ impl Resource for ServiceResource {
             let owned = prior_private.iam_owned.clone();
             cx.new.note(|f| f.iam_owned = owned);
         }
+        // A rollback that deploys the old spec again writes the old account's grants into its annotation.
+        let owned = prior_private.iam_owned.clone();
+        cx.undo_old.note(|f| f.iam_owned = owned);
         match update::run(&cx, &prior_private.leftovers, &prior_private.iam_owned).await {
             Outcome::Done {
                 cleanup_error,
