@@ -2,7 +2,7 @@
 //! pairing (both created, both updated, one destroyed while the other is created or updated, both destroyed), then
 //! destroyed together, while a watcher polls the emulator. No IAM binding may be lost under a service in the
 //! mesh, none may be orphaned, and the DNS zone and its wildcard record must be right after every round. The
-//! watcher may see the zone's transient gap while a leaver and a joiner race (open defect 1, RELIABILITY.md): it
+//! watcher may see the zone's transient gap while a leaver and a joiner race (open item 1, RELIABILITY.md): it
 //! is printed, and the state after the round must not have it.
 
 use csmrun_acctest::campaign::concurrent::{is_transient_dns_gap, run, ROUNDS};

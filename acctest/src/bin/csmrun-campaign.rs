@@ -127,7 +127,7 @@ fn run() -> Result<bool> {
         );
         println!("== concurrent writers: {} rounds\n{tally}", args.concurrent);
         // The zone's transient gap is an open defect the campaign reports but does not count as a violation
-        // (RELIABILITY.md, open defect 1); anything else the watcher saw does.
+        // (RELIABILITY.md, open item 1); anything else the watcher saw does.
         let gaps = tally
             .shared_losses
             .iter()

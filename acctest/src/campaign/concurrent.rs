@@ -43,7 +43,8 @@ pub const IN_FLIGHT: &str = "while runs were in flight: ";
 
 /// Whether a watcher loss is the DNS zone's transient gap: a leaving service deletes the wildcard record and zone
 /// just as a joining one creates its route, and one of the two puts them back a few calls later (RELIABILITY.md,
-/// open defect 1). Cloud DNS offers no conditional delete that would close it.
+/// open item 1). Within one provider process a lock closes it; across processes it needs a condition the delete
+/// can carry (see RELIABILITY.md for the proposed registry).
 pub fn is_transient_dns_gap(loss: &str) -> bool {
     loss.starts_with(IN_FLIGHT) && loss.contains("no csmrun zone with a wildcard record covers it")
 }

@@ -194,11 +194,7 @@ fn dump(stack: &Stack, label: &str, out: &Output, violations: &[String]) {
         return;
     };
     let dir = std::path::PathBuf::from(dir).join(label.replace([' ', '(', ')', ','], "_"));
-    let requests: String = stack
-        .requests()
-        .iter()
-        .map(|r| format!("{r}\n"))
-        .collect();
+    let requests: String = stack.requests().iter().map(|r| format!("{r}\n")).collect();
     let files = [
         (
             "main.tf",
