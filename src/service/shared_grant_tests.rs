@@ -259,3 +259,45 @@ async fn a_service_joining_while_another_runs_create_waits_for_its_new_grant_sha
         .expect("destroy of B");
     assert!(!granted(&env), "no service of the account is left");
 }
+
+#[tokio::test]
+async fn a_grant_whose_owner_in_this_process_no_longer_shows_it_is_shared_by_a_joiner() {
+    let env = testenv::start().await;
+    let owner = testenv::planned("target", |_| {});
+    let owned = env.create(&owner).await;
+    // A new provider process (the next apply) starts updating the owner to another account: it claims the grants
+    // its private state names, and its service stops showing them once patched (done here by hand).
+    let apply = testenv::provider(&env.emu, "0s");
+    let member = format!("serviceAccount:{}", testenv::ACCOUNT);
+    apply.iam.claim(testenv::PROJECT, &owned, &member);
+    env.emu.with_world(|w| {
+        let key = format!(
+            "projects/{}/locations/{}/services/target",
+            testenv::PROJECT,
+            testenv::REGION
+        );
+        if let Some(svc) = w.get_mut(csmrun_emulator::world::collections::RUN_SERVICES, &key) {
+            svc["template"]["serviceAccount"] =
+                "meshapps-proxy@demo-project.iam.gserviceaccount.com".into();
+        }
+        // Nor does its NEG: it joined the account when the grant already existed (no `iam-grants=` then).
+        for neg in w
+            .resources
+            .values_mut()
+            .flat_map(|items| items.values_mut())
+        {
+            if neg["name"] == "target-neg" {
+                neg["description"] = "csmrun:demo-project/asia-northeast1/target".into();
+            }
+        }
+    });
+    // A service of this apply joins the account: the grant is there, no annotation says whose it is.
+    let joiner = testenv::planned("joiner", |_| {});
+    let j = env.ctx_of(&apply, &joiner, false);
+    iam::ensure(&j).await.expect("IAM step");
+    assert_eq!(
+        j.facts().iam_owned,
+        vec![TRAFFIC_DIRECTOR_CLIENT.to_string()],
+        "shared, not foreign"
+    );
+}

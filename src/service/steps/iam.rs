@@ -49,6 +49,10 @@ pub struct IamCoalescer {
     /// When this process added (project, role, member): a sibling resource that finds the binding already there
     /// must still wait out its propagation.
     granted: Mutex<HashMap<(String, String, String), Instant>>,
+    /// (project, role, member) that a resource of this process owns by its private state (an update or destroy
+    /// started): the binding is csmrun's even while no annotation shows it (the service is being moved to another
+    /// account, or deleted), so a sibling joining the account shares it.
+    claimed: Mutex<std::collections::HashSet<(String, String, String)>>,
 }
 
 /// Reads and writes one project's policy; the seam that lets the coalescer be tested without HTTP.
@@ -160,6 +164,20 @@ impl IamCoalescer {
                 granted.remove(&key);
             }
         }
+    }
+
+    /// Notes that a resource of this process owns `roles` for `member` (from its private state).
+    pub fn claim(&self, project: &str, roles: &[String], member: &str) {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        for r in roles {
+            claimed.insert((project.to_string(), r.clone(), member.to_string()));
+        }
+    }
+
+    /// Whether a resource of this process said it owns `member`'s `role` ([`IamCoalescer::claim`]).
+    pub fn is_claimed(&self, project: &str, role: &str, member: &str) -> bool {
+        let claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        claimed.contains(&(project.to_string(), role.to_string(), member.to_string()))
     }
 
     /// When this process added `member` to `role` on `project`, if it did (and has not removed it since).
@@ -322,15 +340,15 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     Ok(Record::Iam { added })
 }
 
-/// Whether this provider process added `member` to `role` and has not removed it since: a binding csmrun made,
-/// even if another resource's edit made it (an edit coalesced into the same write, or an earlier write of a
-/// sibling whose service does not exist yet to carry the annotation). Sharing it makes whichever user goes last
-/// remove it.
+/// Whether this provider process added `member` to `role` and has not removed it since, or a resource of this
+/// process owns it by its private state: a binding csmrun made, even if another resource's edit made it (an edit
+/// coalesced into the same write, or an earlier write of a sibling whose service does not exist yet to carry the
+/// annotation) or its owner's service no longer shows it (moving to another account, being deleted). Sharing it
+/// makes whichever user goes last remove it.
 fn granted_by_this_process(c: &Ctx, role: &str, member: &str) -> bool {
-    c.data
-        .iam
-        .granted_at(&c.spec.project, role, member)
-        .is_some()
+    let iam = &c.data.iam;
+    iam.granted_at(&c.spec.project, role, member).is_some()
+        || iam.is_claimed(&c.spec.project, role, member)
 }
 
 /// The project roles the account needs but does not have (drift: a grant removed out of band).
