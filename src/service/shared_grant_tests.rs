@@ -301,3 +301,43 @@ async fn a_grant_whose_owner_in_this_process_no_longer_shows_it_is_shared_by_a_j
         "shared, not foreign"
     );
 }
+
+#[tokio::test]
+async fn a_zone_made_again_before_a_route_that_then_fails_is_released_by_the_rollback() {
+    use super::runner::Step;
+    use super::steps::{Part, PartStep};
+
+    let env = testenv::start().await;
+    let leaver = testenv::planned("target", |_| {});
+    let owned = env.create(&leaver).await;
+    let joiner = testenv::planned("joiner", |_| {});
+    let j = env.ctx(&joiner, false);
+    let zone_record = dns::ensure_zone(&j).await.expect("zone step");
+    assert_eq!(zone_record, Record::DnsZone { created: false });
+    dns::ensure_record(&j).await.expect("record step");
+    neg::ensure(&j).await.expect("NEG step");
+    backend::ensure(&j).await.expect("backend service step");
+    delete_parts(&env.ctx(&leaver, true), &owning(owned))
+        .await
+        .expect("destroy succeeds");
+    // The route is refused after the zone was made again for it.
+    env.fail("networkservices", "httpRoutes.create", 400, None);
+    assert!(route::ensure(&j).await.is_err());
+    assert!(j.facts().dns_recreated);
+    assert!(env.has("managedZones/csmrun-meshapps-internal"));
+    let zone_step = PartStep {
+        part: Part::DnsZone,
+        ctx: j.clone(),
+        cleanup: env.ctx(&joiner, false),
+    };
+    assert!(
+        !zone_step.is_noop(&zone_record),
+        "the zone made again is the rollback's"
+    );
+    zone_step.undo(&zone_record).await.expect("zone undone");
+    assert!(
+        !env.has("managedZones/csmrun-meshapps-internal"),
+        "{:?}",
+        env.resources()
+    );
+}

@@ -43,6 +43,8 @@ pub enum Change {
     BackendChanged,
     /// The old route deleted because the route is renamed.
     RouteRemoved,
+    /// The zone or wildcard record made again before the route ([`super::steps::Facts::dns_recreated`]).
+    DnsRecreated,
     /// The service deployed to run as another account. Reverted by deploying the old spec: Cloud Run keeps
     /// traffic on the last Ready revision, which runs as the old account, so a refreshed template would say the new
     /// account while the old one is still in use, and the old account's grants would lose their owner.
@@ -165,7 +167,13 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
     }
     service::ensure(c).await.map_err(|f| f.error)?;
     service::ensure_invokers(c).await?;
-    note_created(journal, c, Part::Route, route::ensure(c).await)
+    let routed = route::ensure(c).await;
+    // On the same domain the service, rolled back, still needs a zone made again; on a new one it does not.
+    let new_domain = old.dns_zone_name != new.dns_zone_name || old.domain != new.domain;
+    if c.facts().dns_recreated && new_domain {
+        journal.push(Change::DnsRecreated);
+    }
+    note_created(journal, c, Part::Route, routed)
 }
 
 /// Deletes a part this update inserted, once its insert is settled (an insert cut short may still be running).
@@ -212,6 +220,7 @@ async fn rollback(
             ),
             Change::Created(_) => (Ok(()), None),
             Change::RecordRemoved => (dns::ensure_record(u_old).await.map(drop), None),
+            Change::DnsRecreated => (dns::release(u).await.map(drop), None),
             Change::BackendChanged => (backend::ensure(u_old).await.map(drop), None),
             Change::RouteRemoved => (route::ensure(u_old).await.map(drop), None),
             Change::ServiceAccountChanged => (

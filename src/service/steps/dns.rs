@@ -54,8 +54,12 @@ pub async fn joining(c: &Ctx) -> Result<OwnedRwLockReadGuard<()>, StepError> {
     let guard = Arc::clone(&zone.rw).read_owned().await;
     let seen = c.facts().zone_releases_seen;
     if seen != Some(zone.released.load(Ordering::SeqCst)) {
-        ensure_zone(c).await?;
-        ensure_record(c).await?;
+        let zone_made = ensure_zone(c).await? == Record::DnsZone { created: true };
+        let record_made = ensure_record(c).await? == Record::DnsRecord { created: true };
+        if zone_made || record_made {
+            // Made again by this run: a rollback releases them (see `Facts::dns_recreated`).
+            c.note(|f| f.dns_recreated = true);
+        }
     }
     Ok(guard)
 }

@@ -100,6 +100,10 @@ pub struct Facts {
     pub iam_regranted: Vec<String>,
     /// How many releases of the zone this process had made when the DNS step ensured it ([`dns::joining`]).
     pub zone_releases_seen: Option<u64>,
+    /// The zone or the wildcard record was made again before the route because another resource of this process
+    /// released it after the DNS step: a rollback releases them like a destroy (the DNS step's own record says it
+    /// found them).
+    pub dns_recreated: bool,
 }
 
 impl Facts {
@@ -277,8 +281,8 @@ impl Step for PartStep {
     fn is_noop(&self, record: &Record) -> bool {
         match record {
             Record::Iam { added } => self.ctx.facts().roles_to_release(added).is_empty(),
-            Record::DnsZone { created }
-            | Record::DnsRecord { created }
+            Record::DnsZone { created } => !created && !self.ctx.facts().dns_recreated,
+            Record::DnsRecord { created }
             | Record::Neg { created }
             | Record::BackendService { created }
             | Record::Service { created }
@@ -295,6 +299,9 @@ impl Step for PartStep {
                 iam::release(c, &roles).await.map(|_| ())
             }
             Record::DnsZone { created: true } => dns::delete_zone(c).await,
+            // Found by the DNS step, released meanwhile and made again before the route: released like a destroy
+            // would (kept if another route of the domain uses it).
+            Record::DnsZone { created: false } => dns::release(c).await.map(drop),
             Record::DnsRecord { created: true } => dns::delete_record(c).await,
             Record::Neg { created: true } => {
                 insert::settle(&self.ctx, c, Part::Neg).await?;
