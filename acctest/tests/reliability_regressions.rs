@@ -105,7 +105,7 @@ fn two_services_sharing_an_account_destroyed_together_leave_no_grant() {
     stack.assert_consistent();
 }
 
-/// Defect (open defect 1 in RELIABILITY.md, in-process half): in one apply, a service leaving a domain released
+/// Defect 5 (RELIABILITY.md): in one apply, a service leaving a domain released
 /// the zone while another service joining it was still deploying (its route comes last), so the joining
 /// service's hostname ended up with no zone and no wildcard record.
 #[test]
@@ -122,9 +122,9 @@ fn a_service_joining_a_domain_while_another_leaves_it_in_the_same_apply_keeps_th
     stack.assert_consistent();
 }
 
-/// The simplest shape of open defect 2 (RELIABILITY.md): in one apply, a service leaves an account while another
-/// joins it; the joining service must keep `roles/trafficdirector.client`. This shape holds today; the racing
-/// variants the soak finds (with `trace`, three services, faults) are still open.
+/// The simplest shape of defect 6 (RELIABILITY.md): in one apply, a service leaves an account while another
+/// joins it; the joining service must keep `roles/trafficdirector.client`. The racing variants are in
+/// `shared_grant_tests` (provider) and `reliability_concurrent`.
 #[test]
 fn a_service_joining_an_account_while_another_leaves_it_in_the_same_apply_keeps_the_grant() {
     let stack = Stack::new(&SeedBuilder::new().build());

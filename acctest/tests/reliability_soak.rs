@@ -1,10 +1,9 @@
 //! Fault soak (CI size): random configurations applied and destroyed under injected 429/500/503, failed
-//! operations and latency spikes. Each service has its own account and domain here: shared grants and zones
-//! still race when one service leaves them while another joins in the same apply (open defect, RELIABILITY.md),
-//! and `csmrun-campaign --soak 200` exercises that sharing. Every run succeeds or fails with a clear error and leaves no orphan; no
-//! shared part is lost; after each success Terraform's state equals the emulator's; a clean final apply
-//! plans empty and the final destroy leaves the emulator as it started. `csmrun-campaign --soak 200` is the
-//! long version.
+//! operations and latency spikes, the services sharing two service accounts and two domains, so that one service
+//! leaves a shared grant or zone while another joins it in the same apply. Every run succeeds or fails with a clear
+//! error and leaves no orphan; no shared part is lost; after each success Terraform's state equals the
+//! emulator's; a clean final apply plans empty and the final destroy leaves the emulator as it started.
+//! `csmrun-campaign --soak 100 --seed 42` is the long version.
 
 use csmrun_acctest::campaign::soak::{self, Options};
 use csmrun_acctest::stack::Stack;
@@ -21,7 +20,7 @@ fn random_configurations_under_injected_faults_leave_no_orphan_and_state_equal_t
             runs: RUNS,
             seed: 7,
             verbose: true,
-            share: false,
+            share: true,
         },
     );
     eprintln!("{tally}");

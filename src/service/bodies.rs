@@ -100,7 +100,11 @@ pub fn service(s: &Spec, owned_roles: &[String]) -> Service {
 pub fn neg(s: &Spec, grants: &[String]) -> NetworkEndpointGroup {
     NetworkEndpointGroup {
         name: s.neg_name.clone(),
-        description: Some(names::description_with_grants(&s.marker(), grants)),
+        description: Some(names::description_with_grants(
+            &s.marker(),
+            grants,
+            &s.service_account,
+        )),
         network_endpoint_type: Some("SERVERLESS".into()),
         cloud_run: Some(CloudRunTarget {
             service: Some(s.name.clone()),

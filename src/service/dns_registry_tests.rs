@@ -429,3 +429,29 @@ async fn a_create_whose_registration_is_refused_rolls_back_completely() {
     );
     nothing_left(&env);
 }
+
+#[tokio::test]
+async fn a_zone_made_again_by_the_registration_of_a_create_that_then_fails_is_released_by_the_rollback(
+) {
+    let env = testenv::start().await;
+    let leaver = testenv::planned("target", |_| {});
+    create_in(&env, &env.data, &leaver).await;
+    let joiner = testenv::planned("joiner", |_| {});
+    let (j, cleanup) = (env.ctx(&joiner, false), env.ctx(&joiner, false));
+    let zone_record = dns::ensure_zone(&j).await.expect("zone step");
+    assert_eq!(zone_record, Record::DnsZone { created: false });
+    // The leaver goes between the joiner's zone step and its registration: nobody is registered, so it takes all.
+    destroy_in(&env, &env.data, &leaver).await;
+    nothing_left(&env);
+    // The registration finds no zone, makes it again, registers; the create then fails (its route, say).
+    let record_step = PartStep {
+        part: Part::DnsRecord,
+        ctx: j.clone(),
+        cleanup,
+    };
+    let record = dns::ensure_users_and_record(&j).await.expect("record step");
+    assert!(env.has(ZONE) && env.has(RECORD));
+    assert_eq!(registered(&env), vec![marker("joiner")]);
+    record_step.undo(&record).await.expect("record step undone");
+    nothing_left(&env);
+}

@@ -43,6 +43,11 @@
 //! the grant, and a destroy killed after the delete leaves nothing behind) and again after it for what was kept (two
 //! last users leaving at once: after both deletes one of them sees nobody). A rollback releases every role the create
 //! owns, inherited ones included; a release keeps what another service needs.
+//! A service that joins an account while another run's create is in its propagation wait (grant made, no service
+//! and so no annotation yet) learns that the grant is csmrun's from that create's NEG, whose description names the
+//! roles and the account (`iam-grants=… iam-account=…`); only NEGs of its own region are read. What remains open
+//! (RELIABILITY.md): the grant-in-flight case above across regions (the grant then stays after the last user goes;
+//! never a loss).
 //!
 //! Users of the shared DNS zone: the zone holds a TXT record set `_csmrun-users.<domain>.` (ttl 300) listing, one
 //! quoted string per rrdata, the ownership marker of every service using the domain. It is changed only with Cloud
@@ -56,9 +61,6 @@
 //! provider process the registrations of a zone are coalesced into one change per batch (`steps::dns::ZoneLocks`).
 //! A registration whose create is killed stays: the zone is kept until that service is destroyed, and the resumed
 //! create finds itself listed. Registry membership is not drift (refresh does not read it).
-//! What remains open (RELIABILITY.md): a service that joins an account while another run's create is in its
-//! propagation wait (grant made, annotation not yet) does not share that grant, so if it is the last to go, the
-//! grant stays.
 
 pub mod bodies;
 pub mod defaults;

@@ -13,13 +13,27 @@ pub fn owner_marker(project: &str, region: &str, name: &str) -> String {
 /// Prefix of the word in a NEG's description that lists the project roles its create was about to grant.
 const GRANTS_PREFIX: &str = "iam-grants=";
 
-/// A description: the marker, then (when any) the project roles the create that wrote it was about to grant.
-pub fn description_with_grants(marker: &str, grants: &[String]) -> String {
+/// Prefix of the word naming the account those roles are for.
+const ACCOUNT_PREFIX: &str = "iam-account=";
+
+/// A description: the marker, then (when any) the project roles the create that wrote it was about to grant and
+/// the account it grants them to.
+pub fn description_with_grants(marker: &str, grants: &[String], account: &str) -> String {
     if grants.is_empty() {
         marker.to_string()
     } else {
-        format!("{marker} {GRANTS_PREFIX}{}", grants.join(","))
+        format!(
+            "{marker} {GRANTS_PREFIX}{} {ACCOUNT_PREFIX}{account}",
+            grants.join(",")
+        )
     }
+}
+
+/// The account [`description_with_grants`] wrote (none in descriptions of earlier versions).
+pub fn grants_account(description: &str) -> Option<&str> {
+    description
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix(ACCOUNT_PREFIX))
 }
 
 /// True when one word of `description` is exactly `marker` (`csmrun:p/r/a` is not the marker of `a-2`).
@@ -226,6 +240,24 @@ fn strip_self_link(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_neg_description_names_the_roles_being_granted_and_their_account() {
+        let roles = vec![
+            "roles/trafficdirector.client".to_string(),
+            "roles/cloudtrace.agent".to_string(),
+        ];
+        let d = description_with_grants("csmrun:p/r/a", &roles, "app@p.iam.gserviceaccount.com");
+        assert!(has_marker(&d, "csmrun:p/r/a"));
+        assert_eq!(grants_in(&d), roles);
+        assert_eq!(grants_account(&d), Some("app@p.iam.gserviceaccount.com"));
+        // Nothing to grant: the marker alone. Descriptions of earlier versions name no account.
+        assert_eq!(
+            description_with_grants("csmrun:p/r/a", &[], "x"),
+            "csmrun:p/r/a"
+        );
+        assert_eq!(grants_account("csmrun:p/r/a iam-grants=roles/x"), None);
+    }
 
     #[test]
     fn defaults_follow_product_section_two() {

@@ -283,10 +283,14 @@ impl Resource for ServiceResource {
             undo_old: ctx_for(&data, old, CancellationToken::new(), undo_timeout, true),
         };
         let prior_private = req.private;
+        claim(&data, &cx.old.spec, &prior_private);
         if cx.old.spec.service_account == cx.new.spec.service_account {
             let owned = prior_private.iam_owned.clone();
             cx.new.note(|f| f.iam_owned = owned);
         }
+        // A rollback that deploys the old spec again writes the old account's grants into its annotation.
+        let owned = prior_private.iam_owned.clone();
+        cx.undo_old.note(|f| f.iam_owned = owned);
         match update::run(&cx, &prior_private.leftovers, &prior_private.iam_owned).await {
             Outcome::Done {
                 cleanup_error,
@@ -383,6 +387,7 @@ impl Resource for ServiceResource {
             spec.timeouts.delete,
             true,
         );
+        claim(&data, &spec, &req.private);
         match delete_parts(&c, &req.private).await {
             Ok(()) => ApplyResult::none(),
             Err(e) => ApplyResult::partial(prior, outcome::step_diag(&e)),
@@ -419,6 +424,13 @@ impl Resource for ServiceResource {
             Err(e) => ImportResult::failed(outcome::step_diag(&e)),
         }
     }
+}
+
+/// Tells this process's IAM coalescer which grants the resource owns, before its update or destroy changes the
+/// service that shows them, so a sibling joining the account meanwhile shares them (see `iam::release`).
+fn claim(data: &ProviderData, spec: &Spec, private: &Private) {
+    data.iam
+        .claim(&spec.project, &private.iam_owned, &spec.sa_member());
 }
 
 /// True when only Terraform-side settings (`deletion_policy`, `timeouts`) change: nothing to do in the cloud.

@@ -163,3 +163,95 @@ async fn a_rolled_back_create_that_inherited_a_grant_kept_for_it_by_a_leaver_rel
         "nobody uses the account any more: the grant goes"
     );
 }
+
+#[tokio::test]
+async fn a_service_joining_while_another_runs_create_waits_for_its_new_grant_shares_it_and_the_last_to_go_removes_it(
+) {
+    let env = testenv::start().await;
+    // Run A grants the role and waits for it to propagate (no service yet, so no annotation says csmrun made it).
+    let run_a = testenv::provider(&env.emu, "5s");
+    let a = testenv::planned("maker", |_| {});
+    let (ca, cleanup_a) = (env.ctx_of(&run_a, &a, false), env.ctx_of(&run_a, &a, false));
+    let maker = tokio::spawn(async move {
+        let outcome = super::steps::create_graph(&ca, &cleanup_a)
+            .run(&ca.cancel)
+            .await;
+        (outcome, ca.facts().iam_owned)
+    });
+    for _ in 0..500 {
+        if granted(&env) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(granted(&env), "run A granted");
+    // Run B's service joins the account meanwhile: the grant is there, and only A's NEG says it is csmrun's.
+    let run_b = testenv::provider(&env.emu, "0s");
+    let b = testenv::planned("joiner", |_| {});
+    let owned_b = create_in(&env, &run_b, &b).await;
+    assert!(
+        !env.has("services/maker"),
+        "B's IAM step ran while A was still waiting (the window this test is about)"
+    );
+    assert_eq!(
+        owned_b,
+        vec![TRAFFIC_DIRECTOR_CLIENT.to_string()],
+        "B shares A's grant"
+    );
+    let (outcome, owned_a) = maker.await.expect("run A");
+    assert!(
+        matches!(outcome, super::runner::RunOutcome::Done(_)),
+        "{outcome:?}"
+    );
+    // A goes first (the grant is kept for B), then B: the grant goes with B.
+    delete_parts(&env.ctx_of(&run_a, &a, true), &owning(owned_a))
+        .await
+        .expect("destroy of A");
+    assert!(granted(&env), "kept for B");
+    delete_parts(&env.ctx_of(&run_b, &b, true), &owning(owned_b))
+        .await
+        .expect("destroy of B");
+    assert!(!granted(&env), "no service of the account is left");
+}
+
+#[tokio::test]
+async fn a_grant_whose_owner_in_this_process_no_longer_shows_it_is_shared_by_a_joiner() {
+    let env = testenv::start().await;
+    let owner = testenv::planned("target", |_| {});
+    let owned = env.create(&owner).await;
+    // A new provider process (the next apply) starts updating the owner to another account: it claims the grants
+    // its private state names, and its service stops showing them once patched (done here by hand).
+    let apply = testenv::provider(&env.emu, "0s");
+    let member = format!("serviceAccount:{}", testenv::ACCOUNT);
+    apply.iam.claim(testenv::PROJECT, &owned, &member);
+    env.emu.with_world(|w| {
+        let key = format!(
+            "projects/{}/locations/{}/services/target",
+            testenv::PROJECT,
+            testenv::REGION
+        );
+        if let Some(svc) = w.get_mut(csmrun_emulator::world::collections::RUN_SERVICES, &key) {
+            svc["template"]["serviceAccount"] =
+                "meshapps-proxy@demo-project.iam.gserviceaccount.com".into();
+        }
+        // Nor does its NEG: it joined the account when the grant already existed (no `iam-grants=` then).
+        for neg in w
+            .resources
+            .values_mut()
+            .flat_map(|items| items.values_mut())
+        {
+            if neg["name"] == "target-neg" {
+                neg["description"] = "csmrun:demo-project/asia-northeast1/target".into();
+            }
+        }
+    });
+    // A service of this apply joins the account: the grant is there, no annotation says whose it is.
+    let joiner = testenv::planned("joiner", |_| {});
+    let j = env.ctx_of(&apply, &joiner, false);
+    iam::ensure(&j).await.expect("IAM step");
+    assert_eq!(
+        j.facts().iam_owned,
+        vec![TRAFFIC_DIRECTOR_CLIENT.to_string()],
+        "shared, not foreign"
+    );
+}

@@ -15,7 +15,8 @@
 //! # Assumptions
 //! - Each part's `ensure` is idempotent, so undoing a swap is ensuring the old spec again.
 //! - In-place changes of the service itself (image, env, ...) are not reverted: the caller refreshes the prior
-//!   state from the cloud, so the state it returns says what is there.
+//!   state from the cloud, so the state it returns says what is there. A change of `service_account` is the
+//!   exception ([`Change::ServiceAccountChanged`]): the grants in private state belong to the old account.
 //!
 //! # Errors
 //! - [`Outcome::RolledBack`]: the first error; everything journaled was undone.
@@ -46,6 +47,10 @@ pub enum Change {
     /// Registered as a user of a domain (zone) the service did not use before: undone by unregistering, which
     /// also removes the record and zone if nobody else uses them.
     Joined,
+    /// The service deployed to run as another account. Reverted by deploying the old spec: Cloud Run keeps
+    /// traffic on the last Ready revision, which runs as the old account, so a refreshed template would say the new
+    /// account while the old one is still in use, and the old account's grants would lose their owner.
+    ServiceAccountChanged,
 }
 
 /// The contexts of one update: the new and old specs, and the same pair for undo (not cancelled by Ctrl-C).
@@ -166,6 +171,9 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
         route::delete(c, &old.route_name).await?;
     }
     preflight::run(c).await?;
+    if old.service_account != new.service_account {
+        journal.push(Change::ServiceAccountChanged);
+    }
     service::ensure(c).await.map_err(|f| f.error)?;
     service::ensure_invokers(c).await?;
     note_created(journal, c, Part::Route, route::ensure(c).await)
@@ -226,6 +234,10 @@ async fn rollback(
             Change::RecordRemoved => (dns::ensure_record(u_old).await.map(drop), None),
             Change::BackendChanged => (backend::ensure(u_old).await.map(drop), None),
             Change::RouteRemoved => (route::ensure(u_old).await.map(drop), None),
+            Change::ServiceAccountChanged => (
+                service::ensure(u_old).await.map(drop).map_err(|f| f.error),
+                None,
+            ),
         };
         match result {
             Ok(()) => tracing::debug!(?change, "update undone"),

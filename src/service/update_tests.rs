@@ -113,3 +113,51 @@ async fn a_failed_route_rename_puts_the_old_route_back() {
     assert!(env.has("httpRoutes/target-route"), "{:?}", env.resources());
     assert!(!env.has("httpRoutes/target-route-v2"));
 }
+
+#[tokio::test]
+async fn a_failed_update_to_another_account_deploys_the_old_account_again_and_releases_the_new_grant(
+) {
+    use csmrun_emulator::faults::{OperationFault, Rule};
+    let env = testenv::start().await;
+    let old = testenv::planned("target", |_| {});
+    let owned = env.create(&old).await;
+    let other = "meshapps-proxy@demo-project.iam.gserviceaccount.com";
+    let new = testenv::planned("target", |m| m.service_account = Val::Known(other.into()));
+    // The patch is accepted and its revision fails (Cloud Run keeps traffic on the old revision); the revert
+    // deploy after it succeeds.
+    let rule = Rule {
+        api: Some("run".into()),
+        method: Some("services.patch".into()),
+        rate: None,
+        code: None,
+        message: None,
+        times: Some(1),
+        latency: None,
+        operation_error: Some(OperationFault {
+            code: 13,
+            message: Some("injected by the test".into()),
+        }),
+    };
+    env.emu
+        .with_world(|w| w.faults.add(vec![rule]))
+        .expect("fault rule accepted");
+    let cx = contexts(&env, &old, &new);
+    cx.undo_old.note(|f| f.iam_owned = owned.clone());
+    let outcome = run(&cx, &[], &owned).await;
+    assert!(matches!(outcome, Outcome::RolledBack { .. }), "{outcome:?}");
+    let svc = env.resource("services/target").expect("service exists");
+    assert_eq!(svc["template"]["serviceAccount"], testenv::ACCOUNT);
+    assert_eq!(
+        svc["annotations"]["csmrun.dev/iam-roles"],
+        "roles/trafficdirector.client"
+    );
+    let td = env.members("roles/trafficdirector.client");
+    assert!(
+        td.contains(&format!("serviceAccount:{}", testenv::ACCOUNT)),
+        "{td:?}"
+    );
+    assert!(
+        !td.contains(&format!("serviceAccount:{other}")),
+        "the new account's grant is released: {td:?}"
+    );
+}

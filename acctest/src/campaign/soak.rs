@@ -163,8 +163,16 @@ pub fn check_run(
         label,
         shared_part_losses(&state, before),
     );
+    let new: Vec<String> = tally
+        .violations()
+        .into_iter()
+        .filter(|v| !known.contains(v))
+        .collect();
+    if !new.is_empty() {
+        dump(stack, label, out, &new);
+    }
     if verbose {
-        for v in tally.violations().iter().filter(|v| !known.contains(v)) {
+        for v in &new {
             eprintln!("  violation: {}", v.lines().next().unwrap_or(""));
         }
         let outcome = if out.success() {
@@ -176,6 +184,34 @@ pub fn check_run(
             "{label}: {outcome}; violations so far {}",
             tally.violations().len()
         );
+    }
+}
+
+/// With `CSMRUN_CAMPAIGN_DUMP=DIR`, writes what a run that broke an invariant did, for its analysis: the
+/// configuration, Terraform's output, the emulator's request log of the run, the violations and the state after.
+fn dump(stack: &Stack, label: &str, out: &Output, violations: &[String]) {
+    let Some(dir) = std::env::var_os("CSMRUN_CAMPAIGN_DUMP").filter(|d| !d.is_empty()) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir).join(label.replace([' ', '(', ')', ','], "_"));
+    let requests: String = stack.requests().iter().map(|r| format!("{r}\n")).collect();
+    let files = [
+        (
+            "main.tf",
+            std::fs::read_to_string(stack.wd.path().join("main.tf")).unwrap_or_default(),
+        ),
+        ("terraform.out", out.combined()),
+        ("requests.jsonl", requests),
+        ("violations.txt", violations.join("\n")),
+        ("emulator-state.json", stack.state().to_string()),
+    ];
+    let written = std::fs::create_dir_all(&dir).and_then(|_| {
+        files
+            .iter()
+            .try_for_each(|(name, text)| std::fs::write(dir.join(name), text))
+    });
+    if let Err(e) = written {
+        eprintln!("could not write the dump to {}: {e}", dir.display());
     }
 }
 

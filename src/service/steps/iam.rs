@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{Ctx, Record, StepError};
+use crate::service::names;
 use crate::service::runner::Failed;
 use crate::service::spec::TRAFFIC_DIRECTOR_CLIENT;
 
@@ -48,6 +49,10 @@ pub struct IamCoalescer {
     /// When this process added (project, role, member): a sibling resource that finds the binding already there
     /// must still wait out its propagation.
     granted: Mutex<HashMap<(String, String, String), Instant>>,
+    /// (project, role, member) that a resource of this process owns by its private state (an update or destroy
+    /// started): the binding is csmrun's even while no annotation shows it (the service is being moved to another
+    /// account, or deleted), so a sibling joining the account shares it.
+    claimed: Mutex<std::collections::HashSet<(String, String, String)>>,
 }
 
 /// Reads and writes one project's policy; the seam that lets the coalescer be tested without HTTP.
@@ -161,6 +166,20 @@ impl IamCoalescer {
         }
     }
 
+    /// Notes that a resource of this process owns `roles` for `member` (from its private state).
+    pub fn claim(&self, project: &str, roles: &[String], member: &str) {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        for r in roles {
+            claimed.insert((project.to_string(), r.clone(), member.to_string()));
+        }
+    }
+
+    /// Whether a resource of this process said it owns `member`'s `role` ([`IamCoalescer::claim`]).
+    pub fn is_claimed(&self, project: &str, role: &str, member: &str) -> bool {
+        let claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        claimed.contains(&(project.to_string(), role.to_string(), member.to_string()))
+    }
+
     /// When this process added `member` to `role` on `project`, if it did (and has not removed it since).
     pub fn granted_at(&self, project: &str, role: &str, member: &str) -> Option<Instant> {
         let granted = self.granted.lock().unwrap_or_else(|p| p.into_inner());
@@ -266,12 +285,23 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     if !kept.is_empty() {
         let before = c.facts().iam_owned;
         let inherited = inherited_roles(c).await.map_err(with_grant)?;
-        owned.extend(kept.into_iter().filter(|r| {
+        let known = |r: &String| {
             before.contains(r)
                 || inherited.contains(r)
                 || claimed.contains(r)
                 || granted_by_this_process(c, r, &member)
-        }));
+        };
+        let unknown: Vec<String> = kept.iter().filter(|r| !known(r)).cloned().collect();
+        // Only when a role is still unexplained: one more list call, not one per create.
+        let in_flight = if unknown.is_empty() {
+            Vec::new()
+        } else {
+            granting_in_region(c).await.map_err(with_grant)?
+        };
+        owned.extend(
+            kept.into_iter()
+                .filter(|r| known(r) || in_flight.contains(r)),
+        );
     }
     owned.sort();
     c.note(|f| f.iam_owned = owned);
@@ -310,15 +340,15 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     Ok(Record::Iam { added })
 }
 
-/// Whether this provider process added `member` to `role` and has not removed it since: a binding csmrun made,
-/// even if another resource's edit made it (an edit coalesced into the same write, or an earlier write of a
-/// sibling whose service does not exist yet to carry the annotation). Sharing it makes whichever user goes last
-/// remove it.
+/// Whether this provider process added `member` to `role` and has not removed it since, or a resource of this
+/// process owns it by its private state: a binding csmrun made, even if another resource's edit made it (an edit
+/// coalesced into the same write, or an earlier write of a sibling whose service does not exist yet to carry the
+/// annotation) or its owner's service no longer shows it (moving to another account, being deleted). Sharing it
+/// makes whichever user goes last remove it.
 fn granted_by_this_process(c: &Ctx, role: &str, member: &str) -> bool {
-    c.data
-        .iam
-        .granted_at(&c.spec.project, role, member)
-        .is_some()
+    let iam = &c.data.iam;
+    iam.granted_at(&c.spec.project, role, member).is_some()
+        || iam.is_claimed(&c.spec.project, role, member)
 }
 
 /// The project roles the account needs but does not have (drift: a grant removed out of band).
@@ -352,6 +382,26 @@ pub async fn missing_roles_on_refresh(c: &Ctx) -> Result<Vec<String>, StepError>
         .into_iter()
         .filter(|r| !policy.has_member(r, &member))
         .map(str::to_string)
+        .collect())
+}
+
+/// Roles that another csmrun create in this region is granting to this account right now: its NEG names them
+/// (`iam-grants=` with `iam-account=`) from before its grant until its service carries the annotation. Another
+/// Terraform run's create in its propagation wait has no service yet, so [`inherited_roles`] cannot see that the
+/// grant is csmrun's; without this, a service joining the account then would not share the grant, and if it were
+/// the last user to go the grant would stay. (NEGs of other regions are not read: that narrower case remains.)
+async fn granting_in_region(c: &Ctx) -> Result<Vec<String>, StepError> {
+    let negs = c
+        .clients
+        .compute()
+        .list_network_endpoint_groups(&c.spec.project, &c.spec.region)
+        .await
+        .map_err(|e| StepError::api("list serverless NEGs", &e))?;
+    Ok(negs
+        .iter()
+        .filter_map(|n| n.description.as_deref())
+        .filter(|d| names::grants_account(d) == Some(c.spec.service_account.as_str()))
+        .flat_map(names::grants_in)
         .collect())
 }
 

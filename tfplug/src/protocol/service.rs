@@ -9,7 +9,8 @@ use crate::diag::Diagnostics;
 use crate::protocol::convert::{decode, diagnostics_to_wire, encode, path_to_wire, schema_to_wire};
 use crate::protocol::generated::tfplugin6 as pb;
 use crate::provider::Provider;
-use crate::server::Server;
+use crate::server::validate::ValidateHook;
+use crate::server::{Entry, Server};
 use crate::value::Value;
 
 /// Serves one provider over tfplugin6.
@@ -20,6 +21,25 @@ pub struct ProviderService<P: Provider> {
 impl<P: Provider> ProviderService<P> {
     pub fn new(server: Arc<Server<P>>) -> Self {
         ProviderService { server }
+    }
+
+    /// The body of ValidateResourceConfig and ValidateDataResourceConfig: an unknown type name
+    /// is the answer; a config that does not decode is not validated further.
+    async fn validate_config<H: ValidateHook<P::Data> + ?Sized>(
+        &self,
+        entry: Result<&Entry<H>, Diagnostics>,
+        config: Option<&pb::DynamicValue>,
+    ) -> Diagnostics {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(d) => return d,
+        };
+        let mut diags = Diagnostics::new();
+        let config = decode(config, &entry.ty, &mut diags);
+        if !diags.has_errors() {
+            diags.extend(self.server.validate_config(entry, config).await);
+        }
+        diags
     }
 }
 
@@ -77,21 +97,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Rpc<pb::validate_resource_config::Response> {
         let req = req.into_inner();
         tracing::debug!(type_name = %req.type_name, "ValidateResourceConfig");
-        let diags = match self.server.resource(&req.type_name) {
-            Err(d) => d,
-            Ok(entry) => {
-                let mut diags = Diagnostics::new();
-                let config = decode(req.config.as_ref(), &entry.ty, &mut diags);
-                if !diags.has_errors() {
-                    diags.extend(
-                        self.server
-                            .validate_resource_config(&req.type_name, config)
-                            .await,
-                    );
-                }
-                diags
-            }
-        };
+        let diags = self
+            .validate_config(self.server.resource(&req.type_name), req.config.as_ref())
+            .await;
         Ok(Response::new(pb::validate_resource_config::Response {
             diagnostics: diagnostics_to_wire(diags),
         }))
@@ -103,21 +111,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Rpc<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
         tracing::debug!(type_name = %req.type_name, "ValidateDataResourceConfig");
-        let diags = match self.server.data_source(&req.type_name) {
-            Err(d) => d,
-            Ok(entry) => {
-                let mut diags = Diagnostics::new();
-                let config = decode(req.config.as_ref(), &entry.ty, &mut diags);
-                if !diags.has_errors() {
-                    diags.extend(
-                        self.server
-                            .validate_data_source_config(&req.type_name, config)
-                            .await,
-                    );
-                }
-                diags
-            }
-        };
+        let diags = self
+            .validate_config(self.server.data_source(&req.type_name), req.config.as_ref())
+            .await;
         Ok(Response::new(pb::validate_data_resource_config::Response {
             diagnostics: diagnostics_to_wire(diags),
         }))

@@ -32,10 +32,7 @@ impl<P: Provider> Server<P> {
         let ctx = self.context();
         let ty = &entry.ty;
         if planned.is_null() {
-            let mut result = entry
-                .resource
-                .delete(&ctx, prior, &planned_private, ty)
-                .await;
+            let mut result = entry.hooks.delete(&ctx, prior, &planned_private, ty).await;
             if !result.state.is_null() && !result.diagnostics.has_errors() {
                 result.diagnostics.error(
                     "Provider did not delete the object",
@@ -49,12 +46,12 @@ impl<P: Provider> Server<P> {
         }
         let mut result = if prior.is_null() {
             entry
-                .resource
+                .hooks
                 .create(&ctx, planned.clone(), config, &planned_private, ty)
                 .await
         } else {
             entry
-                .resource
+                .hooks
                 .update(&ctx, prior, planned.clone(), config, &planned_private, ty)
                 .await
         };

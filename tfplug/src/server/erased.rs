@@ -117,6 +117,19 @@ fn finish<S: Serialize, P: Serialize>(
     }
 }
 
+/// What update, read and delete start from: the private state, then the current state, as the
+/// resource's types. The private state is decoded first so that its error is the one reported
+/// when both are broken.
+fn decode_typed<S: DeserializeOwned, P: DeserializeOwned + Default>(
+    state: &Value,
+    private: &[u8],
+    ty: &Type,
+) -> Result<(S, P), Diagnostics> {
+    let private = decode_private(private)?;
+    let state = decode_value(state, ty)?;
+    Ok((state, private))
+}
+
 fn failed(diagnostics: Diagnostics, incoming_private: &[u8], state: Value) -> RawResult {
     RawResult {
         state,
@@ -205,12 +218,8 @@ impl<R: Resource> AnyResource<R::ProviderData> for R {
         private: &[u8],
         ty: &Type,
     ) -> RawResult {
-        let typed_private = match decode_private(private) {
-            Ok(p) => p,
-            Err(d) => return failed(d.into(), private, prior),
-        };
-        let prior_state = match decode_value(&prior, ty) {
-            Ok(s) => s,
+        let (prior_state, typed_private) = match decode_typed(&prior, private, ty) {
+            Ok(typed) => typed,
             Err(d) => return failed(d, private, prior),
         };
         let req = UpdateRequest {
@@ -230,12 +239,8 @@ impl<R: Resource> AnyResource<R::ProviderData> for R {
         private: &[u8],
         ty: &Type,
     ) -> RawResult {
-        let typed_private = match decode_private(private) {
-            Ok(p) => p,
-            Err(d) => return failed(d.into(), private, state),
-        };
-        let typed_state = match decode_value(&state, ty) {
-            Ok(s) => s,
+        let (typed_state, typed_private) = match decode_typed(&state, private, ty) {
+            Ok(typed) => typed,
             Err(d) => return failed(d, private, state),
         };
         let req = ReadRequest {
@@ -252,12 +257,8 @@ impl<R: Resource> AnyResource<R::ProviderData> for R {
         private: &[u8],
         ty: &Type,
     ) -> RawResult {
-        let typed_private = match decode_private(private) {
-            Ok(p) => p,
-            Err(d) => return failed(d.into(), private, prior),
-        };
-        let typed_state = match decode_value(&prior, ty) {
-            Ok(s) => s,
+        let (typed_state, typed_private) = match decode_typed(&prior, private, ty) {
+            Ok(typed) => typed,
             Err(d) => return failed(d, private, prior),
         };
         let req = DeleteRequest {

@@ -27,19 +27,16 @@ use crate::resource::{AnyResource, Config};
 use crate::schema::Schema;
 use crate::value::{Type, Value};
 
-/// A registered resource type with its schema computed once.
-pub(crate) struct ResourceEntry<D> {
-    pub resource: Box<dyn AnyResource<D>>,
+/// A registered resource or data source type with its schema computed once.
+pub(crate) struct Entry<H: ?Sized> {
+    /// The provider author's implementation.
+    pub hooks: Box<H>,
     pub schema: Schema,
     pub ty: Type,
 }
 
-/// A registered data source type with its schema computed once.
-pub(crate) struct DataSourceEntry<D> {
-    pub data_source: Box<dyn AnyDataSource<D>>,
-    pub schema: Schema,
-    pub ty: Type,
-}
+pub(crate) type ResourceEntry<D> = Entry<dyn AnyResource<D>>;
+pub(crate) type DataSourceEntry<D> = Entry<dyn AnyDataSource<D>>;
 
 /// All schemas, as GetProviderSchema reports them.
 pub(crate) struct ProviderSchemas {
@@ -82,7 +79,7 @@ impl<P: Provider> Server<P> {
                 .insert(
                     name.clone(),
                     ResourceEntry {
-                        resource,
+                        hooks: resource,
                         schema,
                         ty,
                     },
@@ -109,7 +106,7 @@ impl<P: Provider> Server<P> {
                 .insert(
                     name.clone(),
                     DataSourceEntry {
-                        data_source,
+                        hooks: data_source,
                         schema,
                         ty,
                     },

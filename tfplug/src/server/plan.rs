@@ -72,7 +72,7 @@ impl<P: Provider> Server<P> {
             diagnostics: Diagnostics::new(),
             ty: entry.ty.clone(),
         };
-        let plan = entry.resource.plan(&self.context(), plan).await;
+        let plan = entry.hooks.plan(&self.context(), plan).await;
         let mut diagnostics = plan.diagnostics;
         let mut planned = plan.planned;
         diagnostics.extend(check_plan(

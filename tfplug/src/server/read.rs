@@ -40,7 +40,7 @@ impl<P: Provider> Server<P> {
             };
         }
         let mut result = entry
-            .resource
+            .hooks
             .read(&self.context(), state, &private, &entry.ty)
             .await;
         let diags = make_known(&mut result.state, "read");
@@ -57,7 +57,7 @@ impl<P: Provider> Server<P> {
             Ok(e) => e,
             Err(d) => return (Vec::new(), d),
         };
-        let (objects, mut diags) = entry.resource.import(&self.context(), id, &entry.ty).await;
+        let (objects, mut diags) = entry.hooks.import(&self.context(), id, &entry.ty).await;
         let mut out = Vec::new();
         for (mut state, private) in objects {
             if state.is_null() {
@@ -92,10 +92,7 @@ impl<P: Provider> Server<P> {
             Ok(e) => e,
             Err(d) => return (Value::Null, d),
         };
-        let (mut state, mut diags) = entry
-            .data_source
-            .read(&self.context(), config, &entry.ty)
-            .await;
+        let (mut state, mut diags) = entry.hooks.read(&self.context(), config, &entry.ty).await;
         if state.is_null() && !diags.has_errors() {
             diags.error(
                 "Provider returned no data",

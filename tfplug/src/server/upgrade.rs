@@ -59,7 +59,7 @@ impl<P: Provider> Server<P> {
             }
         };
         for from in version..current {
-            match entry.resource.upgrade_state(from, json) {
+            match entry.hooks.upgrade_state(from, json) {
                 Ok(next) => json = next,
                 Err(d) => return (Value::Null, d),
             }

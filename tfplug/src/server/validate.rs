@@ -2,12 +2,16 @@
 //! core leaves to providers: computed-only attributes must not be set, and required
 //! attributes must not be explicitly null.
 
+use async_trait::async_trait;
+
+use crate::context::Context;
+use crate::data_source::AnyDataSource;
 use crate::diag::Diagnostics;
 use crate::provider::Provider;
-use crate::resource::Config;
+use crate::resource::{AnyResource, Config};
 use crate::schema::{Attribute, Block};
 use crate::server::walk::walk;
-use crate::server::Server;
+use crate::server::{Entry, Server};
 use crate::value::{AttributePath, Value};
 
 /// The framework's configuration checks, with diagnostics on the offending attributes.
@@ -44,34 +48,37 @@ pub(crate) fn check_config(block: &Block, config: &Value) -> Diagnostics {
     diags
 }
 
-impl<P: Provider> Server<P> {
-    pub(crate) async fn validate_resource_config(
-        &self,
-        type_name: &str,
-        config: Value,
-    ) -> Diagnostics {
-        let entry = match self.resource(type_name) {
-            Ok(e) => e,
-            Err(d) => return d,
-        };
-        let mut diags = check_config(&entry.schema.block, &config);
-        let config = Config::new(config, entry.ty.clone());
-        diags.extend(entry.resource.validate(&self.context(), &config).await);
-        diags
-    }
+/// The author's validation hook, resource or data source alike.
+#[async_trait]
+pub(crate) trait ValidateHook<D>: Sync {
+    async fn validate_hook(&self, ctx: &Context<D>, config: &Config) -> Diagnostics;
+}
 
-    pub(crate) async fn validate_data_source_config(
+#[async_trait]
+impl<D: Send + Sync + 'static> ValidateHook<D> for dyn AnyResource<D> {
+    async fn validate_hook(&self, ctx: &Context<D>, config: &Config) -> Diagnostics {
+        self.validate(ctx, config).await
+    }
+}
+
+#[async_trait]
+impl<D: Send + Sync + 'static> ValidateHook<D> for dyn AnyDataSource<D> {
+    async fn validate_hook(&self, ctx: &Context<D>, config: &Config) -> Diagnostics {
+        self.validate(ctx, config).await
+    }
+}
+
+impl<P: Provider> Server<P> {
+    /// ValidateResourceConfig and ValidateDataResourceConfig: the framework's checks, then the
+    /// author's hook, on a config already decoded with the entry's type.
+    pub(crate) async fn validate_config<H: ValidateHook<P::Data> + ?Sized>(
         &self,
-        type_name: &str,
+        entry: &Entry<H>,
         config: Value,
     ) -> Diagnostics {
-        let entry = match self.data_source(type_name) {
-            Ok(e) => e,
-            Err(d) => return d,
-        };
         let mut diags = check_config(&entry.schema.block, &config);
         let config = Config::new(config, entry.ty.clone());
-        diags.extend(entry.data_source.validate(&self.context(), &config).await);
+        diags.extend(entry.hooks.validate_hook(&self.context(), &config).await);
         diags
     }
 }

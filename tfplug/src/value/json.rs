@@ -10,6 +10,7 @@ use super::path::{AttributePath, PathStep};
 use super::text::nfc;
 use super::types::Type;
 use super::value::Value;
+use super::walk::{check_no_extra_attribute, check_tuple_len, elements, err};
 use super::ValueError;
 
 /// Decodes state JSON as a value of type `ty`. Object attributes missing from the JSON are
@@ -29,10 +30,6 @@ pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, ValueError> {
     let json = to_json(value, ty, &mut path)?;
     serde_json::to_vec(&json)
         .map_err(|e| ValueError::new(AttributePath::root(), format!("JSON write failed: {e}")))
-}
-
-fn err(path: &[PathStep], message: impl Into<String>) -> ValueError {
-    ValueError::new(AttributePath(path.to_vec()), message)
 }
 
 fn json_kind(j: &Json) -> &'static str {
@@ -63,25 +60,15 @@ fn from_json(j: &Json, ty: &Type, path: &mut Vec<PathStep>) -> Result<Value, Val
         (Type::String, Json::String(s)) => Ok(Value::String(nfc(s))),
         (Type::String, Json::Number(n)) => Ok(Value::String(n.to_string())),
         (Type::String, Json::Bool(b)) => Ok(Value::String(b.to_string())),
-        (Type::List(elem), Json::Array(items)) => Ok(Value::List(elements(items, elem, path)?)),
-        (Type::Set(elem), Json::Array(items)) => Ok(Value::set(elements(items, elem, path)?)),
+        (Type::List(elem), Json::Array(items)) => {
+            Ok(Value::List(from_json_all(items, elem, path)?))
+        }
+        (Type::Set(elem), Json::Array(items)) => Ok(Value::set(from_json_all(items, elem, path)?)),
         (Type::Tuple(elems), Json::Array(items)) => {
-            if items.len() != elems.len() {
-                return Err(err(
-                    path,
-                    format!(
-                        "a tuple of {} elements is required, found {}",
-                        elems.len(),
-                        items.len()
-                    ),
-                ));
-            }
-            let mut out = Vec::new();
-            for (i, (item, t)) in items.iter().zip(elems).enumerate() {
-                path.push(PathStep::ElementKeyInt(i as i64));
-                out.push(from_json(item, t, path)?);
-                path.pop();
-            }
+            check_tuple_len(path, elems.len(), items.len())?;
+            let out = elements(items.iter().zip(elems), path, |(item, t), path| {
+                from_json(item, t, path)
+            })?;
             Ok(Value::Tuple(out))
         }
         (Type::Map(elem), Json::Object(m)) => {
@@ -137,18 +124,12 @@ fn parse_number(s: &str, path: &[PathStep]) -> Result<Value, ValueError> {
         .map_err(|e| err(path, e.to_string()))
 }
 
-fn elements(
+fn from_json_all(
     items: &[Json],
     elem: &Type,
     path: &mut Vec<PathStep>,
 ) -> Result<Vec<Value>, ValueError> {
-    let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        path.push(PathStep::ElementKeyInt(i as i64));
-        out.push(from_json(item, elem, path)?);
-        path.pop();
-    }
-    Ok(out)
+    elements(items, path, |item, path| from_json(item, elem, path))
 }
 
 fn to_json(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<Json, ValueError> {
@@ -185,24 +166,15 @@ fn to_json(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<Json, Value
             } else {
                 items
             };
-            let mut out = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                path.push(PathStep::ElementKeyInt(i as i64));
-                out.push(to_json(item, elem, path)?);
-                path.pop();
-            }
-            Ok(Json::Array(out))
+            elements(items, path, |item, path| to_json(item, elem, path)).map(Json::Array)
         }
         (Value::List(items) | Value::Tuple(items), Type::Tuple(elems))
             if items.len() == elems.len() =>
         {
-            let mut out = Vec::new();
-            for (i, (item, t)) in items.iter().zip(elems).enumerate() {
-                path.push(PathStep::ElementKeyInt(i as i64));
-                out.push(to_json(item, t, path)?);
-                path.pop();
-            }
-            Ok(Json::Array(out))
+            elements(items.iter().zip(elems), path, |(item, t), path| {
+                to_json(item, t, path)
+            })
+            .map(Json::Array)
         }
         (Value::Map(m) | Value::Object(m), Type::Map(elem)) => {
             let mut out = JsonMap::new();
@@ -214,13 +186,7 @@ fn to_json(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<Json, Value
             Ok(Json::Object(out))
         }
         (Value::Object(attrs), Type::Object(types)) => {
-            if let Some(extra) = attrs.keys().find(|k| !types.contains_key(*k)) {
-                path.push(PathStep::Attribute(extra.clone()));
-                return Err(err(
-                    path,
-                    "unexpected attribute: the type has no such attribute",
-                ));
-            }
+            check_no_extra_attribute(attrs.keys(), types, path)?;
             let mut out = JsonMap::new();
             for (name, t) in types {
                 path.push(PathStep::Attribute(name.clone()));

@@ -34,6 +34,7 @@ mod text;
 mod types;
 #[allow(clippy::module_inception)]
 mod value;
+mod walk;
 
 pub use bridge::{from_value, to_value, Val};
 pub use error::ValueError;

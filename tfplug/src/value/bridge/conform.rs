@@ -3,14 +3,11 @@
 use std::collections::BTreeMap;
 
 use crate::value::msgpack::kind;
-use crate::value::path::{AttributePath, PathStep};
+use crate::value::path::PathStep;
 use crate::value::types::Type;
 use crate::value::value::Value;
+use crate::value::walk::{check_no_extra_attribute, check_tuple_len, elements, err};
 use crate::value::ValueError;
-
-fn err(path: &[PathStep], message: impl Into<String>) -> ValueError {
-    ValueError::new(AttributePath(path.to_vec()), message)
-}
 
 fn mismatch(v: &Value, ty: &Type, path: &[PathStep]) -> ValueError {
     err(path, format!("a {} value does not fit type {ty}", kind(v)))
@@ -40,28 +37,16 @@ pub(super) fn conform(v: Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<V
         | (v @ Value::Number(_), Type::Number)
         | (v @ Value::String(_), Type::String) => Ok(v),
         (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::List(elem)) => {
-            Ok(Value::List(elements(items, elem, path)?))
+            Ok(Value::List(conform_all(items, elem, path)?))
         }
         (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::Set(elem)) => {
-            Ok(Value::set(elements(items, elem, path)?))
+            Ok(Value::set(conform_all(items, elem, path)?))
         }
         (Value::List(items) | Value::Tuple(items), Type::Tuple(elems)) => {
-            if items.len() != elems.len() {
-                return Err(err(
-                    path,
-                    format!(
-                        "a tuple of {} elements is required, found {}",
-                        elems.len(),
-                        items.len()
-                    ),
-                ));
-            }
-            let mut out = Vec::new();
-            for (i, (item, t)) in items.into_iter().zip(elems).enumerate() {
-                path.push(PathStep::ElementKeyInt(i as i64));
-                out.push(conform(item, t, path)?);
-                path.pop();
-            }
+            check_tuple_len(path, elems.len(), items.len())?;
+            let out = elements(items.into_iter().zip(elems), path, |(item, t), path| {
+                conform(item, t, path)
+            })?;
             Ok(Value::Tuple(out))
         }
         (Value::Map(m) | Value::Object(m), Type::Map(elem)) => {
@@ -74,13 +59,7 @@ pub(super) fn conform(v: Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<V
             Ok(Value::Map(out))
         }
         (Value::Map(mut m) | Value::Object(mut m), Type::Object(types)) => {
-            if let Some(extra) = m.keys().find(|k| !types.contains_key(*k)) {
-                path.push(PathStep::Attribute(extra.clone()));
-                return Err(err(
-                    path,
-                    "unexpected attribute: the type has no such attribute",
-                ));
-            }
+            check_no_extra_attribute(m.keys(), types, path)?;
             let mut out = BTreeMap::new();
             for (name, t) in types {
                 path.push(PathStep::Attribute(name.clone()));
@@ -94,18 +73,12 @@ pub(super) fn conform(v: Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<V
     }
 }
 
-fn elements(
+fn conform_all(
     items: Vec<Value>,
     elem: &Type,
     path: &mut Vec<PathStep>,
 ) -> Result<Vec<Value>, ValueError> {
-    let mut out = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        path.push(PathStep::ElementKeyInt(i as i64));
-        out.push(conform(item, elem, path)?);
-        path.pop();
-    }
-    Ok(out)
+    elements(items, path, |item, path| conform(item, elem, path))
 }
 
 /// Checks that `v` is a value of type `ty` in the shape the codecs produce.
@@ -124,21 +97,15 @@ pub(super) fn check(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<()
             Value::List(items) | Value::Set(items) | Value::Tuple(items),
             Type::List(elem) | Type::Set(elem),
         ) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(PathStep::ElementKeyInt(i as i64));
-                check(item, elem, path)?;
-                path.pop();
-            }
+            elements(items, path, |item, path| check(item, elem, path))?;
             Ok(())
         }
         (Value::Tuple(items) | Value::List(items), Type::Tuple(elems))
             if items.len() == elems.len() =>
         {
-            for (i, (item, t)) in items.iter().zip(elems).enumerate() {
-                path.push(PathStep::ElementKeyInt(i as i64));
-                check(item, t, path)?;
-                path.pop();
-            }
+            elements(items.iter().zip(elems), path, |(item, t), path| {
+                check(item, t, path)
+            })?;
             Ok(())
         }
         (Value::Map(m) | Value::Object(m), Type::Map(elem)) => {
@@ -150,13 +117,7 @@ pub(super) fn check(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<()
             Ok(())
         }
         (Value::Object(attrs) | Value::Map(attrs), Type::Object(types)) => {
-            if let Some(extra) = attrs.keys().find(|k| !types.contains_key(*k)) {
-                path.push(PathStep::Attribute(extra.clone()));
-                return Err(err(
-                    path,
-                    "unexpected attribute: the type has no such attribute",
-                ));
-            }
+            check_no_extra_attribute(attrs.keys(), types, path)?;
             for (name, t) in types {
                 path.push(PathStep::Attribute(name.clone()));
                 let item = attrs

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::ser::{self, Serialize};
 
 use super::{raw, NUMBER_MARKER, RAW_MARKER, UNKNOWN_MARKER};
-use crate::value::number::Number;
+use crate::value::number::{Number, ParseNumberError};
 use crate::value::path::PathStep;
 use crate::value::text::nfc;
 use crate::value::value::Value;
@@ -15,8 +15,10 @@ use crate::value::ValueError;
 /// strings, other enum variants `{variant: content}` as serde_json does.
 pub(super) struct ValueSerializer;
 
-fn number(n: Number) -> Result<Value, ValueError> {
-    Ok(Value::Number(n))
+/// A number as a value, or why there is none (a NaN, or text that is not a decimal).
+fn number(n: Result<Number, ParseNumberError>) -> Result<Value, ValueError> {
+    n.map(Value::Number)
+        .map_err(|e| ValueError::unlocated(e.to_string()))
 }
 
 impl ser::Serializer for ValueSerializer {
@@ -34,50 +36,40 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::Bool(v))
     }
     fn serialize_i8(self, v: i8) -> Result<Value, ValueError> {
-        number(Number::from(i64::from(v)))
+        self.serialize_i64(i64::from(v))
     }
     fn serialize_i16(self, v: i16) -> Result<Value, ValueError> {
-        number(Number::from(i64::from(v)))
+        self.serialize_i64(i64::from(v))
     }
     fn serialize_i32(self, v: i32) -> Result<Value, ValueError> {
-        number(Number::from(i64::from(v)))
+        self.serialize_i64(i64::from(v))
     }
     fn serialize_i64(self, v: i64) -> Result<Value, ValueError> {
-        number(Number::from(v))
+        Ok(Value::Number(Number::from(v)))
     }
     fn serialize_i128(self, v: i128) -> Result<Value, ValueError> {
-        v.to_string()
-            .parse()
-            .map(Value::Number)
-            .map_err(|e| ValueError::unlocated(e.to_string()))
+        number(v.to_string().parse())
     }
     fn serialize_u8(self, v: u8) -> Result<Value, ValueError> {
-        number(Number::from(u64::from(v)))
+        self.serialize_u64(u64::from(v))
     }
     fn serialize_u16(self, v: u16) -> Result<Value, ValueError> {
-        number(Number::from(u64::from(v)))
+        self.serialize_u64(u64::from(v))
     }
     fn serialize_u32(self, v: u32) -> Result<Value, ValueError> {
-        number(Number::from(u64::from(v)))
+        self.serialize_u64(u64::from(v))
     }
     fn serialize_u64(self, v: u64) -> Result<Value, ValueError> {
-        number(Number::from(v))
+        Ok(Value::Number(Number::from(v)))
     }
     fn serialize_u128(self, v: u128) -> Result<Value, ValueError> {
-        v.to_string()
-            .parse()
-            .map(Value::Number)
-            .map_err(|e| ValueError::unlocated(e.to_string()))
+        number(v.to_string().parse())
     }
     fn serialize_f32(self, v: f32) -> Result<Value, ValueError> {
-        Number::try_from(v)
-            .map(Value::Number)
-            .map_err(|e| ValueError::unlocated(e.to_string()))
+        self.serialize_f64(f64::from(v))
     }
     fn serialize_f64(self, v: f64) -> Result<Value, ValueError> {
-        Number::try_from(v)
-            .map(Value::Number)
-            .map_err(|e| ValueError::unlocated(e.to_string()))
+        number(Number::try_from(v))
     }
     fn serialize_char(self, v: char) -> Result<Value, ValueError> {
         Ok(Value::String(nfc(v.encode_utf8(&mut [0; 4]))))
@@ -122,10 +114,7 @@ impl ser::Serializer for ValueSerializer {
                 None => v.serialize(self),
             },
             NUMBER_MARKER => match v.serialize(self)? {
-                Value::String(s) => s
-                    .parse()
-                    .map(Value::Number)
-                    .map_err(|e| ValueError::unlocated(e.to_string())),
+                Value::String(s) => number(s.parse()),
                 other => Ok(other),
             },
             _ => v.serialize(self),
@@ -141,10 +130,7 @@ impl ser::Serializer for ValueSerializer {
         let inner = v
             .serialize(ValueSerializer)
             .map_err(|e| e.under(PathStep::Attribute(variant.to_string())))?;
-        Ok(Value::Object(BTreeMap::from([(
-            variant.to_string(),
-            inner,
-        )])))
+        Ok(wrap_variant(variant, inner))
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<SeqBuilder, ValueError> {
         Ok(SeqBuilder(Vec::new()))
@@ -310,10 +296,9 @@ pub(super) struct VariantBuilder<B> {
     inner: B,
 }
 
-impl<B> VariantBuilder<B> {
-    fn wrap(variant: &'static str, inner: Value) -> Value {
-        Value::Object(BTreeMap::from([(variant.to_string(), inner)]))
-    }
+/// `{variant: content}`, as serde_json writes an enum variant with content.
+fn wrap_variant(variant: &str, inner: Value) -> Value {
+    Value::Object(BTreeMap::from([(variant.to_string(), inner)]))
 }
 
 impl ser::SerializeTupleVariant for VariantBuilder<SeqBuilder> {
@@ -326,7 +311,7 @@ impl ser::SerializeTupleVariant for VariantBuilder<SeqBuilder> {
             .map_err(|e| e.under(PathStep::Attribute(variant.to_string())))
     }
     fn end(self) -> Result<Value, ValueError> {
-        Ok(Self::wrap(self.variant, Value::List(self.inner.0)))
+        Ok(wrap_variant(self.variant, Value::List(self.inner.0)))
     }
 }
 
@@ -344,6 +329,6 @@ impl ser::SerializeStructVariant for VariantBuilder<StructBuilder> {
             .map_err(|e| e.under(PathStep::Attribute(variant.to_string())))
     }
     fn end(self) -> Result<Value, ValueError> {
-        Ok(Self::wrap(self.variant, Value::Object(self.inner.0)))
+        Ok(wrap_variant(self.variant, Value::Object(self.inner.0)))
     }
 }

@@ -10,6 +10,7 @@ use crate::value::path::{AttributePath, PathStep};
 use crate::value::text::nfc;
 use crate::value::types::Type;
 use crate::value::value::Value;
+use crate::value::walk;
 use crate::value::ValueError;
 
 /// Deepest nesting accepted. A schema type bounds the depth, except that a dynamic value
@@ -41,7 +42,7 @@ struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     fn err(&self, message: impl Into<String>) -> ValueError {
-        ValueError::new(AttributePath(self.path.clone()), message)
+        walk::err(&self.path, message)
     }
 
     fn read<T>(
@@ -158,12 +159,7 @@ impl<'a> Decoder<'a> {
             .r
             .array_len(marker)
             .map_err(|_| self.mismatch("an array", marker))?;
-        if len != elems.len() {
-            return Err(self.err(format!(
-                "a tuple of {} elements is required, found {len}",
-                elems.len()
-            )));
-        }
+        walk::check_tuple_len(&self.path, elems.len(), len)?;
         let mut items = Vec::new();
         for (i, t) in elems.iter().enumerate() {
             self.path.push(PathStep::ElementKeyInt(i as i64));

@@ -9,6 +9,7 @@ use crate::value::path::{AttributePath, PathStep};
 use crate::value::text::nfc;
 use crate::value::types::Type;
 use crate::value::value::Value;
+use crate::value::walk;
 use crate::value::ValueError;
 
 use super::decode::MAX_DEPTH;
@@ -34,7 +35,7 @@ fn io<E: std::fmt::Display>(e: E) -> ValueError {
 
 impl Encoder {
     fn err(&self, message: impl Into<String>) -> ValueError {
-        ValueError::new(AttributePath(self.path.clone()), message)
+        walk::err(&self.path, message)
     }
 
     fn mismatch(&self, value: &Value, ty: &Type) -> ValueError {
@@ -103,13 +104,7 @@ impl Encoder {
     }
 
     fn tuple(&mut self, items: &[Value], elems: &[Type]) -> Result<(), ValueError> {
-        if items.len() != elems.len() {
-            return Err(self.err(format!(
-                "a tuple of {} elements is required, found {}",
-                elems.len(),
-                items.len()
-            )));
-        }
+        walk::check_tuple_len(&self.path, elems.len(), items.len())?;
         let n = len32(items.len(), self)?;
         w::write_array_len(&mut self.out, n).map_err(io)?;
         for (i, (item, t)) in items.iter().zip(elems).enumerate() {
@@ -137,10 +132,7 @@ impl Encoder {
         attrs: &BTreeMap<String, Value>,
         types: &BTreeMap<String, Type>,
     ) -> Result<(), ValueError> {
-        if let Some(extra) = attrs.keys().find(|k| !types.contains_key(*k)) {
-            self.path.push(PathStep::Attribute(extra.clone()));
-            return Err(self.err("unexpected attribute: the type has no such attribute"));
-        }
+        walk::check_no_extra_attribute(attrs.keys(), types, &mut self.path)?;
         if let Some(missing) = types.keys().find(|k| !attrs.contains_key(*k)) {
             self.path.push(PathStep::Attribute(missing.clone()));
             return Err(self.err(

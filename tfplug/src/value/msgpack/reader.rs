@@ -120,9 +120,10 @@ impl<'a> Reader<'a> {
     }
 }
 
-pub(super) fn is_ext(marker: Marker) -> bool {
-    matches!(
-        marker,
+/// The ext markers as one pattern, so that `is_ext` and `describe` (whose match must stay
+/// exhaustive) cannot disagree on them.
+macro_rules! ext_marker {
+    () => {
         Marker::FixExt1
             | Marker::FixExt2
             | Marker::FixExt4
@@ -131,7 +132,11 @@ pub(super) fn is_ext(marker: Marker) -> bool {
             | Marker::Ext8
             | Marker::Ext16
             | Marker::Ext32
-    )
+    };
+}
+
+pub(super) fn is_ext(marker: Marker) -> bool {
+    matches!(marker, ext_marker!())
 }
 
 /// A msgpack marker in words, for error messages.
@@ -154,14 +159,7 @@ pub(super) fn describe(marker: Marker) -> &'static str {
         Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => "binary data",
         Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => "an array",
         Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => "a map",
-        Marker::FixExt1
-        | Marker::FixExt2
-        | Marker::FixExt4
-        | Marker::FixExt8
-        | Marker::FixExt16
-        | Marker::Ext8
-        | Marker::Ext16
-        | Marker::Ext32 => "an ext value",
+        ext_marker!() => "an ext value",
         Marker::Reserved => "the reserved byte 0xc1",
     }
 }
