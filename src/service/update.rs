@@ -199,8 +199,9 @@ async fn rollback(
     for change in journal.into_iter().rev() {
         let (result, left) = match &change {
             Change::RolesAdded(roles) => (iam::release(u, roles).await.map(|_| ()), None),
-            Change::Created(Part::DnsZone) => (dns::delete_zone(u).await, None),
-            Change::Created(Part::DnsRecord) => (dns::delete_record(u).await, None),
+            // Released like a destroy would: another service may have adopted them meanwhile.
+            Change::Created(Part::DnsZone) => (dns::release(u).await.map(drop), None),
+            Change::Created(Part::DnsRecord) => (dns::release_record(u).await, None),
             Change::Created(Part::Neg) => (
                 settled_delete(cx, Part::Neg, neg::delete(u, &s.neg_name)).await,
                 Some(Leftover::new(Kind::Neg, &s.neg_name)),

@@ -286,6 +286,23 @@ pub async fn release(c: &Ctx) -> Result<bool, StepError> {
     Ok(true)
 }
 
+/// Rollback of a wildcard record this run created in a zone it found: removed unless another route under the
+/// domain uses it by now (a service of the domain may have adopted the record meanwhile), and put back if one
+/// appears while it is being removed, like [`release`].
+pub async fn release_record(c: &Ctx) -> Result<(), StepError> {
+    let lock = c.data.zone_locks.zone(&c.spec);
+    let _exclusive = lock.rw.write().await;
+    if other_users(c).await? {
+        return Ok(());
+    }
+    delete_record(c).await?;
+    lock.released.fetch_add(1, Ordering::SeqCst);
+    if other_users(c).await? {
+        ensure_record(c).await?;
+    }
+    Ok(())
+}
+
 /// Whether another HTTPRoute in the project serves a hostname under the domain (another user of the zone).
 pub async fn other_users(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;

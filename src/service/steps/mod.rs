@@ -298,11 +298,10 @@ impl Step for PartStep {
                 let roles = self.ctx.facts().roles_to_release(added);
                 iam::release(c, &roles).await.map(|_| ())
             }
-            Record::DnsZone { created: true } => dns::delete_zone(c).await,
-            // Found by the DNS step, released meanwhile and made again before the route: released like a destroy
-            // would (kept if another route of the domain uses it).
-            Record::DnsZone { created: false } => dns::release(c).await.map(drop),
-            Record::DnsRecord { created: true } => dns::delete_record(c).await,
+            // Made by this run, or found by the DNS step, released meanwhile and made again before the route:
+            // released like a destroy would, so a service of the domain that adopted it meanwhile keeps it.
+            Record::DnsZone { .. } => dns::release(c).await.map(drop),
+            Record::DnsRecord { created: true } => dns::release_record(c).await,
             Record::Neg { created: true } => {
                 insert::settle(&self.ctx, c, Part::Neg).await?;
                 neg::delete(c, &c.spec.neg_name).await
