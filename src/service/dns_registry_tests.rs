@@ -455,3 +455,41 @@ async fn a_zone_made_again_by_the_registration_of_a_create_that_then_fails_is_re
     record_step.undo(&record).await.expect("record step undone");
     nothing_left(&env);
 }
+
+#[tokio::test]
+async fn a_rolled_back_create_keeps_the_zone_and_record_it_made_once_another_service_registered() {
+    let env = testenv::start().await;
+    // The first create of the domain makes zone and record ...
+    let first = testenv::planned("first", |_| {});
+    let f = env.ctx(&first, false);
+    let zone = dns::ensure_zone(&f).await.expect("zone step");
+    let record = dns::ensure_users_and_record(&f).await.expect("record step");
+    assert_eq!(zone, Record::DnsZone { created: true });
+    assert_eq!(
+        record,
+        Record::DnsRecord {
+            created: true,
+            registered: true
+        }
+    );
+    // ... a second service of the domain registers and gets its route ...
+    let second = testenv::planned("second", |_| {});
+    let s = env.ctx(&second, false);
+    dns::ensure_zone(&s).await.expect("zone step");
+    dns::ensure_users_and_record(&s).await.expect("record step");
+    neg::ensure(&s).await.expect("NEG step");
+    backend::ensure(&s).await.expect("backend service step");
+    route::ensure(&s).await.expect("route step");
+    // ... and the first create fails and rolls back its DNS steps.
+    let cleanup = env.ctx(&first, false);
+    for (part, rec) in [(Part::DnsRecord, &record), (Part::DnsZone, &zone)] {
+        let step = PartStep {
+            part,
+            ctx: f.clone(),
+            cleanup: cleanup.clone(),
+        };
+        step.undo(rec).await.expect("undone");
+    }
+    assert!(env.has(ZONE) && env.has(RECORD), "{:?}", env.resources());
+    assert_eq!(registered(&env), vec![marker("second")]);
+}

@@ -48,3 +48,24 @@ async fn a_neg_whose_insert_is_still_running_is_removed_by_rollback_and_does_not
         env.resources()
     );
 }
+
+#[tokio::test]
+async fn a_cloud_run_create_accepted_but_not_followed_to_its_end_is_deleted_by_the_rollback() {
+    let env = testenv::start().await;
+    let data = testenv::provider_without_retries(&env.emu);
+    // Google accepts the create; the wait on its operation then fails (500, no retries here), so the service
+    // exists though the call failed.
+    env.fail("run", "operations.wait", 500, Some(1));
+    let m = testenv::planned("target", |_| {});
+    let c = env.ctx_of(&data, &m, false);
+    let cleanup = env.ctx_of(&data, &m, false);
+    let outcome = super::steps::create_graph(&c, &cleanup)
+        .run(&c.cancel)
+        .await;
+    env.clear_faults();
+    assert!(
+        matches!(outcome, super::runner::RunOutcome::RolledBack { .. }),
+        "{outcome:?}"
+    );
+    assert!(!env.has("services/target"), "{:?}", env.resources());
+}

@@ -51,6 +51,20 @@ pub fn provider(emu: &RunningEmulator, iam_propagation_wait: &str) -> Arc<Provid
     Arc::new(config::build(resolved).expect("clients build"))
 }
 
+/// Provider data like [`provider`] whose clients never retry (a fault injected on every call is final at once).
+pub fn provider_without_retries(emu: &RunningEmulator) -> Arc<ProviderData> {
+    let host = emu.addr().to_string();
+    let cfg = ProviderConfig {
+        iam_propagation_wait: Val::Known("0s".into()),
+        mesh_settle_time: Val::Known("0s".into()),
+        ..Default::default()
+    };
+    let env = move |k: &str| (k == gcp::EMULATOR_HOST_ENV).then(|| host.clone());
+    let mut resolved = config::resolve(&cfg, &env).expect("settings resolve");
+    resolved.settings.retry = Some(gcp::RetryPolicy::none());
+    Arc::new(config::build(resolved).expect("clients build"))
+}
+
 /// A planned service `name` in the demo project; `edit` changes the configuration first.
 pub fn planned(name: &str, edit: impl FnOnce(&mut ServiceModel)) -> ServiceModel {
     let k = |s: &str| Val::Known(s.to_string());

@@ -205,14 +205,19 @@ async fn rollback(
     let mut remaining = Vec::new();
     let mut roles_kept = Vec::new();
     let joined = journal.contains(&Change::Joined);
+    let readdressed = journal.contains(&Change::RecordRemoved);
     for change in journal.into_iter().rev() {
         let (result, left) = match &change {
             // Unregistering removes the record if nobody else uses it; another user's record stays.
             Change::Created(Part::DnsRecord) if joined => (Ok(()), None),
             Change::Joined => (dns::leave(u).await.map(drop), None),
             Change::RolesAdded(roles) => (iam::release(u, roles).await.map(|_| ()), None),
+            // A zone another service registered in meanwhile is not empty: its delete is refused and it stays.
             Change::Created(Part::DnsZone) => (dns::delete_zone(u).await, None),
-            Change::Created(Part::DnsRecord) => (dns::delete_record(u).await, None),
+            // Made for a new address: removed so that the old one can be put back (the service was the domain's
+            // only user). Otherwise the service stays in its domain and keeps using the record it made.
+            Change::Created(Part::DnsRecord) if readdressed => (dns::delete_record(u).await, None),
+            Change::Created(Part::DnsRecord) => (Ok(()), None),
             Change::Created(Part::Neg) => (
                 settled_delete(cx, Part::Neg, neg::delete(u, &s.neg_name)).await,
                 Some(Leftover::new(Kind::Neg, &s.neg_name)),

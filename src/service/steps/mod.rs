@@ -298,6 +298,7 @@ impl Step for PartStep {
                 let roles = self.ctx.facts().roles_to_release(added);
                 iam::release(c, &roles).await.map(|_| ())
             }
+            // A zone another service registered in meanwhile is not empty: its delete is refused and it stays.
             Record::DnsZone { created: true } => dns::delete_zone(c).await,
             Record::DnsRecord {
                 registered: true, ..

@@ -59,14 +59,19 @@ async fn deploy(
         };
         run.patch_service(&s.service_path(), &body, &opts).await
     } else {
-        match run
-            .create_service(
+        // A create that fails after Google accepted it (its operation's wait failed) has made the service: only a
+        // refusal leaves nothing for rollback to delete (see `ensure`).
+        let created = super::sent(
+            c,
+            super::Part::Service,
+            run.create_service(
                 &gcp::run::location_name(&s.project, &s.region),
                 &s.name,
                 &body,
-            )
-            .await
-        {
+            ),
+        )
+        .await;
+        match created {
             // A crashed earlier run created it: upsert instead.
             Err(e) if e.is_already_exists() => {
                 run.patch_service(
@@ -209,8 +214,15 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     loop {
         let op_error = match deploy(c, exists, force).await {
             Ok(e) => e,
-            // A create cut short may still have created the service: rollback tries to delete it.
-            Err(e) if !exists && !e.is_interrupted() => return Err(Failed::clean(e)),
+            // A refused create made nothing; one cut short, or whose operation could not be followed, may have
+            // made the service: rollback tries to delete it.
+            Err(e)
+                if !exists
+                    && !e.is_interrupted()
+                    && !c.facts().creating.contains(&super::Part::Service) =>
+            {
+                return Err(Failed::clean(e))
+            }
             Err(e) => return Err(partial(e)),
         };
         exists = true;
