@@ -48,7 +48,7 @@ pub struct ProviderData {
     pub iam: Arc<IamCoalescer>,
     /// Project numbers learnt from Resource Manager, so references by number are not drift.
     pub project_numbers: ProjectNumbers,
-    /// Orders this process's releases of DNS zones against routes joining their domains.
+    /// Coalesces this process's changes of the DNS zones' users registries (one change per batch per zone).
     pub zone_locks: ZoneLocks,
 }
 
