@@ -24,6 +24,8 @@ pub const REGISTRY_LABEL: &str = "_csmrun-users";
 pub struct Baseline {
     resources: BTreeSet<(String, String)>,
     bindings: BTreeSet<(String, String, String)>,
+    /// (registry record set key, listed marker): services listed before, such as one abandoned on purpose.
+    registered: BTreeSet<(String, String)>,
 }
 
 impl Baseline {
@@ -32,8 +34,35 @@ impl Baseline {
         Baseline {
             resources: resource_keys(state).collect(),
             bindings: project_bindings(state).collect(),
+            registered: registries(state)
+                .into_iter()
+                .flat_map(|(key, listed)| listed.into_iter().map(move |m| (key.clone(), m)))
+                .collect(),
         }
     }
+}
+
+/// Every zone's users registry: (registry record set key, listed markers).
+fn registries(state: &Value) -> Vec<(String, BTreeSet<String>)> {
+    let zones = state["resources"]["dns.managedZones"].as_object();
+    zones
+        .into_iter()
+        .flatten()
+        .map(|(zone_key, zone)| registry_of(state, zone_key, zone))
+        .collect()
+}
+
+/// The users registry of one zone: its record set key and the markers it lists.
+fn registry_of(state: &Value, zone_key: &str, zone: &Value) -> (String, BTreeSet<String>) {
+    let dns_name = zone["dnsName"].as_str().unwrap_or("");
+    let key = format!("{zone_key}/rrsets/{REGISTRY_LABEL}.{dns_name}/TXT");
+    let listed = get(state, "dns.rrsets", &key)
+        .map(|r| str_set(&r["rrdatas"]))
+        .unwrap_or_default()
+        .iter()
+        .map(|d| d.trim_matches('"').to_string())
+        .collect();
+    (key, listed)
 }
 
 fn resource_keys(state: &Value) -> impl Iterator<Item = (String, String)> + '_ {
@@ -189,7 +218,7 @@ pub fn disagreements(show: &Value, state: &Value, baseline: &Baseline) -> Vec<St
             ));
         }
     }
-    registry_problems(state, &zone_users, &mut problems);
+    registry_problems(state, &zone_users, baseline, &mut problems);
     let bindings: BTreeSet<_> = project_bindings(state).collect();
     for (project, role, member) in &bindings {
         if baseline
@@ -227,20 +256,18 @@ pub fn disagreements(show: &Value, state: &Value, baseline: &Baseline) -> Vec<St
 fn registry_problems(
     state: &Value,
     zone_users: &BTreeMap<String, BTreeSet<String>>,
+    baseline: &Baseline,
     problems: &mut Vec<String>,
 ) {
     let zones = state["resources"]["dns.managedZones"].as_object();
     for (zone_key, zone) in zones.into_iter().flatten() {
-        let dns_name = zone["dnsName"].as_str().unwrap_or("");
-        let key = format!("{zone_key}/rrsets/{REGISTRY_LABEL}.{dns_name}/TXT");
-        let listed: BTreeSet<String> = get(state, "dns.rrsets", &key)
-            .map(|r| str_set(&r["rrdatas"]))
-            .unwrap_or_default()
-            .iter()
-            .map(|d| d.trim_matches('"').to_string())
-            .collect();
+        let (key, listed) = registry_of(state, zone_key, zone);
         let users = zone_users.get(zone_key).cloned().unwrap_or_default();
-        for m in listed.difference(&users) {
+        // One listed before the baseline (a service abandoned on purpose) is not this run's doing.
+        let unknown = listed
+            .difference(&users)
+            .filter(|m| !baseline.registered.contains(&(key.clone(), (*m).clone())));
+        for m in unknown {
             problems.push(format!(
                 "dns.rrsets {key} lists {m} but no csmrun_service in Terraform's state owns it"
             ));
