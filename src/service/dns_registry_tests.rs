@@ -55,15 +55,6 @@ fn requests(env: &Env, method: &str, suffix: &str) -> Vec<i64> {
         .collect()
 }
 
-async fn create_in(env: &Env, data: &Arc<ProviderData>, m: &ServiceModel) {
-    let c = env.ctx_of(data, m, false);
-    let cleanup = env.ctx_of(data, m, false);
-    match create_graph(&c, &cleanup).run(&c.cancel).await {
-        RunOutcome::Done(_) => {}
-        other => panic!("create of {:?} failed: {other:?}", m.name),
-    }
-}
-
 async fn destroy_in(env: &Env, data: &Arc<ProviderData>, m: &ServiceModel) {
     delete_parts(&env.ctx_of(data, m, true), &Private::default())
         .await
@@ -87,7 +78,7 @@ async fn leaver_races_a_registered_joiner(
     joining: &Arc<ProviderData>,
 ) {
     let leaver = testenv::planned("target", |_| {});
-    create_in(env, leaving, &leaver).await;
+    env.create_in(leaving, &leaver).await;
     assert_eq!(registered(env), vec![marker("target")]);
     let joiner = testenv::planned("joiner", |_| {});
     let j = env.ctx_of(joining, &joiner, false);
@@ -133,7 +124,7 @@ async fn a_leaver_in_the_same_process_cannot_remove_record_or_zone_once_a_joiner
 async fn the_last_user_leaving_removes_registry_record_and_zone() {
     let env = testenv::start().await;
     let m = testenv::planned("target", |_| {});
-    create_in(&env, &env.data, &m).await;
+    env.create(&m).await;
     assert_eq!(registered(&env), vec![marker("target")]);
     destroy_in(&env, &env.data, &m).await;
     nothing_left(&env);
@@ -148,8 +139,8 @@ async fn a_user_leaving_while_others_remain_only_unregisters() {
         testenv::planned("svc-a", |_| {}),
         testenv::planned("svc-b", |_| {}),
     );
-    create_in(&env, &env.data, &a).await;
-    create_in(&env, &env.data, &b).await;
+    env.create(&a).await;
+    env.create(&b).await;
     assert_eq!(registered(&env), vec![marker("svc-a"), marker("svc-b")]);
     destroy_in(&env, &env.data, &a).await;
     assert_eq!(registered(&env), vec![marker("svc-b")]);
@@ -165,8 +156,8 @@ async fn the_last_two_users_leaving_at_once_from_two_processes_leave_nothing() {
         testenv::planned("svc-a", |_| {}),
         testenv::planned("svc-b", |_| {}),
     );
-    create_in(&env, &run_a, &a).await;
-    create_in(&env, &run_b, &b).await;
+    env.create_in(&run_a, &a).await;
+    env.create_in(&run_b, &b).await;
     assert_eq!(registered(&env), vec![marker("svc-a"), marker("svc-b")]);
     tokio::join!(destroy_in(&env, &run_a, &a), destroy_in(&env, &run_b, &b));
     nothing_left(&env);
@@ -179,8 +170,8 @@ async fn the_last_two_users_leaving_at_once_in_one_process_leave_nothing() {
         testenv::planned("svc-a", |_| {}),
         testenv::planned("svc-b", |_| {}),
     );
-    create_in(&env, &env.data, &a).await;
-    create_in(&env, &env.data, &b).await;
+    env.create(&a).await;
+    env.create(&b).await;
     tokio::join!(
         destroy_in(&env, &env.data, &a),
         destroy_in(&env, &env.data, &b)
@@ -206,7 +197,7 @@ async fn a_rolled_back_create_unregisters_and_removes_what_nobody_else_uses() {
 async fn a_rolled_back_create_beside_another_user_only_unregisters() {
     let env = testenv::start().await;
     let other = testenv::planned("other", |_| {});
-    create_in(&env, &env.data, &other).await;
+    env.create(&other).await;
     env.fail("networkservices", "httpRoutes.create", 400, None);
     let m = testenv::planned("target", |_| {});
     let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
@@ -233,14 +224,14 @@ async fn a_registration_whose_create_was_killed_keeps_the_zone_and_the_resumed_c
     drop(killed);
     // Another service of the domain comes and goes meanwhile: the registration keeps the zone.
     let passer = testenv::planned("passer", |_| {});
-    create_in(&env, &env.data, &passer).await;
+    env.create(&passer).await;
     destroy_in(&env, &env.data, &passer).await;
     assert_eq!(registered(&env), vec![marker("target")]);
     assert!(env.has(ZONE) && env.has(RECORD));
     // The resumed create is listed already, and its destroy, as the last user, removes everything.
     let c = env.ctx(&m, false);
     assert!(!dns::join(&c).await.expect("join"), "already listed");
-    create_in(&env, &env.data, &m).await;
+    env.create(&m).await;
     assert_eq!(registered(&env), vec![marker("target")]);
     destroy_in(&env, &env.data, &m).await;
     nothing_left(&env);
@@ -251,11 +242,11 @@ async fn a_service_made_before_the_registry_keeps_the_zone_for_a_registered_join
 ) {
     let env = testenv::start().await;
     let legacy = testenv::planned("legacy", |_| {});
-    create_in(&env, &env.data, &legacy).await;
+    env.create(&legacy).await;
     forget_registry(&env);
     // A joiner registers; the legacy service's destroy sees a registered user and keeps everything.
     let joiner = testenv::planned("joiner", |_| {});
-    create_in(&env, &env.data, &joiner).await;
+    env.create(&joiner).await;
     assert_eq!(registered(&env), vec![marker("joiner")]);
     destroy_in(&env, &env.data, &legacy).await;
     assert_eq!(registered(&env), vec![marker("joiner")]);
@@ -270,10 +261,10 @@ async fn a_service_made_before_the_registry_keeps_the_zone_for_a_registered_join
 async fn a_route_of_an_unregistered_service_keeps_the_zone_when_the_last_registered_user_leaves() {
     let env = testenv::start().await;
     let legacy = testenv::planned("legacy", |_| {});
-    create_in(&env, &env.data, &legacy).await;
+    env.create(&legacy).await;
     forget_registry(&env);
     let m = testenv::planned("target", |_| {});
-    create_in(&env, &env.data, &m).await;
+    env.create(&m).await;
     destroy_in(&env, &env.data, &m).await;
     assert!(
         !env.has(REGISTRY),
@@ -289,7 +280,7 @@ async fn a_route_of_an_unregistered_service_keeps_the_zone_when_the_last_registe
 async fn the_first_update_of_a_service_made_before_the_registry_registers_it() {
     let env = testenv::start().await;
     let old = testenv::planned("target", |_| {});
-    create_in(&env, &env.data, &old).await;
+    env.create(&old).await;
     forget_registry(&env);
     let new = testenv::planned("target", |m| {
         m.env = Val::Known([("K".to_string(), Val::Known("v".to_string()))].into());
@@ -309,7 +300,7 @@ async fn the_first_update_of_a_service_made_before_the_registry_registers_it() {
 async fn an_update_to_another_domain_registers_there_and_releases_the_old_one() {
     let env = testenv::start().await;
     let old = testenv::planned("target", |_| {});
-    create_in(&env, &env.data, &old).await;
+    env.create(&old).await;
     let new = testenv::planned("target", |m| {
         m.domain = Val::Known("other.internal".into());
     });
@@ -335,7 +326,7 @@ async fn an_update_to_another_domain_registers_there_and_releases_the_old_one() 
 async fn a_failed_update_to_another_domain_unregisters_there_and_removes_what_it_made() {
     let env = testenv::start().await;
     let old = testenv::planned("target", |_| {});
-    create_in(&env, &env.data, &old).await;
+    env.create(&old).await;
     let new = testenv::planned("target", |m| {
         m.domain = Val::Known("other.internal".into());
     });
@@ -384,7 +375,7 @@ async fn many_registrations_at_once_in_one_process_are_coalesced_without_conflic
 async fn an_undo_of_a_registered_record_step_unregisters() {
     let env = testenv::start().await;
     let other = testenv::planned("other", |_| {});
-    create_in(&env, &env.data, &other).await;
+    env.create(&other).await;
     let m = testenv::planned("target", |_| {});
     let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
     dns::ensure_zone(&c).await.expect("zone");
@@ -402,10 +393,10 @@ async fn an_undo_of_a_registered_record_step_unregisters() {
     assert_eq!(registered(&env), vec![marker("other")]);
 }
 
-#[tokio::test]
-async fn a_create_whose_record_is_refused_after_it_registered_unregisters_on_rollback() {
+/// A create whose `method` is refused once rolls back and leaves nothing, its registration included.
+async fn refused_once_rolls_back_completely(method: &str) {
     let env = testenv::start().await;
-    env.fail("dns", "resourceRecordSets.create", 400, Some(1));
+    env.fail("dns", method, 400, Some(1));
     let m = testenv::planned("target", |_| {});
     let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
     let outcome = create_graph(&c, &cleanup).run(&c.cancel).await;
@@ -417,17 +408,13 @@ async fn a_create_whose_record_is_refused_after_it_registered_unregisters_on_rol
 }
 
 #[tokio::test]
+async fn a_create_whose_record_is_refused_after_it_registered_unregisters_on_rollback() {
+    refused_once_rolls_back_completely("resourceRecordSets.create").await;
+}
+
+#[tokio::test]
 async fn a_create_whose_registration_is_refused_rolls_back_completely() {
-    let env = testenv::start().await;
-    env.fail("dns", "changes.create", 400, Some(1));
-    let m = testenv::planned("target", |_| {});
-    let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
-    let outcome = create_graph(&c, &cleanup).run(&c.cancel).await;
-    assert!(
-        matches!(outcome, RunOutcome::RolledBack { .. }),
-        "{outcome:?}"
-    );
-    nothing_left(&env);
+    refused_once_rolls_back_completely("changes.create").await;
 }
 
 #[tokio::test]
@@ -435,7 +422,7 @@ async fn a_zone_made_again_by_the_registration_of_a_create_that_then_fails_is_re
 ) {
     let env = testenv::start().await;
     let leaver = testenv::planned("target", |_| {});
-    create_in(&env, &env.data, &leaver).await;
+    env.create(&leaver).await;
     let joiner = testenv::planned("joiner", |_| {});
     let (j, cleanup) = (env.ctx(&joiner, false), env.ctx(&joiner, false));
     let zone_record = dns::ensure_zone(&j).await.expect("zone step");

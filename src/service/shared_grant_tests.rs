@@ -72,8 +72,8 @@ async fn the_last_two_users_of_an_account_destroyed_by_two_runs_at_once_leave_no
         testenv::planned("svc-a", |_| {}),
         testenv::planned("svc-b", |_| {}),
     );
-    let owned_a = create_in(&env, &run_a, &a).await;
-    let owned_b = create_in(&env, &run_b, &b).await;
+    let owned_a = env.create_in(&run_a, &a).await;
+    let owned_b = env.create_in(&run_b, &b).await;
     assert_eq!(owned_b, owned_a, "the second shares the first one's grant");
     let (ca, cb) = (env.ctx_of(&run_a, &a, true), env.ctx_of(&run_b, &b, true));
     let (pa, pb) = (owning(owned_a), owning(owned_b));
@@ -102,22 +102,6 @@ async fn a_destroy_killed_right_after_its_service_delete_has_already_released_th
     task.abort();
     assert!(!env.has("services/target"));
     assert!(!granted(&env), "released before the service delete");
-}
-
-async fn create_in(
-    env: &Env,
-    data: &std::sync::Arc<crate::config::ProviderData>,
-    m: &super::model::ServiceModel,
-) -> Vec<String> {
-    let c = env.ctx_of(data, m, false);
-    let cleanup = env.ctx_of(data, m, false);
-    match super::steps::create_graph(&c, &cleanup)
-        .run(&c.cancel)
-        .await
-    {
-        super::runner::RunOutcome::Done(_) => c.facts().iam_owned,
-        other => panic!("create of {:?} failed: {other:?}", m.name),
-    }
 }
 
 #[tokio::test]
@@ -188,7 +172,7 @@ async fn a_service_joining_while_another_runs_create_waits_for_its_new_grant_sha
     // Run B's service joins the account meanwhile: the grant is there, and only A's NEG says it is csmrun's.
     let run_b = testenv::provider(&env.emu, "0s");
     let b = testenv::planned("joiner", |_| {});
-    let owned_b = create_in(&env, &run_b, &b).await;
+    let owned_b = env.create_in(&run_b, &b).await;
     assert!(
         !env.has("services/maker"),
         "B's IAM step ran while A was still waiting (the window this test is about)"

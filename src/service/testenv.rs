@@ -109,11 +109,16 @@ impl Env {
 
     /// Creates the service with the create graph; panics unless it succeeds. Returns the roles it owns.
     pub async fn create(&self, m: &ServiceModel) -> Vec<String> {
-        let c = self.ctx(m, false);
-        let cleanup = self.ctx(m, false);
+        self.create_in(&self.data, m).await
+    }
+
+    /// [`Env::create`] in the provider process `data` (another Terraform run).
+    pub async fn create_in(&self, data: &Arc<ProviderData>, m: &ServiceModel) -> Vec<String> {
+        let c = self.ctx_of(data, m, false);
+        let cleanup = self.ctx_of(data, m, false);
         match create_graph(&c, &cleanup).run(&c.cancel).await {
             RunOutcome::Done(_) => c.facts().iam_owned,
-            other => panic!("create failed: {other:?}"),
+            other => panic!("create of {:?} failed: {other:?}", m.name),
         }
     }
 
