@@ -62,6 +62,49 @@ const WAIT_MARGIN: Duration = Duration::from_secs(10);
 /// A wait answered faster than this without finishing is treated as a plain poll (and backed off).
 const EARLY_ANSWER: Duration = Duration::from_secs(1);
 
+/// Waits for a `google.longrunning.Operation` of `api` (Cloud Run v2, Network Services), polled at its name.
+pub(crate) async fn wait_long_running(
+    t: &Transport,
+    op: LongRunningOperation,
+    api: Api,
+    call: &'static str,
+    resource: &str,
+    long_poll: Option<LongPoll>,
+) -> Result<LongRunningOperation, Error> {
+    let target = PollTarget {
+        api,
+        path: op.name.clone(),
+        call,
+        resource: resource.to_string(),
+        long_poll,
+    };
+    wait(t, op, &target).await
+}
+
+/// Sends `req`, which starts a `google.longrunning.Operation`, and waits for it; errors name the request's call
+/// and resource.
+pub(crate) async fn start_long_running(
+    t: &Transport,
+    req: Request,
+    long_poll: Option<LongPoll>,
+) -> Result<LongRunningOperation, Error> {
+    let (api, call, resource) = (req.api, req.call, req.resource.clone());
+    let op: LongRunningOperation = t.send_operation(req).await?;
+    wait_long_running(t, op, api, call, &resource, long_poll).await
+}
+
+/// [`start_long_running`], then the finished operation's `response` decoded.
+pub(crate) async fn start_long_running_for<T: DeserializeOwned>(
+    t: &Transport,
+    req: Request,
+    long_poll: Option<LongPoll>,
+) -> Result<T, Error> {
+    let (api, call, resource) = (req.api, req.call, req.resource.clone());
+    let op = start_long_running(t, req, long_poll).await?;
+    op.response()
+        .map_err(|e| e.with_context(api, call, &resource))
+}
+
 /// Polls `op` (the first answer) at `target` with the transport's poll backoff until it is done, the transport's
 /// deadline (or the default wait) passes, or the transport is cancelled. A failed operation becomes an
 /// [`Error`] with [`Error::is_operation_failure`] carrying its code and message.

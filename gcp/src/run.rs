@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::api::Api;
 use crate::error::Error;
 use crate::iam::Policy;
-use crate::lro::{self, LongPoll, LongRunningOperation, PollTarget};
+use crate::lro::{self, LongPoll, LongRunningOperation};
 use crate::page;
 use crate::transport::{Request, Transport};
 use crate::wire::to_json;
@@ -161,28 +161,16 @@ impl Client {
         call: &'static str,
         resource: &str,
     ) -> Result<LongRunningOperation, Error> {
-        let target = PollTarget {
-            api: API,
-            path: op.name.clone(),
-            call,
-            resource: resource.to_string(),
-            long_poll: Some(LongPoll::AipWait),
-        };
-        lro::wait(&self.t, op, &target).await
+        lro::wait_long_running(&self.t, op, API, call, resource, Some(LongPoll::AipWait)).await
     }
 
-    /// Sends `req`, which starts an operation, and waits for it; errors name the request's call and resource.
+    /// Sends `req`, which starts an operation, and waits for it.
     async fn run_operation(&self, req: Request) -> Result<LongRunningOperation, Error> {
-        let (call, resource) = (req.call, req.resource.clone());
-        let op: LongRunningOperation = self.t.send_operation(req).await?;
-        self.wait_operation(op, call, &resource).await
+        lro::start_long_running(&self.t, req, Some(LongPoll::AipWait)).await
     }
 
     /// [`Client::run_operation`], then the operation's `response` decoded.
     async fn operation_response<T: DeserializeOwned>(&self, req: Request) -> Result<T, Error> {
-        let (call, resource) = (req.call, req.resource.clone());
-        let op = self.run_operation(req).await?;
-        op.response()
-            .map_err(|e| e.with_context(API, call, &resource))
+        lro::start_long_running_for(&self.t, req, Some(LongPoll::AipWait)).await
     }
 }
