@@ -132,33 +132,31 @@ impl Call {
 
     /// The answer of an operation start that is still running, so the next request is a poll.
     fn running(self) -> Reply {
-        match self {
-            Call::RunDelete => Reply::json(200, json!({"name": RUN_OP, "done": false})),
-            Call::RouteDelete => Reply::json(200, json!({"name": ROUTE_OP, "done": false})),
-            Call::ComputeDelete => Reply::json(
-                200,
-                json!({"kind": "compute#operation", "name": "operation-9", "status": "RUNNING"}),
-            ),
-            Call::DnsZonePatch => Reply::json(
-                200,
-                json!({"kind": "dns#operation", "id": "7", "status": "pending"}),
-            ),
-            Call::RunGet | Call::ComputeGet => unreachable!("{self:?} starts no operation"),
-        }
+        self.operation(false)
     }
 
     /// The answer of a finished, successful operation.
     fn done(self) -> Reply {
+        self.operation(true)
+    }
+
+    /// The call's operation, in its API's shape, finished or not.
+    fn operation(self, done: bool) -> Reply {
+        let (compute, dns) = if done {
+            ("DONE", "done")
+        } else {
+            ("RUNNING", "pending")
+        };
         match self {
-            Call::RunDelete => Reply::json(200, json!({"name": RUN_OP, "done": true})),
-            Call::RouteDelete => Reply::json(200, json!({"name": ROUTE_OP, "done": true})),
+            Call::RunDelete => Reply::json(200, json!({"name": RUN_OP, "done": done})),
+            Call::RouteDelete => Reply::json(200, json!({"name": ROUTE_OP, "done": done})),
             Call::ComputeDelete => Reply::json(
                 200,
-                json!({"kind": "compute#operation", "name": "operation-9", "status": "DONE"}),
+                json!({"kind": "compute#operation", "name": "operation-9", "status": compute}),
             ),
             Call::DnsZonePatch => Reply::json(
                 200,
-                json!({"kind": "dns#operation", "id": "7", "status": "done"}),
+                json!({"kind": "dns#operation", "id": "7", "status": dns}),
             ),
             Call::RunGet | Call::ComputeGet => unreachable!("{self:?} starts no operation"),
         }
