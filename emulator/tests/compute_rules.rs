@@ -561,3 +561,82 @@ async fn backend_services_can_be_listed_by_the_neg_they_use() {
         .await;
     assert_eq!(status, 400, "{err}");
 }
+
+#[tokio::test]
+async fn subnetworks_refuse_a_views_value_outside_its_enum() {
+    // compute.v1.json subnetworks.get/list `views`: enum DEFAULT, WITH_UTILIZATION.
+    let env = Env::start().await;
+    let (status, body) = env
+        .compute(
+            "GET",
+            &format!("{P}/regions/{R}/subnetworks/mesh-subnet?views=EVERYTHING"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = env
+        .compute(
+            "GET",
+            &format!("{P}/regions/{R}/subnetworks?views=WITH_UTILIZATION"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn backend_service_output_only_fields_sent_on_insert_are_ignored() {
+    // compute.v1.json BackendService id, kind, selfLink, creationTimestamp: "[Output Only]".
+    let env = Env::start().await;
+    env.neg("o-neg").await;
+    let body = json!({
+        "name": "outputs", "loadBalancingScheme": "INTERNAL_SELF_MANAGED", "protocol": "HTTP",
+        "backends": [{"group": neg_url("o-neg")}],
+        "id": "1", "kind": "compute#somethingElse", "selfLink": "https://example.com/x",
+        "creationTimestamp": "2000-01-01T00:00:00.000-08:00",
+        "region": "https://www.googleapis.com/compute/v1/projects/x/regions/y"
+    });
+    env.ok_op("POST", &bss(""), Some(body)).await;
+    let (_, bs) = env.compute("GET", &bss("/outputs"), None).await;
+    assert_ne!(bs["id"], "1", "{bs}");
+    assert_eq!(bs["kind"], "compute#backendService");
+    assert!(bs["selfLink"]
+        .as_str()
+        .is_some_and(|l| l.ends_with("/global/backendServices/outputs")));
+    assert_ne!(bs["creationTimestamp"], "2000-01-01T00:00:00.000-08:00");
+    assert!(
+        bs.get("region").is_none(),
+        "a global backend service has no region: {bs}"
+    );
+}
+
+#[tokio::test]
+async fn lists_return_at_most_max_results_items_and_a_token_for_the_rest() {
+    // compute.v1.json maxResults: "The maximum number of results per page that should be returned."
+    let env = Env::start().await;
+    env.neg("page-a").await;
+    env.neg("page-b").await;
+    let (status, first) = env.compute("GET", &negs("?maxResults=1"), None).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(1), "{first}");
+    // BackendServiceList/NetworkEndpointGroupList kind, id, selfLink: "[Output Only]", filled by the server.
+    assert_eq!(first["kind"], "compute#networkEndpointGroupList");
+    assert!(first["id"].as_str().is_some(), "{first}");
+    assert!(first["selfLink"]
+        .as_str()
+        .is_some_and(|l| l.ends_with("/networkEndpointGroups")));
+    let token = first["nextPageToken"].as_str().expect("nextPageToken");
+    let (_, second) = env
+        .compute(
+            "GET",
+            &negs(&format!("?maxResults=1&pageToken={token}")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        second["items"].as_array().map(Vec::len),
+        Some(1),
+        "{second}"
+    );
+    assert_ne!(first["items"][0]["name"], second["items"][0]["name"]);
+}

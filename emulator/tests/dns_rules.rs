@@ -224,3 +224,63 @@ async fn zones_list_filters_by_dns_name() {
         .await;
     assert_eq!(miss["managedZones"].as_array().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn changes_list_refuses_a_sort_by_outside_its_enum() {
+    // dns.v1.json changes.list `sortBy`: "The only supported value is change sequence." (enum changeSequence).
+    let env = Env::start().await;
+    create_mesh_zone_with_a_record(&env).await;
+    let (status, body) = env
+        .call("GET", &mesh_zone("/changes?sortBy=startTime"), None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    env.ok("GET", &mesh_zone("/changes?sortBy=changeSequence"), None)
+        .await;
+}
+
+#[tokio::test]
+async fn record_sets_list_filters_by_name_and_type_and_pages_by_max_results() {
+    // dns.v1.json resourceRecordSets.list: name "Specify a fully qualified domain name to view only those
+    // records.", type "Specify a record type to view only those records.", maxResults "Maximum number of
+    // results to be returned."
+    let env = Env::start().await;
+    create_mesh_zone_with_a_record(&env).await;
+    let only = env
+        .ok(
+            "GET",
+            &mesh_zone("/rrsets?name=*.mesh.example.&type=A"),
+            None,
+        )
+        .await;
+    // ResourceRecordSetsListResponse.kind: "Output only.", filled by the server.
+    assert_eq!(only["kind"], "dns#resourceRecordSetsListResponse");
+    let names: Vec<&Value> = only["rrsets"].as_array().unwrap().iter().collect();
+    assert_eq!(names.len(), 1, "{only}");
+    assert_eq!(names[0]["type"], "A");
+    let page = env
+        .ok("GET", &mesh_zone("/rrsets?maxResults=2"), None)
+        .await;
+    assert_eq!(page["rrsets"].as_array().map(Vec::len), Some(2), "{page}");
+    assert!(page["nextPageToken"].as_str().is_some(), "{page}");
+}
+
+#[tokio::test]
+async fn zone_names_must_be_rfc1035_labels_and_descriptions_at_most_1024_characters() {
+    // dns.v1.json ManagedZone.name: "The name must be 1-63 characters long, must begin with a letter, end with a
+    // letter or digit, and only contain lowercase letters, digits or dashes."; description: "at most 1024
+    // characters".
+    let env = Env::start().await;
+    for bad in ["1zone", "zone-", "Zone", &"z".repeat(64)] {
+        let mut body = private_zone(bad);
+        body["name"] = json!(bad);
+        let (status, err) = env.call("POST", &zones(), Some(body)).await;
+        assert_eq!(status, 400, "{bad}: {err}");
+    }
+    let mut long = private_zone("long");
+    long["description"] = json!("d".repeat(1025));
+    let (status, err) = env.call("POST", &zones(), Some(long)).await;
+    assert_eq!(status, 400, "{err}");
+    let mut fits = private_zone("fits");
+    fits["description"] = json!("d".repeat(1024));
+    env.ok("POST", &zones(), Some(fits)).await;
+}

@@ -173,3 +173,15 @@ async fn projects_refuse_public_principals() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn project_set_iam_policy_without_a_policy_is_400() {
+    // cloudresourcemanager.v1.json SetIamPolicyRequest.policy: "REQUIRED: The complete policy to be applied to the
+    // `resource`."
+    let env = Env::start().await;
+    let (status, err) = env
+        .call("POST", &path(&format!("{P}:setIamPolicy")), Some(json!({})))
+        .await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
+}

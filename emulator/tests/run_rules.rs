@@ -487,3 +487,122 @@ async fn fields_documented_as_required_must_be_present() {
         "Violation in service.template.containers[0].env[0].name: missing required field"
     );
 }
+
+#[tokio::test]
+async fn output_only_fields_sent_on_create_are_ignored() {
+    // run.v2.json marks uid, generation, createTime, creator and uri "Output only."
+    let env = Env::start().await;
+    let mut body = plain("img");
+    body["uid"] = json!("client-uid");
+    body["generation"] = json!("42");
+    body["createTime"] = json!("2000-01-01T00:00:00Z");
+    body["creator"] = json!("someone@example.com");
+    body["uri"] = json!("https://client.example.com");
+    env.finish_run(&create(&env, "ignored", body).await).await;
+    let s = service(&env, "ignored").await;
+    assert_ne!(s["uid"], "client-uid", "{s}");
+    assert_eq!(s["generation"], "1", "{s}");
+    assert_ne!(s["createTime"], "2000-01-01T00:00:00Z", "{s}");
+    assert_ne!(s["creator"], "someone@example.com", "{s}");
+    assert_ne!(s["uri"], "https://client.example.com", "{s}");
+}
+
+#[tokio::test]
+async fn a_service_id_must_begin_with_a_letter_not_end_with_a_hyphen_and_have_fewer_than_50_characters(
+) {
+    // run.v2.json serviceId: "It must begin with letter, and cannot end with hyphen; must contain fewer than 50
+    // characters."
+    let env = Env::start().await;
+    let long = format!("a{}", "b".repeat(49));
+    for bad in ["1abc", "abc-", long.as_str()] {
+        let (status, body) = env
+            .call(
+                "POST",
+                &env.run(&format!("services?serviceId={bad}")),
+                Some(plain("img")),
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["status"], "INVALID_ARGUMENT", "{body}");
+    }
+    let fine = "a".repeat(49);
+    create(&env, &fine, plain("img")).await;
+}
+
+#[tokio::test]
+async fn a_service_name_with_an_extra_path_segment_matches_no_method() {
+    // run.v2.json name pattern ^projects/[^/]+/locations/[^/]+/services/[^/]+$: a segment cannot hold a '/'.
+    let env = Env::start().await;
+    let (status, body) = env.call("GET", &env.run("services/a/b"), None).await;
+    assert_eq!(status, 404);
+    assert!(
+        body.as_str()
+            .is_some_and(|b| b.contains("That’s an error.")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn services_list_returns_at_most_page_size_services_and_a_token_for_the_rest() {
+    // run.v2.json pageSize: "Maximum number of Services to return in this call."
+    let env = Env::start().await;
+    create(&env, "one", plain("img")).await;
+    create(&env, "two", plain("img")).await;
+    let first = env.ok("GET", &env.run("services?pageSize=1"), None).await;
+    assert_eq!(
+        first["services"].as_array().map(Vec::len),
+        Some(1),
+        "{first}"
+    );
+    let token = first["nextPageToken"].as_str().expect("nextPageToken");
+    let second = env
+        .ok(
+            "GET",
+            &env.run(&format!("services?pageSize=1&pageToken={token}")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        second["services"].as_array().map(Vec::len),
+        Some(1),
+        "{second}"
+    );
+    assert_ne!(first["services"][0]["name"], second["services"][0]["name"]);
+    assert!(second.get("nextPageToken").is_none(), "{second}");
+}
+
+#[tokio::test]
+async fn only_one_vpc_network_interface_is_accepted() {
+    // run.v2.json VpcAccess.networkInterfaces: "Currently only single network interface is supported."
+    let env = Env::start().await;
+    let mut body = plain("img");
+    body["template"]["vpcAccess"] = json!({"networkInterfaces": [
+        {"network": "mesh-vpc", "subnetwork": "mesh-subnet"},
+        {"network": "mesh-vpc", "subnetwork": "mesh-subnet"}]});
+    let (status, err) = env
+        .call("POST", &env.run("services?serviceId=two-nics"), Some(body))
+        .await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("network_interfaces")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn service_set_iam_policy_without_a_policy_is_400() {
+    // run.v2.json SetIamPolicyRequest.policy: "REQUIRED: The complete policy to be applied to the `resource`."
+    let env = Env::start().await;
+    create(&env, "nopolicy", plain("img")).await;
+    let (status, err) = env
+        .call(
+            "POST",
+            &env.run("services/nopolicy:setIamPolicy"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
+}
