@@ -640,3 +640,34 @@ async fn lists_return_at_most_max_results_items_and_a_token_for_the_rest() {
     );
     assert_ne!(first["items"][0]["name"], second["items"][0]["name"]);
 }
+
+#[tokio::test]
+async fn operations_carry_the_output_only_fields_google_documents() {
+    // compute.v1.json Operation: id, name, selfLink, insertTime, startTime, endTime, user, targetId, targetLink,
+    // progress, status are "[Output Only]", filled by the server.
+    let env = Env::start().await;
+    let body = json!({"name": "op-neg", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "svc"}});
+    let (status, running) = env.compute("POST", &negs(""), Some(body)).await;
+    assert_eq!(status, 200, "{running}");
+    for field in [
+        "kind",
+        "id",
+        "name",
+        "selfLink",
+        "insertTime",
+        "startTime",
+        "user",
+        "targetId",
+        "targetLink",
+        "operationType",
+        "progress",
+        "status",
+    ] {
+        assert!(running.get(field).is_some(), "missing {field}: {running}");
+    }
+    assert!(running.get("endTime").is_none(), "{running}");
+    let done = env.finish(&running).await;
+    assert_eq!(done["progress"], 100);
+    assert!(done.get("endTime").is_some(), "{done}");
+    assert_eq!(done["id"], running["id"]);
+}

@@ -505,6 +505,15 @@ async fn output_only_fields_sent_on_create_are_ignored() {
     assert_ne!(s["createTime"], "2000-01-01T00:00:00Z", "{s}");
     assert_ne!(s["creator"], "someone@example.com", "{s}");
     assert_ne!(s["uri"], "https://client.example.com", "{s}");
+    for field in [
+        "uri",
+        "urls",
+        "lastModifier",
+        "conditions",
+        "trafficStatuses",
+    ] {
+        assert!(s.get(field).is_some(), "missing {field}: {s}");
+    }
 }
 
 #[tokio::test]
@@ -605,4 +614,39 @@ async fn service_set_iam_policy_without_a_policy_is_400() {
         .await;
     assert_eq!(status, 400, "{err}");
     assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
+}
+
+#[tokio::test]
+async fn a_revision_carries_the_output_only_fields_google_documents() {
+    // run.v2.json Revision: name, uid, generation, createTime, updateTime, creator, labels, annotations, service,
+    // reconciling, observedGeneration, conditions, logUri, scalingStatus, etag are "Output only."
+    let env = Env::start().await;
+    env.finish_run(&create(&env, "outputs", plain("img")).await)
+        .await;
+    let s = service(&env, "outputs").await;
+    let rev = s["latestReadyRevision"]
+        .as_str()
+        .expect("latestReadyRevision");
+    let r = env.ok("GET", &format!("/run/v2/{rev}"), None).await;
+    for field in [
+        "name",
+        "uid",
+        "generation",
+        "createTime",
+        "updateTime",
+        "creator",
+        "labels",
+        "annotations",
+        "service",
+        "reconciling",
+        "observedGeneration",
+        "conditions",
+        "logUri",
+        "scalingStatus",
+        "etag",
+    ] {
+        assert!(r.get(field).is_some(), "missing {field}: {r}");
+    }
+    assert_eq!(r["service"], s["name"]);
+    assert_eq!(r["reconciling"], false);
 }
