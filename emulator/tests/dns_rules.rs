@@ -257,6 +257,9 @@ async fn record_sets_list_filters_by_name_and_type_and_pages_by_max_results() {
     let names: Vec<&Value> = only["rrsets"].as_array().unwrap().iter().collect();
     assert_eq!(names.len(), 1, "{only}");
     assert_eq!(names[0]["type"], "A");
+    // type: "You must also specify the `name` parameter."
+    let (status, err) = env.call("GET", &mesh_zone("/rrsets?type=A"), None).await;
+    assert_eq!(status, 400, "{err}");
     let page = env
         .ok("GET", &mesh_zone("/rrsets?maxResults=2"), None)
         .await;

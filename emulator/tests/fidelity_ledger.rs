@@ -42,6 +42,15 @@ const PHRASES: &[&str] = &[
     "immutable",
     "cannot",
     "should not exceed",
+    // Beyond the list: rules phrased without any of the above ("It must start with a letter.",
+    // "Acceptable values are `0` to `500`, inclusive.", "No other punctuation is allowed.").
+    "must ",
+    "inclusive",
+    "valid range",
+    "acceptable values",
+    "accepted values",
+    "allowed values",
+    "not allowed",
 ];
 
 /// How many leading characters of a sentence a ledger line must quote.
