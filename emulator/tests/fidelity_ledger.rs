@@ -292,7 +292,15 @@ fn cited_tests(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = tail;
     while let Some(i) = rest.find("test") {
+        // Only the word "test"/"tests", not "latest `x`" or "contest".
+        let word_start = rest[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric() && c != '_');
         rest = &rest[i + 4..];
+        if !word_start {
+            continue;
+        }
         let after = rest.strip_prefix('s').unwrap_or(rest);
         let mut list = after.trim_start();
         if !list.starts_with('`') {
@@ -465,6 +473,8 @@ fn the_sentence_splitter_keeps_abbreviations_and_decimals_whole() {
 fn cited_test_names_are_read_from_the_modelled_part_only() {
     let line = "- `a.b` `c`: \"Must be x.\" (run.v2.json) — modelled: refuses; tests `one`, `two` and `three`";
     assert_eq!(cited_tests(line), vec!["one", "two", "three"]);
+    let line = "- `a.b` `c`: \"Must be x.\" (run.v2.json) — modelled: keeps the latest `value`; test `one`";
+    assert_eq!(cited_tests(line), vec!["one"]);
     let line = "- `a.b` `c`: \"the test `x` is\" (run.v2.json) — not modelled: never sent";
     assert!(cited_tests(line).is_empty());
 }
