@@ -287,3 +287,22 @@ async fn zone_names_must_be_rfc1035_labels_and_descriptions_at_most_1024_charact
     fits["description"] = json!("d".repeat(1024));
     env.ok("POST", &zones(), Some(fits)).await;
 }
+
+#[tokio::test]
+async fn zone_operations_carry_the_output_only_fields_google_documents() {
+    // dns.v1.json Operation id, startTime, type, user, zoneContext: "(output only)", filled by the server.
+    let env = Env::start().await;
+    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
+    let op = env
+        .ok("PATCH", &mesh_zone(""), Some(json!({"description": "new"})))
+        .await;
+    for field in ["id", "startTime", "type", "user", "zoneContext"] {
+        assert!(op.get(field).is_some(), "missing {field}: {op}");
+    }
+    assert_eq!(op["zoneContext"]["newValue"]["description"], "new");
+    let id = op["id"].as_str().expect("operation id");
+    let got = env
+        .ok("GET", &format!("{}/operations/{id}", mesh_zone("")), None)
+        .await;
+    assert_eq!(got["id"], op["id"]);
+}

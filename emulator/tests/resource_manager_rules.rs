@@ -185,3 +185,13 @@ async fn project_set_iam_policy_without_a_policy_is_400() {
     assert_eq!(status, 400, "{err}");
     assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
 }
+
+#[tokio::test]
+async fn project_get_answers_the_read_only_fields_google_documents() {
+    // cloudresourcemanager.v1.json Project createTime, lifecycleState, projectNumber: "Read-only."
+    let env = Env::start().await;
+    let project = env.ok("GET", &path(P), None).await;
+    for field in ["createTime", "lifecycleState", "projectNumber", "projectId"] {
+        assert!(project.get(field).is_some(), "missing {field}: {project}");
+    }
+}
