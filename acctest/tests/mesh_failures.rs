@@ -180,3 +180,45 @@ fn a_deadline_inside_the_redeploy_loop_still_explains_the_sidecar_failure_in_mes
     stack.assert_consistent();
     assert!(stack.resource("run.services", SERVICE).is_none());
 }
+
+#[test]
+fn a_deployer_without_set_iam_policy_is_told_the_role_the_permission_and_the_way_out() {
+    let stack = Stack::new(&SeedBuilder::new().build());
+    stack.config(&ServiceHcl::new("svc", "meshy").render());
+    stack
+        .emu
+        .add_faults(&serde_json::json!({
+            "api": "cloudresourcemanager",
+            "method": "cloudresourcemanager.projects.setIamPolicy",
+            "code": 403,
+            "message": "Policy update access denied.",
+        }))
+        .unwrap();
+    let out = stack.apply();
+    // Terraform wraps long lines.
+    let text = out
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(!out.success(), "apply should fail:\n{text}");
+    assert!(
+        text.contains("Could not grant roles/trafficdirector.client to serviceAccount:")
+            && text.contains("permission denied"),
+        "the role and the account:\n{text}"
+    );
+    assert!(
+        text.contains("Policy update access denied."),
+        "Google's message:\n{text}"
+    );
+    assert!(
+        text.contains("roles/resourcemanager.projectIamAdmin"),
+        "the permission the deployer needs:\n{text}"
+    );
+    assert!(
+        text.contains("gcloud projects add-iam-policy-binding acc-project"),
+        "the alternative, an admin grants it once:\n{text}"
+    );
+    stack.assert_consistent();
+    assert!(stack.resource("run.services", SERVICE).is_none());
+}
