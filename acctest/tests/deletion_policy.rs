@@ -48,6 +48,11 @@ fn deletion_policy_prevent_refuses_destroy_and_says_how_to_allow_it() {
         text.contains("DELETE"),
         "says what to set to allow it:\n{text}"
     );
+    assert!(
+        text.contains("Deletion of Cloud Run service guarded prevented")
+            && text.contains("projects/acc-project/locations/asia-northeast1/services/guarded"),
+        "names the service, since Terraform prints no address for it:\n{text}"
+    );
     assert_eq!(
         requests::writes(&stack.requests()),
         Vec::<String>::new(),

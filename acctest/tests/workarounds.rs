@@ -78,6 +78,10 @@ fn subnet_without_private_google_access_fails_before_creating_anything() {
         text.contains("--enable-private-ip-google-access"),
         "the message gives the fix:\n{text}"
     );
+    assert!(
+        text.contains("--project acc-project"),
+        "the fix runs as pasted, in the subnet's project:\n{text}"
+    );
     let log = stack.requests();
     assert_eq!(
         requests::writes(&log),

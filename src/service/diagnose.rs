@@ -36,6 +36,12 @@ pub enum Grant {
 /// What the pre-flight checks found, as of the failed deploy.
 #[derive(Debug, Clone)]
 pub struct Checks {
+    pub project: String,
+    pub region: String,
+    /// The Cloud Run service, by name.
+    pub service: String,
+    /// The service's mesh, by name.
+    pub mesh: String,
     pub has_mesh: bool,
     /// Age of the mesh at deploy time; `None` when unknown.
     pub mesh_age: Option<Duration>,
@@ -81,14 +87,29 @@ pub enum Remedy {
 pub struct Diagnosis {
     pub cause: Cause,
     pub remedy: Remedy,
-    /// One line per cause that was checked, with what was found.
+    /// One entry per cause that was checked, with what was found.
     pub checked: Vec<String>,
+    /// The cause in mesh terms.
+    pub why: String,
+    /// What to do now.
     pub fix: String,
+    /// How to avoid it next time; empty when there is nothing to add.
+    pub next_time: String,
     pub failure: Failure,
+    /// The Cloud Run service, by name.
+    pub service: String,
+    /// A sidecar failure no known cause explains for sure (an unknown one, or a mesh already past
+    /// `mesh_settle_time`): waiting is not known to help, so it gets one recreate, not the redeploy loop.
+    pub unexplained: bool,
 }
 
 /// Propagation is "typically 2 minutes, possibly 7 or more"; younger grants are suspects.
 const PROPAGATION_SUSPECT: Duration = Duration::from_secs(10 * 60);
+
+/// A mesh younger than this is a suspect even past `mesh_settle_time`: Google documents no settle time, users saw
+/// sidecars fail on meshes "created less than about a minute ago" and succeed minutes later (PRODUCT §1), so a
+/// `mesh_settle_time` shorter than what a new mesh really needed must not turn into "no known cause".
+const MESH_SUSPECT: Duration = Duration::from_secs(10 * 60);
 
 /// True when the text carries the sidecar's signature or the generic start-up failure.
 fn mesh_signature(f: &Failure) -> (bool, bool) {
@@ -119,8 +140,12 @@ pub fn diagnose(failure: Failure, c: &Checks) -> Diagnosis {
             cause: Cause::NotMesh,
             remedy: Remedy::Fail,
             checked,
-            fix: "Check the revision's logs; the container itself failed.".into(),
+            why: String::new(),
+            fix: "check the revision's logs; the container itself failed.".into(),
+            next_time: String::new(),
             failure,
+            service: c.service.clone(),
+            unexplained: false,
         };
     }
     let pga_off = c.egress_all_traffic && c.subnet_pga == Some(false);
@@ -132,110 +157,216 @@ pub fn diagnose(failure: Failure, c: &Checks) -> Diagnosis {
         ),
         None => format!("subnet {}: Private Google Access not checked", c.subnet),
     });
-    let young_mesh = c.mesh_age.is_some_and(|a| a < c.mesh_settle_time);
+    let within_settle = c.mesh_age.is_some_and(|a| a < c.mesh_settle_time);
+    let young_mesh = c
+        .mesh_age
+        .is_some_and(|a| a < c.mesh_settle_time.max(MESH_SUSPECT));
     checked.push(match c.mesh_age {
         Some(a) => format!(
-            "mesh age at deploy: {}s (settle time {}s)",
-            a.as_secs(),
-            c.mesh_settle_time.as_secs()
+            "mesh {} is {} old (`mesh_settle_time` {})",
+            c.mesh,
+            human(a),
+            human(c.mesh_settle_time)
         ),
-        None => "mesh age: unknown".into(),
+        None => format!("mesh {}: age unknown", c.mesh),
     });
     let young_grant = matches!(c.grant, Grant::New { age } if age < PROPAGATION_SUSPECT);
     checked.push(match c.grant {
         Grant::Existing => format!("roles/trafficdirector.client for {}: granted before this run", c.service_account),
         Grant::New { age } => format!(
-            "roles/trafficdirector.client for {}: granted by this run {}s before the deploy (IAM takes ~2, up to 7+ \
-             minutes to propagate)",
+            "roles/trafficdirector.client for {}: granted by this run {} ago (IAM takes ~2, up to 7+ minutes to \
+             propagate)",
             c.service_account,
-            age.as_secs()
+            human(age)
         ),
         Grant::Unchecked => format!("roles/trafficdirector.client for {}: not checked", c.service_account),
     });
-    let (cause, fix) = if pga_off {
+    let (cause, why, fix, next_time) = if pga_off {
         (
             Cause::PrivateGoogleAccess,
             format!(
-                "Enable Private Google Access on the subnet: `gcloud compute networks subnets update {} \
-                 --enable-private-ip-google-access` (or `private_ip_google_access = true`), then apply again.",
+                "the subnet {} has no Private Google Access, so with all egress through the VPC the sidecar \
+                 cannot reach trafficdirector.googleapis.com for its configuration",
                 c.subnet
             ),
+            format!(
+                "enable Private Google Access: `gcloud compute networks subnets update {} --region {} --project {} \
+                 --enable-private-ip-google-access`, then apply again.",
+                c.subnet, c.region, c.project
+            ),
+            "keep Private Google Access on for every subnet a mesh service egresses through.".to_string(),
         )
     } else if young_grant {
         (
             Cause::IamPropagation,
-            "Wait for the IAM grant to propagate: csmrun redeploys with backoff; raise the provider's \
-             `iam_propagation_wait` to avoid the failed first attempt."
-                .into(),
+            format!(
+                "the grant of roles/trafficdirector.client to {} is not effective yet, so the sidecar is refused \
+                 its configuration",
+                c.service_account
+            ),
+            format!(
+                "apply again (or raise `timeouts.create`): csmrun keeps redeploying until the grant works. To see \
+                 the binding: `gcloud projects get-iam-policy {} --flatten=bindings \
+                 --filter=bindings.role=roles/trafficdirector.client --format='value(bindings.members)'`.",
+                c.project
+            ),
+            "raise the provider's `iam_propagation_wait`, or grant the role to the account beforehand (csmrun then \
+             finds it and does not wait)."
+                .to_string(),
         )
     } else if young_mesh {
         (
             Cause::MeshTooYoung,
-            "Wait for the new mesh to settle (provider setting `mesh_settle_time`).".into(),
+            format!(
+                "the mesh {} is {} old; a new mesh can take minutes before it serves sidecar configuration",
+                c.mesh,
+                c.mesh_age.map(human).unwrap_or_default()
+            ),
+            if within_settle {
+                "apply again in a few minutes; csmrun redeploys meanwhile.".to_string()
+            } else {
+                "apply again in a few minutes; if it still fails, check the `cloud-run-mesh-proxy` container in the \
+                 revision's logs."
+                    .to_string()
+            },
+            format!(
+                "raise the provider's `mesh_settle_time` (now {}), or create the mesh earlier.",
+                human(c.mesh_settle_time)
+            ),
         )
     } else {
         (
             Cause::SidecarUnknown,
-            "None of the known causes was found. Check the `cloud-run-mesh-proxy` container in the revision's logs, \
-             that the mesh exists, and that the service account is allowed to use Traffic Director."
-                .into(),
+            "none of the known causes was found".to_string(),
+            format!(
+                "check the `cloud-run-mesh-proxy` container in the revision's logs, that the mesh {} exists, and \
+                 that {} is allowed to use Traffic Director (roles/trafficdirector.client).",
+                c.mesh, c.service_account
+            ),
+            "see the troubleshooting table in the README.".to_string(),
         )
     };
+    // A mesh past `mesh_settle_time` is only a suspect: it gets the retries of an unknown cause, not the wait.
+    let unexplained =
+        cause == Cause::SidecarUnknown || (cause == Cause::MeshTooYoung && !within_settle);
     let remedy = match cause {
+        _ if unexplained && c.redeploys == 0 => Remedy::Recreate,
+        _ if unexplained => Remedy::Fail,
         Cause::IamPropagation | Cause::MeshTooYoung if c.redeploys == 0 => Remedy::Redeploy,
         Cause::IamPropagation | Cause::MeshTooYoung => Remedy::Recreate,
         // A service that failed once can stay broken (PRODUCT §1); one recreate from clean is worth it.
-        Cause::SidecarUnknown if c.redeploys == 0 => Remedy::Recreate,
         _ => Remedy::Fail,
     };
     Diagnosis {
         cause,
         remedy,
         checked,
+        why,
         fix,
+        next_time,
         failure,
+        service: c.service.clone(),
+        unexplained,
+    }
+}
+
+/// What csmrun did about a failing service before it gave up, for the diagnosis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// Deploys of a new revision (the first included).
+    pub deploys: u32,
+    /// Deletes and creates from clean.
+    pub recreates: u32,
+    /// From the first deploy to now.
+    pub elapsed: Duration,
+}
+
+impl Attempts {
+    /// "deployed 4 times and recreated 3 times over 45 s".
+    fn line(&self) -> String {
+        let times = |n: u32| {
+            if n == 1 {
+                "once".to_string()
+            } else {
+                format!("{n} times")
+            }
+        };
+        let mut s = format!("deployed {}", times(self.deploys));
+        if self.recreates > 0 {
+            s.push_str(&format!(" and recreated {}", times(self.recreates)));
+        }
+        s.push_str(&format!(" over {}", human(self.elapsed)));
+        s
+    }
+}
+
+/// A duration as a person reads it in a log: "45 s", "3 min 20 s", "2 h 5 min", "301 days".
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 if d.subsec_millis() > 0 => format!("{} ms", d.subsec_millis()),
+        0..=119 => format!("{s} s"),
+        120..=7199 if s.is_multiple_of(60) => format!("{} min", s / 60),
+        120..=7199 => format!("{} min {} s", s / 60, s % 60),
+        7200..=172_799 if (s / 60).is_multiple_of(60) => format!("{} h", s / 3600),
+        7200..=172_799 => format!("{} h {} min", s / 3600, (s / 60) % 60),
+        _ => format!("{} days", s / 86_400),
     }
 }
 
 impl Diagnosis {
-    /// Short summary for a diagnostic.
-    pub fn summary(&self) -> &'static str {
-        match self.cause {
-            Cause::IamPropagation => "Mesh sidecar failed: IAM grant not yet effective",
+    /// Short summary for a diagnostic: the part and the cause.
+    pub fn summary(&self) -> String {
+        let cause = match self.cause {
+            Cause::IamPropagation => "mesh sidecar failed: IAM grant not yet effective",
             Cause::PrivateGoogleAccess => {
-                "Mesh sidecar failed: subnet without Private Google Access"
+                "mesh sidecar failed: subnet without Private Google Access"
             }
-            Cause::MeshTooYoung => "Mesh sidecar failed: mesh created too recently",
-            Cause::SidecarUnknown => "Mesh sidecar failed to start",
-            Cause::NotMesh => "Cloud Run service failed to become ready",
-        }
+            Cause::MeshTooYoung => "mesh sidecar failed: mesh created too recently",
+            Cause::SidecarUnknown => "mesh sidecar failed to start",
+            Cause::NotMesh => "failed to become ready",
+        };
+        format!("Cloud Run service {}: {cause}", self.service)
     }
 
-    /// The full text for a person: what failed, Google's message, what was checked, the fix, the logs.
-    pub fn detail(&self) -> String {
+    /// The text for a person, short enough for a CI log: Google's message once, the cause in mesh terms, what
+    /// was checked, what csmrun tried, the fix now and next time, the logs, and what interrupted the retries.
+    pub fn detail(&self, attempts: &Attempts, then: Option<&str>) -> String {
         let mut s = String::new();
         if let Some(r) = &self.failure.revision {
             s.push_str(&format!("Revision {r} did not become ready.\n"));
         }
         s.push_str(&format!("Google Cloud said: {}\n", self.failure.message));
+        let mut shown: Vec<&str> = vec![&self.failure.message];
         for m in &self.failure.revision_messages {
-            if m != &self.failure.message {
+            if !shown.iter().any(|t| t.contains(m.as_str())) {
                 s.push_str(&format!("Revision condition: {m}\n"));
+                shown.push(m);
             }
         }
         if self.cause != Cause::NotMesh {
-            s.push_str(
-                "With a mesh this message usually means the injected Envoy sidecar (cloud-run-mesh-proxy) never got \
-                 its configuration and failed its startup probe on port 15020, not that your container failed.\n",
-            );
-            s.push_str("Checked:\n");
-            for c in &self.checked {
-                s.push_str(&format!("  - {c}\n"));
+            s.push_str(&format!(
+                "Likely cause: {}. With a mesh, this message usually means the injected Envoy sidecar \
+                 (cloud-run-mesh-proxy) failed its startup probe on port 15020, not that your container failed.\n",
+                self.why
+            ));
+            s.push_str(&format!("Checked: {}.\n", self.checked.join("; ")));
+        }
+        if attempts.deploys > 0 {
+            s.push_str(&format!("Tried: {}.\n", attempts.line()));
+        }
+        s.push_str(&format!("Fix now: {}\n", self.fix));
+        if !self.next_time.is_empty() {
+            s.push_str(&format!("Next time: {}\n", self.next_time));
+        }
+        // Google's message may already carry the logs link.
+        if let Some(u) = &self.failure.log_uri {
+            if !shown.iter().any(|t| t.contains(u.as_str())) {
+                s.push_str(&format!("Logs: {u}\n"));
             }
         }
-        s.push_str(&format!("Fix: {}\n", self.fix));
-        if let Some(u) = &self.failure.log_uri {
-            s.push_str(&format!("Logs: {u}\n"));
+        if let Some(t) = then {
+            s.push_str(&format!("Then {t}\n"));
         }
         s
     }
@@ -263,6 +394,10 @@ mod tests {
 
     fn checks() -> Checks {
         Checks {
+            project: "p".into(),
+            region: "asia-northeast1".into(),
+            service: "orders".into(),
+            mesh: "meshapps".into(),
             has_mesh: true,
             mesh_age: Some(Duration::from_secs(3600)),
             mesh_settle_time: Duration::from_secs(60),
@@ -302,13 +437,109 @@ mod tests {
             (d.cause, d.remedy),
             (Cause::PrivateGoogleAccess, Remedy::Fail)
         );
-        let text = d.detail();
+        let text = d.detail(&Attempts::default(), None);
         assert!(text.contains("--enable-private-ip-google-access"), "{text}");
         assert!(text.contains("cloud-run-mesh-proxy"), "{text}");
         assert!(
             text.contains("Logs: https://console.cloud.google.com"),
             "{text}"
         );
+        assert!(
+            text.contains("--region asia-northeast1 --project p"),
+            "the gcloud fix runs as pasted: {text}"
+        );
+    }
+
+    #[test]
+    fn a_mesh_past_its_settle_time_but_young_is_named_with_the_setting() {
+        let mut c = checks();
+        c.mesh_age = Some(Duration::from_secs(90));
+        let d = diagnose(sidecar_failure(), &c);
+        assert_eq!(
+            (d.cause, d.remedy),
+            (Cause::MeshTooYoung, Remedy::Recreate),
+            "one recreate, as for an unknown cause: the settle time is over"
+        );
+        let text = d.detail(&Attempts::default(), None);
+        assert!(text.contains("mesh meshapps is 90 s old"), "{text}");
+        assert!(text.contains("`mesh_settle_time` (now 60 s)"), "{text}");
+        c.redeploys = 1;
+        assert_eq!(diagnose(sidecar_failure(), &c).remedy, Remedy::Fail);
+    }
+
+    #[test]
+    fn the_seed_failure_says_what_was_tried_in_a_few_lines() {
+        let mut c = checks();
+        c.grant = Grant::New {
+            age: Duration::from_secs(44),
+        };
+        c.mesh_age = Some(Duration::from_secs(26_062_534));
+        let mut f = sidecar_failure();
+        // Google's message often carries the logs link and repeats the revision condition.
+        f.message = format!(
+            "{} {} Logs: https://console.cloud.google.com/logs/viewer?x",
+            f.message, f.revision_messages[0]
+        );
+        let d = diagnose(f, &c);
+        let attempts = Attempts {
+            deploys: 4,
+            recreates: 3,
+            elapsed: Duration::from_secs(45),
+        };
+        let text = d.detail(
+            &attempts,
+            Some("the resource's timeout ran out while deleting the service to recreate it."),
+        );
+        assert!(
+            text.contains(
+                "Tried: deployed 4 times and recreated 3 times over 45 s; the grant is 44 s old."
+            ),
+            "{text}"
+        );
+        assert!(text.contains("mesh meshapps is 301 days old"), "{text}");
+        assert!(text.contains("granted by this run 44 s ago"), "{text}");
+        assert_eq!(
+            text.matches("15020 path").count(),
+            1,
+            "the condition once: {text}"
+        );
+        assert_eq!(
+            text.matches("logs/viewer").count(),
+            1,
+            "the log link once: {text}"
+        );
+        assert!(
+            text.contains("Fix now:") && text.contains("Next time:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Then the resource's timeout ran out"),
+            "{text}"
+        );
+        assert!(
+            text.lines().count() <= 10,
+            "short enough for a CI log:\n{text}"
+        );
+        assert_eq!(
+            d.summary(),
+            "Cloud Run service orders: mesh sidecar failed: IAM grant not yet effective"
+        );
+    }
+
+    #[test]
+    fn durations_read_as_a_person_reads_them() {
+        let cases = [
+            (Duration::from_millis(250), "250 ms"),
+            (Duration::from_secs(45), "45 s"),
+            (Duration::from_secs(200), "3 min 20 s"),
+            (Duration::from_secs(600), "10 min"),
+            (Duration::from_secs(7500), "2 h 5 min"),
+            (Duration::from_secs(26_062_534), "301 days"),
+            (Duration::MAX, "213503982334601 days"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(human(d), want);
+        }
     }
 
     #[test]
@@ -343,7 +574,7 @@ mod tests {
         };
         let d = diagnose(f, &checks());
         assert_eq!((d.cause, d.remedy), (Cause::NotMesh, Remedy::Fail));
-        assert!(!d.detail().contains("sidecar"));
+        assert!(!d.detail(&Attempts::default(), None).contains("sidecar"));
         let mut c = checks();
         c.has_mesh = false;
         assert_eq!(diagnose(sidecar_failure(), &c).cause, Cause::NotMesh);

@@ -355,15 +355,20 @@ impl Resource for ServiceResource {
         let prior = req.state;
         match prior.deletion_policy.known().map(String::as_str) {
             Some("PREVENT") => {
+                // Terraform prints no resource address with a destroy's diagnostics: the text names the service.
+                let name = prior.name.known().cloned().unwrap_or_default();
+                let id = prior.id.known().cloned().unwrap_or_else(|| name.clone());
                 return ApplyResult::partial(
                     prior,
                     Diagnostic::error(
-                        "Deletion prevented",
-                        "This csmrun_service has `deletion_policy = \"PREVENT\"`. To delete it, set \
-                         `deletion_policy = \"DELETE\"` and apply, then destroy; to stop managing it without deleting \
-                         anything, set \"ABANDON\" (or run `terraform state rm`).",
+                        format!("Deletion of Cloud Run service {name} prevented"),
+                        format!(
+                            "The csmrun_service {id} has `deletion_policy = \"PREVENT\"`. To delete it, set \
+                             `deletion_policy = \"DELETE\"` and apply, then destroy; to stop managing it without \
+                             deleting anything, set \"ABANDON\" (or run `terraform state rm`)."
+                        ),
                     ),
-                )
+                );
             }
             Some("ABANDON") => {
                 let mut diags = Diagnostics::new();

@@ -227,6 +227,35 @@ async fn read_modify_write(
     }
 }
 
+/// The error of a failed grant. A deployer without the right to change the project's policy gets the role, the
+/// permission it lacks and the way out, not only Google's 403.
+fn grant_error(c: &Ctx, roles: &[&str], member: &str, e: &gcp::Error) -> StepError {
+    let role = roles.first().copied().unwrap_or(TRAFFIC_DIRECTOR_CLIENT);
+    let others = if roles.len() > 1 {
+        " (and the same for each other role above)"
+    } else {
+        ""
+    };
+    let roles = roles.join(", ");
+    if e.http_status() != Some(403) {
+        return StepError::api(&format!("grant {roles} to {member}"), e);
+    }
+    let project = &c.spec.project;
+    StepError::new(
+        format!("Could not grant {roles} to {member} in project {project}: permission denied"),
+        format!(
+            "Google Cloud said: {}\n\
+             The credentials csmrun runs with may not change the project's IAM policy: they need \
+             resourcemanager.projects.getIamPolicy and setIamPolicy on project {project}, for example through \
+             roles/resourcemanager.projectIamAdmin.\n\
+             Or an administrator grants the role once: `gcloud projects add-iam-policy-binding {project} \
+             --member={member} --role={role}`{others}; csmrun then finds the binding, leaves the policy alone and \
+             does not wait for propagation.",
+            e.message()
+        ),
+    )
+}
+
 /// Grants the project roles; if trafficdirector.client is new, waits `iam_propagation_wait` before returning.
 pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     let member = c.spec.sa_member();
@@ -246,7 +275,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         .apply(&rm, &c.spec.project, edits)
         .await
         .map_err(|e| {
-            let error = StepError::api(&format!("grant project roles to {member}"), &e);
+            let error = grant_error(c, &roles, &member, &e);
             // Cut short, the write may still have landed: the roles the NEG recorded as about to be granted
             // (missing when it was made) may now be csmrun's, so rollback releases them.
             let granting = c.facts().granting;

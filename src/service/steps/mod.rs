@@ -40,6 +40,16 @@ impl StepError {
         self.summary == CANCELLED || self.summary == TIMED_OUT
     }
 
+    /// True when Ctrl-C (or a failed sibling step) cut the step short.
+    pub fn is_cancelled(&self) -> bool {
+        self.summary == CANCELLED
+    }
+
+    /// The resource's timeout ran out.
+    pub fn timed_out(detail: impl Into<String>) -> Self {
+        StepError::new(TIMED_OUT, detail)
+    }
+
     pub fn new(summary: impl Into<String>, detail: impl Into<String>) -> Self {
         StepError {
             summary: summary.into(),

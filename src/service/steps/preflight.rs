@@ -112,9 +112,10 @@ async fn subnet(c: &Ctx) -> Result<(), StepError> {
             format!(
                 "The subnetwork {} has no Private Google Access. With Direct VPC egress of ALL_TRAFFIC the mesh \
                  sidecar reaches trafficdirector.googleapis.com through it, so the service would fail to start. \
-                 Nothing was created. Fix: `gcloud compute networks subnets update {} --region {} \
-                 --enable-private-ip-google-access` (or `private_ip_google_access = true`), then apply again.",
-                s.subnetwork, s.subnetwork, s.subnet_region
+                 Nothing was created. Fix: `gcloud compute networks subnets update {} --region {} --project {} \
+                 --enable-private-ip-google-access` (in the google provider: `private_ip_google_access = true` on \
+                 the subnetwork), then apply again.",
+                s.subnetwork, s.subnetwork, s.subnet_region, s.subnet_project
             ),
         ));
     }

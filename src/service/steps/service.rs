@@ -6,23 +6,30 @@ use gcp::run::{PatchOptions, Service};
 
 use super::{not_ours, Ctx, Record, StepError};
 use crate::service::bodies;
-use crate::service::diagnose::{self, Checks, Diagnosis, Failure, Remedy};
+use crate::service::diagnose::{self, Attempts, Checks, Diagnosis, Failure, Remedy};
 use crate::service::names;
 use crate::service::runner::Failed;
 use crate::service::spec::RUN_INVOKER;
 
 /// How long to wait between readiness polls while the service reconciles.
 const POLL: Duration = Duration::from_secs(2);
-/// Shortest pause between redeploys, so a zero `iam_propagation_wait` cannot turn the loop into a busy one.
-const MIN_REDEPLOY_PAUSE: Duration = Duration::from_millis(100);
+/// Shortest first pause between redeploys. A new revision takes Cloud Run seconds to start, and every redeploy
+/// or recreate is a write against the project's Cloud Run Admin API per-region write quota: with a zero
+/// `iam_propagation_wait` (or a grant someone else made a moment ago) a 100 ms pause once sent 117 writes in
+/// 41 s. Seconds, doubling, keep a sidecar failure to a handful of writes a minute.
+const MIN_REDEPLOY_PAUSE: Duration = Duration::from_secs(5);
+/// The pauses grow to at least this much.
+const MIN_REDEPLOY_CAP: Duration = Duration::from_secs(60);
 
 /// Pauses between redeploys of a failed service: a sixth of `iam_propagation_wait`, doubling up to four thirds
-/// of it (the default 90 s gives 15, 30, 60, 120, 120 s ...). What a redeploy waits for is the same IAM
-/// propagation, so the schedule scales with that setting, and tests that shorten the wait shorten this too.
+/// of it (the default 90 s gives 15, 30, 60, 120, 120 s ...), never shorter than 5 s first and 60 s at the cap.
+/// What a redeploy waits for is the same IAM propagation, so the schedule scales with that setting.
 pub fn redeploy_pauses(iam_propagation_wait: Duration) -> impl Iterator<Item = Duration> {
     let first = (iam_propagation_wait / 6).max(MIN_REDEPLOY_PAUSE);
-    let cap = (iam_propagation_wait * 4 / 3).max(first);
-    std::iter::successors(Some(first), move |d| Some((*d * 2).min(cap)))
+    let cap = (iam_propagation_wait.saturating_mul(4) / 3)
+        .max(MIN_REDEPLOY_CAP)
+        .max(first);
+    std::iter::successors(Some(first), move |d| Some(d.saturating_mul(2).min(cap)))
 }
 
 fn is_ours(svc: &Service, c: &Ctx) -> bool {
@@ -168,6 +175,16 @@ async fn failure_of(c: &Ctx, svc: &Service, op_error: Option<&gcp::Error>) -> Fa
 fn checks(c: &Ctx, redeploys: u32) -> Checks {
     let facts = c.facts();
     Checks {
+        project: c.spec.project.clone(),
+        region: c.spec.region.clone(),
+        service: c.spec.name.clone(),
+        mesh: c
+            .spec
+            .mesh
+            .rsplit('/')
+            .next()
+            .unwrap_or(&c.spec.mesh)
+            .to_string(),
         has_mesh: true,
         mesh_age: facts
             .mesh_created
@@ -182,8 +199,24 @@ fn checks(c: &Ctx, redeploys: u32) -> Checks {
     }
 }
 
-fn diag_error(d: &Diagnosis) -> StepError {
-    StepError::new(d.summary(), d.detail())
+/// The diagnosis as the step's error, with what was tried and, when a deadline or Ctrl-C cut the retries short,
+/// what was interrupted: the mesh diagnosis must survive the timeout, not give way to it.
+fn diag_error(
+    d: &Diagnosis,
+    attempts: &Attempts,
+    interrupted: Option<(&StepError, &str)>,
+) -> StepError {
+    let then = interrupted.map(|(e, doing)| {
+        if e.is_cancelled() {
+            format!("the apply was interrupted (Ctrl-C) while csmrun was {doing}.")
+        } else {
+            format!(
+                "the resource's timeout ran out while csmrun was {doing}: raise `timeouts` to give the retries \
+                 longer."
+            )
+        }
+    });
+    StepError::new(d.summary(), d.detail(attempts, then.as_deref()))
 }
 
 /// Deploys the service and waits until it is Ready, redeploying or recreating while the diagnosis says that
@@ -210,8 +243,22 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     let mut redeploys = 0u32;
     let mut recreated = false;
     let mut pauses = redeploy_pauses(c.data.iam_propagation_wait);
+    let started = tokio::time::Instant::now();
     let mut first_failure: Option<tokio::time::Instant> = None;
+    let mut attempts = Attempts::default();
+    // The latest diagnosis: once there is one, an interrupted retry reports it, then what was interrupted.
+    let mut last: Option<Diagnosis> = None;
+    let explain =
+        |e: StepError, doing: &str, last: &Option<Diagnosis>, attempts: &Attempts| match last {
+            Some(d) if e.is_interrupted() => {
+                let mut attempts = *attempts;
+                attempts.elapsed = started.elapsed();
+                diag_error(d, &attempts, Some((&e, doing)))
+            }
+            _ => e,
+        };
     loop {
+        attempts.deploys = attempts.deploys.saturating_add(1);
         let op_error = match deploy(c, exists, force).await {
             Ok(e) => e,
             // A refused create made nothing; one cut short, or whose operation could not be followed, may have
@@ -223,58 +270,90 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
             {
                 return Err(Failed::clean(e))
             }
-            Err(e) => return Err(partial(e)),
+            Err(e) => return Err(partial(explain(e, "deploying again", &last, &attempts))),
         };
         exists = true;
         let failure = match settle(c, op_error).await {
             Ok(None) => {
                 // Another writer may have released a grant this service found in place at its IAM step.
-                super::iam::recheck(c).await.map_err(partial)?;
+                super::iam::recheck(c)
+                    .await
+                    .map_err(|e| partial(explain(e, "checking the grants", &last, &attempts)))?;
                 return Ok(record);
             }
             Ok(Some(f)) => f,
-            Err(e) => return Err(partial(e)),
+            Err(e) => {
+                let doing = "waiting for the new revision to become ready";
+                return Err(partial(explain(e, doing, &last, &attempts)));
+            }
         };
         // A sidecar that cannot start may lack a grant another writer removed since the IAM step: granted again
         // here, it counts as new in the diagnosis below, which then redeploys once it has propagated.
-        super::iam::recheck(c).await.map_err(partial)?;
+        super::iam::recheck(c)
+            .await
+            .map_err(|e| partial(explain(e, "checking the grants", &last, &attempts)))?;
         let mut d = diagnose::diagnose(failure, &checks(c, redeploys));
-        if d.remedy == Remedy::Recreate && recreated && d.cause == diagnose::Cause::SidecarUnknown {
+        if d.remedy == Remedy::Recreate && recreated && d.unexplained {
             d.remedy = Remedy::Fail;
         }
         let failing_since = *first_failure.get_or_insert_with(tokio::time::Instant::now);
         // A grant "from before this run" may be seconds old: made by a run that crashed before Terraform saved
         // its state, or by another writer. Give it one propagation window before calling the cause unknown.
         if d.remedy == Remedy::Fail
-            && d.cause == diagnose::Cause::SidecarUnknown
+            && d.unexplained
             && matches!(c.facts().grant(), diagnose::Grant::Existing)
             && failing_since.elapsed() < c.data.iam_propagation_wait
         {
             d.remedy = Remedy::Redeploy;
         }
-        tracing::warn!(service = s.name, cause = ?d.cause, remedy = ?d.remedy, "Cloud Run deploy failed");
-        match d.remedy {
-            Remedy::Fail => return Err(partial(diag_error(&d))),
+        tracing::warn!(service = s.name, cause = ?d.cause, remedy = ?d.remedy, deploys = attempts.deploys,
+            recreates = attempts.recreates, "Cloud Run deploy failed");
+        attempts.elapsed = started.elapsed();
+        if d.remedy == Remedy::Fail {
+            return Err(partial(diag_error(&d, &attempts, None)));
+        }
+        let remedy = d.remedy;
+        last = Some(d);
+        let pause = pauses.next().unwrap_or(MIN_REDEPLOY_PAUSE);
+        // Pause before the next write: a recreate deletes at once otherwise, and its create follows the delete.
+        c.sleep(pause).await.map_err(|e| {
+            partial(explain(
+                e,
+                "pausing before the next deploy",
+                &last,
+                &attempts,
+            ))
+        })?;
+        match remedy {
             Remedy::Redeploy => {
                 redeploys += 1;
                 force = true;
             }
             Remedy::Recreate => {
-                delete(c).await.map_err(partial)?;
+                delete(c).await.map_err(|e| {
+                    partial(explain(
+                        e,
+                        "deleting the service to recreate it",
+                        &last,
+                        &attempts,
+                    ))
+                })?;
+                attempts.recreates = attempts.recreates.saturating_add(1);
                 exists = false;
                 force = false;
                 redeploys = 0;
                 recreated = true;
             }
-        }
-        let pause = pauses.next().unwrap_or(MIN_REDEPLOY_PAUSE);
-        if let Err(e) = c.sleep(pause).await {
-            let mut err = diag_error(&d);
-            err.detail = format!("{}\n({})", err.detail, e.detail);
-            return Err(partial(err));
+            Remedy::Fail => {}
         }
         if tokio::time::Instant::now() >= c.deadline {
-            return Err(partial(diag_error(&d)));
+            let e = StepError::timed_out("");
+            return Err(partial(explain(
+                e,
+                "about to deploy again",
+                &last,
+                &attempts,
+            )));
         }
     }
 }
@@ -353,12 +432,19 @@ mod tests {
     }
 
     #[test]
-    fn redeploy_pauses_shrink_with_a_short_iam_propagation_wait() {
+    fn redeploy_pauses_stay_seconds_apart_with_a_short_iam_propagation_wait() {
         let got: Vec<Duration> = redeploy_pauses(Duration::from_millis(600))
-            .take(4)
+            .take(6)
             .collect();
-        assert_eq!(got, secs(&[0.1, 0.2, 0.4, 0.8]));
+        assert_eq!(got, secs(&[5.0, 10.0, 20.0, 40.0, 60.0, 60.0]));
         let zero: Vec<Duration> = redeploy_pauses(Duration::ZERO).take(2).collect();
-        assert_eq!(zero, secs(&[0.1, 0.1]));
+        assert_eq!(zero, secs(&[5.0, 10.0]));
+    }
+
+    #[test]
+    fn redeploy_pauses_do_not_overflow_on_a_huge_wait() {
+        let got: Vec<Duration> = redeploy_pauses(Duration::MAX).take(3).collect();
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|d| *d > Duration::from_secs(1)));
     }
 }
