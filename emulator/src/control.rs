@@ -166,18 +166,44 @@ async fn set_clock(State(shared): Shared_, body: String) -> Response {
         Ok(p) => p,
         Err(e) => return bad(format!("clock: {e}")),
     };
+    // Everything is checked before anything changes: a refused request leaves the clock as it was.
+    let advance = match &parsed.advance {
+        None => None,
+        Some(text) => match parse_duration(text) {
+            Some(d) if d >= chrono::Duration::zero() => Some(d),
+            _ => {
+                return bad(format!(
+                    "advance: '{text}' is not a duration from 0s to {}s",
+                    crate::clock::MAX_DURATION_SECS
+                ))
+            }
+        },
+    };
+    let rate = match parsed
+        .rate
+        .map(|r| crate::clock::check_rate("rate", r))
+        .transpose()
+    {
+        Ok(r) => r,
+        Err(e) => return bad(e),
+    };
+    let scale = match parsed
+        .time_scale
+        .map(|s| crate::clock::check_rate("timeScale", s))
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => return bad(e),
+    };
     let mut world = shared.world();
-    if let Some(text) = &parsed.advance {
-        let Some(d) = parse_duration(text) else {
-            return bad(format!("advance: '{text}' is not a duration"));
-        };
+    if let Some(d) = advance {
         world.clock.advance(d);
     }
-    if let Some(rate) = parsed.rate {
+    if let Some(rate) = rate {
         world.clock.set_rate(rate);
     }
-    if let Some(scale) = parsed.time_scale {
-        world.settings.time_scale = scale.max(0.0);
+    if let Some(scale) = scale {
+        world.settings.time_scale = scale;
     }
     world.tick();
     let view = clock_view(&world);
@@ -205,6 +231,14 @@ async fn settings(State(shared): Shared_, body: String) -> Response {
         Ok(p) => p,
         Err(e) => return bad(format!("settings: {e}")),
     };
+    let scale = match parsed
+        .time_scale
+        .map(|s| crate::clock::check_rate("timeScale", s))
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => return bad(e),
+    };
     let mut world = shared.world();
     if let Some(s) = parsed.sticky_mesh_failures {
         world.settings.sticky_mesh_failures = s;
@@ -221,8 +255,8 @@ async fn settings(State(shared): Shared_, body: String) -> Response {
         };
         world.settings.mesh_settle_time = d;
     }
-    if let Some(scale) = parsed.time_scale {
-        world.settings.time_scale = scale.max(0.0);
+    if let Some(scale) = scale {
+        world.settings.time_scale = scale;
     }
     Json(world.dump()["settings"].clone()).into_response()
 }

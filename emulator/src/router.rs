@@ -52,12 +52,21 @@ fn error(api: Api, e: &ApiError) -> Answer {
 
 /// Google's front end answers unknown URLs with an HTML page, not a JSON error.
 fn not_found_page(path: &str) -> Answer {
-    Answer::Html(
+    front_end_page(
         404,
+        "Not Found",
+        &format!("The requested URL <code>{path}</code> was not found on this server."),
+    )
+}
+
+/// The HTML error page of Google's front end, which answers before any API does (unknown URL, a body too large
+/// or malformed).
+pub fn front_end_page(code: u16, title: &str, message: &str) -> Answer {
+    Answer::Html(
+        code,
         format!(
-            "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 404 (Not Found)!!1</title>\n  \
-             <p><b>404.</b> <ins>That’s an error.</ins>\n  <p>The requested URL <code>{path}</code> was not found on \
-             this server.  <ins>That’s all we know.</ins>\n"
+            "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error {code} ({title})!!1</title>\n  \
+             <p><b>{code}.</b> <ins>That’s an error.</ins>\n  <p>{message}  <ins>That’s all we know.</ins>\n"
         ),
     )
 }

@@ -79,8 +79,10 @@ pub struct SeedBinding {
 pub enum SeedError {
     #[error("seed is not valid JSON in the expected format: {0}")]
     Format(#[from] serde_json::Error),
-    #[error("seed key {key}: '{value}' is not a duration such as \"90s\"")]
+    #[error("seed key {key}: '{value}' is not a duration such as \"90s\" (at most 315576000000s)")]
     Duration { key: &'static str, value: String },
+    #[error("seed key {0}")]
+    Range(String),
     #[error("reading seed file {path}: {source}")]
     Read {
         path: String,
@@ -139,7 +141,8 @@ impl Seed {
         time_scale_override: Option<f64>,
     ) -> Result<(), SeedError> {
         if let Some(scale) = time_scale_override.or(self.time_scale) {
-            world.settings.time_scale = scale.max(0.0);
+            world.settings.time_scale =
+                crate::clock::check_rate("timeScale", scale).map_err(SeedError::Range)?;
         }
         if let Some(text) = &self.iam_propagation_delay {
             world.settings.iam_propagation_delay =

@@ -9,7 +9,7 @@ use crate::world::{Settings, World};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -170,7 +170,17 @@ impl Emulator {
             addr: config.listen,
             source,
         })?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                %addr,
+                "csmrun-emulator listens on a non-loopback address: anyone who can reach it can drive its \
+                 unauthenticated control plane (/_emulator/); see the threat model in emulator/README.md"
+            );
+        }
         let app = crate::control::routes()
+            .route_layer(axum::middleware::from_fn(move |req, next| {
+                crate::origin_guard::guard(addr, req, next)
+            }))
             .fallback(api)
             .with_state(shared.clone());
         let stop = shared.stopping.clone();
@@ -203,7 +213,7 @@ impl RunningEmulator {
 
     /// The request log so far, one JSON object per API call.
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        self.shared.log().entries().to_vec()
+        self.shared.log().entries()
     }
 
     /// Runs `f` on the world under its lock (for in-process tests and tools).
@@ -235,7 +245,21 @@ async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         .map(str::to_string);
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b.to_vec(),
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+        // Google's front end answers both with its HTML error page, before any API sees the request.
+        Err(e) if is_length_limit(&e) => {
+            return into_response(router::front_end_page(
+                413,
+                "Request Entity Too Large",
+                "Your client issued a request that was too large.",
+            ))
+        }
+        Err(_) => {
+            return into_response(router::front_end_page(
+                400,
+                "Bad Request",
+                "Your client has issued a malformed or illegal request.",
+            ))
+        }
     };
     let incoming = Incoming {
         method: method.clone(),
@@ -248,6 +272,18 @@ async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let entry = router::log_entry(&method, &path, &query, &incoming.body, &answer);
     shared.log().push(entry);
     into_response(answer)
+}
+
+/// True when reading the body stopped at [`MAX_BODY`] (not a malformed body, e.g. bad chunked encoding).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn into_response(answer: Answer) -> Response {

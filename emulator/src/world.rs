@@ -57,7 +57,7 @@ impl Settings {
     /// A nominal duration scaled by `time_scale`.
     pub fn scaled(&self, d: Duration) -> Duration {
         let micros = d.num_microseconds().unwrap_or(i64::MAX) as f64 * self.time_scale.max(0.0);
-        Duration::microseconds(micros as i64)
+        crate::clock::clamp_duration(Duration::microseconds(micros as i64))
     }
 }
 
