@@ -360,12 +360,8 @@ impl Walk<'_> {
                     self.wrong(at, "number", value);
                 }
             }
-            Some("boolean") => {
-                if !value.is_boolean() {
-                    self.wrong(at, "boolean", value);
-                }
-            }
-            // `any` and untyped schemas take any JSON value.
+            Some("boolean") if !value.is_boolean() => self.wrong(at, "boolean", value),
+            // Booleans, `any` and untyped schemas: nothing more to check.
             _ => {}
         }
     }
