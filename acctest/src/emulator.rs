@@ -179,7 +179,7 @@ impl Drop for TestEmulator {
 }
 
 /// Where this emulator writes its request log: `<target dir>/acctest-requests/<test binary>-<pid>-<n>.jsonl`,
-/// so CI can run `../shared/tools/gcp-conformance` over every request the acceptance run sent
+/// so CI can run `csmrun-emulator conformance` over every request the acceptance run sent
 /// (`.ci/conformance`). The target dir is found from the test binary (`target/<profile>/deps/…`),
 /// which also holds when `CARGO_TARGET_DIR` moves it. `None` (no log) outside that layout, e.g. for
 /// the `csmrun-bench` and `csmrun-campaign` binaries (`target/<profile>/…`), which keep their own logs.

@@ -55,7 +55,7 @@ impl Api {
     }
 
     /// Splits an emulator path into the API and the path relative to the discovery document's root:
-    /// the same mapping `../shared/tools/gcp-conformance` uses.
+    /// the same mapping the conformance checker (`conformance.rs`) audits request logs with.
     pub fn route(path: &str) -> Option<(Api, String)> {
         const PREFIXES: [(&str, Api, &str); 5] = [
             ("/run/", Api::Run, ""),

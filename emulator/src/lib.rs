@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod conformance;
 pub mod control;
 pub mod discovery;
 pub mod error;

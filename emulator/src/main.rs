@@ -1,6 +1,6 @@
-//! The `csmrun-emulator` binary: serves the emulated APIs until interrupted.
+//! The `csmrun-emulator` binary: serves the emulated APIs until interrupted, or checks request logs.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use csmrun_emulator::{Config, Emulator, SeedSource};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -8,8 +8,14 @@ use std::path::PathBuf;
 
 /// An offline fake of the Google Cloud APIs csmrun uses.
 #[derive(Parser, Debug)]
-#[command(name = "csmrun-emulator", version)]
+#[command(
+    name = "csmrun-emulator",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
@@ -24,9 +30,38 @@ struct Args {
     request_log: Option<PathBuf>,
 }
 
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check request logs (JSON lines, as written by --request-log) against Google's discovery documents:
+    /// method and path, query parameters, request bodies and the bodies of successful answers. Exits 1 and
+    /// lists every problem when any call does not conform (or no call was logged).
+    Conformance {
+        /// Request log files.
+        #[arg(required = true, value_name = "LOG.jsonl")]
+        logs: Vec<PathBuf>,
+    },
+}
+
+fn conformance(logs: &[PathBuf]) -> ! {
+    match csmrun_emulator::conformance::check_files(logs) {
+        Ok(report) => {
+            print!("{}", report.render());
+            let _ = std::io::stdout().flush();
+            std::process::exit(if report.conforms() { 0 } else { 1 });
+        }
+        Err(e) => {
+            eprintln!("csmrun-emulator conformance: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if let Some(Command::Conformance { logs }) = &args.command {
+        conformance(logs);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .init();

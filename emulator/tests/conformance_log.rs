@@ -1,27 +1,20 @@
 //! Runs a full mesh-client scenario against the emulator and checks its request log (requests AND responses)
-//! with `../shared/tools/gcp-conformance check`, which validates them against Google's discovery documents.
+//! with the emulator's own conformance checker (`csmrun_emulator::conformance`, also the `csmrun-emulator
+//! conformance` subcommand), which validates every call against Google's discovery documents.
 
 mod common;
 
 use common::*;
+use csmrun_emulator::conformance::Report;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// `../shared/tools/gcp-conformance`, relative to the workspace root (the parent of this crate).
-fn conformance_tool() -> PathBuf {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
-    let tool = workspace.join("../shared/tools/gcp-conformance");
-    assert!(
-        tool.is_file(),
-        "the conformance checker is missing: expected {} (../shared next to the workspace root); \
-         this test needs the shared design folder and cannot run without it",
-        tool.display()
-    );
-    tool
+/// Kept under the test target directory (truncated on every run) so a failure can be looked at.
+fn log_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("conformance_log");
+    std::fs::create_dir_all(&dir).expect("creating the test's log directory");
+    dir.join(name)
 }
 
 async fn scenario(env: &Env) {
@@ -168,33 +161,81 @@ async fn scenario(env: &Env) {
 
 #[tokio::test]
 async fn request_log_of_a_full_scenario_conforms_to_the_discovery_documents() {
-    let tool = conformance_tool();
-    let log = std::env::temp_dir().join(format!(
-        "csmrun-emulator-conformance-{}.jsonl",
-        std::process::id()
-    ));
+    let log = log_path("scenario.jsonl");
     let env = Env::frozen_with(csmrun_emulator::Config {
         request_log: Some(log.clone()),
         ..Default::default()
     })
     .await;
     scenario(&env).await;
-    let out = Command::new("python3")
-        .arg(&tool)
-        .arg("check")
-        .arg(&log)
-        .output()
-        .expect("running python3");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::remove_file(&log).ok();
-    println!("{report}");
+    let text = std::fs::read_to_string(&log).expect("reading the request log");
+    let mut report = Report::default();
+    report.add_log(&log.display().to_string(), &text);
+    let rendered = report.render();
+    println!("{rendered}");
     assert!(
-        out.status.success(),
-        "gcp-conformance check failed:\n{report}"
+        report.conforms(),
+        "the request log does not conform:\n{rendered}"
     );
-    assert!(report.contains(" 0 nonconforming"), "{report}");
+    // The scenario touches four APIs; a log that lost most of its lines must not pass as "conforming".
+    assert!(report.requests >= 25, "{rendered}");
+    for method in [
+        "run.projects.locations.services.create",
+        "run.projects.locations.operations.wait",
+        "dns.resourceRecordSets.patch",
+        "dns.changes.create",
+        "cloudresourcemanager.projects.get",
+    ] {
+        assert!(
+            report.methods.contains_key(method),
+            "{method} not logged:\n{rendered}"
+        );
+    }
+}
+
+/// The subcommand fails on a log with a nonconforming call, names it, and passes a conforming one.
+#[test]
+fn conformance_subcommand_exits_1_and_names_every_nonconforming_request() {
+    let good = json!({"method": "GET", "path": "/cloudresourcemanager/v1/projects/p", "query": {},
+                      "body": "", "status": 200, "response": {"projectId": "p"}});
+    let bad_query = json!({"method": "GET", "path": "/dns/v1/projects/p/managedZones",
+                           "query": {"pageSize": "10"}, "body": "", "status": 200, "response": {}});
+    let bad_answer = json!({"method": "GET", "path": "/run/v2/projects/p/locations/r/services/s",
+                            "query": {}, "body": "", "status": 200,
+                            "response": {"name": "projects/p/locations/r/services/s", "generation": 2}});
+    let good_log = log_path("good.jsonl");
+    let bad_log = log_path("bad.jsonl");
+    std::fs::write(&good_log, format!("{good}\n")).unwrap();
+    std::fs::write(&bad_log, format!("{good}\n{bad_query}\n{bad_answer}\n")).unwrap();
+    let run = |logs: &[&PathBuf]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_csmrun-emulator"))
+            .arg("conformance")
+            .args(logs)
+            .output()
+            .expect("running csmrun-emulator conformance");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, stdout) = run(&[&good_log]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.ends_with("1 requests, 1 methods, 0 nonconforming requests (0 problems)\n"),
+        "{stdout}"
+    );
+    let (code, stdout) = run(&[&good_log, &bad_log]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains(&format!(
+        "NONCONFORMING {}:2: GET /dns/v1/projects/p/managedZones: query parameter 'pageSize' is not a parameter of dns.managedZones.list",
+        bad_log.display()
+    )), "{stdout}");
+    assert!(stdout.contains(&format!(
+        "NONCONFORMING {}:3: GET /run/v2/projects/p/locations/r/services/s: response.generation: expected int64 as a decimal string",
+        bad_log.display()
+    )), "{stdout}");
+    assert!(
+        stdout.contains("4 requests, 3 methods, 2 nonconforming requests (2 problems)"),
+        "{stdout}"
+    );
 }

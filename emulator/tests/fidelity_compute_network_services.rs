@@ -217,7 +217,7 @@ async fn replay(rel: &str) -> Vec<String> {
 }
 
 /// Fields whose presence differs between recordings of the same call only by normaliser version
-/// (`../shared/gcp-transcripts/SOURCES.md`): `requestedCancellation`, and `done` while it is false.
+/// (`tests/transcripts/README.md`): `requestedCancellation`, and `done` while it is false.
 fn normaliser_dependent(key: &str, v: Option<&Value>) -> bool {
     key == "requestedCancellation" || (key == "done" && v.is_none_or(|v| v == &Value::Bool(false)))
 }

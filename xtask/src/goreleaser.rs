@@ -9,6 +9,10 @@ use serde_json::Value;
 /// The Cargo bin name; goreleaser's rust builder copies `target/<triple>/release/<binary>`, so they must match.
 pub const BINARY: &str = "terraform-provider-csmrun";
 
+/// goreleaser's schema as kept in the repository (provenance in its SOURCES.md), relative to the repository root:
+/// the default of `cargo xtask goreleaser-check --schema`.
+pub const DEFAULT_SCHEMA: &str = "xtask/goreleaser-schema/schema.json";
+
 /// The registry finds a platform's package by this exact file name (facts §5.1).
 const REGISTRY_ZIP_NAME: &str = "{{ .ProjectName }}_{{ .Version }}_{{ .Os }}_{{ .Arch }}";
 
@@ -158,6 +162,14 @@ mod tests {
             hex,
             "a59a78b57a217c7f840da1c5be968a036b3df6f438cf7e3307e02dd54534cf3b"
         );
+    }
+
+    #[test]
+    fn the_default_schema_path_is_the_vendored_file_and_the_config_passes_it() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let on_disk = fs::read_to_string(root.join(DEFAULT_SCHEMA)).unwrap();
+        assert_eq!(on_disk, SCHEMA_TEXT);
+        check(&root.join(".goreleaser.yml"), &root.join(DEFAULT_SCHEMA)).unwrap();
     }
 
     #[test]

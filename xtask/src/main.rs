@@ -39,11 +39,8 @@ enum Task {
     GoreleaserCheck {
         #[arg(long, value_name = "FILE", default_value = ".goreleaser.yml")]
         config: PathBuf,
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "xtask/goreleaser-schema/schema.json"
-        )]
+        /// goreleaser's JSON schema (default: the copy kept in the repository).
+        #[arg(long, value_name = "FILE", default_value = goreleaser::DEFAULT_SCHEMA)]
         schema: PathBuf,
     },
     /// Print the mesh map (hostnames, weights, invokers, run.app URLs) from `terraform show -json`.
