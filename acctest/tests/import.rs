@@ -1,5 +1,6 @@
 //! A mesh service built by hand, part by part through the APIs under names csmrun would not
-//! choose, imports cleanly: import writes nothing and the first plan is empty.
+//! choose, imports cleanly: import writes nothing, the state says what is there, and the first plan
+//! only adds csmrun's ownership label (which the hand-built service lacks).
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,57 @@ fn wait_for(
         assert!(start.elapsed() < GUARD, "{collection} {key} never appeared");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Plans into a file and returns the one resource change (`terraform show -json` of the plan).
+fn planned_change(stack: &Stack) -> serde_json::Value {
+    stack
+        .tf(&["plan", "-out=import.tfplan"])
+        .assert_success("plan");
+    let out = stack.tf(&["show", "-json", "import.tfplan"]);
+    out.assert_success("show the plan");
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan JSON");
+    let changes = plan["resource_changes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(changes.len(), 1, "{plan}");
+    changes[0]["change"].clone()
+}
+
+/// The attributes a planned change changes (known before and after, or unknown after).
+fn changed_attributes(change: &serde_json::Value) -> Vec<String> {
+    let (before, after) = (&change["before"], &change["after"]);
+    let unknown = &change["after_unknown"];
+    let mut keys: Vec<String> = before
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| {
+            after.get(k.as_str()) != Some(*v) || unknown.get(k.as_str()).is_some_and(|u| u != false)
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The first plan after importing the hand-built service: an in-place update that adds only the
+/// `managed-by` label (the service was built without it).
+fn assert_only_the_ownership_label_is_added(stack: &Stack) {
+    let change = planned_change(stack);
+    assert_eq!(change["actions"], json!(["update"]), "{change}");
+    assert_eq!(
+        changed_attributes(&change),
+        ["effective_labels"],
+        "{change}"
+    );
+    assert_eq!(change["before"]["effective_labels"], json!({}), "{change}");
+    assert_eq!(
+        change["after"]["effective_labels"],
+        json!({"managed-by": "csmrun"}),
+        "{change}"
+    );
 }
 
 /// Builds every part the way a person with curl (or the google provider) would.
@@ -108,7 +160,7 @@ fn build_by_hand(stack: &Stack) {
 }
 
 #[test]
-fn import_of_a_service_built_by_hand_under_other_part_names_gives_an_empty_plan() {
+fn import_of_a_service_built_by_hand_under_other_part_names_plans_only_the_ownership_label() {
     let member = format!("serviceAccount:{}", sa("app-a"));
     let stack = Stack::new(
         &SeedBuilder::new()
@@ -136,13 +188,7 @@ fn import_of_a_service_built_by_hand_under_other_part_names_gives_an_empty_plan(
     assert_eq!(v["backend_service_name"], "hm-mesh-backend");
     assert_eq!(v["route_name"], "hm-http-route");
     assert_eq!(v["dns_zone_name"], "team-private-zone");
-    let plan = stack.plan();
-    assert_eq!(
-        plan.code,
-        Some(0),
-        "the first plan after import must be empty:\n{}",
-        plan.combined()
-    );
+    assert_only_the_ownership_label_is_added(&stack);
     let log = stack.requests();
     assert_eq!(
         requests::writes(&log),
@@ -202,15 +248,57 @@ fn import_accepts_the_short_id_forms_with_provider_defaults() {
             .tf(&["import", "csmrun_service.svc", form])
             .assert_success(&format!("import {form}"));
         assert_eq!(stack.values("svc")["id"], json!(full), "import {form}");
-        let plan = stack.plan();
-        assert_eq!(
-            plan.code,
-            Some(0),
-            "import {form}: plan not empty:\n{}",
-            plan.combined()
-        );
+        assert_only_the_ownership_label_is_added(&stack);
         stack.assert_consistent();
     }
+    stack.destroy_ok();
+    stack.assert_consistent();
+}
+
+#[test]
+fn an_imported_service_without_labels_is_stated_without_them_and_the_next_apply_adds_the_marker() {
+    let member = format!("serviceAccount:{}", sa("app-a"));
+    let stack = Stack::new(
+        &SeedBuilder::new()
+            .binding("roles/trafficdirector.client", &member)
+            .build(),
+    );
+    build_by_hand(&stack);
+    stack.config(
+        &ServiceHcl::new("svc", NAME)
+            .attr(
+                "invokers",
+                &format!("[\"serviceAccount:{}\"]", sa("caller")),
+            )
+            .render(),
+    );
+    let key = format!("projects/{PROJECT}/locations/{REGION}/services/{NAME}");
+    stack
+        .tf(&["import", "csmrun_service.svc", &key])
+        .assert_success("import");
+    // The state says what is there: the hand-built service has no labels.
+    let v = stack.values("svc");
+    assert_eq!(v["effective_labels"], json!({}), "{v}");
+    let cloud = stack.resource("run.services", &key).expect("the service");
+    assert!(
+        cloud.get("labels").is_none_or(|l| l == &json!({})),
+        "{cloud}"
+    );
+    stack.assert_consistent();
+    // The next plan shows the marker's addition; applying it labels the service without a new revision.
+    assert_only_the_ownership_label_is_added(&stack);
+    let revision = v["latest_ready_revision"].clone();
+    stack.apply_ok();
+    let cloud = stack.resource("run.services", &key).expect("the service");
+    assert_eq!(cloud["labels"], json!({"managed-by": "csmrun"}), "{cloud}");
+    let v = stack.values("svc");
+    assert_eq!(v["effective_labels"], json!({"managed-by": "csmrun"}));
+    assert_eq!(
+        v["latest_ready_revision"], revision,
+        "a label is no new revision"
+    );
+    stack.assert_consistent();
+    stack.assert_empty_plan("after the update that added the marker");
     stack.destroy_ok();
     stack.assert_consistent();
 }

@@ -216,3 +216,67 @@ fn invalid_configurations_are_rejected_at_plan_on_the_attribute_with_no_api_call
     );
     stack.assert_consistent();
 }
+
+/// CPU and memory sizes Cloud Run refuses (https://cloud.google.com/run/docs/configuring/services/cpu and
+/// .../memory-limits) fail the plan on the attribute at fault, saying what Cloud Run takes, with no API call.
+#[test]
+fn cpu_and_memory_sizes_cloud_run_refuses_fail_the_plan_with_the_allowed_values() {
+    let stack = Stack::new(&SeedBuilder::new().build());
+    let cases: [(&str, &str, &str, &str); 4] = [
+        (
+            "3",
+            "512Mi",
+            "cpu = \"3\"",
+            "use 1, 2, 4, 6 or 8, or a value from 0.08 to 1",
+        ),
+        (
+            "8",
+            "2Gi",
+            "memory = \"2Gi\"",
+            "Cloud Run takes `memory` from 4Gi to 32Gi",
+        ),
+        (
+            "1",
+            "8Gi",
+            "memory = \"8Gi\"",
+            "Cloud Run takes `memory` from 128Mi to 4Gi",
+        ),
+        (
+            "0.4",
+            "1Gi",
+            "memory = \"1Gi\"",
+            "Cloud Run takes `memory` from 128Mi to 512Mi",
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (cpu, memory, line, message) in cases {
+        stack.emu.clear_requests().unwrap();
+        stack.config(
+            &ServiceHcl::new("svc", "sized")
+                .string("cpu", cpu)
+                .string("memory", memory)
+                .render(),
+        );
+        let out = stack.tf(&["plan", "-json"]);
+        let errors = error_lines(&out.stdout);
+        if out.success()
+            || !errors
+                .iter()
+                .any(|e| e.starts_with(line) && e.contains(message))
+        {
+            problems.push(format!(
+                "cpu {cpu}, memory {memory}: expected `{message}` on `{line}`, got exit {:?}:\n      {}",
+                out.code,
+                errors.join("\n      ")
+            ));
+        }
+        let log = stack.requests();
+        if !log.is_empty() {
+            problems.push(format!(
+                "cpu {cpu}, memory {memory}: {} API calls during plan",
+                log.len()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

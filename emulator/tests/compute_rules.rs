@@ -671,3 +671,55 @@ async fn operations_carry_the_output_only_fields_google_documents() {
     assert!(done.get("endTime").is_some(), "{done}");
     assert_eq!(done["id"], running["id"]);
 }
+
+#[tokio::test]
+async fn aggregated_list_groups_negs_by_region_and_warns_for_empty_scopes() {
+    let env = Env::start().await;
+    let body = json!({"name": "far-neg", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "far"}});
+    env.ok_op(
+        "POST",
+        &format!("{P}/regions/us-central1/networkEndpointGroups"),
+        Some(body),
+    )
+    .await;
+    let (status, list) = env
+        .compute(
+            "GET",
+            &format!("{P}/aggregated/networkEndpointGroups"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["kind"], "compute#networkEndpointGroupAggregatedList");
+    assert_eq!(
+        list["id"],
+        format!("projects/{P}/aggregated/networkEndpointGroups")
+    );
+    let far = &list["items"]["regions/us-central1"]["networkEndpointGroups"];
+    assert_eq!(far.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(far[0]["name"], "far-neg");
+    // The demo subnet's region holds no NEG: Google answers a warning in place of the list.
+    let empty = &list["items"][format!("regions/{R}")];
+    assert!(empty.get("networkEndpointGroups").is_none(), "{list}");
+    assert_eq!(empty["warning"]["code"], "NO_RESULTS_ON_PAGE");
+    assert_eq!(
+        empty["warning"]["data"][0],
+        json!({"key": "scope", "value": format!("regions/{R}")})
+    );
+    env.neg("near-neg").await;
+    let (_, filtered) = env
+        .compute(
+            "GET",
+            &format!("{P}/aggregated/networkEndpointGroups?filter=name%20%3D%20%22near-neg%22"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        filtered["items"][format!("regions/{R}")]["networkEndpointGroups"][0]["name"],
+        "near-neg"
+    );
+    assert_eq!(
+        filtered["items"]["regions/us-central1"]["warning"]["code"],
+        "NO_RESULTS_ON_PAGE"
+    );
+}

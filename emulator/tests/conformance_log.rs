@@ -60,7 +60,7 @@ async fn scenario(env: &Env) {
     .await;
     env.ok(
         "GET",
-        &format!("/run/v2/projects/{P}/locations/-/services"),
+        &format!("/run/v2/projects/{P}/locations/{R}/services"),
         None,
     )
     .await;

@@ -142,7 +142,7 @@ async fn project_number_and_id_name_the_same_service() {
 }
 
 #[tokio::test]
-async fn list_with_location_dash_lists_every_region() {
+async fn list_with_location_dash_is_refused_and_a_region_lists_only_its_own() {
     let env = Env::start().await;
     create(&env, "a", plain("img")).await;
     env.ok(
@@ -151,16 +151,144 @@ async fn list_with_location_dash_lists_every_region() {
         Some(plain("img")),
     )
     .await;
-    let all = env
-        .ok(
+    let (status, body) = env
+        .call(
             "GET",
             &format!("/run/v2/projects/{P}/locations/-/services"),
             None,
         )
         .await;
-    assert_eq!(all["services"].as_array().unwrap().len(), 2);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be the \"-\" wildcard"),
+        "{body}"
+    );
+    assert!(body["error"].get("errors").is_none(), "{body}");
     let one = env.ok("GET", &env.run("services"), None).await;
     assert_eq!(one["services"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        one["services"][0]["name"],
+        format!("projects/{P}/locations/{R}/services/a")
+    );
+}
+
+fn sized(cpu: &str, memory: &str) -> Value {
+    json!({"template": {"containers": [{"image": "img",
+        "resources": {"cpuIdle": true, "limits": {"cpu": cpu, "memory": memory}}}]}})
+}
+
+async fn refusal(env: &Env, body: Value) -> String {
+    let (status, out) = env
+        .call("POST", &env.run("services?serviceId=sized"), Some(body))
+        .await;
+    assert_eq!(status, 400, "{out}");
+    assert_eq!(out["error"]["status"], "INVALID_ARGUMENT", "{out}");
+    out["error"]["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn cpu_counts_other_than_1_2_4_6_8_or_a_fraction_are_refused() {
+    let env = Env::start().await;
+    for cpu in ["3", "5", "16", "0.05", "0.0805", "one"] {
+        let m = refusal(&env, sized(cpu, "4Gi")).await;
+        assert!(
+            m.contains("limits.cpu") && m.contains("Invalid value specified for cpu"),
+            "{cpu}: {m}"
+        );
+    }
+    for cpu in ["1", "2", "4", "6", "8", "0.08", "500m"] {
+        let memory = if cpu == "0.08" || cpu == "500m" {
+            "512Mi"
+        } else {
+            "4Gi"
+        };
+        let (status, out) = env
+            .call(
+                "POST",
+                &env.run(&format!("services?serviceId=ok-{}", cpu.replace('.', "-"))),
+                Some(sized(cpu, memory)),
+            )
+            .await;
+        assert_eq!(status, 200, "{cpu}: {out}");
+    }
+}
+
+#[tokio::test]
+async fn memory_outside_the_cpus_range_is_refused_with_the_range() {
+    let env = Env::start().await;
+    let m = refusal(&env, sized("8", "2Gi")).await;
+    assert!(m.contains("limits.memory"), "{m}");
+    assert!(
+        m.contains("Invalid value specified for memory. For 8.0 CPU, memory must be between 4Gi and 32Gi inclusive."),
+        "{m}"
+    );
+    let m = refusal(&env, sized("1", "8Gi")).await;
+    assert!(
+        m.contains("For 1.0 CPU, memory must be between 128Mi and 4Gi inclusive."),
+        "{m}"
+    );
+    let m = refusal(&env, sized("0.4", "1Gi")).await;
+    assert!(
+        m.contains("For 0.4 CPU, memory must be between 128Mi and 512Mi"),
+        "{m}"
+    );
+    let m = refusal(&env, sized("4", "1Gi")).await;
+    assert!(m.contains("between 2Gi and 16Gi"), "{m}");
+}
+
+#[tokio::test]
+async fn below_one_cpu_concurrency_gen2_and_always_allocated_cpu_are_refused() {
+    let env = Env::start().await;
+    let mut body = sized("0.5", "512Mi");
+    body["template"]["maxInstanceRequestConcurrency"] = json!(10);
+    let m = refusal(&env, body).await;
+    assert!(
+        m.contains("Total cpu < 1 is not supported with concurrency > 1."),
+        "{m}"
+    );
+    let mut body = sized("0.5", "512Mi");
+    body["template"]["executionEnvironment"] = json!("EXECUTION_ENVIRONMENT_GEN2");
+    let m = refusal(&env, body).await;
+    assert!(
+        m.contains("Total cpu < 1 is not supported with gen2"),
+        "{m}"
+    );
+    // Resources given without cpuIdle: true mean CPU always allocated (run.v2.json, cpuIdle).
+    let body = json!({"template": {"containers": [{"image": "img",
+        "resources": {"limits": {"cpu": "0.5", "memory": "512Mi"}}}]}});
+    let m = refusal(&env, body).await;
+    assert!(
+        m.contains("Total cpu < 1 is not supported with cpu always allocated."),
+        "{m}"
+    );
+    // Accepted below one CPU, concurrency defaults to 1 (run.v2.json, maxInstanceRequestConcurrency).
+    let op = create(&env, "small", sized("0.5", "512Mi")).await;
+    env.finish_run(&op).await;
+    assert_eq!(
+        service(&env, "small").await["template"]["maxInstanceRequestConcurrency"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_patch_to_a_refused_size_is_refused_and_changes_nothing() {
+    let env = Env::start().await;
+    env.finish_run(&create(&env, "hello", sized("1", "512Mi")).await)
+        .await;
+    let (status, out) = env
+        .call("PATCH", &env.run("services/hello"), Some(sized("3", "4Gi")))
+        .await;
+    assert_eq!(status, 400, "{out}");
+    let s = service(&env, "hello").await;
+    assert_eq!(s["generation"], "1");
+    assert_eq!(
+        s["template"]["containers"][0]["resources"]["limits"]["cpu"],
+        "1"
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::transport::{Request, Transport};
 
 /// Upper bound on pages, so a server that keeps returning tokens cannot loop us forever.
-const MAX_PAGES: usize = 1000;
+pub(crate) const MAX_PAGES: usize = 1000;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -77,7 +77,7 @@ impl Client {
             .await
     }
 
-    /// `services.list`, all pages; `parent` may use location `-` for every region.
+    /// `services.list` of one region, all pages (Cloud Run v2 refuses location `-`).
     pub async fn list_services(&self, parent: &str) -> Result<Vec<Service>, Error> {
         let req = Request::new(
             API,

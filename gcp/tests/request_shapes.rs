@@ -81,7 +81,7 @@ async fn project_iam_policy_is_read_with_post_and_options_body() {
 }
 
 #[tokio::test]
-async fn run_list_follows_page_tokens_across_all_locations() {
+async fn run_list_of_one_region_follows_page_tokens() {
     let mock = Mock::start().await;
     mock.push(Reply::json(
         200,
@@ -94,15 +94,76 @@ async fn run_list_follows_page_tokens_across_all_locations() {
     let c = clients(&mock);
     let all = c
         .run()
-        .list_services("projects/p/locations/-")
+        .list_services("projects/p/locations/us-central1")
         .await
         .unwrap();
     let names: Vec<_> = all.iter().map(|s| s.name.clone().unwrap()).collect();
     assert_eq!(names, ["a", "b", "c"]);
     let seen = mock.seen();
-    assert_eq!(seen[0].path, "/run/v2/projects/p/locations/-/services");
+    assert_eq!(
+        seen[0].path,
+        "/run/v2/projects/p/locations/us-central1/services"
+    );
     assert_eq!(seen[0].query_value("pageToken"), None);
     assert_eq!(seen[1].query_value("pageToken").as_deref(), Some("t2"));
+}
+
+#[tokio::test]
+async fn neg_aggregated_list_flattens_scopes_skips_warnings_and_follows_page_tokens() {
+    let mock = Mock::start().await;
+    let warning = json!({"warning": {"code": "NO_RESULTS_ON_PAGE",
+        "message": "There are no results for scope 'regions/europe-west1' on this page.",
+        "data": [{"key": "scope", "value": "regions/europe-west1"}]}});
+    mock.push(Reply::json(
+        200,
+        json!({"kind": "compute#networkEndpointGroupAggregatedList",
+               "items": {"regions/us-central1": {"networkEndpointGroups": [{"name": "a"}]},
+                         "regions/europe-west1": warning},
+               "nextPageToken": "t2"}),
+    ))
+    .push(Reply::json(
+        200,
+        json!({"items": {"regions/asia-northeast1": {"networkEndpointGroups": [{"name": "b"}]}}}),
+    ));
+    let c = clients(&mock);
+    let all = c
+        .compute()
+        .aggregated_list_network_endpoint_groups("p")
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str)> = all
+        .iter()
+        .map(|(s, n)| (s.as_str(), n.name.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("regions/us-central1", "a"),
+            ("regions/asia-northeast1", "b")
+        ]
+    );
+    let seen = mock.seen();
+    assert_eq!(
+        seen[0].path,
+        "/compute/v1/projects/p/aggregated/networkEndpointGroups"
+    );
+    assert_eq!(seen[1].query_value("pageToken").as_deref(), Some("t2"));
+}
+
+#[tokio::test]
+async fn a_neg_aggregated_list_with_unreachable_scopes_is_an_error() {
+    let mock = Mock::start().await;
+    mock.push(Reply::json(
+        200,
+        json!({"items": {}, "unreachables": ["regions/us-east1"]}),
+    ));
+    let c = clients(&mock);
+    let err = c
+        .compute()
+        .aggregated_list_network_endpoint_groups("p")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("regions/us-east1"), "{err}");
 }
 
 #[tokio::test]

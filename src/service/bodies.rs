@@ -38,6 +38,12 @@ pub fn service(s: &Spec, owned_roles: &[String]) -> Service {
                 ("cpu".to_string(), s.cpu.clone()),
                 ("memory".to_string(), s.memory.clone()),
             ]),
+            // Below one CPU Cloud Run requires request-based billing (CPU only during requests), and with
+            // resources given the API takes CPU as always allocated unless told (run.v2.json, `cpuIdle`: "if
+            // ResourceRequirements is set, the caller must explicitly set this field to true").
+            cpu_idle: super::validate::parse_cpu(&s.cpu)
+                .is_ok_and(|c| c < 1.0)
+                .then_some(true),
             ..Default::default()
         }),
         ports: vec![ContainerPort {

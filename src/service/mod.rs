@@ -19,7 +19,10 @@
 //!
 //! Ownership of a project role binding (who may remove it): csmrun removes the account's membership in a role only if
 //! csmrun added it, as one of these records says, and no other Cloud Run service with a `serviceMesh` runs as the
-//! account. The records: the resource's private state; the `csmrun.dev/iam-roles` annotation of a service running as
+//! account. Cloud Run v2 cannot list across regions (`locations/-` is refused), so the account's services are looked
+//! for in this service's region and in every region holding a serverless NEG (see `steps::iam::list_services`): every
+//! csmrun service has its NEG from before its grant until its destroy, but a mesh service made outside csmrun in a
+//! region without any serverless NEG is not seen. The records: the resource's private state; the `csmrun.dev/iam-roles` annotation of a service running as
 //! the account; and `iam-grants=<roles>` in the description of the service's NEG. A service that finds the binding
 //! already there owns it too when this provider process added it (another service's edit, coalesced into the same
 //! policy write or made a moment earlier, whose service cannot carry the annotation yet): every service that shares a

@@ -168,17 +168,14 @@ pub fn refresh(
         .collect();
     let empty = labels.is_empty();
     m.labels = collection(&prior.labels, labels, empty);
-    // Missing ownership markers on imported parts are not a diff.
-    let mut effective: BTreeMap<String, Val<String>> = svc
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), Val::Known(v.clone())))
-        .collect();
-    effective.insert(
-        names::MANAGED_BY_KEY.into(),
-        Val::Known(names::MANAGED_BY_VALUE.into()),
+    // The labels the service has, the ownership marker included only when it is there: an imported service
+    // without it shows the marker's addition in the next plan, and that update adds it.
+    m.effective_labels = Val::Known(
+        svc.labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Val::Known(v.clone())))
+            .collect(),
     );
-    m.effective_labels = Val::Known(effective);
     let invokers: Vec<Val<String>> = o.invokers.iter().cloned().map(Val::Known).collect();
     let empty = invokers.is_empty();
     m.invokers = collection(&prior.invokers, invokers, empty);
@@ -271,6 +268,25 @@ mod tests {
             missing_roles: vec![],
         };
         assert_eq!(refresh(&prior, &spec, &o, &BTreeMap::new()), prior);
+    }
+
+    #[test]
+    fn a_service_without_the_ownership_label_is_shown_without_it() {
+        let (planned, spec) = validate_table::planned(&validate_table::valid());
+        let mut svc = bodies::service(&spec, &[]);
+        svc.labels.clear();
+        let prior = after_apply(&planned, Some(&svc));
+        let o = Observed {
+            service: svc,
+            invokers: spec.invokers.clone(),
+            neg_ok: true,
+            backend_ok: true,
+            route_ok: true,
+            dns_ok: true,
+            missing_roles: vec![],
+        };
+        let now = refresh(&prior, &spec, &o, &BTreeMap::new());
+        assert_eq!(now.effective_labels, Val::Known(BTreeMap::new()));
     }
 
     #[test]

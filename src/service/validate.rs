@@ -363,8 +363,16 @@ impl Validator {
     }
 
     fn resources(&mut self, m: &ServiceModel) {
-        let cpu = match &m.cpu {
-            Val::Known(s) => match parse_cpu(s) {
+        // An unset attribute takes the provider's default, which must fit the other one too.
+        let given = |v: &Val<String>, default: &'static str| match v {
+            Val::Known(s) => Some((s.clone(), false)),
+            Val::Null => Some((default.to_string(), true)),
+            _ => None,
+        };
+        let cpu_given = given(&m.cpu, super::defaults::CPU);
+        let mem_given = given(&m.memory, super::defaults::MEMORY);
+        let cpu = match &cpu_given {
+            Some((s, _)) => match parse_cpu(s) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     self.err(
@@ -375,10 +383,10 @@ impl Validator {
                     None
                 }
             },
-            _ => None,
+            None => None,
         };
-        let mem = match &m.memory {
-            Val::Known(s) => match parse_memory(s) {
+        let mem = match &mem_given {
+            Some((s, _)) => match parse_memory(s) {
                 Ok(b) => Some(b),
                 Err(e) => {
                     self.err(
@@ -389,17 +397,48 @@ impl Validator {
                     None
                 }
             },
-            _ => None,
+            None => None,
         };
-        if let (Some(c), Some(b)) = (cpu, mem) {
-            if c >= 4.0 && b < 2 << 30 {
-                self.err(
-                    FieldPath::attr("memory"),
-                    "Not enough memory for the CPU",
-                    format!("Cloud Run needs at least 2Gi of memory with {c} CPUs; raise `memory` or lower `cpu`."),
-                );
-            }
+        let (Some(c), Some(b), Some((cpu_text, cpu_default)), Some((mem_text, mem_default))) =
+            (cpu, mem, cpu_given, mem_given)
+        else {
+            return;
+        };
+        let milli = (c * 1000.0).round() as u64;
+        let (lo, hi) = formats::memory_range(milli);
+        if (lo..=hi).contains(&b) {
+            return;
         }
+        let (summary, fix) = if b < lo {
+            (
+                "Not enough memory for the CPU",
+                "raise `memory` or lower `cpu`",
+            )
+        } else {
+            (
+                "Too much memory for the CPU",
+                "lower `memory` or raise `cpu`",
+            )
+        };
+        let default = |d: bool| if d { " (the default)" } else { "" };
+        // The error sits on the attribute that was written: `memory`, unless only `cpu` was.
+        let path = if mem_default && !cpu_default {
+            "cpu"
+        } else {
+            "memory"
+        };
+        self.err(
+            FieldPath::attr(path),
+            summary,
+            format!(
+                "With `cpu` = {cpu_text:?}{}, Cloud Run takes `memory` from {} to {}; `memory` = {mem_text:?}{} \
+                 is outside that: {fix}.",
+                default(cpu_default),
+                formats::memory_text(lo),
+                formats::memory_text(hi),
+                default(mem_default),
+            ),
+        );
     }
 
     fn instances(&mut self, m: &ServiceModel) {

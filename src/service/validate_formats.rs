@@ -132,19 +132,69 @@ pub(super) fn check_dns_address(s: &str) -> Result<(), String> {
     }
 }
 
-/// CPU as Cloud Run takes it: `"1"`, `"0.5"`, `"500m"`; between 0.08 and 8.
+/// CPU as Cloud Run takes it: `"1"`, `"0.5"`, `"500m"`; 1, 2, 4, 6 or 8, or 0.08 to 1 in steps of 0.001
+/// (https://cloud.google.com/run/docs/configuring/services/cpu).
 pub fn parse_cpu(s: &str) -> Result<f64, String> {
-    let value = if let Some(m) = s.strip_suffix('m') {
-        m.parse::<u32>().map(|v| f64::from(v) / 1000.0).ok()
-    } else if s.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        s.parse::<f64>().ok()
-    } else {
-        None
-    };
-    match value {
-        Some(v) if (0.08..=8.0).contains(&v) => Ok(v),
-        Some(_) => Err("is out of range: Cloud Run takes 0.08 to 8 CPUs".into()),
+    match millicpu(s) {
+        Some(m) if (80..=1000).contains(&m) || [2000, 4000, 6000, 8000].contains(&m) => {
+            Ok(m as f64 / 1000.0)
+        }
+        Some(_) => Err(
+            "is not a CPU limit Cloud Run takes: use 1, 2, 4, 6 or 8, or a value from 0.08 to 1 in steps of \
+             0.001 (such as \"0.5\" or \"500m\")"
+                .into(),
+        ),
         None => Err("is not a CPU amount such as \"1\", \"2\" or \"500m\"".into()),
+    }
+}
+
+/// CPU in thousandths: `"2"` → 2000, `"0.25"` → 250, `"500m"` → 500; None for anything else (more than three
+/// decimals included).
+pub fn millicpu(s: &str) -> Option<u64> {
+    if let Some(m) = s.strip_suffix('m') {
+        return m
+            .parse()
+            .ok()
+            .filter(|_| m.bytes().all(|b| b.is_ascii_digit()));
+    }
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || frac.len() > 3 || !digits(whole) || !digits(frac) {
+        return None;
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac: u64 = format!("{frac:0<3}").parse().ok()?;
+    whole.checked_mul(1000)?.checked_add(frac)
+}
+
+/// The memory range in bytes (inclusive) Cloud Run allows with `milli` thousandths of a CPU: below 0.5 CPU at
+/// most 512Mi, below 1 at most 1Gi; 1 CPU up to 4Gi, 2 up to 8Gi, 4 from 2Gi to 16Gi, 6 from 4Gi to 24Gi, 8 from
+/// 4Gi to 32Gi (https://cloud.google.com/run/docs/configuring/services/cpu and
+/// https://cloud.google.com/run/docs/configuring/services/memory-limits).
+pub fn memory_range(milli: u64) -> (u64, u64) {
+    const MI: u64 = 1 << 20;
+    const GI: u64 = 1 << 30;
+    match milli {
+        m if m < 500 => (MIN_MEMORY, 512 * MI),
+        m if m < 1000 => (MIN_MEMORY, GI),
+        1000 => (MIN_MEMORY, 4 * GI),
+        2000 => (MIN_MEMORY, 8 * GI),
+        4000 => (2 * GI, 16 * GI),
+        6000 => (4 * GI, 24 * GI),
+        _ => (4 * GI, MAX_MEMORY),
+    }
+}
+
+/// `536870912` → `"512Mi"`, `2147483648` → `"2Gi"`.
+pub fn memory_text(b: u64) -> String {
+    if b.is_multiple_of(1 << 30) {
+        format!("{}Gi", b >> 30)
+    } else {
+        format!("{}Mi", b >> 20)
     }
 }
 
@@ -181,6 +231,12 @@ mod tests {
         assert_eq!(parse_cpu("1"), Ok(1.0));
         assert_eq!(parse_cpu("500m"), Ok(0.5));
         assert!(parse_cpu("16").is_err());
+        assert!(parse_cpu("3").is_err());
+        assert!(parse_cpu("0.0805").is_err());
+        assert!(parse_cpu("0.05").is_err());
+        assert_eq!(parse_cpu("0.08"), Ok(0.08));
+        assert_eq!(parse_cpu("6"), Ok(6.0));
+        assert_eq!(parse_cpu("2000m"), Ok(2.0));
         assert!(parse_cpu("one").is_err());
         assert_eq!(parse_memory("512Mi"), Ok(512 << 20));
         assert!(parse_memory("64Mi").is_err());

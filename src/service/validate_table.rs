@@ -185,6 +185,41 @@ fn invalid_cases() -> Vec<(&'static str, &'static str, Mutation)> {
         ("memory without unit", "memory", |m| m.memory = s("512")),
         ("memory too small", "memory", |m| m.memory = s("64Mi")),
         ("4 cpus with 512Mi", "memory", |m| m.cpu = s("4")),
+        ("8 cpus with the default memory", "cpu", |m| {
+            m.cpu = s("8");
+            m.memory = Val::Null
+        }),
+        ("8Gi with the default cpu", "memory", |m| {
+            m.cpu = Val::Null;
+            m.memory = s("8Gi")
+        }),
+        ("3 cpus, not a size Cloud Run offers", "cpu", |m| {
+            m.cpu = s("3")
+        }),
+        ("7 cpus", "cpu", |m| m.cpu = s("7")),
+        ("cpu below 0.08", "cpu", |m| m.cpu = s("0.05")),
+        ("cpu with four decimals", "cpu", |m| m.cpu = s("0.0805")),
+        ("8 cpus with 2Gi", "memory", |m| {
+            m.cpu = s("8");
+            m.memory = s("2Gi")
+        }),
+        ("6 cpus with 2Gi", "memory", |m| {
+            m.cpu = s("6");
+            m.memory = s("2Gi")
+        }),
+        ("1 cpu with 8Gi", "memory", |m| m.memory = s("8Gi")),
+        ("2 cpus with 16Gi", "memory", |m| {
+            m.cpu = s("2");
+            m.memory = s("16Gi")
+        }),
+        ("0.4 cpu with 1Gi", "memory", |m| {
+            m.cpu = s("0.4");
+            m.memory = s("1Gi")
+        }),
+        ("0.5 cpu with 2Gi", "memory", |m| {
+            m.cpu = s("500m");
+            m.memory = s("2Gi")
+        }),
         ("min above max instances", "min_instances", |m| {
             m.min_instances = Val::Known(20)
         }),
@@ -425,6 +460,43 @@ fn every_invalid_configuration_is_rejected_on_its_attribute() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_cpu_and_memory_pair_cloud_run_documents_is_valid() {
+    for (cpu, memory) in [
+        ("0.08", "128Mi"),
+        ("0.4", "512Mi"),
+        ("500m", "1Gi"),
+        ("1", "4Gi"),
+        ("2", "8Gi"),
+        ("4", "2Gi"),
+        ("4", "16Gi"),
+        ("6", "4Gi"),
+        ("6", "24Gi"),
+        ("8", "4Gi"),
+        ("8", "32Gi"),
+    ] {
+        let mut m = valid();
+        m.cpu = s(cpu);
+        m.memory = s(memory);
+        assert_eq!(validate(&m), vec![], "cpu {cpu}, memory {memory}");
+    }
+}
+
+#[test]
+fn a_memory_outside_the_cpus_range_names_the_range() {
+    let mut m = valid();
+    m.cpu = s("8");
+    m.memory = s("2Gi");
+    let p = validate(&m);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].path.to_string(), "memory");
+    assert!(p[0].detail.contains("from 4Gi to 32Gi"), "{p:?}");
+    m.cpu = s("3");
+    let p = validate(&m);
+    assert_eq!(p[0].path.to_string(), "cpu");
+    assert!(p[0].detail.contains("1, 2, 4, 6 or 8"), "{p:?}");
 }
 
 #[test]

@@ -455,14 +455,50 @@ async fn inherited_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
         .collect())
 }
 
-/// The Cloud Run services of the project (every region).
+/// The Cloud Run services that may run as a mesh account: those of this service's region and of every region
+/// that holds a serverless NEG pointing at a Cloud Run service.
+///
+/// Cloud Run v2 cannot list across regions (run.v2.json, `services.list` `parent`: "cannot be the "-"
+/// wildcard"), and listing every region Cloud Run offers would cost some forty calls. One Compute
+/// `networkEndpointGroups.aggregatedList` names the regions instead, then one `services.list` per region runs, all
+/// at once: 1 + regions calls. A csmrun service always has its NEG in its region from before its IAM step until
+/// its destroy deletes it (the create inserts the NEG first), so no csmrun service sharing the account is missed.
+/// The limit: a mesh service made outside csmrun (a mesh client needs no NEG) in a region where no serverless NEG
+/// exists is not seen, and a role csmrun granted may be removed under it when the last csmrun service of the
+/// account goes; a binding that existed before csmrun is never removed, and importing such a service makes it
+/// csmrun's (its NEG is created by its first apply).
 async fn list_services(c: &Ctx) -> Result<Vec<gcp::run::Service>, StepError> {
-    let parent = gcp::run::location_name(&c.spec.project, "-");
-    c.clients
-        .run()
-        .list_services(&parent)
+    let negs = c
+        .clients
+        .compute()
+        .aggregated_list_network_endpoint_groups(&c.spec.project)
         .await
-        .map_err(|e| StepError::api("list Cloud Run services", &e))
+        .map_err(|e| StepError::api("list the project's serverless NEGs (every region)", &e))?;
+    let mut regions: std::collections::BTreeSet<String> = negs
+        .iter()
+        .filter(|(_, n)| {
+            n.network_endpoint_type.as_deref() == Some("SERVERLESS")
+                && n.cloud_run.as_ref().is_some_and(|r| r.service.is_some())
+        })
+        .filter_map(|(scope, _)| scope.strip_prefix("regions/"))
+        .map(str::to_string)
+        .collect();
+    regions.insert(c.spec.region.clone());
+    let run = c.clients.run();
+    let lists = regions.iter().map(|region| {
+        let run = run.clone();
+        let parent = gcp::run::location_name(&c.spec.project, region);
+        async move {
+            run.list_services(&parent)
+                .await
+                .map_err(|e| StepError::api(&format!("list Cloud Run services in {region}"), &e))
+        }
+    });
+    Ok(futures::future::try_join_all(lists)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// Mesh services other than this one that run as its account.

@@ -1,4 +1,4 @@
-//! Compute Engine v1: serverless NEGs, global backend services, networks, subnetworks and operations.
+//! Compute Engine v1: serverless NEGs (regional, and the project-wide aggregated list), global backend services, networks, subnetworks and operations.
 
 mod backend_service;
 mod backend_service_api;
@@ -30,6 +30,10 @@ pub fn register(r: &mut Registry) {
     );
     r.add("compute.regionNetworkEndpointGroups.get", neg_api::get);
     r.add("compute.regionNetworkEndpointGroups.list", neg_api::list);
+    r.add(
+        "compute.networkEndpointGroups.aggregatedList",
+        neg_api::aggregated_list,
+    );
     r.add(
         "compute.regionNetworkEndpointGroups.delete",
         neg_api::delete,

@@ -1,4 +1,5 @@
-//! `regionNetworkEndpointGroups` handlers: insert, get, list, delete.
+//! `regionNetworkEndpointGroups` handlers: insert, get, list, delete; and the project-wide
+//! `networkEndpointGroups.aggregatedList`.
 
 use chrono::Duration;
 use serde_json::Value;
@@ -87,6 +88,38 @@ pub fn list(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
         .map(|(_, v)| v)
         .collect();
     list::reply(call, "compute#networkEndpointGroupList", &path, items)
+}
+
+/// `networkEndpointGroups.aggregatedList`: the project's NEGs grouped by scope (`regions/R`). Scopes without a NEG
+/// answer Google's `NO_RESULTS_ON_PAGE` warning; the emulator knows no region list of its own, so those are the
+/// regions of the project's subnetworks (Google lists every region and zone).
+pub fn aggregated_list(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
+    let project = project_id(world, call)?;
+    let region_of = |key: &str| key.split('/').nth(3).unwrap_or_default().to_string();
+    let scoped: Vec<(String, Value)> = world
+        .list(NEGS, &format!("projects/{project}/regions/"))
+        .into_iter()
+        .map(|(k, v)| (format!("regions/{}", region_of(&k)), v))
+        .collect();
+    let mut scopes: Vec<String> = world
+        .list(
+            crate::world::collections::SUBNETWORKS,
+            &format!("projects/{project}/regions/"),
+        )
+        .into_iter()
+        .map(|(k, _)| format!("regions/{}", region_of(&k)))
+        .chain(scoped.iter().map(|(s, _)| s.clone()))
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    list::aggregated_reply(
+        call,
+        "compute#networkEndpointGroupAggregatedList",
+        &format!("projects/{project}/aggregated/{}", neg::COLLECTION),
+        "networkEndpointGroups",
+        &scopes,
+        scoped,
+    )
 }
 
 pub fn delete(world: &mut World, call: &Call) -> Result<Reply, ApiError> {

@@ -2,6 +2,7 @@
 
 mod deploy;
 mod iam;
+mod limits;
 mod mesh;
 mod operations;
 mod revision;

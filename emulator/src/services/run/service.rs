@@ -1,4 +1,5 @@
-//! Services: create, get, list (incl. `locations/-`), patch (incl. `allowMissing`), delete.
+//! Services: create, get, list (one region: `locations/-` is refused as by Google), patch (incl. `allowMissing`),
+//! delete.
 
 use super::deploy::{
     deploy, new_operation, operation_name, with_type, CREATE_SECONDS, DELETE_SECONDS, STICKY,
@@ -123,13 +124,20 @@ pub fn page(call: &Call, items: Vec<Value>) -> Result<(Vec<Value>, Option<String
 
 pub fn list(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     let name = Name::parse(world, call.param("parent")?)?;
-    let prefix = format!("projects/{}/locations/", name.project);
+    // run.v2.json, `parent` of services.list: "Location must be a valid Google Cloud region, and cannot be the
+    // "-" wildcard."
+    if name.region == "-" {
+        return Err(invalid(
+            "parent",
+            "Location must be a valid Google Cloud region, and cannot be the \"-\" wildcard.",
+        ));
+    }
     let services: Vec<Value> = world
-        .list(collections::RUN_SERVICES, &prefix)
+        .list(
+            collections::RUN_SERVICES,
+            &format!("{}/services/", name.parent()),
+        )
         .into_iter()
-        .filter(|(k, _)| {
-            name.region == "-" || k.starts_with(&format!("{}/services/", name.parent()))
-        })
         .map(|(_, s)| s)
         .filter(|s| call.query_flag("showDeleted") || s.get("deleteTime").is_none())
         .collect();

@@ -41,9 +41,18 @@ pub fn apply_defaults(service: &mut Map<String, Value>, name: &Name) {
     let Some(template) = service.get_mut("template").and_then(Value::as_object_mut) else {
         return;
     };
-    template
+    // run.v2.json, maxInstanceRequestConcurrency: "If not specified or 0, concurrency defaults to 80 when requested
+    // `CPU >= 1` and defaults to 1 when requested `CPU < 1`."
+    let fractional = template["containers"][0]["resources"]["limits"]["cpu"]
+        .as_str()
+        .and_then(super::limits::millicpu)
+        .is_some_and(|m| m < 1000);
+    let concurrency = template
         .entry("maxInstanceRequestConcurrency")
-        .or_insert(json!(80));
+        .or_insert(json!(0));
+    if concurrency.as_i64().is_none_or(|c| c == 0) {
+        *concurrency = json!(if fractional { 1 } else { 80 });
+    }
     template.entry("timeout").or_insert(json!("300s"));
     template.entry("serviceAccount").or_insert(json!(format!(
         "{}-compute@developer.gserviceaccount.com",

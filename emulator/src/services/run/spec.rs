@@ -1,7 +1,7 @@
 //! What Cloud Run accepts in a service spec, and the stored form of an accepted one.
 
 use super::shape::apply_defaults;
-use super::{mesh, Name};
+use super::{limits, mesh, Name};
 use crate::error::ApiError;
 use crate::world::{collections, World};
 use serde_json::{json, Map, Value};
@@ -51,6 +51,7 @@ pub(super) fn check_spec(world: &World, name: &Name, body: &Value) -> Result<(),
                 "missing required field",
             ));
         }
+        limits::check(template, i, c)?;
     }
     for (where_, map) in [
         ("labels", &body["labels"]),
