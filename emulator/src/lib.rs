@@ -12,6 +12,7 @@ pub mod error;
 pub mod faults;
 pub mod iam;
 pub mod operations;
+pub mod proto3;
 pub mod reqlog;
 pub mod router;
 pub mod seed;
