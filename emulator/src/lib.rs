@@ -14,6 +14,7 @@ pub mod faults;
 pub mod iam;
 pub mod operations;
 pub mod origin_guard;
+pub mod proto3;
 pub mod reqlog;
 pub mod router;
 pub mod seed;

@@ -723,3 +723,68 @@ async fn aggregated_list_groups_negs_by_region_and_warns_for_empty_scopes() {
         "NO_RESULTS_ON_PAGE"
     );
 }
+
+#[tokio::test]
+async fn update_without_circuit_breakers_removes_them_where_patch_keeps_them() {
+    let env = Env::start().await;
+    env.neg("u-neg").await;
+    env.backend_service("upd", "u-neg").await;
+    let path = bss("/upd");
+    let (_, bs) = env.compute("GET", &path, None).await;
+    let patch = json!({
+        "fingerprint": bs["fingerprint"],
+        "circuitBreakers": {"maxRequests": 100},
+        "outlierDetection": {"consecutiveErrors": 5, "interval": {"seconds": 10}}
+    });
+    env.ok_op("PATCH", &path, Some(patch)).await;
+    let (_, with) = env.compute("GET", &path, None).await;
+    assert_eq!(
+        with["outlierDetection"]["interval"]["seconds"], "10",
+        "Duration.seconds is an int64: a JSON string in the answer"
+    );
+
+    // A merge patch that omits them keeps them.
+    let omit = json!({"fingerprint": with["fingerprint"], "description": "kept"});
+    env.ok_op("PATCH", &path, Some(omit)).await;
+    let (_, kept) = env.compute("GET", &path, None).await;
+    assert_eq!(kept["circuitBreakers"]["maxRequests"], 100, "{kept}");
+
+    // The whole object as read, without them, through PUT removes them and keeps the rest.
+    let mut full = kept.clone();
+    let object = full.as_object_mut().unwrap();
+    object.remove("circuitBreakers");
+    object["outlierDetection"] = json!({"consecutiveErrors": 5});
+    env.ok_op("PUT", &path, Some(full)).await;
+    let (_, replaced) = env.compute("GET", &path, None).await;
+    assert!(replaced.get("circuitBreakers").is_none(), "{replaced}");
+    assert_eq!(
+        replaced["outlierDetection"],
+        json!({"consecutiveErrors": 5}),
+        "a field left out of an update is gone"
+    );
+    assert_eq!(replaced["backends"][0]["group"], neg_url("u-neg"));
+    assert_eq!(replaced["description"], "kept");
+    assert_ne!(replaced["fingerprint"], kept["fingerprint"]);
+}
+
+#[tokio::test]
+async fn update_with_a_stale_fingerprint_is_refused_with_412_and_changes_nothing() {
+    let env = Env::start().await;
+    env.neg("s-neg").await;
+    env.backend_service("stale", "s-neg").await;
+    let path = bss("/stale");
+    let (_, first) = env.compute("GET", &path, None).await;
+    let bump = json!({"fingerprint": first["fingerprint"], "circuitBreakers": {"maxRetries": 3}});
+    env.ok_op("PATCH", &path, Some(bump)).await;
+
+    let mut full = first.clone();
+    full.as_object_mut().unwrap().remove("circuitBreakers");
+    let (status, err) = env.compute("PUT", &path, Some(full.clone())).await;
+    assert_eq!(status, 412, "{err}");
+    assert_eq!(reason(&err), "conditionNotMet");
+    full.as_object_mut().unwrap().remove("fingerprint");
+    let (status, err) = env.compute("PUT", &path, Some(full)).await;
+    assert_eq!(status, 412, "an update without a fingerprint: {err}");
+    let (_, now) = env.compute("GET", &path, None).await;
+    assert_eq!(now["circuitBreakers"]["maxRetries"], 3, "{now}");
+}

@@ -575,3 +575,42 @@ async fn list_routes_filters_by_destination() {
     assert_eq!(routes.len(), 1, "{list}");
     assert_eq!(routes[0]["name"], http_routes("/to-two"));
 }
+
+#[tokio::test]
+async fn a_route_created_with_fractional_durations_reads_them_back_in_proto3_form() {
+    let env = Env::start().await;
+    env.backend_service("frac").await;
+    let mut body = route("frac.meshapps.internal", &["meshapps"], "frac");
+    body["rules"][0]["action"]["timeout"] = json!("1.5s");
+    body["rules"][0]["action"]["retryPolicy"] =
+        json!({"numRetries": 2, "perTryTimeout": "0.25s", "retryConditions": ["5xx"]});
+    body["rules"][0]["action"]["faultInjectionPolicy"] =
+        json!({"delay": {"fixedDelay": "0.0000015s", "percentage": 5}});
+    body["rules"][0]["action"]["idleTimeout"] = json!("30.000s");
+    env.finish_route("frac", body).await;
+    let (status, got) = env.ns("GET", &http_routes("/frac"), None).await;
+    assert_eq!(status, 200, "{got}");
+    let action = &got["rules"][0]["action"];
+    assert_eq!(action["timeout"], "1.500s", "{got}");
+    assert_eq!(action["retryPolicy"]["perTryTimeout"], "0.250s");
+    assert_eq!(
+        action["faultInjectionPolicy"]["delay"]["fixedDelay"],
+        "0.000001500s"
+    );
+    assert_eq!(action["idleTimeout"], "30s");
+    let created = got["createTime"].as_str().unwrap_or_default();
+    assert!(
+        created.ends_with(":00Z") && !created.contains('.'),
+        "a whole-second timestamp has no fractional digits: {created}"
+    );
+}
+
+#[tokio::test]
+async fn a_duration_with_more_than_nine_fractional_digits_is_rejected() {
+    let env = Env::start().await;
+    env.backend_service("nanos").await;
+    let mut body = route("nanos.meshapps.internal", &["meshapps"], "nanos");
+    body["rules"][0]["action"]["timeout"] = json!("1.0000000001s");
+    let (status, err) = env.create_route("nanos", body).await;
+    assert_invalid_argument(status, &err, "rules[0].action.timeout");
+}

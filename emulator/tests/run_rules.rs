@@ -778,3 +778,15 @@ async fn a_revision_carries_the_output_only_fields_google_documents() {
     assert_eq!(r["service"], s["name"]);
     assert_eq!(r["reconciling"], false);
 }
+
+#[tokio::test]
+async fn a_fractional_request_timeout_reads_back_in_proto3_form() {
+    let env = Env::start().await;
+    let mut body = plain("gcr.io/cloudrun/hello");
+    body["template"]["timeout"] = json!("1.5s");
+    let op = create(&env, "frac", body).await;
+    env.finish_run(&op).await;
+    let s = service(&env, "frac").await;
+    assert_eq!(s["template"]["timeout"], "1.500s", "{s}");
+    assert_eq!(s["generation"], "1", "int64 fields are JSON strings");
+}

@@ -154,6 +154,91 @@ pub fn backend_service(s: &Spec) -> BackendService {
     }
 }
 
+/// The whole object `backendServices.update` (PUT) replaces `have` with: `have` as read, so fields csmrun does not
+/// manage stay as they are, with csmrun's fields from `want` and `have`'s fingerprint (Compute refuses an update
+/// without the current one). Compute's PATCH is a JSON merge patch: a field it omits is kept, so it cannot remove
+/// a circuit breaker, an outlier detection or one of their fields; a full update can.
+pub fn backend_service_update(want: &BackendService, have: &BackendService) -> BackendService {
+    let mut b = have.clone();
+    b.name = want.name.clone();
+    b.description = want.description.clone();
+    b.load_balancing_scheme = want.load_balancing_scheme.clone();
+    b.protocol = want.protocol.clone();
+    b.backends = want
+        .backends
+        .iter()
+        .map(|w| {
+            have.backends
+                .iter()
+                .find(|h| same_group(&h.group, &w.group))
+                .cloned()
+                .unwrap_or_else(|| w.clone())
+        })
+        .collect();
+    b.circuit_breakers = want.circuit_breakers.clone();
+    b.outlier_detection = want.outlier_detection.clone();
+    b.fingerprint = have.fingerprint.clone();
+    // Output only: Google ignores them on input, so they are not sent.
+    b.id = None;
+    b.self_link = None;
+    b.creation_timestamp = None;
+    b.used_by.clear();
+    b.extra.remove("kind");
+    b
+}
+
+fn same_group(a: &str, b: &str) -> bool {
+    gcp::compute::link_path(a).is_some() && gcp::compute::link_path(a) == gcp::compute::link_path(b)
+}
+
+/// Whether the settings csmrun owns whole, `circuit_breaker` and `outlier_detection`, are in `have` exactly as
+/// `want` says: a setting found in the cloud that the configuration does not have (added out of band, or left
+/// by a merge patch) is drift too. Durations compare by value, an empty object as none.
+pub fn same_owned_settings(want: &BackendService, have: &BackendService) -> bool {
+    circuit_breakers_key(want.circuit_breakers.as_ref())
+        == circuit_breakers_key(have.circuit_breakers.as_ref())
+        && outlier_key(want.outlier_detection.as_ref())
+            == outlier_key(have.outlier_detection.as_ref())
+}
+
+type CircuitBreakersKey = ([Option<i32>; 5], serde_json::Map<String, serde_json::Value>);
+
+fn circuit_breakers_key(c: Option<&CircuitBreakers>) -> Option<CircuitBreakersKey> {
+    c.filter(|c| **c != CircuitBreakers::default()).map(|c| {
+        (
+            [
+                c.max_requests,
+                c.max_pending_requests,
+                c.max_connections,
+                c.max_retries,
+                c.max_requests_per_connection,
+            ],
+            c.extra.clone(),
+        )
+    })
+}
+
+type OutlierKey = (
+    Option<i32>,
+    Option<(i64, i32)>,
+    Option<(i64, i32)>,
+    Option<i32>,
+    serde_json::Map<String, serde_json::Value>,
+);
+
+fn outlier_key(o: Option<&OutlierDetection>) -> Option<OutlierKey> {
+    let value = |d: &gcp::compute::Duration| (d.seconds.unwrap_or(0), d.nanos.unwrap_or(0));
+    o.filter(|o| **o != OutlierDetection::default()).map(|o| {
+        (
+            o.consecutive_errors,
+            o.interval.as_ref().map(value),
+            o.base_ejection_time.as_ref().map(value),
+            o.max_ejection_percent,
+            o.extra.clone(),
+        )
+    })
+}
+
 /// Destinations of a split: this service's own backend (unless `include_own` is false or its weight is 0) plus
 /// `extra`; with no `extra`, the own backend alone.
 fn destinations(
@@ -360,6 +445,89 @@ mod tests {
             .group
             .ends_with("/projects/p/regions/r/networkEndpointGroups/target-neg"));
         assert_eq!(b.circuit_breakers.and_then(|c| c.max_requests), Some(1000));
+    }
+
+    #[test]
+    fn the_backend_service_update_carries_csmrun_fields_whole_and_keeps_the_rest() {
+        let s = spec();
+        let mut want = backend_service(&s);
+        want.circuit_breakers = None;
+        if let Some(o) = want.outlier_detection.as_mut() {
+            o.interval = None;
+        }
+        let mut have = backend_service(&spec());
+        have.fingerprint = Some("fp==".into());
+        have.id = Some("42".into());
+        have.timeout_sec = Some(30);
+        have.backends[0].balancing_mode = Some("UTILIZATION".into());
+        have.extra.insert(
+            "securitySettings".into(),
+            serde_json::json!({"subjectAltNames": ["x"]}),
+        );
+        let put = backend_service_update(&want, &have);
+        assert_eq!(
+            put.circuit_breakers, None,
+            "a removed circuit breaker is not sent"
+        );
+        assert_eq!(
+            put.outlier_detection
+                .as_ref()
+                .and_then(|o| o.interval.as_ref()),
+            None
+        );
+        assert_eq!(put.fingerprint.as_deref(), Some("fp=="));
+        assert_eq!(put.id, None);
+        assert_eq!(
+            put.timeout_sec,
+            Some(30),
+            "fields csmrun does not manage are kept"
+        );
+        assert!(put.extra.contains_key("securitySettings"));
+        assert_eq!(
+            put.backends[0].balancing_mode.as_deref(),
+            Some("UTILIZATION")
+        );
+        assert!(same_owned_settings(&want, &put));
+        assert!(!same_owned_settings(&want, &have));
+    }
+
+    #[test]
+    fn owned_settings_found_in_the_cloud_but_not_configured_are_drift() {
+        let mut want = backend_service(&spec());
+        want.circuit_breakers = None;
+        let mut have = want.clone();
+        assert!(same_owned_settings(&want, &have));
+        have.circuit_breakers = Some(CircuitBreakers {
+            max_connections: Some(7),
+            ..Default::default()
+        });
+        assert!(
+            !same_owned_settings(&want, &have),
+            "a circuit breaker added out of band"
+        );
+        have.circuit_breakers = Some(CircuitBreakers::default());
+        assert!(same_owned_settings(&want, &have), "an empty one is none");
+        let mut more = want.clone();
+        if let Some(o) = more.outlier_detection.as_mut() {
+            o.extra
+                .insert("enforcingSuccessRate".into(), serde_json::json!(100));
+        }
+        assert!(
+            !same_owned_settings(&want, &more),
+            "an outlier field csmrun never set"
+        );
+        let mut respelled = want.clone();
+        if let Some(d) = respelled
+            .outlier_detection
+            .as_mut()
+            .and_then(|o| o.interval.as_mut())
+        {
+            d.nanos = Some(d.nanos.unwrap_or(0));
+        }
+        assert!(
+            same_owned_settings(&want, &respelled),
+            "nanos 0 is no nanos"
+        );
     }
 
     #[test]

@@ -84,9 +84,80 @@ pub fn to_google(d: Duration) -> String {
     }
 }
 
+/// Reads a duration in Google's proto3 JSON form: decimal seconds with at most nine fractional digits and an `s`
+/// (`"30s"`, `"1.500s"`, `".5s"`). Google answers with 0, 3, 6 or 9 fractional digits whatever the request said,
+/// so a read-back duration is compared by value, never by spelling. Negative durations are `None` (csmrun sends
+/// none), as is anything else that is not this form.
+pub fn parse_google(s: &str) -> Option<Duration> {
+    let body = s.strip_suffix('s')?;
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) || frac.len() > 9 {
+        return None;
+    }
+    let secs: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let nanos: u32 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<9}").parse().ok()?
+    };
+    Some(Duration::new(secs, nanos))
+}
+
+/// Whether two strings are Google durations of the same length (`"1.5s"` and `"1.500s"`).
+pub fn same_google(a: &str, b: &str) -> bool {
+    matches!((parse_google(a), parse_google(b)), (Some(x), Some(y)) if x == y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn google_durations_compare_by_value_not_spelling() {
+        for (sent, back) in [
+            ("1.5s", "1.500s"),
+            ("0.25s", "0.250s"),
+            ("30s", "30s"),
+            ("30s", "30.000s"),
+            ("0s", "0.000s"),
+            (".5s", "0.500s"),
+            ("0.000001s", "0.000001000s"),
+            ("0.0000015s", "0.000001500s"),
+            ("1.000000001s", "1.000000001s"),
+            ("5400s", "5400.000000000s"),
+        ] {
+            assert!(
+                same_google(sent, back),
+                "{sent} and {back} are one duration"
+            );
+            assert!(
+                same_google(back, sent),
+                "{back} and {sent} are one duration"
+            );
+        }
+        for (a, b) in [
+            ("1.5s", "1.050s"),
+            ("1s", "1.000000001s"),
+            ("30s", "3s"),
+            ("1.5s", "1.5"),
+            ("1m", "60s"),
+            ("1.0000000001s", "1s"),
+            ("-1s", "-1s"),
+            ("s", "s"),
+            ("1e3s", "1000s"),
+        ] {
+            assert!(
+                !same_google(a, b),
+                "{a} and {b} are not the same Google duration"
+            );
+        }
+        assert_eq!(
+            parse_google("18446744073709551615.999999999s"),
+            Some(Duration::new(u64::MAX, 999_999_999))
+        );
+        assert_eq!(parse_google("18446744073709551616s"), None, "no overflow");
+    }
 
     #[test]
     fn parses_go_style_durations() {

@@ -1,4 +1,7 @@
 //! Drift check: does the object Google returns still hold everything we asked for?
+//!
+//! Values are compared by meaning where Google answers another spelling than it was sent: links by path, and
+//! durations by value (Google answers proto3 JSON, `"1.5s"` comes back `"1.500s"`).
 
 use serde_json::Value;
 
@@ -13,7 +16,9 @@ pub fn contains(want: &Value, have: &Value) -> bool {
         (Value::Array(w), Value::Array(h)) => {
             w.len() == h.len() && w.iter().zip(h).all(|(a, b)| contains(a, b))
         }
-        (Value::String(w), Value::String(h)) => w == h || same_link(w, h),
+        (Value::String(w), Value::String(h)) => {
+            w == h || same_link(w, h) || super::duration::same_google(w, h)
+        }
         (Value::Number(w), Value::Number(h)) => w.as_f64() == h.as_f64(),
         (Value::String(w), Value::Number(h)) | (Value::Number(h), Value::String(w)) => {
             w == &h.to_string()
@@ -89,6 +94,27 @@ mod tests {
             &want,
             &json!({"serviceName": "projects/p/global/backendServices/c"})
         ));
+    }
+
+    #[test]
+    fn durations_google_respells_are_not_drift_but_other_lengths_are() {
+        let want = json!({"rules": [{"action": {
+            "timeout": "1.5s",
+            "retryPolicy": {"perTryTimeout": "0.25s"},
+            "faultInjectionPolicy": {"delay": {"fixedDelay": "30s"}}
+        }}]});
+        let back = json!({"rules": [{"action": {
+            "timeout": "1.500s",
+            "retryPolicy": {"perTryTimeout": "0.250s"},
+            "faultInjectionPolicy": {"delay": {"fixedDelay": "30s"}}
+        }}]});
+        assert!(contains(&want, &back));
+        let changed = json!({"rules": [{"action": {
+            "timeout": "1.501s",
+            "retryPolicy": {"perTryTimeout": "0.250s"},
+            "faultInjectionPolicy": {"delay": {"fixedDelay": "30s"}}
+        }}]});
+        assert!(!contains(&want, &changed));
     }
 
     #[test]

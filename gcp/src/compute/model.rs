@@ -114,6 +114,8 @@ pub struct CircuitBreakers {
     pub max_retries: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_requests_per_connection: Option<i32>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// Outlier detection (endpoint ejection).

@@ -4,7 +4,8 @@ use super::insert::Insert;
 use super::{found, gone, is_marked, not_ours, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
 
-/// Ensures the backend service exists as the spec says (patching drift, swapping in a renamed NEG).
+/// Ensures the backend service exists as the spec says (repairing drift with a full update, swapping in a renamed
+/// NEG).
 pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let compute = c.clients.compute();
@@ -46,13 +47,13 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
             return Err(not_ours("backend service", &s.backend_service_name, s));
         }
         created = !c.existing;
-        if project::holds_in(c, &want, &have).await {
+        if in_place(c, &want, &have).await {
             return Ok(Record::BackendService { created });
         }
-        let mut patch = want.clone();
-        patch.fingerprint = have.fingerprint.clone();
+        // A full update, not a merge patch: only it removes a setting the configuration no longer has.
+        let update = bodies::backend_service_update(&want, &have);
         match compute
-            .patch_backend_service(&s.project, &s.backend_service_name, &patch)
+            .update_backend_service(&s.project, &s.backend_service_name, &update)
             .await
         {
             Ok(_) => return Ok(Record::BackendService { created }),
@@ -95,9 +96,18 @@ pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
         .get_backend_service(&s.project, &s.backend_service_name)
         .await;
     match found(r, &format!("backend service {}", s.backend_service_name))? {
-        Some(b) => Ok(project::holds_in(c, &without_marker(bodies::backend_service(s)), &b).await),
+        Some(b) => Ok(in_place(c, &without_marker(bodies::backend_service(s)), &b).await),
         None => Ok(false),
     }
+}
+
+/// `have` holds everything `want` asks for, and the settings csmrun owns whole hold nothing more.
+async fn in_place(
+    c: &Ctx,
+    want: &gcp::compute::BackendService,
+    have: &gcp::compute::BackendService,
+) -> bool {
+    bodies::same_owned_settings(want, have) && project::holds_in(c, want, have).await
 }
 
 /// Missing ownership markers on imported parts are not drift (PRODUCT §4).

@@ -75,6 +75,16 @@ pub fn build(
         "selfLink".into(),
         Value::from(refs::global_url(who.project, COLLECTION, who.name)),
     );
+    // Compute answers int64 fields (`Duration.seconds`, `id`) as JSON strings, whatever the client sent.
+    let mut encoded = Value::Object(doc);
+    crate::proto3::encode(
+        crate::discovery::document(crate::api::Api::Compute),
+        "BackendService",
+        &mut encoded,
+    );
+    let Value::Object(mut doc) = encoded else {
+        return Err(errors::required("name"));
+    };
     let fingerprint = fingerprint_of(&doc, salt);
     doc.insert("fingerprint".into(), Value::from(fingerprint));
     Ok(Value::Object(doc))

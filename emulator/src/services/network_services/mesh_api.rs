@@ -37,6 +37,7 @@ pub fn create(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     doc.insert("updateTime".into(), Value::from(now));
     let mut doc = Value::Object(doc);
     proto_json::strip_defaults(&mut doc);
+    proto_json::encode(&mut doc, "Mesh");
     let key = name.clone();
     let work = Box::new(move |w: &mut World| {
         if w.get(MESHES, &key).is_some() {

@@ -2,6 +2,14 @@
 
 use serde_json::Value;
 
+use crate::api::Api;
+use crate::discovery::document;
+
+/// Durations, timestamps and 64-bit integers of a Network Services `schema` instance in proto3 JSON form.
+pub fn encode(value: &mut Value, schema: &str) {
+    crate::proto3::encode(document(Api::NetworkServices), schema, value);
+}
+
 /// Members of the route match `oneof`s: proto3 tracks their presence, so they are emitted even when they
 /// hold a default value (the recording shows `presentMatch: false` echoed).
 const ONEOF_MEMBERS: &[&str] = &[

@@ -194,9 +194,11 @@ fn validate(world: &World, doc: &Value, key: &str) -> Result<(), ApiError> {
     route_refs::check(world, doc, key)
 }
 
-/// What Google stores: proto3 JSON, so default-valued fields disappear.
+/// What Google stores and answers: proto3 JSON, so default-valued fields disappear and durations, timestamps
+/// and 64-bit integers take their canonical spelling (`"1.5s"` comes back `"1.500s"`).
 fn stored(mut doc: Value) -> Value {
     proto_json::strip_defaults(&mut doc);
+    proto_json::encode(&mut doc, "HttpRoute");
     doc
 }
 

@@ -267,19 +267,15 @@ fn percentage(v: &Value, at: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Google's JSON duration: decimal seconds with an `s` suffix (`10s`, `0.5s`).
+/// Google's JSON duration: decimal seconds with at most nine fractional digits and an `s` suffix (`10s`,
+/// `0.5s`); a timeout or delay is not negative.
 fn check_duration(text: &str, at: &str) -> Result<(), ApiError> {
-    let ok = text
-        .strip_suffix('s')
-        .and_then(|n| n.parse::<f64>().ok())
-        .is_some_and(|n| n >= 0.0 && n.is_finite());
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
+    match crate::proto3::parse_duration(text) {
+        Some((false, _, _)) => Ok(()),
+        _ => Err(bad(
             at,
             &format!("'{text}' is not a duration such as '10s'"),
-        ))
+        )),
     }
 }
 

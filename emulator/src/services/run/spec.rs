@@ -166,7 +166,17 @@ pub(super) fn spec(body: &Value, name: &Name) -> Map<String, Value> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     apply_defaults(&mut out, name);
-    out
+    // Stored as Google answers it: `template.timeout` "1.5s" comes back "1.500s", int64 fields as strings.
+    let mut doc = Value::Object(out);
+    crate::proto3::encode(
+        crate::discovery::document(crate::api::Api::Run),
+        "GoogleCloudRunV2Service",
+        &mut doc,
+    );
+    match doc {
+        Value::Object(out) => out,
+        _ => Map::new(),
+    }
 }
 
 /// Fields a client may set (everything not output-only); dropped from the stored spec on a full update.
