@@ -19,6 +19,16 @@ impl TestEmulator {
     /// Starts an emulator seeded with `seed` (PRODUCT §7 seed JSON).
     pub fn start(seed: &Value) -> Result<TestEmulator> {
         let seed = Seed::from_json(&seed.to_string()).context("acceptance seed")?;
+        TestEmulator::start_with(SeedSource::Inline(seed), None)
+    }
+
+    /// Starts an emulator with the built-in meshapps demo project (`demo-project`, what `scripts/demo`
+    /// serves and `examples/meshapps/` defaults to), every duration scaled by `time_scale`.
+    pub fn start_demo(time_scale: f64) -> Result<TestEmulator> {
+        TestEmulator::start_with(SeedSource::Demo, Some(time_scale))
+    }
+
+    fn start_with(seed: SeedSource, time_scale: Option<f64>) -> Result<TestEmulator> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -26,7 +36,8 @@ impl TestEmulator {
             .context("emulator runtime")?;
         let running = runtime
             .block_on(Emulator::start(Config {
-                seed: SeedSource::Inline(seed),
+                seed,
+                time_scale,
                 request_log: request_log_path(),
                 ..Config::default()
             }))

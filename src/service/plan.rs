@@ -101,6 +101,17 @@ fn template_changes(prior: &ServiceModel, planned: &ServiceModel) -> bool {
         || prior.subnetwork != planned.subnetwork
 }
 
+/// No `invokers` in the configuration means nobody, as `[]` does: a prior empty list (an import reads the policy
+/// as it is, `[]` when nobody may invoke) is kept rather than planned away as a change to null; a prior non-empty
+/// list plans null, which removes the members.
+fn invokers(config: &Val<Vec<Val<String>>>, prior: Option<&ServiceModel>) -> Val<Vec<Val<String>>> {
+    match (config, prior.map(|p| &p.invokers)) {
+        (Val::Null, Some(Val::Known(p))) if p.is_empty() => Val::Known(Vec::new()),
+        (Val::Null, _) => Val::Null,
+        (c, _) => c.clone(),
+    }
+}
+
 /// Plans the new state from the configuration and the prior state (`None` on create).
 pub fn plan(config: &ServiceModel, prior: Option<&ServiceModel>, d: &PlanDefaults) -> ServiceModel {
     let mut p = config.clone();
@@ -111,6 +122,7 @@ pub fn plan(config: &ServiceModel, prior: Option<&ServiceModel>, d: &PlanDefault
         (Val::Null, None) => prior.cloned().unwrap_or(Val::Null),
         (v, _) => v.clone(),
     };
+    p.invokers = invokers(&config.invokers, prior);
     p.project = from_provider(&config.project, &d.project, prior.map(|x| &x.project));
     p.region = from_provider(&config.region, &d.region, prior.map(|x| &x.region));
     p.mesh = keep_form(&config.mesh, prior.map(|x| &x.mesh));
@@ -314,6 +326,28 @@ mod tests {
         let mut other = config();
         other.mesh = k("projects/q/locations/global/meshes/meshapps");
         assert_eq!(plan(&other, Some(&prior), &defaults()).mesh, other.mesh);
+    }
+
+    #[test]
+    fn no_invokers_and_an_empty_list_plan_no_change_against_an_imported_empty_policy() {
+        let mut prior = plan(&config(), None, &defaults());
+        prior.uri = k("u");
+        prior.latest_ready_revision = k("r1");
+        prior.invokers = Val::Known(vec![]);
+        assert_eq!(plan(&config(), Some(&prior), &defaults()), prior);
+        let mut empty = config();
+        empty.invokers = Val::Known(vec![]);
+        assert_eq!(plan(&empty, Some(&prior), &defaults()), prior);
+        // A service created without `invokers` keeps null; dropping members still removes them.
+        let mut none = prior.clone();
+        none.invokers = Val::Null;
+        assert_eq!(plan(&config(), Some(&none), &defaults()), none);
+        let mut some = prior.clone();
+        some.invokers = Val::Known(vec![k("user:a@example.com")]);
+        assert_eq!(
+            plan(&config(), Some(&some), &defaults()).invokers,
+            Val::Null
+        );
     }
 
     #[test]

@@ -415,9 +415,12 @@ impl Resource for ServiceResource {
             };
         let clients = data.clients.with_cancel(ctx.cancellation_token().clone());
         match import::discover(&clients, &project, &region, &name).await {
-            Ok((m, iam_owned)) => {
+            Ok((m, iam_owned, warning)) => {
                 let planned = plan::plan(&m, Some(&m), &PlanDefaults::default());
                 let mut result = ImportResult::one(state::after_apply(&planned, None));
+                if let Some(w) = warning {
+                    result.diagnostics.push(w);
+                }
                 if let Some(first) = result.imported.first_mut() {
                     first.private = Private {
                         iam_owned,

@@ -155,7 +155,9 @@ pub fn schema() -> Schema {
         .attribute(oc("ingress", Type::String).description(
             "`internal` (default), `internal-and-cloud-load-balancing` or `all`.",
         ))
-        .attribute(Attribute::optional("invokers", Type::Set(Box::new(Type::String))).description(
+        // Computed so that no `invokers` and `invokers = []` (the same policy) both plan no change against an
+        // imported `[]` (plan::invokers).
+        .attribute(oc("invokers", Type::Set(Box::new(Type::String))).description(
             "Members granted `roles/run.invoker` on the service (authoritative for that role): `user:`, \
              `serviceAccount:`, `group:`, `domain:`, `allUsers`, `allAuthenticatedUsers`.",
         ))

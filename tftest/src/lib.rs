@@ -79,6 +79,17 @@ impl Terraform {
         }
     }
 
+    /// The Terraform at `binary` (e.g. a newer release than the pinned one, for features such as
+    /// `import` blocks); missing is an error.
+    pub fn at(binary: impl Into<PathBuf>) -> Result<Terraform, HarnessError> {
+        let binary = binary.into();
+        if binary.is_file() {
+            Ok(Terraform { binary })
+        } else {
+            Err(HarnessError::TerraformMissing(binary))
+        }
+    }
+
     /// The binary's path.
     pub fn path(&self) -> &Path {
         &self.binary
