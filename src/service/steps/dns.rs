@@ -1,4 +1,42 @@
 //! The shared DNS part: a private zone for the domain and the wildcard record; never overwritten, deleted by the last user.
+//!
+//! **The users registry.** The zone lists the services using the domain in TXT record sets (ttl 300), one quoted
+//! ownership marker (`csmrun:<project>/<region>/<name>`) per rrdata. Cloud DNS allows at most
+//! `resourceRecordsPerRrset` rrdatas per record set (100; the project's quota, `projects.get`), so the registry
+//! is sharded: the head `_csmrun-users.<domain>.` (the name of the single registry of earlier versions, which is
+//! read as a head without shards) holds up to 99 markers and, while other shards exist, one more rrdata
+//! `"shards:1,4"` naming them; shard `k` is `_csmrun-users-<k>.<domain>.` with up to 100 markers. A joiner goes
+//! into the lowest shard with room, a new shard is opened only when all are full.
+//!
+//! It is changed only by Cloud DNS `changes.create`, whose deletions must match the record set exactly (else 412),
+//! and whose additions must not exist (else 409): every change deletes each record set it alters exactly as read,
+//! so it is a compare-and-swap over all of them at once. Two rules make the shards safe:
+//! 1. a change that opens or deletes a shard also rewrites the head (its `shards:` list changes), so the head's
+//!    content changes whenever the set of shards does;
+//! 2. the last leavers remove the registry in one change that deletes the head and every shard it names, each
+//!    exactly as read (listing only leavers), together with the wildcard record; the zone is deleted after that.
+//!
+//! Why a joiner is never left without its zone or record: once a joiner's change has applied, its marker is in a
+//! shard that the head names (rule 1 keeps "every non-empty shard is named by the head" true after every change).
+//! A last-leaver change that read the registry before the joiner's change deletes the head and the shards as they
+//! were then: if the joiner added itself to an existing shard, that shard no longer matches; if it opened a new
+//! shard, the head no longer matches (rule 1). Either way Google refuses the leaver's whole change (412) and the
+//! leaver reads again, now finding the joiner. A leaver that read after the joiner's change sees it listed and only
+//! unregisters. A joiner whose change comes after a last-leaver change finds the record sets it read gone (412/404)
+//! and reads again: an empty registry, then (after the zone delete) no zone, which it creates again. The zone
+//! delete itself is refused (`containerNotEmpty`) if anyone registered meanwhile. Reads of the head and the shards
+//! need not be atomic: a change only applies if everything it touches is still as read, and the release touches
+//! everything.
+//!
+//! **Changes are asynchronous.** Google answers `changes.create` with `status: "pending"`; reads of record sets and
+//! the zone delete's emptiness check may not show the change until `changes.get` says `done`. Every registry change
+//! is therefore awaited until done (polled with the client's backoff, bounded by the resource deadline, ended by
+//! Ctrl-C or StopProvider) before this process reads the registry again or deletes the zone. Another process may
+//! read a registry that a pending change is altering: its compare-and-swap then fails (Google checks a change
+//! against every change accepted before it) and it reads again after a backoff.
+//!
+//! A batch of one process is split into as many changes as Cloud DNS's per-change limits need
+//! (`rrsetAdditionsPerChange`, `rrsetDeletionsPerChange`, `totalRrdataSizePerChange`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
