@@ -52,15 +52,21 @@ fn registries(state: &Value) -> Vec<(String, BTreeSet<String>)> {
         .collect()
 }
 
-/// The users registry of one zone: its record set key and the markers it lists.
+/// The users registry of one zone: its head's record set key and the markers it and its shards
+/// (`_csmrun-users-<k>.<domain>.`, named by the head's `"shards:…"` rrdata) list.
 fn registry_of(state: &Value, zone_key: &str, zone: &Value) -> (String, BTreeSet<String>) {
     let dns_name = zone["dnsName"].as_str().unwrap_or("");
     let key = format!("{zone_key}/rrsets/{REGISTRY_LABEL}.{dns_name}/TXT");
-    let listed = get(state, "dns.rrsets", &key)
-        .map(|r| str_set(&r["rrdatas"]))
-        .unwrap_or_default()
-        .iter()
+    let prefix = format!("{zone_key}/rrsets/{REGISTRY_LABEL}");
+    let suffix = format!(".{dns_name}/TXT");
+    let listed = state["resources"]["dns.rrsets"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.starts_with(&prefix) && k.ends_with(&suffix))
+        .flat_map(|(_, r)| str_set(&r["rrdatas"]))
         .map(|d| d.trim_matches('"').to_string())
+        .filter(|d| !d.starts_with("shards:"))
         .collect();
     (key, listed)
 }

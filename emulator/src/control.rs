@@ -223,6 +223,10 @@ struct SettingsBody {
     mesh_settle_time: Option<String>,
     #[serde(default)]
     time_scale: Option<f64>,
+    #[serde(default)]
+    dns_change_pending_time: Option<String>,
+    #[serde(default)]
+    dns_records_per_rrset: Option<u32>,
 }
 
 /// Changes model settings at run time (same keys as the seed).
@@ -257,6 +261,15 @@ async fn settings(State(shared): Shared_, body: String) -> Response {
     }
     if let Some(scale) = scale {
         world.settings.time_scale = scale;
+    }
+    if let Some(text) = &parsed.dns_change_pending_time {
+        let Some(d) = parse_duration(text) else {
+            return bad(format!("dnsChangePendingTime: '{text}'"));
+        };
+        world.settings.dns_change_pending_time = d;
+    }
+    if let Some(n) = parsed.dns_records_per_rrset {
+        world.settings.dns_records_per_rrset = n.max(1);
     }
     Json(world.dump()["settings"].clone()).into_response()
 }

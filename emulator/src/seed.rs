@@ -19,6 +19,12 @@ pub struct Seed {
     pub mesh_settle_time: Option<String>,
     #[serde(default)]
     pub sticky_mesh_failures: Option<bool>,
+    /// How long a Cloud DNS change stays `pending` (default 5s).
+    #[serde(default)]
+    pub dns_change_pending_time: Option<String>,
+    /// Cloud DNS records per record set (default Google's 100).
+    #[serde(default)]
+    pub dns_records_per_rrset: Option<u32>,
     #[serde(default)]
     pub projects: Vec<SeedProject>,
 }
@@ -160,6 +166,16 @@ impl Seed {
         }
         if let Some(sticky) = self.sticky_mesh_failures {
             world.settings.sticky_mesh_failures = sticky;
+        }
+        if let Some(text) = &self.dns_change_pending_time {
+            world.settings.dns_change_pending_time =
+                parse_duration(text).ok_or_else(|| SeedError::Duration {
+                    key: "dnsChangePendingTime",
+                    value: text.clone(),
+                })?;
+        }
+        if let Some(n) = self.dns_records_per_rrset {
+            world.settings.dns_records_per_rrset = n.max(1);
         }
         for p in &self.projects {
             apply_project(world, p);

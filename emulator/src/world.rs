@@ -40,6 +40,10 @@ pub struct Settings {
     pub mesh_settle_time: Duration,
     /// Once a mesh client service fails, it keeps failing until deleted and recreated.
     pub sticky_mesh_failures: bool,
+    /// How long a Cloud DNS change stays `pending` (scaled like the other durations).
+    pub dns_change_pending_time: Duration,
+    /// Cloud DNS's `resourceRecordsPerRrset` limit (Google's is 100); tests lower it to reach it cheaply.
+    pub dns_records_per_rrset: u32,
 }
 
 impl Default for Settings {
@@ -49,6 +53,8 @@ impl Default for Settings {
             iam_propagation_delay: Duration::seconds(90),
             mesh_settle_time: Duration::seconds(60),
             sticky_mesh_failures: false,
+            dns_change_pending_time: Duration::seconds(5),
+            dns_records_per_rrset: 100,
         }
     }
 }
@@ -259,6 +265,8 @@ impl World {
                 "iamPropagationDelay": format!("{}s", self.settings.iam_propagation_delay.num_milliseconds() as f64 / 1000.0),
                 "meshSettleTime": format!("{}s", self.settings.mesh_settle_time.num_milliseconds() as f64 / 1000.0),
                 "stickyMeshFailures": self.settings.sticky_mesh_failures,
+                "dnsChangePendingTime": format!("{}s", self.settings.dns_change_pending_time.num_milliseconds() as f64 / 1000.0),
+                "dnsRecordsPerRrset": self.settings.dns_records_per_rrset,
                 "clockRate": self.clock.rate(),
             },
             "projects": projects,

@@ -152,7 +152,7 @@ async fn record_set_patch_replaces_its_data() {
 }
 
 #[tokio::test]
-async fn change_is_pending_then_done() {
+async fn change_is_pending_then_done_and_reads_show_it_only_when_done() {
     let env = Env::start().await;
     env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
     let change = env
@@ -164,20 +164,193 @@ async fn change_is_pending_then_done() {
         .await;
     assert_eq!(change["status"], "pending");
     assert_eq!(change["kind"], "dns#change");
-    env.advance("10s").await;
     let id = change["id"].as_str().unwrap();
+    let one = mesh_zone("/rrsets/*.mesh.example./A");
+    let listed = mesh_zone("/rrsets?name=*.mesh.example.&type=A");
+    // Pending: neither get nor list shows the record set yet.
+    assert_eq!(env.call("GET", &one, None).await.0, 404);
+    assert!(env.ok("GET", &listed, None).await["rrsets"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    env.advance("2s").await;
+    let still = env
+        .ok("GET", &format!("{}/mesh/changes/{id}", zones()), None)
+        .await;
+    assert_eq!(still["status"], "pending");
+    env.advance("4s").await;
     let done = env
         .ok("GET", &format!("{}/mesh/changes/{id}", zones()), None)
         .await;
     assert_eq!(done["status"], "done");
-    let listed = env
-        .ok(
-            "GET",
-            &mesh_zone("/rrsets?name=*.mesh.example.&type=A"),
-            None,
+    assert_eq!(env.ok("GET", &one, None).await["rrdatas"][0], "10.0.0.1");
+    assert_eq!(
+        env.ok("GET", &listed, None).await["rrsets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_change_is_checked_against_every_accepted_change_even_pending_ones() {
+    let env = Env::start().await;
+    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
+    let record = a_record("*.mesh.example.");
+    env.ok(
+        "POST",
+        &mesh_zone("/changes"),
+        Some(json!({"additions": [record.clone()]})),
+    )
+    .await;
+    // Adding it again while the first change is pending conflicts; deleting it as added is accepted.
+    let (status, body) = env
+        .call(
+            "POST",
+            &mesh_zone("/changes"),
+            Some(json!({"additions": [record.clone()]})),
         )
         .await;
-    assert_eq!(listed["rrsets"].as_array().unwrap().len(), 1);
+    assert_eq!(status, 409, "{body}");
+    env.ok(
+        "POST",
+        &mesh_zone("/changes"),
+        Some(json!({"deletions": [record]})),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_zone_whose_records_a_pending_change_deletes_cannot_be_deleted_until_it_is_done() {
+    let env = Env::start().await;
+    create_mesh_zone_with_a_record(&env).await;
+    env.ok(
+        "POST",
+        &mesh_zone("/changes"),
+        Some(json!({"deletions": [a_record("*.mesh.example.")]})),
+    )
+    .await;
+    let (status, body) = env.call("DELETE", &mesh_zone(""), None).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["errors"][0]["reason"], "containerNotEmpty");
+    env.advance("6s").await;
+    let (status, body) = env.call("DELETE", &mesh_zone(""), None).await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+}
+
+#[tokio::test]
+async fn the_change_pending_time_is_a_setting() {
+    let env = Env::start().await;
+    let (status, text) = env
+        .control(
+            "POST",
+            "settings",
+            Some(json!({"dnsChangePendingTime": "60s"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
+    let change = env
+        .ok(
+            "POST",
+            &mesh_zone("/changes"),
+            Some(json!({"additions": [a_record("*.mesh.example.")]})),
+        )
+        .await;
+    let at = format!(
+        "{}/mesh/changes/{}",
+        zones(),
+        change["id"].as_str().unwrap()
+    );
+    env.advance("30s").await;
+    assert_eq!(env.ok("GET", &at, None).await["status"], "pending");
+    env.advance("31s").await;
+    assert_eq!(env.ok("GET", &at, None).await["status"], "done");
+}
+
+fn txt_with(n: usize) -> Value {
+    let rrdatas: Vec<String> = (0..n).map(|i| format!("\"user-{i}\"")).collect();
+    json!({"name": "_users.mesh.example.", "type": "TXT", "ttl": 300, "rrdatas": rrdatas})
+}
+
+#[tokio::test]
+async fn a_record_set_of_101_records_is_refused_with_quota_exceeded() {
+    let env = Env::start().await;
+    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
+    let (status, body) = env
+        .call(
+            "POST",
+            &mesh_zone("/changes"),
+            Some(json!({"additions": [txt_with(101)]})),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["errors"][0]["reason"], "quotaExceeded");
+    assert_eq!(
+        body["error"]["message"],
+        "The change would exceed quota for resource records per rrset."
+    );
+    let (status, _) = env
+        .call("POST", &mesh_zone("/rrsets"), Some(txt_with(101)))
+        .await;
+    assert_eq!(status, 403);
+    env.ok(
+        "POST",
+        &mesh_zone("/changes"),
+        Some(json!({"additions": [txt_with(100)]})),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_change_over_the_total_rrdata_size_is_refused_with_quota_exceeded() {
+    let env = Env::start().await;
+    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
+    let long = format!("\"{}\"", "x".repeat(250));
+    let additions: Vec<Value> = (0..5)
+        .map(|i| {
+            json!({"name": format!("_t{i}.mesh.example."), "type": "TXT", "ttl": 300,
+                   "rrdatas": vec![long.clone(); 100]})
+        })
+        .collect();
+    let (status, body) = env
+        .call(
+            "POST",
+            &mesh_zone("/changes"),
+            Some(json!({ "additions": additions })),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "The change would exceed quota for total rrdata size per change."
+    );
+}
+
+#[tokio::test]
+async fn dns_project_get_answers_the_quota_with_the_records_per_rrset_setting() {
+    let env = Env::start().await;
+    let project = env.ok("GET", &format!("/dns/v1/projects/{P}"), None).await;
+    assert_eq!(project["kind"], "dns#project");
+    assert_eq!(project["quota"]["kind"], "dns#quota");
+    assert_eq!(project["quota"]["resourceRecordsPerRrset"], 100);
+    assert_eq!(project["quota"]["totalRrdataSizePerChange"], 100_000);
+    let (status, text) = env
+        .control("POST", "settings", Some(json!({"dnsRecordsPerRrset": 3})))
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let project = env.ok("GET", &format!("/dns/v1/projects/{P}"), None).await;
+    assert_eq!(project["quota"]["resourceRecordsPerRrset"], 3);
+    env.ok("POST", &zones(), Some(private_zone("mesh"))).await;
+    let (status, _) = env
+        .call(
+            "POST",
+            &mesh_zone("/changes"),
+            Some(json!({"additions": [txt_with(4)]})),
+        )
+        .await;
+    assert_eq!(status, 403);
 }
 
 #[tokio::test]

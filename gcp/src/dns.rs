@@ -1,5 +1,5 @@
-//! Cloud DNS v1: managed zones, record sets and atomic changes (synchronous except zone patch, which returns an
-//! operation).
+//! Cloud DNS v1: managed zones, record sets, atomic changes and the project's quota. Zones and the per-record
+//! methods are synchronous; zone patch returns an operation, and a change is `pending` until it is `done`.
 
 mod model;
 
@@ -151,12 +151,14 @@ impl Client {
         self.t.send(req).await
     }
 
-    /// Applies `change` atomically (`changes.create`): a deletion that does not match the record set as it is fails
-    /// with 412 ([`Error::is_conflict`]), an addition of an existing record set with 409
-    /// ([`Error::is_already_exists`]), a missing zone with 404; nothing is applied then.
+    /// Sends `change` (`changes.create`), which Google applies atomically: a deletion that does not match the
+    /// record set as it is fails with 412 ([`Error::is_conflict`]), an addition of an existing record set with 409
+    /// ([`Error::is_already_exists`]), a missing zone with 404, a change over a limit of the project's quota
+    /// with 403 `quotaExceeded`; nothing is applied then.
     ///
-    /// The answer is not waited on to be `done`: record set reads reflect the change as soon as it is accepted,
-    /// and `done` only says that it was sent to the authoritative name servers, which no caller here needs.
+    /// The answer is usually `pending`: the change is accepted (later changes are checked against it) but
+    /// reads of the record sets, and a zone delete's emptiness check, may not show it until it is `done`. A caller
+    /// whose next step depends on the change waits for it ([`Client::wait_change`], or [`Client::apply_change`]).
     pub async fn create_change(
         &self,
         project: &str,
@@ -171,6 +173,47 @@ impl Client {
         )
         .body(to_json(change)?)
         .resource(zone_path(project, zone));
+        self.t.send(req).await
+    }
+
+    /// Polls an accepted change (`changes.get`) with the transport's poll backoff until it is `done`, bounded by
+    /// the transport's deadline and ended by its cancellation.
+    pub async fn wait_change(
+        &self,
+        project: &str,
+        zone: &str,
+        accepted: Change,
+    ) -> Result<Change, Error> {
+        let id = accepted.id.clone().unwrap_or_default();
+        let target = PollTarget {
+            api: API,
+            path: format!("{}/changes/{}", zone_path(project, zone), seg(&id)),
+            call: "changes.get",
+            resource: zone_path(project, zone),
+            long_poll: None,
+        };
+        lro::wait(&self.t, accepted, &target).await
+    }
+
+    /// [`Client::create_change`], then [`Client::wait_change`]: the change's effect is visible on return.
+    pub async fn apply_change(
+        &self,
+        project: &str,
+        zone: &str,
+        change: &Change,
+    ) -> Result<Change, Error> {
+        let accepted = self.create_change(project, zone, change).await?;
+        self.wait_change(project, zone, accepted).await
+    }
+
+    /// The project as Cloud DNS sees it (`projects.get`), with its [`Quota`].
+    pub async fn get_project(&self, project: &str) -> Result<DnsProject, Error> {
+        let req = Request::new(
+            API,
+            Method::GET,
+            format!("projects/{}", seg(project)),
+            "projects.get",
+        );
         self.t.send(req).await
     }
 

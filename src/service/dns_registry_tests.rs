@@ -480,3 +480,236 @@ async fn a_rolled_back_create_keeps_the_zone_and_record_it_made_once_another_ser
     assert!(env.has(ZONE) && env.has(RECORD), "{:?}", env.resources());
     assert_eq!(registered(&env), vec![marker("second")]);
 }
+
+/// Every registry record set of the zone (head and shards), with its rrdatas.
+fn registry_sets(env: &Env) -> Vec<(String, Vec<String>)> {
+    let prefix = format!("projects/{PROJECT}/{ZONE}/rrsets/_csmrun-users");
+    let mut out: Vec<(String, Vec<String>)> = env
+        .emu
+        .with_world(|w| w.list(collections::DNS_RRSETS, &prefix))
+        .into_iter()
+        .map(|(k, v)| {
+            let datas = v["rrdatas"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|d| d.as_str().map(str::to_string))
+                .collect();
+            (k, datas)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The markers listed by every shard of the registry, sorted.
+fn registered_in_all_shards(env: &Env) -> Vec<String> {
+    let mut out: Vec<String> = registry_sets(env)
+        .into_iter()
+        .flat_map(|(_, d)| d)
+        .map(|d| d.trim_matches('"').to_string())
+        .filter(|d| d.starts_with("csmrun:"))
+        .collect();
+    out.sort();
+    out
+}
+
+fn set_dns(env: &Env, time_scale: f64, pending: chrono::Duration, per_rrset: u32) {
+    env.emu.with_world(|w| {
+        w.settings.time_scale = time_scale;
+        w.settings.dns_change_pending_time = pending;
+        w.settings.dns_records_per_rrset = per_rrset;
+    });
+}
+
+#[tokio::test]
+async fn the_last_leaver_waits_for_its_dns_change_to_be_done_and_deletes_the_zone() {
+    let env = testenv::start().await;
+    let m = testenv::planned("target", |_| {});
+    env.create(&m).await;
+    // From here every change stays pending for a second: a zone delete sent before it is done is refused.
+    set_dns(&env, 1.0, chrono::Duration::seconds(1), 100);
+    let c = env.ctx(&m, true);
+    assert_eq!(dns::leave(&c).await, Ok(true), "the zone is released");
+    nothing_left(&env);
+    let polls = env
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["method"] == "GET" && r["path"].as_str().is_some_and(|p| p.contains("/changes/"))
+        })
+        .count();
+    assert!(polls >= 1, "the change was polled until done");
+    assert_eq!(
+        requests(&env, "DELETE", "/managedZones/csmrun-meshapps-internal"),
+        vec![200],
+        "one zone delete, after the change was done"
+    );
+}
+
+#[tokio::test]
+async fn a_joiner_right_after_another_joiner_sees_its_pending_registration_once_done() {
+    let env = testenv::start().await;
+    set_dns(&env, 1.0, chrono::Duration::milliseconds(500), 100);
+    let (a, b) = (
+        testenv::planned("svc-a", |_| {}),
+        testenv::planned("svc-b", |_| {}),
+    );
+    let (ca, cb) = (env.ctx(&a, false), env.ctx(&b, false));
+    dns::ensure_zone(&ca).await.expect("zone");
+    assert_eq!(dns::join(&ca).await, Ok(true));
+    assert_eq!(dns::join(&cb).await, Ok(true));
+    assert_eq!(registered(&env), vec![marker("svc-a"), marker("svc-b")]);
+    // No compare-and-swap was refused: each change was done before the next read.
+    assert_eq!(requests(&env, "POST", "/changes"), vec![200, 200]);
+}
+
+#[tokio::test]
+async fn a_registry_of_more_than_100_services_is_sharded_under_the_per_rrset_limit() {
+    let env = testenv::start().await;
+    let models: Vec<ServiceModel> = (0..150)
+        .map(|i| testenv::planned(&format!("svc-{i:03}"), |_| {}))
+        .collect();
+    let ctxs: Vec<_> = models.iter().map(|m| env.ctx(m, false)).collect();
+    dns::ensure_zone(&ctxs[0]).await.expect("zone");
+    for c in &ctxs {
+        assert_eq!(dns::join(c).await, Ok(true));
+    }
+    let sets = registry_sets(&env);
+    assert!(sets.len() >= 2, "{sets:?}");
+    assert!(sets.iter().all(|(_, d)| d.len() <= 100), "{sets:?}");
+    let mut want: Vec<String> = (0..150).map(|i| marker(&format!("svc-{i:03}"))).collect();
+    want.sort();
+    assert_eq!(registered_in_all_shards(&env), want);
+    // A service in a shard other than the head sees the others; leaving, each only unregisters.
+    assert!(dns::other_users(&ctxs[149]).await.expect("read"));
+    for c in &ctxs[1..] {
+        assert_eq!(dns::leave(c).await, Ok(false));
+    }
+    assert_eq!(registered_in_all_shards(&env), vec![marker("svc-000")]);
+    assert_eq!(registry_sets(&env).len(), 1, "emptied shards are deleted");
+    assert_eq!(dns::leave(&ctxs[0]).await, Ok(true));
+    assert!(registry_sets(&env).is_empty() && !env.has(ZONE));
+}
+
+#[tokio::test]
+async fn a_domain_holds_a_thousand_services_registered_and_released_through_the_registry() {
+    let env = testenv::start().await;
+    let models: Vec<ServiceModel> = (0..1000)
+        .map(|i| testenv::planned(&format!("svc-{i:04}"), |_| {}))
+        .collect();
+    let ctxs: Vec<_> = models.iter().map(|m| env.ctx(m, false)).collect();
+    dns::ensure_zone(&ctxs[0]).await.expect("zone");
+    let joined = futures::future::join_all(ctxs.iter().map(|c| dns::join(c))).await;
+    assert!(
+        joined.iter().all(|r| r == &Ok(true)),
+        "{:?}",
+        joined.iter().find(|r| **r != Ok(true))
+    );
+    let sets = registry_sets(&env);
+    assert!(sets.iter().all(|(_, d)| d.len() <= 100), "{sets:?}");
+    assert_eq!(registered_in_all_shards(&env).len(), 1000);
+    let changes = requests(&env, "POST", "/changes");
+    assert!(
+        changes.iter().all(|s| *s == 200),
+        "no change refused: {changes:?}"
+    );
+    let left = futures::future::join_all(ctxs.iter().map(|c| dns::leave(c))).await;
+    assert!(left.iter().all(Result::is_ok), "{left:?}");
+    assert!(
+        left.contains(&Ok(true)),
+        "the last batch of leavers released the zone"
+    );
+    assert!(registry_sets(&env).is_empty(), "{:?}", registry_sets(&env));
+    assert!(!env.has(ZONE), "the last leaver deleted the zone");
+}
+
+/// With two markers per record set (one for the head, which also names the shards), a joiner in another process
+/// that must open a new shard races the last leaver of the head.
+#[tokio::test]
+async fn a_joiner_opening_a_new_shard_and_the_last_leaver_never_lose_the_zone_under_the_joiner() {
+    for round in 0..6 {
+        let env = testenv::start().await;
+        set_dns(&env, 0.0, chrono::Duration::zero(), 2);
+        let other_run = testenv::provider(&env.emu, "0s");
+        let (l, j) = (
+            testenv::planned("leaver", |_| {}),
+            testenv::planned("joiner", |_| {}),
+        );
+        let lc = env.ctx(&l, false);
+        dns::ensure_zone(&lc).await.expect("zone");
+        dns::ensure_users_and_record(&lc)
+            .await
+            .expect("record step");
+        let jc = env.ctx_of(&other_run, &j, false);
+        let leave = env.ctx(&l, true);
+        let (left, joined) = tokio::join!(dns::leave(&leave), async {
+            dns::ensure_zone(&jc).await.expect("zone step");
+            dns::ensure_users_and_record(&jc).await
+        });
+        let left = left.expect("leave");
+        joined.expect("join");
+        assert!(!left || env.has(ZONE), "round {round}");
+        assert!(
+            env.has(ZONE) && env.has(RECORD),
+            "round {round}: {:?}",
+            env.resources()
+        );
+        assert_eq!(
+            registered_in_all_shards(&env),
+            vec![marker("joiner")],
+            "round {round}"
+        );
+        assert!(registry_sets(&env).iter().all(|(_, d)| d.len() <= 2));
+    }
+}
+
+#[tokio::test]
+async fn joiners_and_leavers_across_shard_boundaries_keep_the_registry_exact() {
+    let env = testenv::start().await;
+    set_dns(&env, 0.0, chrono::Duration::zero(), 3);
+    let other_run = testenv::provider(&env.emu, "0s");
+    let models: Vec<ServiceModel> = (0..12)
+        .map(|i| testenv::planned(&format!("svc-{i:02}"), |_| {}))
+        .collect();
+    let first: Vec<_> = models[..8].iter().map(|m| env.ctx(m, false)).collect();
+    dns::ensure_zone(&first[0]).await.expect("zone");
+    for c in &first {
+        assert_eq!(dns::join(c).await, Ok(true));
+    }
+    // Leavers of the first run (in several shards) and joiners of another run, at once.
+    let leaving: Vec<_> = models[..6].iter().map(|m| env.ctx(m, true)).collect();
+    let joining: Vec<_> = models[8..]
+        .iter()
+        .map(|m| env.ctx_of(&other_run, m, false))
+        .collect();
+    let (left, joined) = tokio::join!(
+        futures::future::join_all(leaving.iter().map(|c| dns::leave(c))),
+        futures::future::join_all(joining.iter().map(|c| dns::join(c)))
+    );
+    assert!(left.iter().all(|r| *r == Ok(false)), "{left:?}");
+    assert!(joined.iter().all(|r| *r == Ok(true)), "{joined:?}");
+    let mut want: Vec<String> = (6..12).map(|i| marker(&format!("svc-{i:02}"))).collect();
+    want.sort();
+    assert_eq!(registered_in_all_shards(&env), want);
+    let sets = registry_sets(&env);
+    assert!(sets.iter().all(|(_, d)| d.len() <= 3), "{sets:?}");
+    // The head names exactly the shards that exist.
+    let head = sets
+        .iter()
+        .find(|(k, _)| k.ends_with("/_csmrun-users.meshapps.internal./TXT"))
+        .expect("head");
+    let named: Vec<String> = head
+        .1
+        .iter()
+        .filter_map(|d| {
+            d.trim_matches('"')
+                .strip_prefix("shards:")
+                .map(str::to_string)
+        })
+        .flat_map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(named.len() + 1, sets.len(), "{sets:?}");
+}

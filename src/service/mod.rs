@@ -52,9 +52,12 @@
 //! (RELIABILITY.md): the grant-in-flight case above across regions (the grant then stays after the last user goes;
 //! never a loss).
 //!
-//! Users of the shared DNS zone: the zone holds a TXT record set `_csmrun-users.<domain>.` (ttl 300) listing, one
-//! quoted string per rrdata, the ownership marker of every service using the domain. It is changed only with Cloud
-//! DNS `changes.create`, whose deletions must match the record set exactly, so each change is a compare-and-swap.
+//! Users of the shared DNS zone: the zone holds a TXT registry listing, one quoted string per rrdata, the ownership
+//! marker of every service using the domain: the head `_csmrun-users.<domain>.` and, past Cloud DNS's 100 rrdatas
+//! per record set, shards `_csmrun-users-<k>.<domain>.` that the head names (`steps::dns` has the protocol and the
+//! argument that shards keep the guarantees). It is changed only with Cloud DNS `changes.create`, whose deletions
+//! must match each record set exactly, so each change is a compare-and-swap; each change is awaited until Google
+//! reports it `done` before the registry is read again or the zone deleted.
 //! A create (its record step) and an update register the service after the zone exists and before the record is
 //! ensured and the route made; a leaver (destroy, update to another domain, rollback of a create or of such an
 //! update) unregisters, and only when nobody registered remains, no other HTTPRoute serves a hostname under the

@@ -97,6 +97,59 @@ pub struct Change {
     pub extra: Map<String, Value>,
 }
 
+impl Operation for Change {
+    /// `done`: sent to the authoritative servers, and shown by reads of the record sets. An answer without a
+    /// status is taken as done (older fakes apply changes at once).
+    fn is_done(&self) -> bool {
+        self.status.as_deref().is_none_or(|s| s == "done")
+    }
+
+    fn failure(&self) -> Option<Error> {
+        None
+    }
+
+    /// A pending change is polled at its `id`.
+    fn malformed(&self) -> Option<String> {
+        (!self.is_done() && self.id.as_deref().is_none_or(str::is_empty))
+            .then(|| "a pending change without an `id`".to_string())
+    }
+}
+
+/// `projects.get` of Cloud DNS: the project and the limits Cloud DNS enforces on it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsProject {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub quota: Quota,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The per-project limits of Cloud DNS (discovery `Quota`); absent fields are `None`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Quota {
+    /// "Maximum allowed number of ResourceRecords per ResourceRecordSet."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_records_per_rrset: Option<i64>,
+    /// "Maximum allowed number of ResourceRecordSets to add per ChangesCreateRequest."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rrset_additions_per_change: Option<i64>,
+    /// "Maximum allowed number of ResourceRecordSets to delete per ChangesCreateRequest."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rrset_deletions_per_change: Option<i64>,
+    /// "Maximum allowed size for total rrdata in one ChangesCreateRequest in bytes."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_rrdata_size_per_change: Option<i64>,
+    /// "Maximum allowed number of ResourceRecordSets per zone in the project."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rrsets_per_managed_zone: Option<i64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// Cloud DNS's own `Operation` (zone patch/update): `status` is `pending` or `done`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

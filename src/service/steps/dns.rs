@@ -1,4 +1,42 @@
 //! The shared DNS part: a private zone for the domain and the wildcard record; never overwritten, deleted by the last user.
+//!
+//! **The users registry.** The zone lists the services using the domain in TXT record sets (ttl 300), one quoted
+//! ownership marker (`csmrun:<project>/<region>/<name>`) per rrdata. Cloud DNS allows at most
+//! `resourceRecordsPerRrset` rrdatas per record set (100; the project's quota, `projects.get`), so the registry
+//! is sharded: the head `_csmrun-users.<domain>.` (the name of the single registry of earlier versions, which is
+//! read as a head without shards) holds up to 99 markers and, while other shards exist, one more rrdata
+//! `"shards:1,4"` naming them; shard `k` is `_csmrun-users-<k>.<domain>.` with up to 100 markers. A joiner goes
+//! into the lowest shard with room, a new shard is opened only when all are full.
+//!
+//! It is changed only by Cloud DNS `changes.create`, whose deletions must match the record set exactly (else 412),
+//! and whose additions must not exist (else 409): every change deletes each record set it alters exactly as read,
+//! so it is a compare-and-swap over all of them at once. Two rules make the shards safe:
+//! 1. a change that opens or deletes a shard also rewrites the head (its `shards:` list changes), so the head's
+//!    content changes whenever the set of shards does;
+//! 2. the last leavers remove the registry in one change that deletes the head and every shard it names, each
+//!    exactly as read (listing only leavers), together with the wildcard record; the zone is deleted after that.
+//!
+//! Why a joiner is never left without its zone or record: once a joiner's change has applied, its marker is in a
+//! shard that the head names (rule 1 keeps "every non-empty shard is named by the head" true after every change).
+//! A last-leaver change that read the registry before the joiner's change deletes the head and the shards as they
+//! were then: if the joiner added itself to an existing shard, that shard no longer matches; if it opened a new
+//! shard, the head no longer matches (rule 1). Either way Google refuses the leaver's whole change (412) and the
+//! leaver reads again, now finding the joiner. A leaver that read after the joiner's change sees it listed and only
+//! unregisters. A joiner whose change comes after a last-leaver change finds the record sets it read gone (412/404)
+//! and reads again: an empty registry, then (after the zone delete) no zone, which it creates again. The zone
+//! delete itself is refused (`containerNotEmpty`) if anyone registered meanwhile. Reads of the head and the shards
+//! need not be atomic: a change only applies if everything it touches is still as read, and the release touches
+//! everything.
+//!
+//! **Changes are asynchronous.** Google answers `changes.create` with `status: "pending"`; reads of record sets and
+//! the zone delete's emptiness check may not show the change until `changes.get` says `done`. Every registry change
+//! is therefore awaited until done (polled with the client's backoff, bounded by the resource deadline, ended by
+//! Ctrl-C or StopProvider) before this process reads the registry again or deletes the zone. Another process may
+//! read a registry that a pending change is altering: its compare-and-swap then fails (Google checks a change
+//! against every change accepted before it) and it reads again after a backoff.
+//!
+//! A batch of one process is split into as many changes as Cloud DNS's per-change limits need
+//! (`rrsetAdditionsPerChange`, `rrsetDeletionsPerChange`, `totalRrdataSizePerChange`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -13,20 +51,25 @@ use crate::service::names;
 use crate::service::runner::CancelledError;
 use crate::service::spec::Spec;
 
-/// The record set in the zone that lists the services using the domain: `_csmrun-users.<domain>.`, one quoted
-/// ownership marker (`csmrun:<project>/<region>/<name>`) per rrdata.
-///
-/// It is changed only by atomic Cloud DNS changes whose deletions carry the set exactly as read, so every change
-/// is a compare-and-swap: a joiner registers before its route exists, and a leaver deletes the wildcard record
-/// (and then the zone) only in the same change that deletes a registry listing nobody but itself. Once a joiner is
-/// registered, no leaver in any process can take the record or the zone away; a leaver that read the registry
-/// before the joiner registered fails its change (412) and reads again.
+/// The head of the registry that lists the services using the domain: `_csmrun-users.<domain>.` (see the module
+/// documentation for the shards and the protocol).
 pub fn registry_name(domain: &str) -> String {
     format!("_csmrun-users.{domain}.")
 }
 
+/// The name of shard `k` of the registry: the head for 0, `_csmrun-users-<k>.<domain>.` otherwise.
+pub fn shard_name(domain: &str, k: u32) -> String {
+    if k == 0 {
+        registry_name(domain)
+    } else {
+        format!("_csmrun-users-{k}.{domain}.")
+    }
+}
+
 /// The registry's record type.
 pub const REGISTRY_TYPE: &str = "TXT";
+/// The head's rrdata naming the other shards in use (`"shards:1,2"`); never a marker (markers start `csmrun:`).
+const SHARDS_PREFIX: &str = "shards:";
 /// The registry's TTL (nothing resolves it; Cloud DNS requires one).
 const REGISTRY_TTL: i32 = 300;
 /// How often a joiner re-creates a zone that disappeared under it before giving up.
@@ -34,15 +77,105 @@ const ZONE_ATTEMPTS: u32 = 10;
 /// How often a writer whose batch was cut short by another context (its holder's Ctrl-C) queues again.
 const REQUEUES: u32 = 5;
 
-/// The registry record set listing `members`.
-fn registry_rrset(domain: &str, members: &BTreeSet<String>) -> gcp::dns::ResourceRecordSet {
-    gcp::dns::ResourceRecordSet {
-        name: registry_name(domain),
-        kind: REGISTRY_TYPE.into(),
-        ttl: Some(REGISTRY_TTL),
-        rrdatas: members.iter().map(|m| format!("\"{m}\"")).collect(),
-        ..Default::default()
+/// The limits of Cloud DNS that shape the registry's changes (the project's `Quota`, `projects.get`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `resourceRecordsPerRrset`: rrdatas per shard.
+    pub per_rrset: usize,
+    /// `rrsetAdditionsPerChange`.
+    pub additions: usize,
+    /// `rrsetDeletionsPerChange`.
+    pub deletions: usize,
+    /// `totalRrdataSizePerChange`, in bytes.
+    pub bytes: usize,
+}
+
+impl Default for Limits {
+    /// Google's documented limits (cloud.google.com/dns/quotas), for a project whose quota cannot be read.
+    fn default() -> Self {
+        Limits {
+            per_rrset: 100,
+            additions: 1_000,
+            deletions: 1_000,
+            bytes: 100_000,
+        }
     }
+}
+
+impl Limits {
+    fn from_quota(q: &gcp::dns::Quota) -> Limits {
+        let d = Limits::default();
+        let pick = |v: Option<i64>, default: usize| {
+            v.and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(default)
+        };
+        Limits {
+            per_rrset: pick(q.resource_records_per_rrset, d.per_rrset),
+            additions: pick(q.rrset_additions_per_change, d.additions),
+            deletions: pick(q.rrset_deletions_per_change, d.deletions),
+            bytes: pick(q.total_rrdata_size_per_change, d.bytes),
+        }
+    }
+
+    /// Markers a shard holds: the head keeps one rrdata for the list of the other shards.
+    fn capacity(&self, k: u32) -> usize {
+        if k == 0 {
+            self.per_rrset.saturating_sub(1)
+        } else {
+            self.per_rrset
+        }
+    }
+
+    /// Whether Cloud DNS accepts `change` as one request.
+    fn admits(&self, change: &gcp::dns::Change) -> bool {
+        let bytes: usize = change
+            .additions
+            .iter()
+            .chain(&change.deletions)
+            .flat_map(|r| &r.rrdatas)
+            .map(String::len)
+            .fold(0, usize::saturating_add);
+        change.additions.len() <= self.additions
+            && change.deletions.len() <= self.deletions
+            && bytes <= self.bytes
+            && change
+                .additions
+                .iter()
+                .all(|r| r.rrdatas.len() <= self.per_rrset)
+    }
+}
+
+/// The registry as read: each record set (head = 0, then the shards the head names) and its markers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Registry {
+    /// The record sets read, by shard; `None`: named by the head but absent.
+    pub read: BTreeMap<u32, Option<gcp::dns::ResourceRecordSet>>,
+    /// The markers of each shard.
+    pub members: BTreeMap<u32, BTreeSet<String>>,
+}
+
+impl Registry {
+    /// Every listed marker.
+    pub fn all(&self) -> BTreeSet<String> {
+        self.members.values().flatten().cloned().collect()
+    }
+
+    /// The record sets that exist, as read (what a change deleting the whole registry deletes).
+    fn existing(&self) -> Vec<gcp::dns::ResourceRecordSet> {
+        self.read.values().flatten().cloned().collect()
+    }
+}
+
+/// The shards other than the head that a head record set names.
+fn shards_named(head: &gcp::dns::ResourceRecordSet) -> BTreeSet<u32> {
+    head.rrdatas
+        .iter()
+        .filter_map(|d| d.trim().trim_matches('"').strip_prefix(SHARDS_PREFIX))
+        .flat_map(|list| list.split(','))
+        .filter_map(|k| k.trim().parse::<u32>().ok())
+        .filter(|k| *k > 0)
+        .collect()
 }
 
 /// The markers a registry record set lists.
@@ -52,19 +185,138 @@ fn members_of(rrset: Option<&gcp::dns::ResourceRecordSet>) -> BTreeSet<String> {
         .unwrap_or_default()
         .iter()
         .map(|d| d.trim().trim_matches('"').to_string())
-        .filter(|m| !m.is_empty())
+        .filter(|m| !m.is_empty() && !m.starts_with(SHARDS_PREFIX))
         .collect()
+}
+
+/// Reads the head and every shard it names.
+pub async fn read_registry(c: &Ctx) -> Result<Registry, StepError> {
+    let s = &c.spec;
+    let dns = c.clients.dns();
+    let mut reg = Registry::default();
+    let head_name = registry_name(&s.domain);
+    let head = found(
+        dns.get_rrset(&s.project, &s.dns_zone_name, &head_name, REGISTRY_TYPE)
+            .await,
+        &format!("DNS users registry {head_name}"),
+    )?;
+    let named = head.as_ref().map(shards_named).unwrap_or_default();
+    reg.members.insert(0, members_of(head.as_ref()));
+    reg.read.insert(0, head);
+    for k in named {
+        let name = shard_name(&s.domain, k);
+        let shard = found(
+            dns.get_rrset(&s.project, &s.dns_zone_name, &name, REGISTRY_TYPE)
+                .await,
+            &format!("DNS users registry {name}"),
+        )?;
+        reg.members.insert(k, members_of(shard.as_ref()));
+        reg.read.insert(k, shard);
+    }
+    Ok(reg)
+}
+
+/// The change that turns `reg` into a registry listing its members plus `joins` minus `leaves` (none when that is
+/// what it lists); `None` also when nobody would remain (the release path handles that).
+///
+/// A joiner goes into the lowest shard with room; a shard is created only together with a new head naming it, and
+/// an emptied shard is deleted together with a new head no longer naming it, so the head changes whenever the set
+/// of shards does. Every record set the change alters is deleted exactly as read.
+pub fn plan(
+    reg: &Registry,
+    domain: &str,
+    joins: &BTreeSet<String>,
+    leaves: &BTreeSet<String>,
+    limits: &Limits,
+) -> Option<gcp::dns::Change> {
+    let mut members = reg.members.clone();
+    members.entry(0).or_default();
+    for m in members.values_mut() {
+        m.retain(|x| !leaves.contains(x));
+    }
+    let present: BTreeSet<String> = members.values().flatten().cloned().collect();
+    let mut to_place: Vec<String> = joins
+        .iter()
+        .filter(|j| !present.contains(*j) && !leaves.contains(*j))
+        .cloned()
+        .collect();
+    // A head written before the shards existed may be full: what does not fit moves to a shard.
+    for (k, m) in members.iter_mut() {
+        while m.len() > limits.capacity(*k) {
+            let Some(last) = m.pop_last() else { break };
+            to_place.push(last);
+        }
+    }
+    for j in to_place {
+        let room = members
+            .iter()
+            .find(|(k, m)| m.len() < limits.capacity(**k))
+            .map(|(k, _)| *k);
+        let k =
+            room.unwrap_or_else(|| (1..).find(|k| !members.contains_key(k)).unwrap_or(u32::MAX));
+        members.entry(k).or_default().insert(j);
+    }
+    members.retain(|k, m| *k == 0 || !m.is_empty());
+    if members.values().all(BTreeSet::is_empty) {
+        return None;
+    }
+    let others: Vec<String> = members
+        .keys()
+        .filter(|k| **k > 0)
+        .map(u32::to_string)
+        .collect();
+    let mut wanted: BTreeMap<u32, gcp::dns::ResourceRecordSet> = BTreeMap::new();
+    for (k, m) in &members {
+        let mut rrdatas: Vec<String> = m.iter().map(|x| format!("\"{x}\"")).collect();
+        if *k == 0 && !others.is_empty() {
+            rrdatas.push(format!("\"{SHARDS_PREFIX}{}\"", others.join(",")));
+        }
+        if !rrdatas.is_empty() {
+            wanted.insert(
+                *k,
+                gcp::dns::ResourceRecordSet {
+                    name: shard_name(domain, *k),
+                    kind: REGISTRY_TYPE.into(),
+                    ttl: Some(REGISTRY_TTL),
+                    rrdatas,
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    let same = |a: &gcp::dns::ResourceRecordSet, b: &gcp::dns::ResourceRecordSet| {
+        let set = |r: &gcp::dns::ResourceRecordSet| -> BTreeSet<String> {
+            r.rrdatas.iter().map(|d| d.trim().to_string()).collect()
+        };
+        a.ttl == b.ttl && set(a) == set(b) && a.rrdatas.len() == b.rrdatas.len()
+    };
+    let mut change = gcp::dns::Change::default();
+    let shards: BTreeSet<u32> = reg.read.keys().chain(wanted.keys()).copied().collect();
+    for k in shards {
+        let old = reg.read.get(&k).and_then(Option::as_ref);
+        let new = wanted.get(&k);
+        match (old, new) {
+            (Some(o), Some(n)) if same(o, n) => {}
+            _ => {
+                change.deletions.extend(old.cloned());
+                change.additions.extend(new.cloned());
+            }
+        }
+    }
+    (!change.additions.is_empty() || !change.deletions.is_empty()).then_some(change)
 }
 
 /// Coalesces, per zone and within one provider process, the changes of the users registry.
 ///
 /// Every caller queues its registration or departure, then whoever holds the zone's writer lock takes the whole
-/// queue and applies it in one change (an apply of many services of a domain costs one compare-and-swap per batch,
-/// not a race of N writers); callers whose entries another writer took wait for their answer. Across processes the
-/// changes' exact-match deletions order the writers.
+/// queue and applies it in as few changes as Cloud DNS's limits allow (an apply of many services of a domain costs
+/// one compare-and-swap per batch, not a race of N writers); callers whose entries another writer took wait for
+/// their answer. Across processes the changes' exact-match deletions order the writers.
 #[derive(Default)]
 pub struct ZoneLocks {
     zones: Mutex<HashMap<String, Arc<ZoneQueue>>>,
+    /// Each project's Cloud DNS limits, read once per process.
+    limits: Mutex<HashMap<String, Limits>>,
 }
 
 #[derive(Default)]
@@ -105,6 +357,40 @@ impl ZoneLocks {
         let key = format!("{}/{}", s.project, s.dns_zone_name);
         let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(zones.entry(key).or_default())
+    }
+}
+
+/// The project's Cloud DNS limits: its quota as `projects.get` answers it, read once per process; Google's
+/// documented limits when it cannot be read (the change then fails with Google's own `quotaExceeded` if the
+/// project's limits are lower).
+pub async fn limits(c: &Ctx) -> Limits {
+    let project = &c.spec.project;
+    let cached = c
+        .data
+        .zone_locks
+        .limits
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(project)
+        .copied();
+    if let Some(l) = cached {
+        return l;
+    }
+    match c.clients.dns().get_project(project).await {
+        Ok(p) => {
+            let l = Limits::from_quota(&p.quota);
+            c.data
+                .zone_locks
+                .limits
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(project.clone(), l);
+            l
+        }
+        Err(e) => {
+            tracing::debug!(project, error = %e, "Cloud DNS quota not read; using Google's documented limits");
+            Limits::default()
+        }
     }
 }
 
@@ -168,10 +454,42 @@ enum Round {
     Conflict,
     /// Progress was made (a leaver that was never registered registered first): read again at once.
     Again,
+    /// The change would exceed one of Cloud DNS's per-change limits: apply fewer entries at once.
+    TooBig,
 }
 
-/// Applies one batch of the spec's zone, retrying on conflicts until the holder's deadline; one answer per entry.
+/// Applies one batch of the spec's zone, in as many changes as Cloud DNS's limits need; one answer per entry.
 async fn apply_batch(c: &Ctx, ops: &[(String, Op)]) -> Vec<Answer> {
+    let mut answers = Vec::with_capacity(ops.len());
+    let mut rest = ops;
+    let mut size = ops.len();
+    while !rest.is_empty() {
+        let n = size.clamp(1, rest.len());
+        match apply_chunk(c, &rest[..n]).await {
+            None if n > 1 => size = n / 2,
+            None => {
+                answers.push(Answer::Failed(StepError::new(
+                    "DNS users registry change too large",
+                    format!(
+                        "Registering {} in the zone {} would exceed a Cloud DNS limit per change (the project's \
+                         DNS quota). Ask Google to raise `totalRrdataSizePerChange` for the project.",
+                        rest[0].0, c.spec.dns_zone_name
+                    ),
+                )));
+                rest = &rest[1..];
+            }
+            Some(a) => {
+                answers.extend(a);
+                rest = &rest[n..];
+            }
+        }
+    }
+    answers
+}
+
+/// Applies `ops` in one change, retrying on conflicts until the holder's deadline; `None` when one change cannot
+/// hold them.
+async fn apply_chunk(c: &Ctx, ops: &[(String, Op)]) -> Option<Vec<Answer>> {
     let joins: BTreeSet<String> = ops
         .iter()
         .filter(|(_, op)| *op == Op::Join)
@@ -184,9 +502,10 @@ async fn apply_batch(c: &Ctx, ops: &[(String, Op)]) -> Vec<Answer> {
             _ => None,
         })
         .collect();
+    let limits = limits(c).await;
     let mut conflicts: u32 = 0;
     let result = loop {
-        match round(c, &joins, &leaves).await {
+        match round(c, &joins, &leaves, &limits).await {
             Ok(Round::Conflict) => {
                 conflicts += 1;
                 let ceiling = Duration::from_millis(100u64.saturating_mul(1 << conflicts.min(6)))
@@ -202,20 +521,23 @@ async fn apply_batch(c: &Ctx, ops: &[(String, Op)]) -> Vec<Answer> {
                 }
             }
             Ok(Round::Again) => {}
+            Ok(Round::TooBig) => return None,
             Ok(done) => break Ok(done),
             Err(e) => break Err(e),
         }
     };
-    ops.iter()
-        .map(|(m, op)| match (&result, op) {
-            (Err(e), _) => Answer::Failed(e.clone()),
-            (Ok(Round::Changed { before }), Op::Join) => Answer::Done(!before.contains(m)),
-            (Ok(Round::ZoneGone), Op::Join) => Answer::ZoneGone,
-            (Ok(Round::ZoneGone), Op::Leave { .. }) => Answer::Done(true),
-            (Ok(Round::Released { zone_deleted }), _) => Answer::Done(*zone_deleted),
-            (Ok(_), _) => Answer::Done(false),
-        })
-        .collect()
+    Some(
+        ops.iter()
+            .map(|(m, op)| match (&result, op) {
+                (Err(e), _) => Answer::Failed(e.clone()),
+                (Ok(Round::Changed { before }), Op::Join) => Answer::Done(!before.contains(m)),
+                (Ok(Round::ZoneGone), Op::Join) => Answer::ZoneGone,
+                (Ok(Round::ZoneGone), Op::Leave { .. }) => Answer::Done(true),
+                (Ok(Round::Released { zone_deleted }), _) => Answer::Done(*zone_deleted),
+                (Ok(_), _) => Answer::Done(false),
+            })
+            .collect(),
+    )
 }
 
 /// One read and one change of the registry (and, for the last users leaving, of the record and the zone).
@@ -223,30 +545,26 @@ async fn round(
     c: &Ctx,
     joins: &BTreeSet<String>,
     leaves: &BTreeMap<String, String>,
+    limits: &Limits,
 ) -> Result<Round, StepError> {
     let s = &c.spec;
     let dns = c.clients.dns();
-    let name = registry_name(&s.domain);
-    let what = format!("DNS users registry {name}");
-    let registry = found(
-        dns.get_rrset(&s.project, &s.dns_zone_name, &name, REGISTRY_TYPE)
-            .await,
-        &what,
-    )?;
-    let before = members_of(registry.as_ref());
+    let what = format!("DNS users registry {}", registry_name(&s.domain));
+    let registry = read_registry(c).await?;
+    let before = registry.all();
+    let leaving: BTreeSet<String> = leaves.keys().cloned().collect();
+    if let Some(change) = plan(&registry, &s.domain, joins, &leaving, limits) {
+        if !limits.admits(&change) {
+            return Ok(Round::TooBig);
+        }
+        return settle(c, &change, &what, Round::Changed { before }).await;
+    }
     let mut after = before.clone();
     after.extend(joins.iter().cloned());
-    after.retain(|m| !leaves.contains_key(m));
+    after.retain(|m| !leaving.contains(m));
     if !after.is_empty() {
-        if after == before {
-            return Ok(Round::Changed { before });
-        }
-        let change = gcp::dns::Change {
-            deletions: registry.into_iter().collect(),
-            additions: vec![registry_rrset(&s.domain, &after)],
-            ..Default::default()
-        };
-        return settle(c, &change, &what, Round::Changed { before }).await;
+        // Nothing to change: every joiner is listed, no leaver is.
+        return Ok(Round::Changed { before });
     }
     // Nobody registered remains: the zone goes if it is csmrun's and no route of an unregistered service (made
     // before the registry existed, or imported and not updated since) uses the domain.
@@ -257,19 +575,23 @@ async fn round(
     let labelled =
         zone.labels.get(names::MANAGED_BY_KEY).map(String::as_str) == Some(names::MANAGED_BY_VALUE);
     let routes: BTreeSet<&str> = leaves.values().map(String::as_str).collect();
+    let existing = registry.existing();
     if !labelled || routes_under_domain(c, &routes).await? {
         tracing::info!(
             zone = s.dns_zone_name,
             labelled,
             "DNS zone and record kept: not csmrun's, or other routes serve hostnames under the domain"
         );
-        let Some(registry) = registry else {
+        if existing.is_empty() {
             return Ok(Round::Changed { before });
-        };
+        }
         let change = gcp::dns::Change {
-            deletions: vec![registry],
+            deletions: existing,
             ..Default::default()
         };
+        if !limits.admits(&change) {
+            return Ok(Round::TooBig);
+        }
         return settle(c, &change, &what, Round::Changed { before }).await;
     }
     let want = bodies::wildcard_record(s);
@@ -288,25 +610,32 @@ async fn round(
         }
         None => None,
     };
-    if registry.is_none() && record.is_some() {
+    if existing.is_empty() && record.is_some() {
         // Leavers that never registered (made before the registry existed, or whose registration was refused)
         // register first, so that the change which removes the record is conditional on nobody having joined.
-        let leavers: BTreeSet<String> = leaves.keys().cloned().collect();
-        let change = gcp::dns::Change {
-            additions: vec![registry_rrset(&s.domain, &leavers)],
-            ..Default::default()
+        let Some(change) = plan(&registry, &s.domain, &leaving, &BTreeSet::new(), limits) else {
+            return Ok(Round::Again);
         };
+        if !limits.admits(&change) {
+            return Ok(Round::TooBig);
+        }
         return settle(c, &change, &what, Round::Again).await;
     }
-    let deletions: Vec<_> = registry.into_iter().chain(record).collect();
+    // One change deletes the head, every shard it names (each exactly as read, listing only leavers) and the
+    // record: it fails if any joiner changed any of them since they were read.
+    let deletions: Vec<_> = existing.into_iter().chain(record).collect();
     if !deletions.is_empty() {
         let change = gcp::dns::Change {
             deletions,
             ..Default::default()
         };
+        if !limits.admits(&change) {
+            return Ok(Round::TooBig);
+        }
         let released = Round::Released {
             zone_deleted: false,
         };
+        // Awaited until done: Cloud DNS refuses to delete a zone whose record sets a pending change still holds.
         match settle(c, &change, &what, released).await? {
             Round::Released { .. } => {}
             other => return Ok(other),
@@ -328,8 +657,9 @@ async fn round(
     Ok(Round::Released { zone_deleted })
 }
 
-/// Sends `change`; `done` when it applied, [`Round::Conflict`] when the registry or record changed since they were
-/// read, [`Round::ZoneGone`] when the zone is gone.
+/// Sends `change` and waits until Cloud DNS reports it `done` (reads show it from then on); `done` when it
+/// applied, [`Round::Conflict`] when the registry or record changed since they were read, [`Round::ZoneGone`] when
+/// the zone is gone.
 async fn settle(
     c: &Ctx,
     change: &gcp::dns::Change,
@@ -338,23 +668,28 @@ async fn settle(
 ) -> Result<Round, StepError> {
     let s = &c.spec;
     let dns = c.clients.dns();
-    match dns
+    let accepted = match dns
         .create_change(&s.project, &s.dns_zone_name, change)
         .await
     {
-        Ok(_) => Ok(done),
-        Err(e) if e.is_conflict() || e.is_already_exists() => Ok(Round::Conflict),
+        Ok(a) => a,
+        Err(e) if e.is_conflict() || e.is_already_exists() => return Ok(Round::Conflict),
         // Cloud DNS also answers 404 for a deletion whose record set no longer exists: only a missing zone means
         // the zone is gone.
         Err(e) if e.is_not_found() => {
             let r = dns.get_managed_zone(&s.project, &s.dns_zone_name).await;
-            match found(r, &format!("DNS zone {}", s.dns_zone_name))? {
+            return match found(r, &format!("DNS zone {}", s.dns_zone_name))? {
                 Some(_) => Ok(Round::Conflict),
                 None => Ok(Round::ZoneGone),
-            }
+            };
         }
-        Err(e) => Err(StepError::api(&format!("change {what}"), &e)),
-    }
+        Err(e) => return Err(StepError::api(&format!("change {what}"), &e)),
+    };
+    // The next read of this process (the next batch's compare-and-swap, a zone delete) must see the change.
+    dns.wait_change(&s.project, &s.dns_zone_name, accepted)
+        .await
+        .map_err(|e| StepError::api(&format!("wait for the change of {what} to be done"), &e))?;
+    Ok(done)
 }
 
 /// Whether a route other than `own` in the project serves a hostname under the spec's domain.
@@ -612,19 +947,12 @@ pub async fn delete_zone(c: &Ctx) -> Result<(), StepError> {
     }
 }
 
-/// Whether another service uses the domain: registered in the zone, or with an HTTPRoute serving a hostname under
-/// it (services that never registered).
+/// Whether another service uses the domain: registered in the zone (any shard), or with an HTTPRoute serving a
+/// hostname under it (services that never registered).
 pub async fn other_users(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    let name = registry_name(&s.domain);
-    let r = c
-        .clients
-        .dns()
-        .get_rrset(&s.project, &s.dns_zone_name, &name, REGISTRY_TYPE)
-        .await;
-    let registry = found(r, &format!("DNS users registry {name}"))?;
     let own = s.marker();
-    if members_of(registry.as_ref()).iter().any(|m| *m != own) {
+    if read_registry(c).await?.all().iter().any(|m| *m != own) {
         return Ok(true);
     }
     routes_under_domain(c, &BTreeSet::from([s.route_name.as_str()])).await

@@ -1,12 +1,13 @@
-//! Cloud DNS v1: managed zones (public and private), record sets and changes. DNS is synchronous: zones and
-//! record sets exist as soon as the call returns; a change reports `pending` briefly, then `done`.
+//! Cloud DNS v1: managed zones (public and private), record sets, changes and the project's quota. Zones and
+//! record sets made through their own methods exist as soon as the call returns; a change reports `pending`,
+//! then `done`, and reads show it once it is done (`changes`).
 
 mod changes;
 mod rrsets;
 mod zones;
 
 use crate::error::ApiError;
-use crate::services::{pages, Call, Registry};
+use crate::services::{pages, Call, Registry, Reply};
 use crate::world::{collections, World};
 use serde_json::Value;
 
@@ -27,6 +28,29 @@ pub fn register(r: &mut Registry) {
     r.add("dns.changes.create", changes::create);
     r.add("dns.changes.get", changes::get);
     r.add("dns.changes.list", changes::list);
+    r.add("dns.projects.get", project);
+}
+
+/// `projects.get`: the project with the limits Cloud DNS enforces (cloud.google.com/dns/quotas, "Resource
+/// limits"); the records per record set follow the emulator's setting.
+fn project(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
+    let p = call.param("project")?;
+    let project = world.project(p).ok_or_else(|| missing("project", p))?;
+    Ok(Reply::json(serde_json::json!({
+        "kind": "dns#project",
+        "id": project.id,
+        "number": project.number,
+        "quota": {
+            "kind": "dns#quota",
+            "managedZones": 10_000,
+            "rrsetsPerManagedZone": changes::RRSETS_PER_ZONE,
+            "resourceRecordsPerRrset": world.settings.dns_records_per_rrset,
+            "rrsetAdditionsPerChange": changes::ADDITIONS_PER_CHANGE,
+            "rrsetDeletionsPerChange": changes::DELETIONS_PER_CHANGE,
+            "totalRrdataSizePerChange": changes::RRDATA_BYTES_PER_CHANGE,
+            "nameserversPerDelegation": 8,
+        },
+    })))
 }
 
 /// Cloud DNS's 404 wording: "The 'parameters.X' resource named 'Y' does not exist."

@@ -1,5 +1,6 @@
 //! Resource record sets through the per-record REST methods, and the record checks shared with changes.
 
+use super::changes::{check_records_per_rrset, served_rrset, served_rrsets};
 use super::{invalid, missing, page, zone};
 use crate::error::ApiError;
 use crate::services::{Call, Reply};
@@ -87,6 +88,7 @@ pub fn create(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     if world.get(collections::DNS_RRSETS, &k).is_some() {
         return Err(already_exists(&name, &ty));
     }
+    check_records_per_rrset(world, &record)?;
     world.put(collections::DNS_RRSETS, &k, record.clone());
     Ok(Reply::json(record))
 }
@@ -103,8 +105,14 @@ fn existing(world: &World, call: &Call) -> Result<(String, Value, Value), ApiErr
     Ok((k, zone, record))
 }
 
+/// A read sees a record set as the done changes left it.
 pub fn get(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
-    Ok(Reply::json(existing(world, call)?.2))
+    let (zone_key, _) = zone(world, call)?;
+    let name = call.param("name")?;
+    let ty = call.param("type")?;
+    served_rrset(world, &zone_key, &key(&zone_key, name, ty))
+        .map(Reply::json)
+        .ok_or_else(|| missing("name", &format!("{name} ({ty})")))
 }
 
 pub fn list(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
@@ -117,10 +125,8 @@ pub fn list(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
         )
         .with_reason("invalid"));
     }
-    let mut records: Vec<Value> = world
-        .list(collections::DNS_RRSETS, &format!("{zone_key}/rrsets/"))
-        .into_iter()
-        .map(|(_, r)| r)
+    let mut records: Vec<Value> = served_rrsets(world, &zone_key)
+        .into_values()
         .filter(|r| name.is_none_or(|n| r["name"] == n) && ty.is_none_or(|t| r["type"] == t))
         .collect();
     // Google lists the apex NS and SOA first, then the rest by name.
@@ -152,6 +158,7 @@ pub fn patch(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
         ));
     }
     let record = checked(&zone, &merged, "entity.rrset")?;
+    check_records_per_rrset(world, &record)?;
     world.put(collections::DNS_RRSETS, &k, record.clone());
     Ok(Reply::json(record))
 }

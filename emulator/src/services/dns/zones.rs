@@ -241,9 +241,12 @@ pub fn delete(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
     let (key, zone) = zone(world, call)?;
     let apex = zone["dnsName"].as_str().unwrap_or_default().to_string();
     let records = world.list(collections::DNS_RRSETS, &format!("{key}/rrsets/"));
-    let busy = records
-        .iter()
-        .any(|(_, r)| !(r["name"] == apex && (r["type"] == "NS" || r["type"] == "SOA")));
+    let apex_only = |r: &Value| r["name"] == apex && (r["type"] == "NS" || r["type"] == "SOA");
+    // Record sets that a pending change deletes are still there until it is done.
+    let busy = records.iter().any(|(_, r)| !apex_only(r))
+        || super::changes::served_rrsets(world, &key)
+            .values()
+            .any(|r| !apex_only(r));
     if busy {
         let name = zone["name"].as_str().unwrap_or_default();
         return Err(ApiError::new(
