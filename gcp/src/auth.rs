@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use google_cloud_auth::credentials::{
     external_account, impersonated, service_account, user_account, AccessTokenCredentials, Builder,
-    Credentials,
+    CacheableResource, Credentials, CredentialsProvider,
 };
 use serde_json::Value;
 
@@ -43,6 +43,19 @@ impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
     }
+}
+
+/// The header Google's clients send the quota project in: the credentials' `quota_project_id`, or the
+/// provider's `billing_project` / the resource's project under `user_project_override`.
+pub const USER_PROJECT_HEADER: &str = "x-goog-user-project";
+
+/// What a request is authorized with: the bearer token and, when the credentials name one, their quota project.
+#[derive(Clone, Debug)]
+pub struct Authorization {
+    pub token: Token,
+    /// `quota_project_id` of an authorized_user / external_account JSON (or `GOOGLE_CLOUD_QUOTA_PROJECT` with
+    /// Application Default Credentials), as google-cloud-auth reports it in its `x-goog-user-project` header.
+    pub quota_project: Option<String>,
 }
 
 /// A source of bearer tokens; cheap to clone.
@@ -92,13 +105,49 @@ impl Auth {
 
     /// A token to send now (google-cloud-auth caches and refreshes it).
     pub async fn token(&self) -> Result<Token, Error> {
+        self.authorize().await.map(|a| a.token)
+    }
+
+    /// The token and the credentials' quota project, from the headers google-cloud-auth builds for a request
+    /// (it reads `quota_project_id` from the credentials JSON, and `GOOGLE_CLOUD_QUOTA_PROJECT`, as Google's other
+    /// clients do).
+    pub async fn authorize(&self) -> Result<Authorization, Error> {
         match &self.0 {
-            Source::Static(t) => Ok(t.clone()),
-            Source::Google(c) => c
-                .access_token()
-                .await
-                .map(|t| Token::new(t.token))
-                .map_err(|e| Error::auth(format!("could not obtain an access token: {e}"))),
+            Source::Static(t) => Ok(Authorization {
+                token: t.clone(),
+                quota_project: None,
+            }),
+            Source::Google(c) => {
+                let failed = |e: &dyn fmt::Display| {
+                    Error::auth(format!("could not obtain an access token: {e}"))
+                };
+                let headers = match CredentialsProvider::headers(c, http::Extensions::new())
+                    .await
+                    .map_err(|e| failed(&e))?
+                {
+                    CacheableResource::New { data, .. } => data,
+                    // Only answered to a caller that sent an entity tag, which this one never does.
+                    CacheableResource::NotModified => {
+                        return Err(failed(&"the credentials returned no headers"))
+                    }
+                };
+                let token = headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .map(Token::new)
+                    .ok_or_else(|| failed(&"the credentials gave no bearer token"))?;
+                let quota_project = headers
+                    .get(USER_PROJECT_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string);
+                Ok(Authorization {
+                    token,
+                    quota_project,
+                })
+            }
         }
     }
 }
