@@ -86,10 +86,16 @@ impl Auth {
     /// Errors name the source (path or credential type) but never include key material.
     pub fn google(credentials: Option<&str>, impersonate: Option<&str>) -> Result<Self, Error> {
         let base = match credentials.map(str::trim).filter(|c| !c.is_empty()) {
-            None => Builder::default()
-                .with_scopes([CLOUD_PLATFORM_SCOPE])
-                .build_access_token_credentials()
-                .map_err(|e| Error::auth(format!("application default credentials: {e}")))?,
+            None => {
+                let mut adc = Builder::default().with_scopes([CLOUD_PLATFORM_SCOPE]);
+                // google-cloud-auth reads `quota_project_id` from an authorized_user file but not from an
+                // external_account one; Google's other clients read it from both.
+                if let Some(q) = adc_quota_project() {
+                    adc = adc.with_quota_project_id(q);
+                }
+                adc.build_access_token_credentials()
+                    .map_err(|e| Error::auth(format!("application default credentials: {e}")))?
+            }
             Some(c) => from_json(load_json(c)?)?,
         };
         let creds = match impersonate.map(str::trim).filter(|s| !s.is_empty()) {
@@ -174,27 +180,77 @@ fn load_json(credentials: &str) -> Result<Value, Error> {
         .map_err(|e| Error::auth(format!("credentials are not valid JSON: {e}")))
 }
 
+/// The `quota_project_id` of a credentials JSON, if it names one.
+fn quota_project_of(json: &Value) -> Option<String> {
+    json.get("quota_project_id")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_string)
+}
+
+/// The `quota_project_id` of the Application Default Credentials file, found where google-cloud-auth looks
+/// (AIP-4110: `GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's well-known file). Any problem reading it is left
+/// for google-cloud-auth to report; nothing of the file is logged.
+fn adc_quota_project() -> Option<String> {
+    let path = match std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => {
+            let root = if cfg!(windows) {
+                std::env::var_os("APPDATA").map(|r| std::path::PathBuf::from(r).join("gcloud"))
+            } else {
+                std::env::var_os("HOME").map(|r| std::path::PathBuf::from(r).join(".config/gcloud"))
+            };
+            root?.join("application_default_credentials.json")
+        }
+    };
+    let text = std::fs::read_to_string(path).ok()?;
+    quota_project_of(&serde_json::from_str(&text).ok()?)
+}
+
 fn from_json(json: Value) -> Result<AccessTokenCredentials, Error> {
     let kind = json
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    // Set on every builder: only the authorized_user one reads it from the JSON by itself.
+    let quota = quota_project_of(&json);
     let built = match kind.as_str() {
-        "service_account" => service_account::Builder::new(json)
-            .with_access_specifier(service_account::AccessSpecifier::from_scopes([
-                CLOUD_PLATFORM_SCOPE,
-            ]))
-            .build_access_token_credentials(),
-        "authorized_user" => user_account::Builder::new(json)
-            .with_scopes([CLOUD_PLATFORM_SCOPE])
-            .build_access_token_credentials(),
-        "external_account" => external_account::Builder::new(json)
-            .with_scopes([CLOUD_PLATFORM_SCOPE])
-            .build_access_token_credentials(),
-        "impersonated_service_account" => impersonated::Builder::new(json)
-            .with_scopes([CLOUD_PLATFORM_SCOPE])
-            .build_access_token_credentials(),
+        "service_account" => {
+            let b = service_account::Builder::new(json).with_access_specifier(
+                service_account::AccessSpecifier::from_scopes([CLOUD_PLATFORM_SCOPE]),
+            );
+            match quota {
+                Some(q) => b.with_quota_project_id(q),
+                None => b,
+            }
+            .build_access_token_credentials()
+        }
+        "authorized_user" => {
+            let b = user_account::Builder::new(json).with_scopes([CLOUD_PLATFORM_SCOPE]);
+            match quota {
+                Some(q) => b.with_quota_project_id(q),
+                None => b,
+            }
+            .build_access_token_credentials()
+        }
+        "external_account" => {
+            let b = external_account::Builder::new(json).with_scopes([CLOUD_PLATFORM_SCOPE]);
+            match quota {
+                Some(q) => b.with_quota_project_id(q),
+                None => b,
+            }
+            .build_access_token_credentials()
+        }
+        "impersonated_service_account" => {
+            let b = impersonated::Builder::new(json).with_scopes([CLOUD_PLATFORM_SCOPE]);
+            match quota {
+                Some(q) => b.with_quota_project_id(q),
+                None => b,
+            }
+            .build_access_token_credentials()
+        }
         "" => return Err(Error::auth("credentials JSON has no \"type\" field")),
         other => {
             return Err(Error::auth(format!(
