@@ -233,6 +233,7 @@ async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let logged_headers = crate::reqlog::logged_headers(req.headers());
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b.to_vec(),
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
@@ -245,7 +246,10 @@ async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         body,
     };
     let answer = router::handle(&shared, incoming.clone_body()).await;
-    let entry = router::log_entry(&method, &path, &query, &incoming.body, &answer);
+    let mut entry = router::log_entry(&method, &path, &query, &incoming.body, &answer);
+    if let Some(headers) = logged_headers {
+        entry["headers"] = headers;
+    }
     shared.log().push(entry);
     into_response(answer)
 }
