@@ -29,6 +29,8 @@ pub struct ProviderConfig {
     pub mesh_settle_time: Val<String>,
     pub request_timeout: Val<String>,
     pub default_labels: Val<BTreeMap<String, String>>,
+    pub billing_project: Val<String>,
+    pub user_project_override: Val<bool>,
 }
 
 /// Default of `iam_propagation_wait`.
@@ -81,6 +83,63 @@ fn dur(v: &Val<String>, name: &str, default: Duration, diags: &mut Diagnostics) 
     }
 }
 
+/// `billing_project` and `user_project_override` with the google provider's meaning and environment fallbacks
+/// (`GOOGLE_BILLING_PROJECT`, `USER_PROJECT_OVERRIDE`): without the override the billing project is not sent
+/// (the credentials' own quota project still is).
+fn user_project(
+    c: &ProviderConfig,
+    env: EnvLookup<'_>,
+    diags: &mut Diagnostics,
+) -> gcp::transport::UserProject {
+    let on = match &c.user_project_override {
+        Val::Known(b) => *b,
+        _ => match env("USER_PROJECT_OVERRIDE") {
+            None => false,
+            Some(v) => parse_bool(&v).unwrap_or_else(|| {
+                diags.attribute_error(
+                    AttributePath::root().attr("user_project_override"),
+                    "Invalid USER_PROJECT_OVERRIDE",
+                    format!(
+                        "`USER_PROJECT_OVERRIDE` is {v:?}; set it to true or false, or set \
+                         `user_project_override` in the provider block."
+                    ),
+                );
+                false
+            }),
+        },
+    };
+    let billing = setting(&c.billing_project, env, &["GOOGLE_BILLING_PROJECT"]);
+    if let Some(b) = &billing {
+        let valid = b.chars().all(|ch| ch.is_ascii_graphic());
+        if !valid {
+            diags.attribute_error(
+                AttributePath::root().attr("billing_project"),
+                "Invalid billing project",
+                format!(
+                    "`billing_project` (or GOOGLE_BILLING_PROJECT) is {b:?}; write a project ID such as \
+                     \"my-billing-project\"."
+                ),
+            );
+        }
+    }
+    if on {
+        gcp::transport::UserProject::Override {
+            billing_project: billing,
+        }
+    } else {
+        gcp::transport::UserProject::FromCredentials
+    }
+}
+
+/// Go's `strconv.ParseBool`, which the google provider reads `USER_PROJECT_OVERRIDE` with.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim() {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 /// Resolved settings (no network yet).
 pub struct Resolved {
     pub settings: gcp::Settings,
@@ -115,6 +174,7 @@ pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagn
         )),
         _ => None,
     };
+    let user_project = user_project(c, env, &mut diags);
     let settings = gcp::Settings {
         credentials: setting(&c.credentials, env, &["GOOGLE_CREDENTIALS"]),
         access_token: setting(&c.access_token, env, &["GOOGLE_OAUTH_ACCESS_TOKEN"])
@@ -133,6 +193,7 @@ pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagn
             "terraform-provider-csmrun/{}",
             env!("CARGO_PKG_VERSION")
         )),
+        user_project,
         ..Default::default()
     };
     if diags.has_errors() {
@@ -231,6 +292,65 @@ mod tests {
         let r = resolve(&c, &env).unwrap();
         assert_eq!(r.project.as_deref(), Some("block-project"));
         assert_eq!(r.iam_propagation_wait, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn user_project_override_sends_the_billing_project_and_without_it_nothing_is_overridden() {
+        use gcp::transport::UserProject;
+        let with = |c: ProviderConfig, env: &'static [(&'static str, &'static str)]| {
+            resolve(&c, &env_of(env)).map(|r| r.settings.user_project)
+        };
+        let block = ProviderConfig {
+            billing_project: Val::Known("bill".into()),
+            user_project_override: Val::Known(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            with(block, &[]).ok(),
+            Some(UserProject::Override {
+                billing_project: Some("bill".into())
+            })
+        );
+        let billing_only = ProviderConfig {
+            billing_project: Val::Known("bill".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            with(billing_only, &[]).ok(),
+            Some(UserProject::FromCredentials)
+        );
+        assert_eq!(
+            with(
+                ProviderConfig::default(),
+                &[
+                    ("USER_PROJECT_OVERRIDE", "true"),
+                    ("GOOGLE_BILLING_PROJECT", "env-bill")
+                ]
+            )
+            .ok(),
+            Some(UserProject::Override {
+                billing_project: Some("env-bill".into())
+            })
+        );
+        let off_in_block = ProviderConfig {
+            user_project_override: Val::Known(false),
+            ..Default::default()
+        };
+        assert_eq!(
+            with(off_in_block, &[("USER_PROJECT_OVERRIDE", "true")]).ok(),
+            Some(UserProject::FromCredentials),
+            "the block wins over the environment"
+        );
+        let diags = with(
+            ProviderConfig::default(),
+            &[("USER_PROJECT_OVERRIDE", "yes")],
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            diags.iter().next().unwrap().attribute,
+            Some(AttributePath::root().attr("user_project_override"))
+        );
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub fn provider_schema() -> Schema {
             .attribute(
                 Attribute::optional("default_labels", Type::Map(Box::new(Type::String)))
                     .description("Labels added to every labelled part."),
+            )
+            .attribute(opt("billing_project", "Project billed for quota, sent as `x-goog-user-project` when `user_project_override` is true; else `GOOGLE_BILLING_PROJECT`."))
+            .attribute(
+                Attribute::optional("user_project_override", Type::Bool).description(
+                    "Send `billing_project`, or without it each request's own project, as `x-goog-user-project`; else `USER_PROJECT_OVERRIDE`; default `false` (the credentials' `quota_project_id` is sent when they have one).",
+                ),
             ),
     )
 }

@@ -16,7 +16,26 @@ pub const MAX_ENTRIES: usize = 100_000;
 /// Most bytes of entries (as JSON text) kept.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-/// Request log entries (`time`, `method`, `path`, `query`, `body`, `status`, `response`).
+/// The request headers a log entry records: only `x-goog-user-project` (which project a request bills), never
+/// credentials.
+pub const LOGGED_HEADERS: [&str; 1] = ["x-goog-user-project"];
+
+/// The entry's `headers` object for `headers`, or `None` when the request sent none of [`LOGGED_HEADERS`].
+pub fn logged_headers(headers: &axum::http::HeaderMap) -> Option<Value> {
+    let mut out = serde_json::Map::new();
+    for name in LOGGED_HEADERS {
+        if let Some(v) = headers.get(name) {
+            out.insert(
+                name.to_string(),
+                Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            );
+        }
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
+}
+
+/// Request log entries (`time`, `method`, `path`, `query`, `body`, `status`, `response`, and `headers` when the
+/// request sent one of [`LOGGED_HEADERS`]).
 #[derive(Debug, Default)]
 pub struct RequestLog {
     /// Each entry as its JSON line: kept once, as text, so reading the log does not double it.

@@ -243,6 +243,7 @@ async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let logged_headers = crate::reqlog::logged_headers(req.headers());
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b.to_vec(),
         // Google's front end answers both with its HTML error page, before any API sees the request.
@@ -269,7 +270,10 @@ async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         body,
     };
     let answer = router::handle(&shared, incoming.clone_body()).await;
-    let entry = router::log_entry(&method, &path, &query, &incoming.body, &answer);
+    let mut entry = router::log_entry(&method, &path, &query, &incoming.body, &answer);
+    if let Some(headers) = logged_headers {
+        entry["headers"] = headers;
+    }
     shared.log().push(entry);
     into_response(answer)
 }

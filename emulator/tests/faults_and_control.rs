@@ -282,3 +282,189 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+async fn refused(env: &Env, rule: Value) -> String {
+    let (status, text) = env.control("POST", "faults", Some(rule)).await;
+    assert_eq!(status, 400, "{text}");
+    text
+}
+
+#[tokio::test]
+async fn a_compute_fault_replays_the_concurrent_operations_quota_body() {
+    let env = Env::start().await;
+    add_fault(
+        &env,
+        json!({"api": "compute", "method": "regionNetworkEndpointGroups.list", "times": 1,
+               "code": 403, "reason": "rateLimitExceeded", "domain": "usageLimits",
+               "message": "Rate Limit Exceeded",
+               "errorInfo": {"reason": "CONCURRENT_OPERATIONS_QUOTA_EXCEEDED",
+                             "domain": "compute.googleapis.com",
+                             "metadata": {"containerType": "PROJECT", "location": "r1"}}}),
+    )
+    .await;
+    let path = format!("/compute/v1/projects/{P}/regions/{R}/networkEndpointGroups");
+    let (status, body) = env.call("GET", &path, None).await;
+    assert_eq!(status, 403);
+    let e = &body["error"];
+    assert_eq!(e["code"], 403);
+    assert_eq!(e["message"], "Rate Limit Exceeded");
+    assert_eq!(
+        e["errors"],
+        json!([{"message": "Rate Limit Exceeded", "domain": "usageLimits", "reason": "rateLimitExceeded"}])
+    );
+    assert!(
+        e.get("status").is_none(),
+        "Compute's envelope has no status: {body}"
+    );
+    assert_eq!(
+        e["details"],
+        json!([{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "CONCURRENT_OPERATIONS_QUOTA_EXCEEDED", "domain": "compute.googleapis.com",
+                "metadata": {"containerType": "PROJECT", "location": "r1"}}])
+    );
+    let (again, _) = env.call("GET", &path, None).await;
+    assert_eq!(again, 200, "one-shot");
+}
+
+#[tokio::test]
+async fn a_run_fault_carries_its_status_and_reason_in_google_rpc_status_with_error_info() {
+    let env = Env::start().await;
+    add_fault(
+        &env,
+        json!({"api": "run", "method": "services.get", "code": 403, "status": "PERMISSION_DENIED",
+               "reason": "IAM_PERMISSION_DENIED",
+               "message": "Permission 'run.services.get' denied on resource 'x' (or it may not exist)."}),
+    )
+    .await;
+    let (status, body) = env.call("GET", &env.run("services/x"), None).await;
+    assert_eq!(status, 403);
+    let e = &body["error"];
+    assert_eq!(e["status"], "PERMISSION_DENIED");
+    assert_eq!(
+        e["message"],
+        "Permission 'run.services.get' denied on resource 'x' (or it may not exist)."
+    );
+    assert!(e.get("errors").is_none(), "{body}");
+    assert_eq!(
+        e["details"][0]["@type"],
+        "type.googleapis.com/google.rpc.ErrorInfo"
+    );
+    assert_eq!(e["details"][0]["reason"], "IAM_PERMISSION_DENIED");
+    assert_eq!(e["details"][0]["domain"], "run.googleapis.com");
+}
+
+#[tokio::test]
+async fn dns_and_resource_manager_faults_take_any_status_reason_and_message() {
+    let env = Env::start().await;
+    add_fault(
+        &env,
+        json!({"api": "dns", "method": "managedZones.list", "times": 1, "code": 409,
+               "reason": "operationInProgress", "message": "A change is in progress."}),
+    )
+    .await;
+    let (status, body) = env
+        .call("GET", &format!("/dns/v1/projects/{P}/managedZones"), None)
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["errors"][0]["reason"], "operationInProgress");
+    assert_eq!(body["error"]["errors"][0]["domain"], "global");
+    assert_eq!(body["error"]["message"], "A change is in progress.");
+
+    add_fault(
+        &env,
+        json!({"api": "cloudresourcemanager", "method": "projects.get", "times": 1, "code": 400,
+               "status": "FAILED_PRECONDITION", "message": "Project is being set up."}),
+    )
+    .await;
+    let (status, body) = get_project(&env).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["status"], "FAILED_PRECONDITION");
+    assert_eq!(body["error"]["message"], "Project is being set up.");
+}
+
+#[tokio::test]
+async fn a_rule_naming_a_method_no_discovery_document_has_is_refused_with_a_suggestion() {
+    let env = Env::start().await;
+    let text = refused(
+        &env,
+        json!({"api": "compute", "method": "regionNetworkEndpointGroup.insert", "code": 403}),
+    )
+    .await;
+    assert!(
+        text.contains("regionNetworkEndpointGroup.insert") && text.contains("never fire"),
+        "{text}"
+    );
+    assert!(
+        text.contains("compute.regionNetworkEndpointGroups.insert"),
+        "suggests the real method: {text}"
+    );
+    // A real method of another API does not count.
+    let text = refused(
+        &env,
+        json!({"api": "run", "method": "regionNetworkEndpointGroups.insert", "code": 503}),
+    )
+    .await;
+    assert!(text.contains("run discovery document"), "{text}");
+    // Without an api, any document may have it.
+    add_fault(
+        &env,
+        json!({"method": "regionNetworkEndpointGroups.insert", "code": 503, "times": 1}),
+    )
+    .await;
+    let (_, listed) = env.control("GET", "faults", None).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&listed).unwrap()["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "refused rules were not added"
+    );
+}
+
+#[tokio::test]
+async fn malformed_error_shapes_are_refused() {
+    let env = Env::start().await;
+    let text = refused(&env, json!({"api": "run", "code": 403, "status": "DENIED"})).await;
+    assert!(text.contains("google.rpc.Code"), "{text}");
+    let text = refused(&env, json!({"api": "run", "reason": "X", "latency": "1s"})).await;
+    assert!(text.contains("needs a code"), "{text}");
+    let text = refused(
+        &env,
+        json!({"api": "compute", "code": 403, "reason": "bad reason\n"}),
+    )
+    .await;
+    assert!(text.contains("reason"), "{text}");
+    let text = refused(&env, json!({"api": "compute", "code": 200})).await;
+    assert!(text.contains("400-599"), "{text}");
+    let text = refused(&env, json!({"api": "computer", "code": 503})).await;
+    assert!(text.contains("unknown api"), "{text}");
+}
+
+#[tokio::test]
+async fn the_request_log_records_x_goog_user_project_and_never_the_authorization() {
+    let env = Env::start().await;
+    let url = env.url(&format!("/cloudresourcemanager/v1/projects/{P}"));
+    let sent = env
+        .http
+        .get(&url)
+        .bearer_auth("secret-token-value")
+        .header("x-goog-user-project", "billing-p")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    get_project(&env).await;
+    let (_, log) = env.control("GET", "requests", None).await;
+    let entries: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(
+        entries[0]["headers"],
+        json!({"x-goog-user-project": "billing-p"})
+    );
+    assert!(entries[1].get("headers").is_none(), "{}", entries[1]);
+    assert!(!log.contains("secret-token-value"), "{log}");
+}

@@ -10,7 +10,7 @@ use crate::auth::{Auth, Token};
 use crate::endpoints::{CustomEndpoints, Endpoints, EMULATOR_HOST_ENV};
 use crate::error::Error;
 use crate::retry::{Backoff, RetryPolicy};
-use crate::transport::{Transport, TransportOptions};
+use crate::transport::{Transport, TransportOptions, UserProject};
 use crate::{compute, dns, network_services, resource_manager, run};
 
 /// The provider settings this crate needs (PRODUCT.md §5); environment fallbacks are the provider's job,
@@ -35,6 +35,9 @@ pub struct Settings {
     /// the emulator, where a poll is cheap and operations are time-scaled to be short (a longer cap made a
     /// short operation without a `wait` method, such as an HTTPRoute create, be seen up to 0.8 s late).
     pub poll: Option<Backoff>,
+    /// Which project requests name in `x-goog-user-project` (the provider's `billing_project` and
+    /// `user_project_override`); the default sends the credentials' quota project when they have one.
+    pub user_project: UserProject,
 }
 
 impl Settings {
@@ -71,6 +74,7 @@ impl fmt::Debug for Settings {
             .field("user_agent", &self.user_agent)
             .field("retry", &self.retry)
             .field("poll", &self.poll)
+            .field("user_project", &self.user_project)
             .finish()
     }
 }
@@ -115,6 +119,7 @@ impl Clients {
         if let Some(r) = settings.retry {
             options.retry = r;
         }
+        options.user_project = settings.user_project;
         match settings.poll {
             Some(p) => options.poll = p,
             None if emulator => options.poll = emulator_poll(),

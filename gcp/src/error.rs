@@ -185,23 +185,60 @@ impl Error {
         ])
     }
 
-    /// Sending the same request again may succeed: 429, 500, 502, 503, 504, network errors, Compute/DNS 403
-    /// `rateLimitExceeded`/`userRateLimitExceeded`, 409 `operationInProgress`. Never true for a failed operation,
-    /// a deadline or a cancellation.
+    /// Sending the same request again may succeed: exactly the classes Google's own clients retry, listed with
+    /// their sources in [`crate::retry`]. Never true for a failed operation, a deadline or a cancellation.
     pub fn is_retryable(&self) -> bool {
+        self.retry_class().is_some()
+    }
+
+    /// Which retried class this error belongs to (see [`crate::retry`]), named after the google provider's
+    /// predicate or the client library setting it comes from; `None` when it must not be retried.
+    pub fn retry_class(&self) -> Option<&'static str> {
         match self.0.kind {
-            Kind::Network { .. } => true,
-            Kind::Service => match self.0.http_status {
-                Some(429 | 500 | 502 | 503 | 504) => true,
-                Some(403) => {
-                    self.0.api.is_some_and(Api::uses_403_rate_limits)
-                        && self.has_reason(&["rateLimitExceeded", "userRateLimitExceeded"])
-                }
-                Some(409) => self.has_reason(&["operationInProgress"]),
-                _ => false,
-            },
-            _ => false,
+            Kind::Network { timeout: true } => Some("isNetworkTimeoutError"),
+            Kind::Network { timeout: false } => Some("isNetworkTemporaryError"),
+            Kind::Service => self.service_retry_class(),
+            _ => None,
         }
+    }
+
+    fn service_retry_class(&self) -> Option<&'static str> {
+        let status = self.0.http_status?;
+        match status {
+            429 | 500 | 502 | 503 => Some("isCommonRetryableErrorCode"),
+            504 => Some("DEADLINE_EXCEEDED (compute_grpc_service_config.json)"),
+            409 if self.has_reason(&["operationInProgress"])
+                || self.0.message.contains("operationInProgress") =>
+            {
+                Some("is409OperationInProgressError")
+            }
+            403 if self.has_reason(&["CONCURRENT_OPERATIONS_QUOTA_EXCEEDED"]) => {
+                Some("is403ConcurrentOperationsQuotaError")
+            }
+            403 if is_quota_per_minute(&self.0.message) => Some("is403QuotaExceededPerMinuteError"),
+            403 if self.0.api.is_some_and(Api::uses_403_rate_limits)
+                && self.has_reason(&["rateLimitExceeded", "userRateLimitExceeded"]) =>
+            {
+                Some("rateLimitExceeded (Compute/DNS usageLimits)")
+            }
+            400 if self.has_reason(&["resourceNotReady"])
+                && self.0.message.contains("networks") =>
+            {
+                Some("isNetworkUnreadyError/isSubnetworkUnreadyError")
+            }
+            400 if self.is_iam_policy_call() && is_service_account_missing(&self.0.message) => {
+                Some("IamServiceAccountNotFound")
+            }
+            _ => None,
+        }
+    }
+
+    /// `*.setIamPolicy` / `*.getIamPolicy`: where IAM refuses a member whose service account it does not see yet.
+    fn is_iam_policy_call(&self) -> bool {
+        self.0
+            .call
+            .as_deref()
+            .is_some_and(|c| c.ends_with(".setIamPolicy") || c.ends_with(".getIamPolicy"))
     }
 
     /// The overall deadline (resource timeout) passed.
@@ -285,6 +322,30 @@ impl Error {
     fn has_reason(&self, any: &[&str]) -> bool {
         self.0.reasons.iter().any(|r| any.contains(&r.as_str()))
     }
+}
+
+/// The google provider's `is403QuotaExceededPerMinuteError` pattern: "Quota exceeded for quota metric '<m>' and
+/// limit '<l> per minute' of service ...". Per-day or absolute quotas do not clear by waiting a few seconds.
+fn is_quota_per_minute(message: &str) -> bool {
+    let Some(rest) = message
+        .split_once("Quota exceeded for quota metric '")
+        .map(|(_, r)| r)
+    else {
+        return false;
+    };
+    let Some((_, after_metric)) = rest.split_once("' and limit '") else {
+        return false;
+    };
+    after_metric
+        .split_once("' of service")
+        .is_some_and(|(limit, _)| limit.ends_with(" per minute"))
+}
+
+/// `IamServiceAccountNotFound`: a 400 whose body says "Service account ... does not exist".
+fn is_service_account_missing(message: &str) -> bool {
+    message
+        .split_once("Service account")
+        .is_some_and(|(_, rest)| rest.contains("does not exist"))
 }
 
 fn chain(err: &dyn StdError) -> String {

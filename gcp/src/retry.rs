@@ -1,4 +1,36 @@
 //! Retry policy, backoff and the sleep function, all passed in as values so tests control time.
+//!
+//! # What is retried
+//!
+//! Exactly what Google's own clients retry for the APIs csmrun calls, and nothing else
+//! ([`crate::Error::retry_class`] names the class of each retried error). Sources: the google provider's
+//! `google/transport/error_retry_predicates.go` (its `defaultErrorRetryPredicates`, applied to every request by
+//! `retry_transport.go`, plus `IamServiceAccountNotFound` used by `tpgiamresource/iam.go`), and the client
+//! libraries' retry settings in googleapis' `compute_grpc_service_config.json` and `run_grpc_service_config.json`.
+//!
+//! | class | APIs | source |
+//! | --- | --- | --- |
+//! | no HTTP answer: connect failure, connection reset, unexpected EOF mid-body, per-request timeout | all | `isNetworkTemporaryError`, `isNetworkTimeoutError`, `isIoEOFError`, `isConnectionResetNetworkError` |
+//! | 429, 500, 502, 503 | all | `isCommonRetryableErrorCode` (Run's and Compute's client configs retry `UNAVAILABLE`) |
+//! | 504 | all | Compute's client config retries `DEADLINE_EXCEEDED`; a 504 is the front end's timeout of the request, which `isNetworkTimeoutError` retries when the client times out first |
+//! | 409 with reason `operationInProgress` | all | `is409OperationInProgressError` |
+//! | 403 with ErrorInfo reason `CONCURRENT_OPERATIONS_QUOTA_EXCEEDED` | Compute | `is403ConcurrentOperationsQuotaError` |
+//! | 403 "Quota exceeded for quota metric '…' and limit '… per minute' of service …" | all | `is403QuotaExceededPerMinuteError` |
+//! | 403 reason `rateLimitExceeded` / `userRateLimitExceeded` (domain `usageLimits`) | Compute, Cloud DNS | the rate-limit answer of the discovery-style APIs (hashicorp/terraform-provider-google#8360; Compute sends it with the ErrorInfo above) |
+//! | 400 reason `resourceNotReady` about a network or subnetwork | all | `isNetworkUnreadyError`, `isSubnetworkUnreadyError` |
+//! | 400 "Service account … does not exist" on `setIamPolicy`/`getIamPolicy` (a service account created moments ago is not yet visible to IAM) | Cloud Run, Resource Manager | `IamServiceAccountNotFound` |
+//! | 404 on an operation poll (an operation can be briefly invisible after it starts) | all | `IsNotFoundRetryableError` (per-resource in the google provider) |
+//!
+//! Not retried, as those clients do not: any other 400, 401, any other 403 (`forbidden`, `PERMISSION_DENIED`, a
+//! per-day quota), 404 outside operation polls, any other 409 (`alreadyExists`, `ABORTED`: a stale etag is re-read
+//! and re-applied by the caller, like the google provider's IAM read-modify-write), 412 `conditionNotMet` (a stale
+//! fingerprint: re-read, like `IsFingerprintError`/`MetadataRetryWrapper`), 501. The predicates for other
+//! products (Cloud SQL, App Engine, Firestore, ...) and `IsCloudRunCreationConflict` (every 409 of the Cloud Run
+//! v1 resource, which would hide a real name clash) do not apply. Cloud DNS and Resource Manager have no predicate
+//! of their own.
+//!
+//! Every retry is bounded by the attempt count of [`RetryPolicy`] and by the caller's deadline (the resource
+//! timeout), with jittered exponential backoff ([`Backoff`]); a server's `Retry-After` is honoured up to the cap.
 
 use std::fmt;
 use std::future::Future;

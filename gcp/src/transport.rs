@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::Api;
-use crate::auth::Auth;
+use crate::auth::{Auth, USER_PROJECT_HEADER};
 use crate::body::{self, MAX_ERROR_BODY, MAX_SUCCESS_BODY};
 use crate::endpoints::Endpoints;
 use crate::error::Error;
@@ -33,6 +33,40 @@ pub struct TransportOptions {
     /// Bound for an operation wait when the caller set no deadline.
     pub default_wait: Duration,
     pub sleep: Sleep,
+    /// Which project, if any, requests name in `x-goog-user-project`.
+    pub user_project: UserProject,
+}
+
+/// The quota project requests carry in `x-goog-user-project`, with the google provider's semantics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum UserProject {
+    /// `user_project_override` unset or false: the credentials' `quota_project_id` when they carry one, else
+    /// no header (the API bills the resource's project or the credentials' own).
+    #[default]
+    FromCredentials,
+    /// `user_project_override = true`: `billing_project` when set, else the project the request is about.
+    Override { billing_project: Option<String> },
+}
+
+impl UserProject {
+    /// The header value for a request to `path` (`projects/<p>/...`) authorized by credentials whose quota
+    /// project is `quota_project`.
+    pub fn for_request(&self, path: &str, quota_project: Option<String>) -> Option<String> {
+        match self {
+            UserProject::FromCredentials => quota_project,
+            UserProject::Override { billing_project } => billing_project
+                .clone()
+                .or_else(|| project_of(path).map(str::to_string))
+                .or(quota_project),
+        }
+    }
+}
+
+/// The project a request path is about: `projects/<p>/...` or `projects/<p>:method`.
+fn project_of(path: &str) -> Option<&str> {
+    let rest = path.trim_start_matches('/').strip_prefix("projects/")?;
+    let end = rest.find(['/', ':']).unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|p| !p.is_empty())
 }
 
 impl Default for TransportOptions {
@@ -44,6 +78,7 @@ impl Default for TransportOptions {
             poll: Backoff::new(Duration::from_secs(1), Duration::from_secs(10), 1.5),
             default_wait: Duration::from_secs(20 * 60),
             sleep: Sleep::tokio(),
+            user_project: UserProject::FromCredentials,
         }
     }
 }
@@ -294,14 +329,28 @@ impl Transport {
             timeout = timeout.min(left);
         }
         let exchange = async {
-            let token = self.shared.auth.token().await?;
+            let auth = self.shared.auth.authorize().await?;
             let mut rb = self
                 .shared
                 .http
                 .request(req.method.clone(), url)
                 .timeout(timeout)
-                .bearer_auth(token.expose())
+                .bearer_auth(auth.token.expose())
                 .header(reqwest::header::ACCEPT, "application/json");
+            let user_project = self
+                .shared
+                .options
+                .user_project
+                .for_request(&req.path, auth.quota_project);
+            if let Some(project) = user_project {
+                // Checked here: an invalid value would otherwise surface as a (retried) network error.
+                let value = reqwest::header::HeaderValue::from_str(&project).map_err(|_| {
+                    Error::config(format!(
+                        "the quota project {project:?} cannot be sent in {USER_PROJECT_HEADER}"
+                    ))
+                })?;
+                rb = rb.header(USER_PROJECT_HEADER, value);
+            }
             if !req.query.is_empty() {
                 rb = rb.query(&req.query);
             }

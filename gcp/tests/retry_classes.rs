@@ -22,107 +22,284 @@ async fn first_then_ok(api: Api, first: Reply) -> (Result<Value, Error>, usize) 
     (r, mock.seen().len())
 }
 
-#[tokio::test]
-async fn each_retryable_class_is_retried_until_success() {
-    let cases: Vec<(&str, Api, Reply)> = vec![
-        (
-            "429",
-            Api::Run,
-            Reply::status(429, "RESOURCE_EXHAUSTED", "Quota exceeded"),
-        ),
-        ("500", Api::Run, Reply::status(500, "INTERNAL", "internal")),
-        (
-            "502",
-            Api::NetworkServices,
-            Reply::raw(502, "<html>bad gateway</html>", "text/html"),
-        ),
-        (
-            "503",
-            Api::Compute,
-            Reply::status(503, "UNAVAILABLE", "try again"),
-        ),
-        (
-            "504",
-            Api::Dns,
-            Reply::status(504, "DEADLINE_EXCEEDED", "slow"),
-        ),
-        (
-            "compute 403 rateLimitExceeded",
-            Api::Compute,
-            Reply::reason(
-                403,
-                "rateLimitExceeded",
-                "Quota exceeded for quota group 'ReadGroup'",
-            ),
-        ),
-        (
-            "dns 403 userRateLimitExceeded",
-            Api::Dns,
-            Reply::reason(403, "userRateLimitExceeded", "slow down"),
-        ),
-        (
-            "409 operationInProgress",
-            Api::Compute,
-            Reply::reason(409, "operationInProgress", "another operation is running"),
-        ),
-    ];
-    for (name, api, first) in cases {
-        let (r, n) = first_then_ok(api, first).await;
-        assert!(
-            r.is_ok(),
-            "{name}: expected success after a retry, got {r:?}"
-        );
-        assert_eq!(n, 2, "{name}: expected exactly one retry");
+/// One row of the class tables: an answer in the body shape of its API, the call it answers, and the retry
+/// class it must fall in (`None`: sent once).
+struct Row {
+    name: &'static str,
+    api: Api,
+    method: Method,
+    call: &'static str,
+    path: &'static str,
+    reply: Reply,
+    class: Option<&'static str>,
+}
+
+fn row(name: &'static str, api: Api, reply: Reply, class: Option<&'static str>) -> Row {
+    Row {
+        name,
+        api,
+        method: Method::GET,
+        call: "things.get",
+        path: "projects/p/things/x",
+        reply,
+        class,
     }
 }
 
-#[tokio::test]
-async fn non_retryable_classes_are_sent_once() {
-    let cases: Vec<(&str, Api, Reply)> = vec![
-        (
-            "400",
-            Api::Run,
-            Reply::status(400, "INVALID_ARGUMENT", "bad field"),
-        ),
-        (
-            "401",
-            Api::Run,
-            Reply::status(401, "UNAUTHENTICATED", "no token"),
-        ),
-        (
-            "403 forbidden",
-            Api::Compute,
-            Reply::reason(403, "forbidden", "no permission"),
-        ),
-        (
-            "403 rateLimitExceeded on an AIP API",
-            Api::Run,
-            Reply::reason(403, "rateLimitExceeded", "not the Compute style"),
-        ),
-        ("404", Api::Compute, Reply::reason(404, "notFound", "gone")),
-        (
-            "409 alreadyExists",
-            Api::Compute,
-            Reply::reason(409, "alreadyExists", "exists"),
-        ),
-        (
-            "409 ABORTED",
-            Api::ResourceManager,
-            Reply::status(409, "ABORTED", "etag"),
-        ),
-        (
-            "412 conditionNotMet",
-            Api::Compute,
-            Reply::reason(412, "conditionNotMet", "fingerprint"),
-        ),
-        ("501", Api::Run, Reply::status(501, "UNIMPLEMENTED", "nope")),
-    ];
-    for (name, api, first) in cases {
-        let (r, n) = first_then_ok(api, first).await;
-        let err = r.expect_err(name);
-        assert!(!err.is_retryable(), "{name}: {err}");
-        assert_eq!(n, 1, "{name}: must not be retried");
+fn iam_row(
+    name: &'static str,
+    api: Api,
+    call: &'static str,
+    path: &'static str,
+    reply: Reply,
+    class: Option<&'static str>,
+) -> Row {
+    Row {
+        name,
+        api,
+        method: Method::POST,
+        call,
+        path,
+        reply,
+        class,
     }
+}
+
+/// Compute's and Cloud DNS's envelope: `errors[]` with domain and reason, optionally `details[]`.
+fn legacy(code: u16, domain: &str, reason: &str, message: &str, details: Value) -> Reply {
+    let mut error = json!({"code": code, "message": message,
+        "errors": [{"message": message, "domain": domain, "reason": reason}]});
+    if details.as_array().is_some_and(|d| !d.is_empty()) {
+        error["details"] = details;
+    }
+    Reply::json(code, json!({ "error": error }))
+}
+
+/// The google.rpc.Status envelope of Cloud Run, Network Services and Resource Manager.
+fn rpc(code: u16, status: &str, message: &str, details: Value) -> Reply {
+    let mut error = json!({"code": code, "message": message, "status": status});
+    if details.as_array().is_some_and(|d| !d.is_empty()) {
+        error["details"] = details;
+    }
+    Reply::json(code, json!({ "error": error }))
+}
+
+fn error_info(reason: &str, domain: &str) -> Value {
+    json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": domain,
+           "metadata": {"service": domain}})
+}
+
+fn rows() -> Vec<Row> {
+    let none = json!([]);
+    vec![
+        // Retried.
+        row(
+            "run 429 RESOURCE_EXHAUSTED",
+            Api::Run,
+            rpc(429, "RESOURCE_EXHAUSTED",
+                "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per region' of service 'run.googleapis.com' for consumer 'project_number:123'.",
+                json!([error_info("RATE_LIMIT_EXCEEDED", "googleapis.com")])),
+            Some("isCommonRetryableErrorCode"),
+        ),
+        row("run 500 INTERNAL", Api::Run, rpc(500, "INTERNAL", "Internal error encountered.", none.clone()),
+            Some("isCommonRetryableErrorCode")),
+        row("network services 502 HTML page", Api::NetworkServices,
+            Reply::raw(502, "<html><title>Error 502 (Server Error)!!1</title></html>", "text/html"),
+            Some("isCommonRetryableErrorCode")),
+        row("compute 503 backendError", Api::Compute,
+            legacy(503, "global", "backendError", "The service is currently unavailable.", none.clone()),
+            Some("isCommonRetryableErrorCode")),
+        row("dns 504 DEADLINE_EXCEEDED", Api::Dns,
+            legacy(504, "global", "backendError", "The request timed out.", none.clone()),
+            Some("DEADLINE_EXCEEDED (compute_grpc_service_config.json)")),
+        row("compute 409 operationInProgress", Api::Compute,
+            legacy(409, "global", "operationInProgress",
+                "The resource 'projects/p/regions/r/networkEndpointGroups/neg' is already being used by an operation in progress.", none.clone()),
+            Some("is409OperationInProgressError")),
+        // The body hashicorp/terraform-provider-google#9207's predicate reads, as recorded in
+        // podman-container-tools/podman#28212: a rate-limit reason plus the ErrorInfo.
+        row("compute 403 CONCURRENT_OPERATIONS_QUOTA_EXCEEDED", Api::Compute,
+            legacy(403, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded",
+                json!([error_info("CONCURRENT_OPERATIONS_QUOTA_EXCEEDED", "compute.googleapis.com"),
+                       {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
+                        "message": "Quota on concurrent operations exceeded for project 123 in r."}])),
+            Some("is403ConcurrentOperationsQuotaError")),
+        // The ErrorInfo alone decides, whatever errors[].reason says.
+        row("compute 403 CONCURRENT_OPERATIONS_QUOTA_EXCEEDED without a rate-limit reason", Api::Compute,
+            legacy(403, "usageLimits", "quotaExceeded", "Quota on concurrent operations exceeded.",
+                json!([error_info("CONCURRENT_OPERATIONS_QUOTA_EXCEEDED", "compute.googleapis.com")])),
+            Some("is403ConcurrentOperationsQuotaError")),
+        row("compute 403 quota per minute", Api::Compute,
+            legacy(403, "usageLimits", "rateLimitExceeded",
+                "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'compute.googleapis.com' for consumer 'project_number:123'.",
+                none.clone()),
+            Some("is403QuotaExceededPerMinuteError")),
+        row("compute 403 rateLimitExceeded", Api::Compute,
+            legacy(403, "usageLimits", "rateLimitExceeded", "Quota exceeded for quota group 'ReadGroup' and limit 'CLIENT_PROJECT-100s' of service 'compute.googleapis.com'.", none.clone()),
+            Some("rateLimitExceeded (Compute/DNS usageLimits)")),
+        row("dns 403 userRateLimitExceeded", Api::Dns,
+            legacy(403, "usageLimits", "userRateLimitExceeded", "User Rate Limit Exceeded", none.clone()),
+            Some("rateLimitExceeded (Compute/DNS usageLimits)")),
+        row("compute 400 resourceNotReady subnetwork", Api::Compute,
+            legacy(400, "global", "resourceNotReady",
+                "The resource 'projects/p/regions/r/subnetworks/s' is not ready", none.clone()),
+            Some("isNetworkUnreadyError/isSubnetworkUnreadyError")),
+        iam_row("run setIamPolicy 400 service account not yet visible", Api::Run, "services.setIamPolicy",
+            "projects/p/locations/r/services/s:setIamPolicy",
+            rpc(400, "INVALID_ARGUMENT", "Service account caller@p.iam.gserviceaccount.com does not exist.", none.clone()),
+            Some("IamServiceAccountNotFound")),
+        iam_row("resource manager setIamPolicy 400 service account not yet visible", Api::ResourceManager,
+            "projects.setIamPolicy", "projects/p:setIamPolicy",
+            rpc(400, "INVALID_ARGUMENT", "Service account svc@p.iam.gserviceaccount.com does not exist.", none.clone()),
+            Some("IamServiceAccountNotFound")),
+        // Not retried.
+        row("run 400 INVALID_ARGUMENT", Api::Run,
+            rpc(400, "INVALID_ARGUMENT", "Violation in CreateServiceRequest.service.template.containers[0].image: must be set",
+                json!([{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
+                    {"field": "service.template.containers[0].image", "description": "must be set"}]}])),
+            None),
+        row("run create 400 service account does not exist (not an IAM call)", Api::Run,
+            rpc(400, "INVALID_ARGUMENT", "Service account svc@p.iam.gserviceaccount.com does not exist.", none.clone()),
+            None),
+        iam_row("resource manager setIamPolicy 400 other", Api::ResourceManager, "projects.setIamPolicy",
+            "projects/p:setIamPolicy",
+            rpc(400, "INVALID_ARGUMENT", "Policy members must be of the form \"<type>:<value>\".", none.clone()),
+            None),
+        row("run 401 UNAUTHENTICATED", Api::Run,
+            rpc(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.",
+                json!([error_info("ACCESS_TOKEN_EXPIRED", "googleapis.com")])),
+            None),
+        row("run 403 PERMISSION_DENIED", Api::Run,
+            rpc(403, "PERMISSION_DENIED", "Permission 'run.services.get' denied on resource 'projects/p/locations/r/services/x' (or it may not exist).",
+                json!([error_info("IAM_PERMISSION_DENIED", "run.googleapis.com")])),
+            None),
+        row("run 403 rateLimitExceeded is not the Run style", Api::Run,
+            rpc(403, "PERMISSION_DENIED", "The caller does not have permission",
+                json!([error_info("rateLimitExceeded", "run.googleapis.com")])),
+            None),
+        row("compute 403 forbidden", Api::Compute,
+            legacy(403, "global", "forbidden",
+                "Required 'compute.regionNetworkEndpointGroups.create' permission for 'projects/p/regions/r/networkEndpointGroups/neg'", none.clone()),
+            None),
+        row("compute 403 quota per day", Api::Compute,
+            legacy(403, "usageLimits", "dailyLimitExceeded",
+                "Quota exceeded for quota metric 'Queries' and limit 'Queries per day' of service 'compute.googleapis.com' for consumer 'project_number:123'.",
+                none.clone()),
+            None),
+        row("compute 400 resourceNotReady about a backend service", Api::Compute,
+            legacy(400, "global", "resourceNotReady",
+                "The resource 'projects/p/global/backendServices/bs' is not ready", none.clone()),
+            None),
+        row("compute 404 notFound", Api::Compute,
+            legacy(404, "global", "notFound", "The resource 'projects/p/global/backendServices/x' was not found", none.clone()),
+            None),
+        row("compute 409 alreadyExists", Api::Compute,
+            legacy(409, "global", "alreadyExists", "The resource 'projects/p/global/backendServices/x' already exists", none.clone()),
+            None),
+        row("compute 412 conditionNotMet", Api::Compute,
+            legacy(412, "global", "conditionNotMet", "Supplied fingerprint does not match current metadata fingerprint.", none.clone()),
+            None),
+        row("dns 404 notFound", Api::Dns,
+            legacy(404, "global", "notFound", "The 'parameters.managedZone' resource named 'z' does not exist.", none.clone()),
+            None),
+        row("dns 409 alreadyExists", Api::Dns,
+            legacy(409, "global", "alreadyExists", "The resource 'entity.managedZone' named 'z' already exists", none.clone()),
+            None),
+        row("network services 409 ALREADY_EXISTS", Api::NetworkServices,
+            rpc(409, "ALREADY_EXISTS", "Resource 'projects/p/locations/global/httpRoutes/x' already exists", none.clone()),
+            None),
+        row("resource manager 409 ABORTED", Api::ResourceManager,
+            rpc(409, "ABORTED", "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.", none.clone()),
+            None),
+        row("resource manager 403 PERMISSION_DENIED", Api::ResourceManager,
+            rpc(403, "PERMISSION_DENIED", "The caller does not have permission", none.clone()),
+            None),
+        row("run 501 UNIMPLEMENTED", Api::Run, rpc(501, "UNIMPLEMENTED", "Method not implemented.", none),
+            None),
+    ]
+}
+
+#[tokio::test]
+async fn each_class_google_retries_is_retried_and_every_other_answer_is_sent_once() {
+    let mut problems = Vec::new();
+    for r in rows() {
+        let mock = Mock::start().await;
+        mock.always(r.reply.clone());
+        let mut opts = fast_options(Sleep::instant());
+        opts.retry.max_attempts = 3;
+        let t = transport(&mock, opts);
+        let req = gcp::transport::Request::new(r.api, r.method.clone(), r.path, r.call);
+        let err = match t.send::<Value>(req).await {
+            Ok(v) => {
+                problems.push(format!("{}: succeeded with {v}", r.name));
+                continue;
+            }
+            Err(e) => e,
+        };
+        let sent = mock.seen().len();
+        let want_sent = if r.class.is_some() { 3 } else { 1 };
+        if err.retry_class() != r.class || sent != want_sent {
+            problems.push(format!(
+                "{}: class {:?} (want {:?}), sent {sent} times (want {want_sent}): {err}",
+                r.name,
+                err.retry_class(),
+                r.class
+            ));
+        }
+        if err.http_status() != Some(r.reply.status) {
+            problems.push(format!("{}: the error lost Google's status: {err}", r.name));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn a_retried_class_succeeds_on_the_next_attempt() {
+    // IAM rows need their call name to be retried; first_then_ok sends a plain get.
+    let retried = rows()
+        .into_iter()
+        .filter(|r| r.class.is_some() && !r.call.ends_with("IamPolicy"));
+    for r in retried {
+        let (res, n) = first_then_ok(r.api, r.reply.clone()).await;
+        assert!(res.is_ok(), "{}: {res:?}", r.name);
+        assert_eq!(n, 2, "{}: exactly one retry", r.name);
+    }
+}
+
+/// Accepts TCP connections and drops each at once: the client sees a reset or an unexpected EOF.
+async fn dropping_listener() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Closed with the request unread, so the kernel answers with a reset.
+            drop(sock);
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn a_connection_reset_before_the_answer_is_retried() {
+    let (addr, accepted) = dropping_listener().await;
+    let endpoints = gcp::Endpoints::resolve(&Default::default(), Some(&addr)).unwrap();
+    let mut opts = fast_options(Sleep::instant());
+    opts.retry.max_attempts = 3;
+    let t = gcp::Transport::new(
+        gcp::Auth::static_token(gcp::Token::new(TOKEN)),
+        endpoints,
+        opts,
+    )
+    .unwrap();
+    let err = t
+        .send::<Value>(get(Api::Compute, "projects/p/global/backendServices/x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.retry_class(), Some("isNetworkTemporaryError"), "{err}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
 
 #[tokio::test]

@@ -133,6 +133,7 @@ impl Env {
             times,
             latency: None,
             operation_error: None,
+            ..Default::default()
         };
         self.emu
             .with_world(|w| w.faults.add(vec![rule]))

@@ -137,6 +137,7 @@ async fn a_failed_update_to_another_account_deploys_the_old_account_again_and_re
             code: 13,
             message: Some("injected by the test".into()),
         }),
+        ..Default::default()
     };
     env.emu
         .with_world(|w| w.faults.add(vec![rule]))
