@@ -21,8 +21,8 @@ const MIN_REDEPLOY_PAUSE: Duration = Duration::from_millis(100);
 /// propagation, so the schedule scales with that setting, and tests that shorten the wait shorten this too.
 pub fn redeploy_pauses(iam_propagation_wait: Duration) -> impl Iterator<Item = Duration> {
     let first = (iam_propagation_wait / 6).max(MIN_REDEPLOY_PAUSE);
-    let cap = (iam_propagation_wait * 4 / 3).max(first);
-    std::iter::successors(Some(first), move |d| Some((*d * 2).min(cap)))
+    let cap = (iam_propagation_wait.saturating_mul(4) / 3).max(first);
+    std::iter::successors(Some(first), move |d| Some(d.saturating_mul(2).min(cap)))
 }
 
 fn is_ours(svc: &Service, c: &Ctx) -> bool {
