@@ -56,6 +56,17 @@ fn huge_iam_propagation_wait_and_timeouts_create_are_refused_at_plan_with_no_api
             .any(|e| e.contains("`iam_propagation_wait`") && e.contains("\"1h\"")),
         "{errs:#?}"
     );
+    // Terraform validates the resource once the provider block is valid.
+    stack.provider.iam_propagation_wait = "2s".into();
+    stack.config(
+        &ServiceHcl::new("svc", "huge")
+            .block("timeouts {\n  create = \"9999999999h\"\n}")
+            .render(),
+    );
+    let out = stack.tf(&["plan", "-json"]);
+    assert_eq!(out.code, Some(1), "{}", out.combined());
+    assert_no_crash("plan", &out.combined());
+    let errs = errors(&out.stdout);
     assert!(
         errs.iter()
             .any(|e| e.contains("`timeouts.create`") && e.contains("\"24h\"")),
@@ -91,7 +102,7 @@ fn tamper(stack: &Stack, edit: impl FnOnce(&mut serde_json::Map<String, Value>))
 
 #[test]
 fn a_state_with_tampered_part_names_is_refused_by_plan_and_destroy_and_nothing_else_is_touched() {
-    let mut stack = Stack::new(&SeedBuilder::new().build());
+    let stack = Stack::new(&SeedBuilder::new().build());
     stack.config(&ServiceHcl::new("svc", "victim").render());
     stack.apply_ok();
     let climb = "../../../global/backendServices/foreign-backend";
