@@ -141,6 +141,14 @@ fn trace_logs_state_and_diagnostics_of_a_full_run_hold_no_token_or_key_material(
     );
 }
 
+/// One way of giving a credential: what, provider lines, environment, what the error must say.
+type Case = (
+    &'static str,
+    Vec<String>,
+    Vec<(&'static str, String)>,
+    &'static str,
+);
+
 /// Every way a credential reaches the provider, each with the error it can provoke: the diagnostics and the
 /// `TF_LOG=TRACE` output hold none of the key material, nor the value as given (base64 of the key, a token in the
 /// wrong place).
@@ -160,7 +168,7 @@ fn a_credential_given_any_way_and_failing_any_way_is_never_quoted_in_diagnostics
     let b64_path = b64_file.to_str().unwrap().to_string();
     let bom = format!("\u{feff}{key}");
     // (what, provider lines, environment, what the error must say)
-    let cases: Vec<(&str, Vec<String>, Vec<(&str, String)>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "credentials = base64 of the key",
             vec![format!("credentials = {}", quote(&b64))],

@@ -83,9 +83,9 @@ pub fn to_go(d: Duration) -> String {
     let secs = d.as_secs();
     if d.subsec_nanos() != 0 {
         to_google(d)
-    } else if secs != 0 && secs % 3600 == 0 {
+    } else if secs != 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs != 0 && secs % 60 == 0 {
+    } else if secs != 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")

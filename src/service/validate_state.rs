@@ -133,7 +133,8 @@ mod tests {
     fn every_name_that_reaches_a_request_path_is_checked_in_state() {
         let (planned, _) = validate_table::planned(&validate_table::valid());
         let bad = Val::Known("../../../global/backendServices/foreign-backend".to_string());
-        let cases: Vec<(&str, fn(&mut ServiceModel, Val<String>))> = vec![
+        type Set = fn(&mut ServiceModel, Val<String>);
+        let cases: Vec<(&str, Set)> = vec![
             ("name", |m, v| m.name = v),
             ("project", |m, v| m.project = v),
             ("region", |m, v| m.region = v),
