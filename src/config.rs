@@ -69,17 +69,42 @@ fn setting(v: &Val<String>, env: EnvLookup<'_>, vars: &[&str]) -> Option<String>
     }
 }
 
-fn dur(v: &Val<String>, name: &str, default: Duration, diags: &mut Diagnostics) -> Duration {
-    match v {
-        Val::Known(s) => duration::parse(s).unwrap_or_else(|e| {
+/// Upper bounds of the provider's durations: beyond them a value is a mistake (a unit slip such as "90h"), and
+/// bounding them keeps every later deadline and backoff calculation far from overflow.
+pub const MAX_IAM_PROPAGATION_WAIT: Duration = Duration::from_secs(3600);
+pub const MAX_MESH_SETTLE_TIME: Duration = Duration::from_secs(3600);
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+
+fn dur(
+    v: &Val<String>,
+    name: &str,
+    default: Duration,
+    max: Duration,
+    diags: &mut Diagnostics,
+) -> Duration {
+    let Val::Known(s) = v else { return default };
+    match duration::parse(s) {
+        Ok(d) if d <= max => d,
+        Ok(_) => {
+            diags.attribute_error(
+                AttributePath::root().attr(name),
+                "Duration out of range",
+                format!(
+                    "`{name}` = {s:?} is longer than the allowed {}; write a duration from \"0s\" to \"{}\".",
+                    duration::to_go(max),
+                    duration::to_go(max)
+                ),
+            );
+            default
+        }
+        Err(e) => {
             diags.attribute_error(
                 AttributePath::root().attr(name),
                 "Invalid duration",
                 format!("`{name}`: {e}. Write a duration such as \"90s\"."),
             );
             default
-        }),
-        _ => default,
+        }
     }
 }
 
@@ -140,6 +165,39 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// The credentials setting in effect and its name for errors: the block's `credentials`, else GOOGLE_CREDENTIALS
+/// (GOOGLE_APPLICATION_CREDENTIALS, a path only, is read with Application Default Credentials by `gcp::Auth`).
+fn credentials(c: &ProviderConfig, env: EnvLookup<'_>) -> (Option<String>, Option<String>) {
+    match &c.credentials {
+        Val::Known(v) if !v.is_empty() => (Some(v.clone()), Some("`credentials`".into())),
+        _ => match env("GOOGLE_CREDENTIALS") {
+            Some(v) => (Some(v), Some("GOOGLE_CREDENTIALS".into())),
+            None => (None, None),
+        },
+    }
+}
+
+/// The errors of the provider's durations (malformed, or beyond their bounds); unknown values are skipped.
+pub fn check_durations(c: &ProviderConfig) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for (v, name, max) in [
+        (
+            &c.iam_propagation_wait,
+            "iam_propagation_wait",
+            MAX_IAM_PROPAGATION_WAIT,
+        ),
+        (
+            &c.mesh_settle_time,
+            "mesh_settle_time",
+            MAX_MESH_SETTLE_TIME,
+        ),
+        (&c.request_timeout, "request_timeout", MAX_REQUEST_TIMEOUT),
+    ] {
+        dur(v, name, Duration::ZERO, max, &mut diags);
+    }
+    diags
+}
+
 /// Resolved settings (no network yet).
 pub struct Resolved {
     pub settings: gcp::Settings,
@@ -157,12 +215,14 @@ pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagn
         &c.iam_propagation_wait,
         "iam_propagation_wait",
         DEFAULT_IAM_PROPAGATION_WAIT,
+        MAX_IAM_PROPAGATION_WAIT,
         &mut diags,
     );
     let mesh_settle_time = dur(
         &c.mesh_settle_time,
         "mesh_settle_time",
         DEFAULT_MESH_SETTLE_TIME,
+        MAX_MESH_SETTLE_TIME,
         &mut diags,
     );
     let request_timeout = match &c.request_timeout {
@@ -170,13 +230,16 @@ pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagn
             &c.request_timeout,
             "request_timeout",
             Duration::from_secs(60),
+            MAX_REQUEST_TIMEOUT,
             &mut diags,
         )),
         _ => None,
     };
     let user_project = user_project(c, env, &mut diags);
+    let (credentials, credentials_setting) = credentials(c, env);
     let settings = gcp::Settings {
-        credentials: setting(&c.credentials, env, &["GOOGLE_CREDENTIALS"]),
+        credentials,
+        credentials_setting,
         access_token: setting(&c.access_token, env, &["GOOGLE_OAUTH_ACCESS_TOKEN"])
             .map(gcp::Token::new),
         impersonate_service_account: setting(&c.impersonate_service_account, env, &[]),
@@ -221,13 +284,40 @@ pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagn
     })
 }
 
+/// How long setting up the clients may take (reading a key file, building the credentials) before configure
+/// gives up: a file system that hangs must not hang `terraform plan`.
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// [`build`] on a blocking thread, so reading a credentials file never holds an async worker (and with it the
+/// plugin's gRPC server, which must still answer StopProvider and Shutdown); gives up after [`BUILD_TIMEOUT`] or
+/// when `stop` (StopProvider) fires.
+pub async fn build_off_thread(
+    r: Resolved,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<ProviderData, Diagnostic> {
+    let task = tokio::task::spawn_blocking(move || build(r));
+    let failed = |why: String| Diagnostic::error("Could not set up Google Cloud credentials", why);
+    tokio::select! {
+        _ = stop.cancelled() => Err(failed("Stopped while reading the credentials.".into())),
+        r = tokio::time::timeout(BUILD_TIMEOUT, task) => match r {
+            Ok(Ok(built)) => built,
+            Ok(Err(join)) => Err(failed(format!("Setting up the credentials failed: {join}."))),
+            Err(_) => Err(failed(format!(
+                "Reading the credentials took longer than {} s; check that `credentials`, GOOGLE_CREDENTIALS or \
+                 GOOGLE_APPLICATION_CREDENTIALS name a regular file on a responsive file system.",
+                BUILD_TIMEOUT.as_secs()
+            ))),
+        },
+    }
+}
+
 /// Builds the provider data (the clients) from resolved settings.
 pub fn build(r: Resolved) -> Result<ProviderData, Diagnostic> {
     let clients = gcp::Clients::new(r.settings).map_err(|e| {
         Diagnostic::error(
             "Could not set up Google Cloud credentials",
             format!(
-                "{e}\nSet `credentials` (a key file path or JSON), `access_token`, GOOGLE_CREDENTIALS, or run \
+                "{e}.\nSet `credentials` (a key file path or JSON), `access_token`, GOOGLE_CREDENTIALS, or run \
                  `gcloud auth application-default login`; for the emulator set CSMRUN_EMULATOR_HOST."
             ),
         )
@@ -350,6 +440,51 @@ mod tests {
         assert_eq!(
             diags.iter().next().unwrap().attribute,
             Some(AttributePath::root().attr("user_project_override"))
+        );
+    }
+
+    #[test]
+    fn a_duration_beyond_its_bound_is_an_error_naming_the_attribute_and_the_range() {
+        for (name, set) in [
+            (
+                "iam_propagation_wait",
+                (|c: &mut ProviderConfig, v| c.iam_propagation_wait = v)
+                    as fn(&mut ProviderConfig, Val<String>),
+            ),
+            ("mesh_settle_time", |c, v| c.mesh_settle_time = v),
+            ("request_timeout", |c, v| c.request_timeout = v),
+        ] {
+            let mut c = ProviderConfig::default();
+            set(&mut c, Val::Known("2562047788015215h".into()));
+            let diags = resolve(&c, &|_| None).err().unwrap();
+            let d = diags.iter().next().unwrap();
+            assert_eq!(d.attribute, Some(AttributePath::root().attr(name)));
+            assert!(d.detail.contains("\"1h\""), "{}", d.detail);
+            assert!(check_durations(&c).has_errors());
+            set(&mut c, Val::Known("1h".into()));
+            assert!(
+                resolve(&c, &|_| None).is_ok(),
+                "{name}: the bound itself is allowed"
+            );
+        }
+    }
+
+    #[test]
+    fn a_credentials_setting_is_named_by_where_it_came_from() {
+        let env = env_of(&[("GOOGLE_CREDENTIALS", "{}")]);
+        let r = resolve(&ProviderConfig::default(), &env).unwrap();
+        assert_eq!(
+            r.settings.credentials_setting.as_deref(),
+            Some("GOOGLE_CREDENTIALS")
+        );
+        let c = ProviderConfig {
+            credentials: Val::Known("{}".into()),
+            ..Default::default()
+        };
+        let r = resolve(&c, &env).unwrap();
+        assert_eq!(
+            r.settings.credentials_setting.as_deref(),
+            Some("`credentials`")
         );
     }
 

@@ -67,9 +67,22 @@ impl Provider for CsmrunProvider {
         provider_schema()
     }
 
-    async fn configure(
+    /// The durations are bounded at validation, so a unit slip fails `terraform validate` and plan before the
+    /// provider is configured or any resource is planned.
+    async fn validate(
         &self,
         _ctx: &Context<ProviderData>,
+        config: &tfplug::resource::Config,
+    ) -> tfplug::Diagnostics {
+        match config.decode::<ProviderConfig>() {
+            Ok(c) => config::check_durations(&c),
+            Err(d) => d,
+        }
+    }
+
+    async fn configure(
+        &self,
+        ctx: &Context<ProviderData>,
         req: ConfigureRequest,
     ) -> Configured<ProviderData> {
         let c: ProviderConfig = match req.config.decode() {
@@ -80,7 +93,7 @@ impl Provider for CsmrunProvider {
             Ok(r) => r,
             Err(d) => return Configured::failed(d),
         };
-        match config::build(resolved) {
+        match config::build_off_thread(resolved, ctx.cancellation_token().clone()).await {
             Ok(data) => Configured::ok(data),
             Err(d) => Configured::failed(d),
         }

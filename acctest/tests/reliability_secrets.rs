@@ -140,3 +140,123 @@ fn trace_logs_state_and_diagnostics_of_a_full_run_hold_no_token_or_key_material(
         &failed.combined(),
     );
 }
+
+/// One way of giving a credential: what, provider lines, environment, what the error must say.
+type Case = (
+    &'static str,
+    Vec<String>,
+    Vec<(&'static str, String)>,
+    &'static str,
+);
+
+/// Every way a credential reaches the provider, each with the error it can provoke: the diagnostics and the
+/// `TF_LOG=TRACE` output hold none of the key material, nor the value as given (base64 of the key, a token in the
+/// wrong place).
+#[test]
+fn a_credential_given_any_way_and_failing_any_way_is_never_quoted_in_diagnostics_or_trace_logs() {
+    use base64::Engine;
+    let mut stack = Stack::new(&SeedBuilder::new().build());
+    stack.wd.remove_env("CSMRUN_EMULATOR_HOST");
+    stack.wd.set_env("TF_LOG", "TRACE");
+    let key = key_json();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&key);
+    let key_file = stack.wd.path().join("key.json");
+    std::fs::write(&key_file, &key).unwrap();
+    let b64_file = stack.wd.path().join("key.b64");
+    std::fs::write(&b64_file, &b64).unwrap();
+    let key_path = key_file.to_str().unwrap().to_string();
+    let b64_path = b64_file.to_str().unwrap().to_string();
+    let bom = format!("\u{feff}{key}");
+    // (what, provider lines, environment, what the error must say)
+    let cases: Vec<Case> = vec![
+        (
+            "credentials = base64 of the key",
+            vec![format!("credentials = {}", quote(&b64))],
+            vec![],
+            "looks like base64",
+        ),
+        (
+            "credentials = a token by mistake",
+            vec![format!("credentials = {}", quote(TOKEN))],
+            vec![],
+            "access_token",
+        ),
+        (
+            "credentials = JSON with a BOM, exchange fails",
+            vec![format!("credentials = {}", quote(&bom))],
+            vec![],
+            "Error: ",
+        ),
+        (
+            "credentials = key file path, exchange fails",
+            vec![format!("credentials = {}", quote(&key_path))],
+            vec![],
+            "Error: ",
+        ),
+        (
+            "credentials = file of base64",
+            vec![format!("credentials = {}", quote(&b64_path))],
+            vec![],
+            "looks like base64",
+        ),
+        (
+            "GOOGLE_CREDENTIALS = base64",
+            vec![],
+            vec![("GOOGLE_CREDENTIALS", b64.clone())],
+            "GOOGLE_CREDENTIALS",
+        ),
+        (
+            "GOOGLE_CREDENTIALS = JSON, exchange fails",
+            vec![],
+            vec![("GOOGLE_CREDENTIALS", key.clone())],
+            "Error: ",
+        ),
+        (
+            "GOOGLE_APPLICATION_CREDENTIALS = key file, exchange fails",
+            vec![],
+            vec![("GOOGLE_APPLICATION_CREDENTIALS", key_path.clone())],
+            "Error: ",
+        ),
+        (
+            "GOOGLE_APPLICATION_CREDENTIALS = JSON",
+            vec![],
+            vec![("GOOGLE_APPLICATION_CREDENTIALS", key.clone())],
+            "GOOGLE_APPLICATION_CREDENTIALS",
+        ),
+        (
+            "impersonation with the key, exchange fails",
+            vec![
+                format!("credentials = {}", quote(&key)),
+                "impersonate_service_account = \"target@acc-project.iam.gserviceaccount.com\""
+                    .into(),
+            ],
+            vec![],
+            "Error: ",
+        ),
+    ];
+    for (what, lines, env, expect) in cases {
+        let mut extra = endpoints(&stack.emu.base_url());
+        extra.extend(lines);
+        stack.provider.extra = extra;
+        for (k, v) in &env {
+            stack.wd.set_env(k, v);
+        }
+        stack.config(&ServiceHcl::new("secret", "secret").render());
+        let out = stack.apply();
+        for (k, _) in &env {
+            stack.wd.remove_env(k);
+        }
+        let text = out.combined();
+        assert!(!out.success(), "{what}: succeeded:\n{text}");
+        // Terraform wraps the detail at its width; the words are checked with the line breaks undone.
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(expect), "{what}: no {expect:?} in\n{text}");
+        assert_no_secret(what, &text);
+        assert!(
+            !text.contains(&b64[..40]),
+            "{what}: the base64 value is quoted"
+        );
+        assert!(!text.contains("panicked"), "{what}: {text}");
+    }
+    stack.assert_consistent();
+}

@@ -10,7 +10,11 @@ use google_cloud_auth::credentials::{
 };
 use serde_json::Value;
 
+use crate::credentials_file::{self, Accepts};
 use crate::error::Error;
+
+/// The environment variable of Application Default Credentials that names a key file.
+pub const ADC_ENV: &str = "GOOGLE_APPLICATION_CREDENTIALS";
 
 /// The OAuth scope that covers every API this crate calls.
 pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
@@ -83,10 +87,26 @@ impl Auth {
     /// external account / workload identity federation, impersonated service account); `None` means Application
     /// Default Credentials. With `impersonate`, those credentials mint tokens for that service account.
     ///
-    /// Errors name the source (path or credential type) but never include key material.
+    /// Errors name the setting (`credentials`) but never include key material.
     pub fn google(credentials: Option<&str>, impersonate: Option<&str>) -> Result<Self, Error> {
-        let base = match credentials.map(str::trim).filter(|c| !c.is_empty()) {
-            None => {
+        Self::google_from(credentials, "`credentials`", impersonate)
+    }
+
+    /// [`Auth::google`] with `credentials` taken from `setting` (named in errors, e.g. `GOOGLE_CREDENTIALS`).
+    /// Without credentials, a `GOOGLE_APPLICATION_CREDENTIALS` file is read here, with the same limits (regular
+    /// file, size cap, never quoted), and the rest of Application Default Credentials is google-cloud-auth's.
+    pub fn google_from(
+        credentials: Option<&str>,
+        setting: &str,
+        impersonate: Option<&str>,
+    ) -> Result<Self, Error> {
+        let adc_file = std::env::var(ADC_ENV).ok().filter(|v| !v.trim().is_empty());
+        let base = match (credentials.filter(|c| !c.trim().is_empty()), adc_file) {
+            (Some(c), _) => from_json(credentials_file::load(c, setting, Accepts::JsonOrPath)?)?,
+            (None, Some(path)) => {
+                from_json(credentials_file::load(&path, ADC_ENV, Accepts::Path)?)?
+            }
+            (None, None) => {
                 let mut adc = Builder::default().with_scopes([CLOUD_PLATFORM_SCOPE]);
                 // google-cloud-auth reads `quota_project_id` from an authorized_user file but not from an
                 // external_account one; Google's other clients read it from both.
@@ -96,7 +116,6 @@ impl Auth {
                 adc.build_access_token_credentials()
                     .map_err(|e| Error::auth(format!("application default credentials: {e}")))?
             }
-            Some(c) => from_json(load_json(c)?)?,
         };
         let creds = match impersonate.map(str::trim).filter(|s| !s.is_empty()) {
             None => base,
@@ -167,19 +186,6 @@ impl fmt::Debug for Auth {
     }
 }
 
-/// `credentials` holds JSON if it looks like JSON, else it is a path (the google provider's convention).
-fn load_json(credentials: &str) -> Result<Value, Error> {
-    let text = if credentials.starts_with('{') {
-        credentials.to_string()
-    } else {
-        std::fs::read_to_string(credentials)
-            .map_err(|e| Error::auth(format!("reading credentials file {credentials}: {e}")))?
-    };
-    // serde's message gives line/column only, never the content.
-    serde_json::from_str(&text)
-        .map_err(|e| Error::auth(format!("credentials are not valid JSON: {e}")))
-}
-
 /// The `quota_project_id` of a credentials JSON, if it names one.
 fn quota_project_of(json: &Value) -> Option<String> {
     json.get("quota_project_id")
@@ -189,23 +195,23 @@ fn quota_project_of(json: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The `quota_project_id` of the Application Default Credentials file, found where google-cloud-auth looks
-/// (AIP-4110: `GOOGLE_APPLICATION_CREDENTIALS`, else gcloud's well-known file). Any problem reading it is left
-/// for google-cloud-auth to report; nothing of the file is logged.
+/// The `quota_project_id` of gcloud's well-known Application Default Credentials file (AIP-4110; a
+/// `GOOGLE_APPLICATION_CREDENTIALS` file is read by [`Auth::google_from`] itself), read with the same limits as
+/// every credentials file. Any problem reading it is left for google-cloud-auth to report; nothing is logged.
 fn adc_quota_project() -> Option<String> {
-    let path = match std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
-        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
-        _ => {
-            let root = if cfg!(windows) {
-                std::env::var_os("APPDATA").map(|r| std::path::PathBuf::from(r).join("gcloud"))
-            } else {
-                std::env::var_os("HOME").map(|r| std::path::PathBuf::from(r).join(".config/gcloud"))
-            };
-            root?.join("application_default_credentials.json")
-        }
+    let root = if cfg!(windows) {
+        std::env::var_os("APPDATA").map(|r| std::path::PathBuf::from(r).join("gcloud"))
+    } else {
+        std::env::var_os("HOME").map(|r| std::path::PathBuf::from(r).join(".config/gcloud"))
     };
-    let text = std::fs::read_to_string(path).ok()?;
-    quota_project_of(&serde_json::from_str(&text).ok()?)
+    let path = root?.join("application_default_credentials.json");
+    let json = credentials_file::load(
+        path.to_str()?,
+        "application default credentials",
+        Accepts::Path,
+    )
+    .ok()?;
+    quota_project_of(&json)
 }
 
 fn from_json(json: Value) -> Result<AccessTokenCredentials, Error> {

@@ -19,6 +19,8 @@ use crate::{compute, dns, network_services, resource_manager, run};
 pub struct Settings {
     /// Key file path or JSON content; `None` → Application Default Credentials.
     pub credentials: Option<String>,
+    /// The setting `credentials` came from, named in errors (e.g. `GOOGLE_CREDENTIALS`); `None` → `credentials`.
+    pub credentials_setting: Option<String>,
     /// Wins over `credentials`.
     pub access_token: Option<Token>,
     pub impersonate_service_account: Option<String>,
@@ -55,14 +57,10 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field(
                 "credentials",
-                &self.credentials.as_ref().map(|c| {
-                    if c.trim_start().starts_with('{') {
-                        "[json redacted]".to_string()
-                    } else {
-                        c.clone()
-                    }
-                }),
+                // A path is no secret, but a value taken for one may be a key or token in the wrong place.
+                &self.credentials.as_ref().map(|_| "[redacted]"),
             )
+            .field("credentials_setting", &self.credentials_setting)
             .field("access_token", &self.access_token)
             .field(
                 "impersonate_service_account",
@@ -104,8 +102,12 @@ impl Clients {
         let auth = match &settings.access_token {
             Some(token) => Auth::static_token(token.clone()),
             None if emulator => Auth::emulator(),
-            None => Auth::google(
+            None => Auth::google_from(
                 settings.credentials.as_deref(),
+                settings
+                    .credentials_setting
+                    .as_deref()
+                    .unwrap_or("`credentials`"),
                 settings.impersonate_service_account.as_deref(),
             )?,
         };

@@ -11,6 +11,7 @@ use crate::api::Api;
 use crate::error::Error;
 use crate::lro::{self, ComputeOperation, LongPoll, PollTarget};
 use crate::page;
+use crate::path::seg;
 use crate::transport::{Request, Transport};
 use crate::wire::to_json;
 
@@ -45,14 +46,28 @@ pub fn canonical_link(path: &str) -> String {
     )
 }
 
+/// `projects/{p}/regions/{r}`.
+fn region_path(project: &str, region: &str) -> String {
+    format!("projects/{}/regions/{}", seg(project), seg(region))
+}
+
+/// `projects/{p}/global`.
+fn global_path(project: &str) -> String {
+    format!("projects/{}/global", seg(project))
+}
+
 /// `projects/{p}/regions/{r}/networkEndpointGroups/{neg}`.
 pub fn neg_path(project: &str, region: &str, name: &str) -> String {
-    format!("projects/{project}/regions/{region}/networkEndpointGroups/{name}")
+    format!(
+        "{}/networkEndpointGroups/{}",
+        region_path(project, region),
+        seg(name)
+    )
 }
 
 /// `projects/{p}/global/backendServices/{bs}`.
 pub fn backend_service_path(project: &str, name: &str) -> String {
-    format!("projects/{project}/global/backendServices/{name}")
+    format!("{}/backendServices/{}", global_path(project), seg(name))
 }
 
 /// Compute v1 client. Mutations send a fresh `requestId` (so transport retries are idempotent), wait for the
@@ -83,7 +98,7 @@ impl Client {
         let req = Request::new(
             API,
             Method::POST,
-            format!("projects/{project}/regions/{region}/networkEndpointGroups"),
+            format!("{}/networkEndpointGroups", region_path(project, region)),
             "regionNetworkEndpointGroups.insert",
         )
         .body(to_json(neg)?)
@@ -114,7 +129,7 @@ impl Client {
         let req = Request::new(
             API,
             Method::GET,
-            format!("projects/{project}/regions/{region}/networkEndpointGroups"),
+            format!("{}/networkEndpointGroups", region_path(project, region)),
             "regionNetworkEndpointGroups.list",
         );
         page::collect(&self.t, req, "items").await
@@ -205,7 +220,7 @@ impl Client {
         let req = Request::new(
             API,
             Method::POST,
-            format!("projects/{project}/global/backendServices"),
+            format!("{}/backendServices", global_path(project)),
             "backendServices.insert",
         )
         .body(to_json(bs)?)
@@ -231,7 +246,7 @@ impl Client {
         let req = Request::new(
             API,
             Method::GET,
-            format!("projects/{project}/global/backendServices"),
+            format!("{}/backendServices", global_path(project)),
             "backendServices.list",
         );
         page::collect(&self.t, req, "items").await
@@ -282,7 +297,7 @@ impl Client {
         let req = Request::new(
             API,
             Method::GET,
-            format!("projects/{project}/regions/{region}/subnetworks/{name}"),
+            format!("{}/subnetworks/{}", region_path(project, region), seg(name)),
             "subnetworks.get",
         );
         self.t.send(req).await
@@ -292,7 +307,7 @@ impl Client {
         let req = Request::new(
             API,
             Method::GET,
-            format!("projects/{project}/global/networks/{name}"),
+            format!("{}/networks/{}", global_path(project), seg(name)),
             "networks.get",
         );
         self.t.send(req).await
@@ -342,11 +357,11 @@ impl Client {
 pub fn operation_path(project: &str, op: &ComputeOperation) -> String {
     match op.region.as_deref().filter(|r| !r.is_empty()) {
         Some(region) => format!(
-            "projects/{project}/regions/{}/operations/{}",
-            link_name(region),
-            op.name
+            "{}/operations/{}",
+            region_path(project, link_name(region)),
+            seg(&op.name)
         ),
-        None => format!("projects/{project}/global/operations/{}", op.name),
+        None => format!("{}/operations/{}", global_path(project), seg(&op.name)),
     }
 }
 

@@ -5,35 +5,17 @@ mod model;
 
 pub use model::*;
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use reqwest::Method;
 
 use crate::api::Api;
 use crate::error::Error;
 use crate::lro::{self, PollTarget};
 use crate::page;
+use crate::path::seg;
 use crate::transport::{Request, Transport};
 use crate::wire::to_json;
 
 const API: Api = Api::Dns;
-
-/// Characters escaped in a path segment (`*` and `.` stay, as Google's clients send them).
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
-
-fn seg(s: &str) -> String {
-    utf8_percent_encode(s, SEGMENT).to_string()
-}
 
 fn zone_path(project: &str, zone: &str) -> String {
     format!("projects/{}/managedZones/{}", seg(project), seg(zone))

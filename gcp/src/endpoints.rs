@@ -107,7 +107,17 @@ impl Endpoints {
             self.base(api).as_str(),
             path.trim_start_matches('/')
         );
-        Url::parse(&joined).map_err(|e| Error::config(format!("bad URL {joined}: {e}")))
+        let url =
+            Url::parse(&joined).map_err(|e| Error::config(format!("bad URL {joined}: {e}")))?;
+        // Names are encoded one segment each (`crate::path::seg`); a path the parser would still rewrite (a `.` or
+        // `..` segment) or that carries a query or fragment would reach another resource than the one named.
+        if crate::path::has_dot_segment(path) || url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::config(format!(
+                "refusing to send a request for {path:?}: a name in it is `.` or `..`, or holds `?` or `#`; \
+                 names must be single path segments"
+            )));
+        }
+        Ok(url)
     }
 }
 

@@ -117,9 +117,10 @@ pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -
             target.path
         ))));
     }
-    let deadline = t
-        .deadline()
-        .unwrap_or_else(|| Instant::now() + t.options().default_wait);
+    let deadline = t.deadline().unwrap_or_else(|| {
+        let now = Instant::now();
+        now.checked_add(t.options().default_wait).unwrap_or(now)
+    });
     let backoff = t.options().poll.clone();
     let mut long_poll = target.long_poll;
     let mut polls: u32 = 0;

@@ -11,6 +11,7 @@ use crate::api::Api;
 use crate::error::Error;
 use crate::lro::{self, LongRunningOperation};
 use crate::page;
+use crate::path::seg;
 use crate::transport::{Request, Transport};
 use crate::wire::to_json;
 
@@ -18,17 +19,17 @@ const API: Api = Api::NetworkServices;
 
 /// `projects/{project}/locations/global`.
 pub fn global_parent(project: &str) -> String {
-    format!("projects/{project}/locations/global")
+    format!("projects/{}/locations/global", seg(project))
 }
 
 /// `projects/{project}/locations/global/meshes/{mesh}`.
 pub fn mesh_name(project: &str, mesh: &str) -> String {
-    format!("projects/{project}/locations/global/meshes/{mesh}")
+    format!("{}/meshes/{}", global_parent(project), seg(mesh))
 }
 
 /// `projects/{project}/locations/global/httpRoutes/{route}`.
 pub fn http_route_name(project: &str, route: &str) -> String {
-    format!("projects/{project}/locations/global/httpRoutes/{route}")
+    format!("{}/httpRoutes/{}", global_parent(project), seg(route))
 }
 
 /// Network Services v1 client. Mutations wait for their operation.
@@ -70,7 +71,7 @@ impl Client {
         // Makes a transport retry of this POST a no-op on the server if the first attempt got through.
         .query("requestId", uuid::Uuid::new_v4().to_string())
         .body(to_json(route)?)
-        .resource(format!("{parent}/httpRoutes/{route_id}"));
+        .resource(format!("{parent}/httpRoutes/{}", seg(route_id)));
         self.operation_response(req).await
     }
 

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::api::Api;
 use crate::error::Error;
 use crate::iam::Policy;
+use crate::path::seg;
 use crate::transport::{Request, Transport};
 use crate::wire::to_json;
 
@@ -52,7 +53,7 @@ impl Client {
         let req = Request::new(
             API,
             Method::GET,
-            format!("projects/{project}"),
+            format!("projects/{}", seg(project)),
             "projects.get",
         );
         self.t.send(req).await
@@ -63,11 +64,11 @@ impl Client {
         let req = Request::new(
             API,
             Method::POST,
-            format!("projects/{project}:getIamPolicy"),
+            format!("projects/{}:getIamPolicy", seg(project)),
             "projects.getIamPolicy",
         )
         .body(json!({ "options": { "requestedPolicyVersion": 3 } }))
-        .resource(format!("projects/{project}"));
+        .resource(format!("projects/{}", seg(project)));
         self.t.send(req).await
     }
 
@@ -77,11 +78,11 @@ impl Client {
         let req = Request::new(
             API,
             Method::POST,
-            format!("projects/{project}:setIamPolicy"),
+            format!("projects/{}:setIamPolicy", seg(project)),
             "projects.setIamPolicy",
         )
         .body(json!({ "policy": to_json(&policy.for_write())? }))
-        .resource(format!("projects/{project}"));
+        .resource(format!("projects/{}", seg(project)));
         self.t.send(req).await
     }
 }

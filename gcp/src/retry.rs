@@ -111,7 +111,7 @@ impl Backoff {
         if !secs.is_finite() || secs >= self.max.as_secs_f64() {
             self.max
         } else {
-            Duration::from_secs_f64(secs)
+            Duration::try_from_secs_f64(secs).unwrap_or(self.max)
         }
     }
 

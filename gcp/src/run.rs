@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::iam::Policy;
 use crate::lro::{self, LongPoll, LongRunningOperation};
 use crate::page;
+use crate::path::seg;
 use crate::transport::{Request, Transport};
 use crate::wire::to_json;
 
@@ -20,12 +21,16 @@ const API: Api = Api::Run;
 
 /// `projects/{project}/locations/{region}`.
 pub fn location_name(project: &str, region: &str) -> String {
-    format!("projects/{project}/locations/{region}")
+    format!("projects/{}/locations/{}", seg(project), seg(region))
 }
 
 /// `projects/{project}/locations/{region}/services/{service}`.
 pub fn service_name(project: &str, region: &str, service: &str) -> String {
-    format!("projects/{project}/locations/{region}/services/{service}")
+    format!(
+        "{}/services/{}",
+        location_name(project, region),
+        seg(service)
+    )
 }
 
 /// Options of [`Client::patch_service`].
@@ -66,7 +71,7 @@ impl Client {
         )
         .query("serviceId", service_id)
         .body(to_json(service)?)
-        .resource(format!("{parent}/services/{service_id}"));
+        .resource(format!("{parent}/services/{}", seg(service_id)));
         self.operation_response(req).await
     }
 

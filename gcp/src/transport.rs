@@ -297,7 +297,10 @@ impl Transport {
                 .max(retry_after.unwrap_or_default().min(policy.backoff.max));
             tracing::debug!(api = %req.api, call = req.call, attempt, ?delay, error = %err, "retrying");
             if let Some(deadline) = self.deadline {
-                if Instant::now() + delay >= deadline {
+                if Instant::now()
+                    .checked_add(delay)
+                    .is_none_or(|t| t >= deadline)
+                {
                     return Err(ctx(Error::deadline(format!(
                         "deadline reached while retrying; last error: {err}"
                     ))));

@@ -15,5 +15,7 @@ pub const DNS_ADDRESS: &str = "10.0.0.1";
 pub const DELETION_POLICY: &str = "DELETE";
 /// Default of each of `timeouts.create`, `.update`, `.delete`.
 pub const TIMEOUT: Duration = Duration::from_secs(20 * 60);
+/// Longest `timeouts.*`: a day, far beyond any Google operation, and far from any overflow of a deadline.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// TTL of the wildcard record (the guide's value).
 pub const DNS_TTL: i64 = 3600;

@@ -74,6 +74,31 @@ fn scaled(num: &str, unit_nanos: u128) -> Option<u128> {
     Some(total)
 }
 
+/// The largest `google.protobuf.Duration`: "Range is approximately +-10,000 years", exactly 315,576,000,000 s
+/// (duration.proto); Google refuses a longer one.
+pub const MAX_GOOGLE: Duration = Duration::from_secs(315_576_000_000);
+
+/// Formats a bound for messages in the schema's own form: `24h`, `1h`, `90m`, `45s`, `1.5s`.
+pub fn to_go(d: Duration) -> String {
+    let secs = d.as_secs();
+    if d.subsec_nanos() != 0 {
+        to_google(d)
+    } else if secs != 0 && secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs != 0 && secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// `now + d`, or the furthest instant representable when that overflows (a bound far in the future).
+pub fn deadline_after(now: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(MAX_GOOGLE))
+        .unwrap_or(now)
+}
+
 /// Formats a duration the way Google's JSON APIs take it: seconds with up to nine decimals and an `s`.
 pub fn to_google(d: Duration) -> String {
     if d.subsec_nanos() == 0 {
@@ -181,6 +206,20 @@ mod tests {
         for s in ["", "10", "10 s", "ten", "-5s", "1.2.3s", "5d", "s", "1.s5"] {
             assert!(parse(s).is_err(), "{s:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn a_deadline_after_a_huge_duration_saturates_instead_of_panicking() {
+        let now = tokio::time::Instant::now();
+        let far = deadline_after(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(3600 * 24 * 365));
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        assert_eq!(to_go(Duration::from_secs(86_400)), "24h");
+        assert_eq!(to_go(Duration::from_secs(90)), "90s");
+        assert_eq!(to_go(Duration::from_secs(120)), "2m");
     }
 
     #[test]

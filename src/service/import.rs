@@ -7,33 +7,73 @@ use super::model::{
     DestinationBlock, FaultInjectionBlock, HeaderBlock, RetryBlock, RouteBlock, RuleBlock,
     ServiceModel,
 };
+use super::names;
 use super::steps::StepError;
 use super::val::Val;
+use super::validate::{check_project, check_region};
 use tfplug::Diagnostic;
 
 /// `(project, region, name)` from `projects/P/locations/R/services/NAME`, `P/R/NAME`, `R/NAME` or `NAME`.
+///
+/// Each part becomes a segment of the requests that discover the service, so what the ID gives is held to the
+/// configuration's formats (the provider's defaults, which are not, to one path segment): an ID cannot carry a
+/// query (`?alt=json`), a fragment or another path.
 pub fn parse_id(
     id: &str,
     project: Option<&str>,
     region: Option<&str>,
 ) -> Result<(String, String, String), String> {
     let parts: Vec<&str> = id.split('/').collect();
+    // (value, whether the ID gave it)
     let (p, r, n) = match parts.as_slice() {
-        ["projects", p, "locations", r, "services", n] => (Some(*p), Some(*r), *n),
-        [p, r, n] => (Some(*p), Some(*r), *n),
-        [r, n] => (project, Some(*r), *n),
-        [n] => (project, region, *n),
+        ["projects", p, "locations", r, "services", n] => ((Some(*p), true), (Some(*r), true), *n),
+        [p, r, n] => ((Some(*p), true), (Some(*r), true), *n),
+        [r, n] => ((project, false), (Some(*r), true), *n),
+        [n] => ((project, false), (region, false), *n),
         _ => return Err(format!("{id:?} is not an import id")),
     };
     let forms = "projects/P/locations/R/services/NAME, P/R/NAME, R/NAME or NAME";
-    let p = p
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("no project in {id:?} and no provider `project`; use {forms}"))?;
-    let r = r
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("no region in {id:?} and no provider `region`; use {forms}"))?;
+    let (p, p_in_id) = (p.0.filter(|s| !s.is_empty()), p.1);
+    let (r, r_in_id) = (r.0.filter(|s| !s.is_empty()), r.1);
+    let p =
+        p.ok_or_else(|| format!("no project in {id:?} and no provider `project`; use {forms}"))?;
+    let r =
+        r.ok_or_else(|| format!("no region in {id:?} and no provider `region`; use {forms}"))?;
     if n.is_empty() {
         return Err(format!("no service name in {id:?}; use {forms}"));
+    }
+    let checks = [
+        (
+            "project",
+            p,
+            if p_in_id {
+                check_project(p)
+            } else {
+                names::check_id_segment(p)
+            },
+        ),
+        (
+            "region",
+            r,
+            if r_in_id {
+                check_region(r)
+            } else {
+                names::check_id_segment(r)
+            },
+        ),
+        ("service name", n, names::check_service_name(n)),
+    ];
+    for (what, v, check) in checks {
+        if let Err(e) = check {
+            let mut shown: String = v.chars().take(80).collect();
+            if shown.len() < v.len() {
+                shown.push_str("...");
+            }
+            return Err(format!(
+                "the {what} {shown:?} of the import id {e}. Use {forms}, e.g. \
+                 projects/my-project/locations/asia-northeast1/services/target."
+            ));
+        }
     }
     Ok((p.to_string(), r.to_string(), n.to_string()))
 }
@@ -645,15 +685,42 @@ mod tests {
 
     #[test]
     fn import_ids_accept_the_four_forms() {
-        let want = Ok(("p".to_string(), "r".to_string(), "s".to_string()));
+        let want = Ok((
+            "my-project".to_string(),
+            "asia-east1".to_string(),
+            "s".to_string(),
+        ));
         assert_eq!(
-            parse_id("projects/p/locations/r/services/s", None, None),
+            parse_id(
+                "projects/my-project/locations/asia-east1/services/s",
+                None,
+                None
+            ),
             want
         );
-        assert_eq!(parse_id("p/r/s", None, None), want);
-        assert_eq!(parse_id("r/s", Some("p"), None), want);
-        assert_eq!(parse_id("s", Some("p"), Some("r")), want);
+        assert_eq!(parse_id("my-project/asia-east1/s", None, None), want);
+        assert_eq!(parse_id("asia-east1/s", Some("my-project"), None), want);
+        assert_eq!(parse_id("s", Some("my-project"), Some("asia-east1")), want);
         assert!(parse_id("s", None, Some("r")).is_err());
         assert!(parse_id("a/b/c/d", Some("p"), Some("r")).is_err());
+    }
+
+    #[test]
+    fn an_import_id_with_a_query_fragment_or_bad_name_is_refused() {
+        for id in [
+            "projects/my-project/locations/asia-east1/services/s?alt=json",
+            "my-project/asia-east1/s#x",
+            "my-project/asia-east1/s%2Fx",
+            "projects/my-project?alt=json/locations/asia-east1/services/s",
+            "projects/my-project/locations/../services/s",
+            "s?alt=json",
+        ] {
+            let e = parse_id(id, Some("my-project"), Some("asia-east1")).unwrap_err();
+            assert!(e.contains("of the import id"), "{id}: {e}");
+        }
+        // Provider defaults are only held to one path segment (the provider block is not validated like a
+        // resource), so short test projects still work.
+        assert!(parse_id("s", Some("p"), Some("r")).is_ok());
+        assert!(parse_id("s", Some("p/x"), Some("r")).is_err());
     }
 }

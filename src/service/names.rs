@@ -91,6 +91,28 @@ pub fn check_service_name(s: &str) -> Result<(), String> {
     rfc1035_label(s)
 }
 
+/// A project ID or region as one request path segment: 1–100 characters of lowercase letters, digits, `-`, `.`
+/// and `:` (domain-scoped projects are `example.com:project`), a letter or digit first. Looser than the formats
+/// configuration is held to (`validate_formats`), because provider-level values are not checked there; strict
+/// enough that the value can never climb out of its place in a path or start a query.
+pub fn check_id_segment(s: &str) -> Result<(), String> {
+    if s.is_empty() || s.len() > 100 {
+        return Err(format!("must be 1 to 100 characters long (is {})", s.len()));
+    }
+    if !s.as_bytes()[0].is_ascii_alphanumeric() {
+        return Err("must start with a letter or digit".into());
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':')))
+    {
+        return Err(format!(
+            "contains {c:?}; only lowercase letters, digits, `-`, `.` and `:` are allowed"
+        ));
+    }
+    Ok(())
+}
+
 /// Compute resource names (NEG, backend service), Network Services ids and DNS zone names:
 /// 1–63 chars `[a-z]([-a-z0-9]*[a-z0-9])?`.
 pub fn check_part_name(s: &str) -> Result<(), String> {
@@ -217,6 +239,10 @@ pub fn parse_ref(s: &str, collection: &str, scopes: &[&str]) -> Result<ResourceR
         .unwrap_or((false, None));
     if !matched || parts[1].is_empty() {
         return Err(shape_err());
+    }
+    check_id_segment(parts[1]).map_err(|e| format!("names a project that {e}"))?;
+    if let Some(loc) = &location {
+        check_id_segment(loc).map_err(|e| format!("names a location that {e}"))?;
     }
     let name = parts[parts.len() - 1];
     check_part_name(name)?;

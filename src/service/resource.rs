@@ -61,14 +61,32 @@ fn spec_of(m: &ServiceModel, data: &ProviderData) -> Result<Spec, Diagnostics> {
     Spec::from_model(m, &data.default_labels)
 }
 
-/// The provider data and the spec of a resource in state (read, update, delete).
+/// The provider data and the spec of a resource in state (read, update, delete); a state whose names csmrun would
+/// refuse in a configuration is refused before any request (see `validate::check_state`).
 fn data_and_spec(
     ctx: &Context<ProviderData>,
     m: &ServiceModel,
+    private: &Private,
 ) -> Result<(Arc<ProviderData>, Spec), Diagnostics> {
+    checked_state(m, private)?;
     let data = ctx.configured().map(Arc::clone)?;
     let spec = spec_of(m, &data)?;
     Ok((data, spec))
+}
+
+/// Errors for every name of `m` and of its private state that could not have come from a valid configuration.
+fn checked_state(m: &ServiceModel, private: &Private) -> Result<(), Diagnostics> {
+    let mut problems = validate::check_state(m);
+    problems.extend(validate::check_part_names(
+        private.leftovers.iter().map(|l| l.name.as_str()),
+    ));
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(problems
+        .into_iter()
+        .map(|p| Diagnostic::error(p.summary, p.detail).at(AttributePath::from(&p.path)))
+        .collect())
 }
 
 fn ctx_for(
@@ -121,6 +139,12 @@ impl Resource for ServiceResource {
             },
             _ => None,
         };
+        // A plan built on a corrupted state would carry its names into the apply.
+        if let Some(prior) = &prior {
+            if let Err(d) = checked_state(prior, &Private::default()) {
+                return p.diagnostics.extend(d);
+            }
+        }
         let planned = plan::plan(&config, prior.as_ref(), &defaults_of(ctx));
         for (name, v) in [("project", &planned.project), ("region", &planned.region)] {
             if v.is_null() {
@@ -215,7 +239,7 @@ impl Resource for ServiceResource {
         req: ReadRequest<ServiceModel, Private>,
     ) -> ApplyResult<ServiceModel, Private> {
         let prior = req.state;
-        let (data, spec) = match data_and_spec(ctx, &prior) {
+        let (data, spec) = match data_and_spec(ctx, &prior, &req.private) {
             Ok(x) => x,
             Err(d) => return ApplyResult::partial(prior, d),
         };
@@ -258,7 +282,7 @@ impl Resource for ServiceResource {
         // Every early failure keeps the prior state: an update that returns none would drop the resource.
         let decoded = req.decode_planned::<ServiceModel>();
         let prior = req.prior;
-        let (data, old) = match data_and_spec(ctx, &prior) {
+        let (data, old) = match data_and_spec(ctx, &prior, &req.private) {
             Ok(x) => x,
             Err(d) => return ApplyResult::partial(prior, d),
         };
@@ -266,6 +290,9 @@ impl Resource for ServiceResource {
             Ok(m) => m,
             Err(d) => return ApplyResult::partial(prior, d),
         };
+        if let Err(d) = checked_state(&planned, &Private::default()) {
+            return ApplyResult::partial(prior, d);
+        }
         let new = match spec_of(&planned, &data) {
             Ok(s) => s,
             Err(d) => return ApplyResult::partial(prior, d),
@@ -381,7 +408,7 @@ impl Resource for ServiceResource {
             }
             _ => {}
         }
-        let (data, spec) = match data_and_spec(ctx, &prior) {
+        let (data, spec) = match data_and_spec(ctx, &prior, &req.private) {
             Ok(x) => x,
             Err(d) => return ApplyResult::partial(prior, d),
         };

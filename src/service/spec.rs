@@ -318,10 +318,9 @@ impl Spec {
             max_ejection_percent: o.max_ejection_percent.known().copied(),
         });
         Ok(Spec {
-            mesh: format!(
-                "projects/{}/locations/global/meshes/{}",
-                mesh.project.unwrap_or_else(|| project.clone()),
-                mesh.name
+            mesh: gcp::network_services::mesh_name(
+                &mesh.project.unwrap_or_else(|| project.clone()),
+                &mesh.name,
             ),
             network_project: net.project.unwrap_or_else(|| project.clone()),
             network: net.name,

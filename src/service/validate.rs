@@ -12,12 +12,16 @@ use super::val::Val;
 mod blocks;
 #[path = "validate_formats.rs"]
 mod formats;
+#[path = "validate_state.rs"]
+mod state_names;
 
 use formats::{
-    check_dns_address, check_image, check_member, check_project, check_region,
-    check_service_account, ENV_NAME, LABEL_KEY, LABEL_VALUE,
+    check_dns_address, check_image, check_member, check_service_account, ENV_NAME, LABEL_KEY,
+    LABEL_VALUE,
 };
+pub(crate) use formats::{check_project, check_region};
 pub use formats::{parse_cpu, parse_memory};
+pub use state_names::{check_part_names, check_state};
 
 /// One invalid input: where it is, what is wrong and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,14 +122,35 @@ impl Validator {
         }
     }
 
+    /// A duration the API takes (route, outlier detection): up to the largest `google.protobuf.Duration`.
     fn duration(
         &mut self,
         path: FieldPath,
         val: &Val<String>,
         allow_zero: bool,
     ) -> Option<Duration> {
+        self.duration_at_most(path, val, allow_zero, duration::MAX_GOOGLE)
+    }
+
+    /// A duration of at most `max`; a longer one is an error naming the allowed range.
+    fn duration_at_most(
+        &mut self,
+        path: FieldPath,
+        val: &Val<String>,
+        allow_zero: bool,
+        max: Duration,
+    ) -> Option<Duration> {
         let Val::Known(s) = val else { return None };
         match duration::parse(s) {
+            Ok(d) if d > max => {
+                let least = if allow_zero { "0s" } else { "1ns" };
+                let detail = format!(
+                    "`{path}` = {s:?} is out of range: write a duration from {least:?} to {:?}.",
+                    duration::to_go(max)
+                );
+                self.err(path, "Duration out of range", detail);
+                None
+            }
             Ok(d) if d.is_zero() && !allow_zero => {
                 let detail = format!("`{path}` must be longer than zero.");
                 self.err(path, "Invalid duration", detail);

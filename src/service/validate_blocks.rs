@@ -275,7 +275,7 @@ impl Validator {
             ("update", &t.update),
             ("delete", &t.delete),
         ] {
-            self.duration(p.at(name), v, false);
+            self.duration_at_most(p.at(name), v, false, crate::service::defaults::MAX_TIMEOUT);
         }
     }
 }

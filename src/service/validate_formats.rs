@@ -37,7 +37,7 @@ pub(super) static ENV_NAME: LazyLock<Regex> =
 pub(super) static HEADER_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$").expect("static regex"));
 
-pub(super) fn check_project(s: &str) -> Result<(), String> {
+pub(crate) fn check_project(s: &str) -> Result<(), String> {
     static PROJECT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^(?:[a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$").expect("static regex")
     });
@@ -51,7 +51,7 @@ pub(super) fn check_project(s: &str) -> Result<(), String> {
     }
 }
 
-pub(super) fn check_region(s: &str) -> Result<(), String> {
+pub(crate) fn check_region(s: &str) -> Result<(), String> {
     static REGION: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^[a-z]+-[a-z]+[0-9]+$").expect("static regex"));
     if REGION.is_match(s) {

@@ -164,7 +164,7 @@ impl Ctx {
         timeout: Duration,
         existing: bool,
     ) -> Arc<Ctx> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::service::duration::deadline_after(Instant::now(), timeout);
         let clients = data
             .clients
             .with_cancel(cancel.clone())
