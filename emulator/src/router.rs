@@ -169,7 +169,11 @@ pub async fn handle(shared: &Arc<Shared>, req: Incoming) -> Answer {
 /// Blocks until the operation is done or `timeout` passes (returns at once when the clock is frozen, since
 /// only a control-plane call can move it; Google documents wait as best effort).
 async fn wait(shared: &Arc<Shared>, api: Api, name: &str, timeout: std::time::Duration) -> Answer {
-    let deadline = tokio::time::Instant::now() + timeout;
+    // Handlers cap the timeout; the sum is checked anyway, so no handler can make it panic.
+    let now = tokio::time::Instant::now();
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(3600));
     loop {
         let nap = {
             let mut world = shared.world();
