@@ -492,7 +492,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "Tried: deployed 4 times and recreated 3 times over 45 s; the grant is 44 s old."
+                "Tried: deployed 4 times and recreated 3 times over 45 s."
             ),
             "{text}"
         );
