@@ -491,9 +491,7 @@ mod tests {
             Some("the resource's timeout ran out while deleting the service to recreate it."),
         );
         assert!(
-            text.contains(
-                "Tried: deployed 4 times and recreated 3 times over 45 s."
-            ),
+            text.contains("Tried: deployed 4 times and recreated 3 times over 45 s."),
             "{text}"
         );
         assert!(text.contains("mesh meshapps is 301 days old"), "{text}");
