@@ -259,7 +259,8 @@ fn apply_project(world: &mut World, p: &SeedProject) {
                     "region": format!("{compute}/projects/{}/regions/{}", p.id, s.region),
                     "selfLink": format!("{compute}/projects/{}/regions/{}/subnetworks/{}", p.id, s.region, s.name),
                     "privateIpGoogleAccess": s.private_ip_google_access,
-                    "fingerprint": crate::world::World::token(&format!("fp-{id}"), 11) + "=",
+                    // Google's fingerprints are 8 bytes in base64 (format: byte in compute.v1.json).
+                    "fingerprint": subnet_fingerprint(&id),
                     "purpose": "PRIVATE",
                     "stackType": "IPV4_ONLY",
                 }),
@@ -313,4 +314,12 @@ mod tests {
             "mesh-subnet"
         );
     }
+}
+
+/// A subnetwork's fingerprint: 8 bytes, base64 (`format: byte` in compute.v1.json), stable per subnetwork.
+fn subnet_fingerprint(id: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("fp-{id}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(&digest[..8])
 }
