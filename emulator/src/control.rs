@@ -161,6 +161,11 @@ struct ClockBody {
     time_scale: Option<f64>,
 }
 
+/// An optional rate or time scale from a control body, range-checked ([`crate::clock::check_rate`]).
+fn checked_rate(name: &str, value: Option<f64>) -> Result<Option<f64>, String> {
+    value.map(|v| crate::clock::check_rate(name, v)).transpose()
+}
+
 async fn set_clock(State(shared): Shared_, body: String) -> Response {
     let parsed: ClockBody = match serde_json::from_str(&body) {
         Ok(p) => p,
@@ -187,11 +192,7 @@ async fn set_clock(State(shared): Shared_, body: String) -> Response {
         Ok(r) => r,
         Err(e) => return bad(e),
     };
-    let scale = match parsed
-        .time_scale
-        .map(|s| crate::clock::check_rate("timeScale", s))
-        .transpose()
-    {
+    let scale = match checked_rate("timeScale", parsed.time_scale) {
         Ok(s) => s,
         Err(e) => return bad(e),
     };
@@ -235,11 +236,7 @@ async fn settings(State(shared): Shared_, body: String) -> Response {
         Ok(p) => p,
         Err(e) => return bad(format!("settings: {e}")),
     };
-    let scale = match parsed
-        .time_scale
-        .map(|s| crate::clock::check_rate("timeScale", s))
-        .transpose()
-    {
+    let scale = match checked_rate("timeScale", parsed.time_scale) {
         Ok(s) => s,
         Err(e) => return bad(e),
     };

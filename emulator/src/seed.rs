@@ -293,6 +293,14 @@ fn gateway(cidr: &str) -> String {
     base.to_string()
 }
 
+/// A subnetwork's fingerprint: 8 bytes, base64 (`format: byte` in compute.v1.json), stable per subnetwork.
+fn subnet_fingerprint(id: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("fp-{id}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(&digest[..8])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,12 +322,4 @@ mod tests {
             "mesh-subnet"
         );
     }
-}
-
-/// A subnetwork's fingerprint: 8 bytes, base64 (`format: byte` in compute.v1.json), stable per subnetwork.
-fn subnet_fingerprint(id: &str) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("fp-{id}").as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(&digest[..8])
 }
