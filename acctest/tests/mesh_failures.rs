@@ -203,7 +203,7 @@ fn a_deployer_without_set_iam_policy_is_told_the_role_the_permission_and_the_way
         .join(" ");
     assert!(!out.success(), "apply should fail:\n{text}");
     assert!(
-        text.contains("Could not grant roles/trafficdirector.client to serviceAccount:")
+        text.contains("could not grant roles/trafficdirector.client to serviceAccount:")
             && text.contains("permission denied"),
         "the role and the account:\n{text}"
     );

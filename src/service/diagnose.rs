@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use super::explain::Explanation;
+
 /// What the API said about the failure.
 #[derive(Debug, Clone, Default)]
 pub struct Failure {
@@ -315,9 +317,9 @@ pub fn human(d: Duration) -> String {
 }
 
 impl Diagnosis {
-    /// Short summary for a diagnostic: the part and the cause.
-    pub fn summary(&self) -> String {
-        let cause = match self.cause {
+    /// The cause in a few words, for the summary.
+    fn cause_words(&self) -> &'static str {
+        match self.cause {
             Cause::IamPropagation => "mesh sidecar failed: IAM grant not yet effective",
             Cause::PrivateGoogleAccess => {
                 "mesh sidecar failed: subnet without Private Google Access"
@@ -325,50 +327,65 @@ impl Diagnosis {
             Cause::MeshTooYoung => "mesh sidecar failed: mesh created too recently",
             Cause::SidecarUnknown => "mesh sidecar failed to start",
             Cause::NotMesh => "failed to become ready",
-        };
-        format!("Cloud Run service {}: {cause}", self.service)
+        }
     }
 
-    /// The text for a person, short enough for a CI log: Google's message once, the cause in mesh terms, what
-    /// was checked, what csmrun tried, the fix now and next time, the logs, and what interrupted the retries.
-    pub fn detail(&self, attempts: &Attempts, then: Option<&str>) -> String {
-        let mut s = String::new();
+    /// Short summary for a diagnostic: the part and the cause.
+    pub fn summary(&self) -> String {
+        self.explanation(&Attempts::default(), None).summary()
+    }
+
+    /// The failure in the one shape of [`crate::service::explain`], short enough for a CI log: Google's message
+    /// once (the revision's conditions only where they add to it), the cause in mesh terms, what was checked,
+    /// what csmrun tried, what interrupted the retries (`then`), the fix now and next time, the logs.
+    pub fn explanation(&self, attempts: &Attempts, then: Option<String>) -> Explanation {
+        let mut google = String::new();
         if let Some(r) = &self.failure.revision {
-            s.push_str(&format!("Revision {r} did not become ready.\n"));
+            google.push_str(&format!("revision {r} did not become ready: "));
         }
-        s.push_str(&format!("Google Cloud said: {}\n", self.failure.message));
+        google.push_str(&self.failure.message);
         let mut shown: Vec<&str> = vec![&self.failure.message];
         for m in &self.failure.revision_messages {
             if !shown.iter().any(|t| t.contains(m.as_str())) {
-                s.push_str(&format!("Revision condition: {m}\n"));
+                google.push_str(&format!(" / revision condition: {m}"));
                 shown.push(m);
             }
         }
+        let mut x = Explanation::new(
+            format!("Cloud Run service {}", self.service),
+            self.cause_words(),
+        )
+        .google(google)
+        .fix(self.fix.clone());
         if self.cause != Cause::NotMesh {
-            s.push_str(&format!(
-                "Likely cause: {}. With a mesh, this message usually means the injected Envoy sidecar \
-                 (cloud-run-mesh-proxy) failed its startup probe on port 15020, not that your container failed.\n",
+            x.why = Some(format!(
+                "{}. With a mesh, this message usually means the injected Envoy sidecar (cloud-run-mesh-proxy) \
+                 failed its startup probe on port 15020, not that your container failed",
                 self.why
             ));
-            s.push_str(&format!("Checked: {}.\n", self.checked.join("; ")));
+            x.likely = true;
+            x.checked = self.checked.clone();
         }
         if attempts.deploys > 0 {
-            s.push_str(&format!("Tried: {}.\n", attempts.line()));
+            x.tried = Some(attempts.line());
         }
-        s.push_str(&format!("Fix now: {}\n", self.fix));
+        x.then = then;
         if !self.next_time.is_empty() {
-            s.push_str(&format!("Next time: {}\n", self.next_time));
+            x.next_time = Some(self.next_time.clone());
         }
         // Google's message may already carry the logs link.
         if let Some(u) = &self.failure.log_uri {
             if !shown.iter().any(|t| t.contains(u.as_str())) {
-                s.push_str(&format!("Logs: {u}\n"));
+                x.logs = Some(u.clone());
             }
         }
-        if let Some(t) = then {
-            s.push_str(&format!("Then {t}\n"));
-        }
-        s
+        x
+    }
+
+    /// The rendered detail of [`Diagnosis::explanation`].
+    pub fn detail(&self, attempts: &Attempts, then: Option<&str>) -> String {
+        self.explanation(attempts, then.map(str::to_string))
+            .detail()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Import by discovery (PRODUCT §4): the parts are found by reference, never guessed from default names.
 
+use super::explain::Explanation;
 use gcp::network_services::HttpRoute;
 
 use super::defaults;
@@ -99,9 +100,13 @@ pub async fn discover(
     let svc = match clients.run().get_service(&path).await {
         Ok(s) => s,
         Err(e) if e.is_not_found() => {
-            return Err(StepError::new(
-                "Cannot import: service not found",
-                format!("There is no Cloud Run service {path}."),
+            return Err(StepError::refused(
+                Explanation::new(
+                    format!("Cloud Run service {path}"),
+                    "cannot import: not found",
+                )
+                .why("there is no Cloud Run service of that name in that project and region")
+                .fix("check the import ID: projects/PROJECT/locations/REGION/services/NAME"),
             ))
         }
         Err(e) => {

@@ -72,6 +72,7 @@ pub mod bodies;
 pub mod defaults;
 pub mod diagnose;
 pub mod duration;
+pub mod explain;
 pub mod import;
 pub mod leftover;
 pub mod model;
@@ -110,6 +111,9 @@ mod rollback_tests;
 mod shared_grant_tests;
 #[cfg(test)]
 mod testenv;
+#[cfg(test)]
+#[path = "troubleshooting_tests.rs"]
+mod troubleshooting_tests;
 #[cfg(test)]
 #[path = "update_tests.rs"]
 mod update_tests;

@@ -1,4 +1,5 @@
-//! Diagnostics of a failed create or update: what failed, what was rolled back, what remains and where it is kept.
+//! Diagnostics of a failed create, update or delete: the step's [`Explanation`](super::explain::Explanation) with
+//! what the failure left (the `Left:` line), written here once for every part; one diagnostic per failed undo.
 
 use tfplug::{Diagnostic, Diagnostics};
 
@@ -6,14 +7,12 @@ use super::steps::StepError;
 
 /// A step's error as a diagnostic.
 pub fn step_diag(e: &StepError) -> Diagnostic {
-    Diagnostic::error(e.summary.clone(), e.detail.clone())
+    Diagnostic::error(e.summary(), e.detail())
 }
 
-/// A step's error with a paragraph about what happened next.
-fn with_note(e: &StepError, note: &str) -> Diagnostic {
-    let mut d = step_diag(e);
-    d.detail = format!("{}\n\n{note}", d.detail);
-    d
+/// A step's error, saying what it left.
+fn left(e: &StepError, left: String) -> Diagnostic {
+    step_diag(&e.clone().with_left(left))
 }
 
 /// The first error, then one diagnostic per failed undo.
@@ -25,21 +24,34 @@ fn with_undo_errors<'a>(
     diags.push(first);
     for (what, e) in undo_errors {
         diags.push(Diagnostic::error(
-            format!("Rollback of {what} failed"),
-            format!("{}: {}", e.summary, e.detail),
+            format!("Rollback of {what} failed: {}", e.summary()),
+            e.detail(),
         ));
     }
     diags
 }
 
-pub fn create_rolled_back(failed: &str, error: &StepError) -> Diagnostic {
-    with_note(
-        error,
-        &format!(
-            "Failed part: {failed}. Everything this apply had created was removed again (rolled back); nothing \
-             was saved to state."
-        ),
-    )
+/// "serverless NEG, backend service and DNS zone".
+fn listed(parts: &[&str]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// A create that failed and was undone. `undone`: the parts it had made (or changed) and removed again.
+pub fn create_rolled_back(failed: &str, error: &StepError, undone: &[&str]) -> Diagnostic {
+    let what = if undone.is_empty() {
+        format!("nothing: the {failed} step failed before this apply created anything; nothing was saved to state")
+    } else {
+        format!(
+            "nothing: the {failed} step failed, and what this apply had made ({}) was removed again (rolled \
+             back); nothing was saved to state",
+            listed(undone)
+        )
+    };
+    left(error, what)
 }
 
 pub fn create_incomplete(
@@ -48,29 +60,32 @@ pub fn create_incomplete(
     undo_errors: &[(&'static str, StepError)],
     remaining: &[&str],
 ) -> Diagnostics {
-    let first = with_note(
+    let first = left(
         error,
-        &format!(
-            "Failed part: {failed}. The rollback could not remove everything; still present: {}. They are saved \
-             in state (tainted) so the next apply or destroy finishes the job.",
-            remaining.join(", ")
+        format!(
+            "{} (the {failed} step failed and the rollback could not remove them). They are saved in state \
+             (tainted) so the next apply or destroy finishes the job",
+            listed(remaining)
         ),
     );
     with_undo_errors(first, undo_errors.iter().map(|(n, e)| (n.to_string(), e)))
 }
 
 pub fn update_cleanup_failed(error: &StepError) -> Diagnostic {
-    with_note(
+    left(
         error,
-        "The update took effect; a part it replaced could not be removed. It is recorded in state and removed by \
-         the next apply or destroy.",
+        "the part the update replaced (the update itself took effect); it is recorded in state and removed by the \
+         next apply or destroy"
+            .to_string(),
     )
 }
 
 pub fn update_rolled_back(error: &StepError) -> Diagnostic {
-    with_note(
+    left(
         error,
-        "Everything this update had created was removed again (rolled back); the state shows what exists now.",
+        "the service as it was before this update: what the update had made was removed again (rolled back), \
+         and the state shows what exists now"
+            .to_string(),
     )
 }
 
@@ -82,17 +97,66 @@ pub fn update_incomplete(
     let present = if remaining.is_empty() {
         "project roles".to_string()
     } else {
-        remaining.join(", ")
+        listed(remaining)
     };
-    let first = with_note(
+    let first = left(
         error,
-        &format!(
-            "The rollback could not remove everything this update created; still present: {present}. They are \
-             recorded in state and removed by the next apply or destroy."
+        format!(
+            "{present}, made by this update, which the rollback could not remove; they are recorded in state and \
+             removed by the next apply or destroy"
         ),
     );
     with_undo_errors(
         first,
         undo_errors.iter().map(|e| ("the update".to_string(), e)),
     )
+}
+
+/// A destroy that failed: what is still there is still in state.
+pub fn delete_failed(error: &StepError) -> Diagnostic {
+    left(
+        error,
+        "the service's parts this destroy had not yet removed; the resource stays in state, so the next destroy \
+         finishes the job"
+            .to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::explain::Explanation;
+
+    fn refused() -> StepError {
+        StepError::refused(
+            Explanation::new("subnetwork s", "no Private Google Access").fix("enable it"),
+        )
+    }
+
+    #[test]
+    fn a_create_refused_before_anything_was_made_says_so_once() {
+        let d = create_rolled_back("pre-flight checks", &refused(), &[]);
+        assert_eq!(d.summary, "Subnetwork s: no Private Google Access");
+        assert!(d.detail.ends_with(
+            "Left: nothing: the pre-flight checks step failed before this apply created anything; nothing was \
+             saved to state."
+        ), "{}", d.detail);
+        assert!(!d.detail.contains("rolled back"), "{}", d.detail);
+    }
+
+    #[test]
+    fn a_create_rolled_back_lists_what_it_removed_again() {
+        let d = create_rolled_back(
+            "backend service",
+            &refused(),
+            &["serverless NEG", "project IAM"],
+        );
+        assert!(
+            d.detail
+                .contains("(serverless NEG and project IAM) was removed again (rolled back)"),
+            "{}",
+            d.detail
+        );
+        assert_eq!(d.detail.matches("Left:").count(), 1);
+    }
 }

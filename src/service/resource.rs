@@ -212,9 +212,11 @@ impl Resource for ServiceResource {
                 let svc = service::get(&cleanup).await.ok().flatten();
                 ApplyResult::ok(state::after_apply(&planned, svc.as_ref())).with_private(private)
             }
-            RunOutcome::RolledBack { failed, error } => {
-                ApplyResult::failed(outcome::create_rolled_back(failed, &error))
-            }
+            RunOutcome::RolledBack {
+                failed,
+                error,
+                undone,
+            } => ApplyResult::failed(outcome::create_rolled_back(failed, &error, &undone)),
             RunOutcome::Incomplete {
                 failed,
                 error,
@@ -422,7 +424,7 @@ impl Resource for ServiceResource {
         claim(&data, &spec, &req.private);
         match delete_parts(&c, &req.private).await {
             Ok(()) => ApplyResult::none(),
-            Err(e) => ApplyResult::partial(prior, outcome::step_diag(&e)),
+            Err(e) => ApplyResult::partial(prior, outcome::delete_failed(&e)),
         }
     }
 

@@ -121,8 +121,13 @@ pub struct Entry<R> {
 pub enum RunOutcome<R, E> {
     /// Every step succeeded; the journal (steps that changed something) in completion order.
     Done(Vec<Entry<R>>),
-    /// A step failed (or the run was cancelled) and everything was undone.
-    RolledBack { failed: &'static str, error: E },
+    /// A step failed (or the run was cancelled) and everything was undone; `undone` names what had been
+    /// created and was removed again, oldest first.
+    RolledBack {
+        failed: &'static str,
+        error: E,
+        undone: Vec<&'static str>,
+    },
     /// A step failed and some undo failed too; `remaining` still exists.
     Incomplete {
         failed: &'static str,
@@ -226,9 +231,14 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
             None if done.len() == self.nodes.len() => return RunOutcome::Done(journal),
             None => ("cancelled", E::cancelled()),
         };
+        let created: Vec<&'static str> = journal.iter().map(|e| e.name).collect();
         let (undo_errors, remaining) = self.rollback(journal).await;
         if undo_errors.is_empty() {
-            RunOutcome::RolledBack { failed, error }
+            RunOutcome::RolledBack {
+                failed,
+                error,
+                undone: created,
+            }
         } else {
             RunOutcome::Incomplete {
                 failed,

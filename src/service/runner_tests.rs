@@ -255,7 +255,7 @@ async fn a_fault_at_every_step_leaves_nothing_behind_and_undoes_in_reverse_depen
             let outcome = create_graph(&log, Some(faulty), partial, None)
                 .run(&CancellationToken::new())
                 .await;
-            let RunOutcome::RolledBack { failed, error } = outcome else {
+            let RunOutcome::RolledBack { failed, error, .. } = outcome else {
                 panic!("step {k} ({faulty}): expected a rollback, got {outcome:?}")
             };
             assert_eq!((failed, error), (*faulty, FakeError::Boom(faulty)));

@@ -3,6 +3,7 @@
 use super::insert::Insert;
 use super::{found, gone, is_marked, not_ours, project, Ctx, Part, Record, StepError};
 use crate::service::bodies;
+use crate::service::explain::Explanation;
 
 /// Ensures the backend service exists as the spec says (repairing drift with a full update, swapping in a renamed
 /// NEG).
@@ -44,7 +45,12 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
             Err(e) => return Err(read(e)),
         };
         if !c.existing && !is_marked(have.description.as_deref(), s) {
-            return Err(not_ours("backend service", &s.backend_service_name, s));
+            return Err(not_ours(
+                "backend service",
+                &s.backend_service_name,
+                "backend_service_name",
+                s,
+            ));
         }
         created = !c.existing;
         if in_place(c, &want, &have).await {
@@ -68,12 +74,13 @@ pub async fn ensure(c: &Ctx) -> Result<Record, StepError> {
         }
     }
     let _ = created;
-    Err(StepError::new(
-        "Backend service keeps changing",
-        format!(
-            "The backend service {} changed under every update attempt; apply again.",
-            s.backend_service_name
-        ),
+    Err(StepError::refused(
+        Explanation::new(
+            format!("backend service {}", s.backend_service_name),
+            "keeps changing",
+        )
+        .why("another writer changed it between every read and update of csmrun's (412 on the fingerprint)")
+        .fix("apply again once the other writer has stopped"),
     ))
 }
 

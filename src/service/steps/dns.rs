@@ -38,6 +38,7 @@
 //! A batch of one process is split into as many changes as Cloud DNS's per-change limits need
 //! (`rrsetAdditionsPerChange`, `rrsetDeletionsPerChange`, `totalRrdataSizePerChange`).
 
+use crate::service::explain::Explanation;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -468,13 +469,16 @@ async fn apply_batch(c: &Ctx, ops: &[(String, Op)]) -> Vec<Answer> {
         match apply_chunk(c, &rest[..n]).await {
             None if n > 1 => size = n / 2,
             None => {
-                answers.push(Answer::Failed(StepError::new(
-                    "DNS users registry change too large",
-                    format!(
-                        "Registering {} in the zone {} would exceed a Cloud DNS limit per change (the project's \
-                         DNS quota). Ask Google to raise `totalRrdataSizePerChange` for the project.",
-                        rest[0].0, c.spec.dns_zone_name
-                    ),
+                answers.push(Answer::Failed(StepError::refused(
+                    Explanation::new(
+                        format!("DNS zone {}", c.spec.dns_zone_name),
+                        "users registry change too large",
+                    )
+                    .why(format!(
+                        "registering {} would exceed a Cloud DNS limit per change (the project's DNS quota)",
+                        rest[0].0
+                    ))
+                    .fix("ask Google to raise `totalRrdataSizePerChange` for the project"),
                 )));
                 rest = &rest[1..];
             }
@@ -715,13 +719,14 @@ pub async fn join(c: &Ctx) -> Result<bool, StepError> {
             Answer::Failed(e) => return Err(e),
         }
     }
-    Err(StepError::new(
-        "DNS zone keeps disappearing",
-        format!(
-            "The DNS zone {} was deleted {ZONE_ATTEMPTS} times while this service registered as a user of {}. \
-             Another writer is deleting it; try again once it has stopped.",
-            c.spec.dns_zone_name, c.spec.domain
-        ),
+    Err(StepError::refused(
+        Explanation::new(format!("DNS zone {}", c.spec.dns_zone_name), "keeps disappearing")
+            .why(format!(
+                "the zone was deleted {ZONE_ATTEMPTS} times while this service registered as a user of {}: another \
+                 writer is deleting it",
+                c.spec.domain
+            ))
+            .fix("apply again once the other writer has stopped"),
     ))
 }
 
@@ -846,16 +851,16 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
     Ok(Record::DnsZone { created: false })
 }
 
-fn check_zone_domain(zone: &gcp::dns::ManagedZone, s: &Spec) -> Result<(), StepError> {
+/// Refuses a zone of the spec's name that serves another domain.
+pub fn check_zone_domain(zone: &gcp::dns::ManagedZone, s: &Spec) -> Result<(), StepError> {
     let want = format!("{}.", s.domain);
     if zone.dns_name != want {
-        return Err(StepError::new(
-            "DNS zone serves another domain",
-            format!(
-                "The managed zone {:?} serves {:?}, not {want:?}. Set `dns_zone_name` to a zone for {want:?} (or \
-                 leave it unset for csmrun's default name).",
-                zone.name, zone.dns_name
-            ),
+        return Err(StepError::refused(
+            Explanation::new(format!("DNS zone {}", zone.name), "serves another domain")
+                .why(format!("the managed zone {:?} serves {:?}, not {want:?}", zone.name, zone.dns_name))
+                .fix(format!(
+                    "set `dns_zone_name` to a zone for {want:?} (or leave it unset for csmrun's default name)"
+                )),
         ));
     }
     Ok(())
@@ -899,22 +904,39 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
             }
         },
     };
-    let mut have = found.rrdatas.clone();
-    have.sort();
-    if have != want.rrdatas {
-        return Err(StepError::new(
-            "Wildcard DNS record has other addresses",
-            format!(
-                "{} in zone {} points at {:?}, but this service's `dns_address` is {:?}. csmrun never overwrites a \
-                 shared record: set `dns_address` to {:?}, or change the record yourself.",
-                want.name, s.dns_zone_name, found.rrdatas, s.dns_address, found.rrdatas.first().cloned().unwrap_or_default()
-            ),
-        ));
-    }
+    check_record(s, &want, &found)?;
     Ok(Record::DnsRecord {
         created: false,
         registered: false,
     })
+}
+
+/// Refuses a wildcard record with other addresses than the spec's: csmrun never overwrites a shared record.
+pub fn check_record(
+    s: &Spec,
+    want: &gcp::dns::ResourceRecordSet,
+    found: &gcp::dns::ResourceRecordSet,
+) -> Result<(), StepError> {
+    let mut have = found.rrdatas.clone();
+    have.sort();
+    if have == want.rrdatas {
+        return Ok(());
+    }
+    Err(StepError::refused(
+        Explanation::new(
+            format!("wildcard DNS record {}", want.name.trim_end_matches('.')),
+            "has other addresses",
+        )
+            .why(format!(
+                "{} in zone {} points at {:?}, but this service's `dns_address` is {:?}, and csmrun never \
+                 overwrites a shared record",
+                want.name, s.dns_zone_name, found.rrdatas, s.dns_address
+            ))
+            .fix(format!(
+                "set `dns_address` to {:?}, or change the record yourself",
+                found.rrdatas.first().cloned().unwrap_or_default()
+            )),
+    ))
 }
 
 /// Rollback of a record this run created.
@@ -962,14 +984,16 @@ pub async fn other_users(c: &Ctx) -> Result<bool, StepError> {
 pub async fn readdress(c: &Ctx, old_address: &str) -> Result<(), StepError> {
     let s = &c.spec;
     if other_users(c).await? {
-        return Err(StepError::new(
-            "Wildcard DNS record is shared",
-            format!(
-                "`dns_address` changed from {old_address:?} to {:?}, but other services use the record *.{}. \
-                 csmrun never overwrites a shared record: keep {old_address:?}, or change the record yourself \
-                 and then set `dns_address` to match.",
-                s.dns_address, s.domain
-            ),
+        return Err(StepError::refused(
+            Explanation::new(format!("wildcard DNS record *.{}", s.domain), "shared with other services")
+                .why(format!(
+                    "`dns_address` changed from {old_address:?} to {:?}, but other services use the record, and \
+                     csmrun never overwrites a shared record",
+                    s.dns_address
+                ))
+                .fix(format!(
+                    "keep {old_address:?}, or change the record yourself and then set `dns_address` to match"
+                )),
         ));
     }
     delete_record(c).await

@@ -1,5 +1,6 @@
 //! Project IAM for the runtime account: add and remove by reference, coalesced per project, etag conflicts retried.
 
+use crate::service::explain::Explanation;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -240,18 +241,36 @@ fn grant_error(c: &Ctx, roles: &[&str], member: &str, e: &gcp::Error) -> StepErr
     if e.http_status() != Some(403) {
         return StepError::api(&format!("grant {roles} to {member}"), e);
     }
-    let project = &c.spec.project;
-    StepError::new(
-        format!("Could not grant {roles} to {member} in project {project}: permission denied"),
-        format!(
-            "Google Cloud said: {}\n\
-             The credentials csmrun runs with may not change the project's IAM policy: they need \
+    permission_denied(&c.spec.project, &roles, role, member, others, e.message())
+}
+
+/// The grant refused with 403: the role, the account, the permission the deployer lacks, the way out.
+pub fn permission_denied(
+    project: &str,
+    roles: &str,
+    role: &str,
+    member: &str,
+    others: &str,
+    google: &str,
+) -> StepError {
+    StepError::refused(
+        Explanation::new(
+            format!("IAM policy of project {project}"),
+            format!("could not grant {roles} to {member}: permission denied"),
+        )
+        .google(google)
+        .why(format!(
+            "the credentials csmrun runs with may not change the project's IAM policy: they need \
              resourcemanager.projects.getIamPolicy and setIamPolicy on project {project}, for example through \
-             roles/resourcemanager.projectIamAdmin.\n\
-             Or an administrator grants the role once: `gcloud projects add-iam-policy-binding {project} \
-             --member={member} --role={role}`{others}; csmrun then finds the binding, leaves the policy alone and \
-             does not wait for propagation.",
-            e.message()
+             roles/resourcemanager.projectIamAdmin"
+        ))
+        .fix(format!(
+            "grant the deployer roles/resourcemanager.projectIamAdmin, or have an administrator grant the role \
+             once: `gcloud projects add-iam-policy-binding {project} --member={member} --role={role}`{others}"
+        ))
+        .next_time(
+            "with the role granted beforehand csmrun finds the binding, leaves the policy alone and does not wait \
+             for propagation",
         ),
     )
 }

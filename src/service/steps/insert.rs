@@ -6,6 +6,7 @@
 //! nothing, and the part would appear afterwards, owned by nobody. `gcp::compute::Client` makes a fresh id per
 //! call, which cannot be replayed; hence requests built here on the same transport.
 
+use crate::service::explain::Explanation;
 use gcp::lro::ComputeOperation;
 use gcp::transport::Request;
 use reqwest::Method;
@@ -30,9 +31,14 @@ impl Insert {
         body: &impl serde::Serialize,
     ) -> Result<Self, StepError> {
         let body = serde_json::to_value(body).map_err(|e| {
-            StepError::new(
-                "Could not encode a request",
-                format!("The body of {call} for {resource} could not be encoded: {e}"),
+            StepError::refused(
+                Explanation::new(
+                    resource.clone(),
+                    format!("could not encode the {call} request"),
+                )
+                .why(format!(
+                    "the request body could not be encoded as JSON: {e}"
+                )),
             )
         })?;
         let request = Request::new(gcp::Api::Compute, Method::POST, path, call)

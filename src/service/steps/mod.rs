@@ -18,67 +18,108 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::diagnose::Grant;
+use super::explain::Explanation;
 use super::runner::{CancelledError, CreateSteps, DynStep, Failed, Graph, Step};
 use super::spec::Spec;
 use crate::config::ProviderData;
 
-/// An error of a step, ready to become a diagnostic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepError {
-    pub summary: String,
-    pub detail: String,
+/// How a step failed: refused (by Google or by a check; trying again will not help by itself), or cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Refused,
+    /// Ctrl-C, or a failed sibling step of the create graph.
+    Cancelled,
+    /// The resource's timeout ran out.
+    TimedOut,
 }
 
-/// Summary of an error caused by Ctrl-C.
-const CANCELLED: &str = "Cancelled";
-/// Summary of an error caused by the resource's timeout.
-const TIMED_OUT: &str = "Timed out";
+/// An error of a step: its kind, for the runner and the retry loops, and its explanation, for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    pub kind: ErrorKind,
+    pub explanation: Explanation,
+}
 
 impl StepError {
+    /// A refusal, explained.
+    pub fn refused(explanation: Explanation) -> Self {
+        StepError {
+            kind: ErrorKind::Refused,
+            explanation,
+        }
+    }
+
     /// True when the step was cut short (cancelled or timed out) rather than refused.
     pub fn is_interrupted(&self) -> bool {
-        self.summary == CANCELLED || self.summary == TIMED_OUT
+        self.kind != ErrorKind::Refused
     }
 
     /// True when Ctrl-C (or a failed sibling step) cut the step short.
     pub fn is_cancelled(&self) -> bool {
-        self.summary == CANCELLED
+        self.kind == ErrorKind::Cancelled
     }
 
-    /// The resource's timeout ran out.
-    pub fn timed_out(detail: impl Into<String>) -> Self {
-        StepError::new(TIMED_OUT, detail)
-    }
-
-    pub fn new(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+    /// The resource's timeout ran out while `doing`.
+    pub fn timed_out(doing: &str) -> Self {
         StepError {
-            summary: summary.into(),
-            detail: detail.into(),
+            kind: ErrorKind::TimedOut,
+            explanation: Explanation::new("", format!("timed out while {doing}"))
+                .why(format!("the resource's timeout ran out while csmrun was {doing}"))
+                .fix("raise the resource's `timeouts` if the operation needs longer, then apply again"),
         }
     }
 
-    /// A failed API call: says what was being done and passes Google's message on.
+    /// A failed API call: what was being done, Google's status in the summary and its message once.
     pub fn api(doing: &str, e: &gcp::Error) -> Self {
         if e.is_cancelled() {
             return Self::cancelled();
         }
         if e.is_deadline() {
-            return StepError::new(
-                TIMED_OUT,
-                format!("Timed out while trying to {doing}: {e}. Raise the `timeouts` of the resource if the \
-                         operation needs longer."),
+            let mut t = Self::timed_out(&format!("trying to {doing}"));
+            t.explanation.google = Some(e.to_string());
+            return t;
+        }
+        let status = e
+            .status()
+            .or(e.reason())
+            .map(|s| format!(": {s}"))
+            .unwrap_or_default();
+        let mut x =
+            Explanation::new("", format!("could not {doing}{status}")).google(e.to_string());
+        if e.http_status() == Some(403) {
+            x = x.fix(
+                "the credentials csmrun runs with lack the permission Google names above; grant it to the \
+                 deployer (README: the deployer's roles), then apply again",
             );
         }
-        StepError::new(format!("Could not {doing}"), e.to_string())
+        StepError::refused(x)
+    }
+
+    /// "PART: CAUSE".
+    pub fn summary(&self) -> String {
+        self.explanation.summary()
+    }
+
+    /// The labelled lines of [`Explanation::detail`].
+    pub fn detail(&self) -> String {
+        self.explanation.detail()
+    }
+
+    /// The same error, saying what the failure left behind.
+    pub fn with_left(mut self, left: impl Into<String>) -> Self {
+        self.explanation.left = Some(left.into());
+        self
     }
 }
 
 impl CancelledError for StepError {
     fn cancelled() -> Self {
-        StepError::new(
-            CANCELLED,
-            "The operation was interrupted (Ctrl-C or timeout); what this apply had created was rolled back.",
-        )
+        StepError {
+            kind: ErrorKind::Cancelled,
+            explanation: Explanation::new("", "cancelled").why(
+                "the apply was interrupted (Ctrl-C), or another part of this create failed first",
+            ),
+        }
     }
 }
 
@@ -197,10 +238,7 @@ impl Ctx {
     pub async fn sleep(&self, d: Duration) -> Result<(), StepError> {
         tokio::select! {
             _ = tokio::time::sleep(d) => Ok(()),
-            _ = tokio::time::sleep_until(self.deadline) => Err(StepError::new(
-                TIMED_OUT,
-                "The resource's timeout ran out while waiting. Raise `timeouts` if the wait needs longer.",
-            )),
+            _ = tokio::time::sleep_until(self.deadline) => Err(StepError::timed_out("waiting")),
             _ = self.stop.cancelled() => Err(StepError::cancelled()),
         }
     }
@@ -441,16 +479,20 @@ pub fn gone<T>(r: Result<T, gcp::Error>, what: &str) -> Result<(), StepError> {
     }
 }
 
-/// The error for a part that exists but is not ours.
-pub fn not_ours(kind: &str, name: &str, spec: &Spec) -> StepError {
-    StepError::new(
-        format!("{kind} already exists and is not managed by csmrun"),
-        format!(
-            "The {kind} {name:?} exists but does not carry csmrun's ownership marker, so csmrun will not take it \
-             over. If it belongs to this service, import the whole service instead: \
-             `terraform import <address> projects/{}/locations/{}/services/{}`; otherwise choose another name.",
-            spec.project, spec.region, spec.name
-        ),
+/// The error for a part that exists but is not ours: `attr` is the setting that names it.
+pub fn not_ours(kind: &str, name: &str, attr: &str, spec: &Spec) -> StepError {
+    StepError::refused(
+        Explanation::new(format!("{kind} {name}"), "exists and is not managed by csmrun")
+            .why(format!(
+                "the {kind} {name:?} exists but does not carry csmrun's ownership marker, so csmrun will not take \
+                 it over"
+            ))
+            .fix(format!(
+                "if it belongs to another service, choose another `{attr}`; if it is this service's, built by hand \
+                 or with the google provider, import the whole service: `terraform import <address> \
+                 projects/{}/locations/{}/services/{}`",
+                spec.project, spec.region, spec.name
+            )),
     )
 }
 

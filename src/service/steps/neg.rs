@@ -2,6 +2,7 @@
 
 use super::insert::Insert;
 use super::{found, gone, iam, is_marked, not_ours, Ctx, Part, Record, StepError};
+use crate::service::explain::Explanation;
 use crate::service::{bodies, names};
 
 /// Ensures the NEG named in the spec exists, points at the service, and is ours (its insert done).
@@ -67,7 +68,7 @@ pub async fn accept(c: &Ctx) -> Result<Record, StepError> {
         Some(n) => n,
     };
     if !c.existing && !is_marked(neg.description.as_deref(), s) {
-        return Err(not_ours("serverless NEG", &s.neg_name, s));
+        return Err(not_ours("serverless NEG", &s.neg_name, "neg_name", s));
     }
     if !c.existing {
         let claimed = names::grants_in(neg.description.as_deref().unwrap_or(""));
@@ -75,21 +76,31 @@ pub async fn accept(c: &Ctx) -> Result<Record, StepError> {
     }
     let target = neg.cloud_run.as_ref().and_then(|r| r.service.as_deref());
     if target != Some(s.name.as_str()) {
-        return Err(StepError::new(
-            "Serverless NEG points at another service",
-            format!(
-                "The NEG {:?} targets Cloud Run service {:?}, not {:?}; NEGs cannot be changed. Set `neg_name` to a \
-                 new name and csmrun will build a new NEG, swap it into the backend service and delete the old one.",
-                s.neg_name,
-                target.unwrap_or(""),
-                s.name
-            ),
-        ));
+        return Err(taken(&s.neg_name, target.unwrap_or(""), &s.name));
     }
     // Adopted after a crash (ours, but this run did not see it being made): rollback removes it too.
     Ok(Record::Neg {
         created: !c.existing,
     })
+}
+
+/// The error for a NEG of the spec's name that serves another Cloud Run service: NEGs cannot be changed, and it
+/// is someone else's, so the way out is another name.
+pub fn taken(neg: &str, target: &str, service: &str) -> StepError {
+    StepError::refused(
+        Explanation::new(
+            format!("serverless NEG {neg}"),
+            format!("name taken by Cloud Run service {target:?}"),
+        )
+        .why(format!(
+            "the NEG {neg:?} serves Cloud Run service {target:?}, not {service:?}, and a NEG's target cannot be \
+             changed"
+        ))
+        .fix(format!(
+            "choose another `neg_name` (for example \"{neg}-2\"); if this service already had the NEG, csmrun \
+             builds the new one, swaps it into the backend service and deletes the old one"
+        )),
+    )
 }
 
 /// Deletes a NEG; one that is already gone is fine.

@@ -1,9 +1,18 @@
-//! Pre-flight checks before the Cloud Run deploy (PRODUCT §3): mesh settled, subnet with Private Google Access,
-//! network and subnet exist, hostname free on the mesh. All read-only, all concurrent; the first failure ends them.
+//! Pre-flight checks before anything is created (PRODUCT §3): mesh exists (its age noted for the settle wait),
+//! subnet with Private Google Access, network and subnet exist, hostname free on the mesh, and on a create every
+//! name the service would take is free or already ours (Cloud Run service, NEG, backend service, HTTPRoute) and the
+//! shared DNS zone and wildcard record, when they exist, are ones this service can use. All read-only, all
+//! concurrent; the first failure ends them, so a doomed create fails having created nothing.
+//!
+//! The later steps read the same objects again: between the check and the step another writer may have changed
+//! them, and each step must decide on what it reads itself (a check here only moves a refusal earlier).
 
 use std::time::Duration;
 
-use super::{Ctx, StepError};
+use super::{dns, is_marked, neg, not_ours, service, Ctx, StepError};
+use crate::service::bodies;
+use crate::service::explain::Explanation;
+use crate::service::spec::Spec;
 
 /// The checks, then the settle wait (the update path, where nothing overlaps).
 pub async fn run(c: &Ctx) -> Result<(), StepError> {
@@ -13,7 +22,15 @@ pub async fn run(c: &Ctx) -> Result<(), StepError> {
 
 /// The read-only checks, concurrently; the first failure ends them.
 pub async fn checks(c: &Ctx) -> Result<(), StepError> {
-    tokio::try_join!(mesh(c), network(c), subnet(c), hostname(c)).map(|_| ())
+    tokio::try_join!(
+        mesh(c),
+        network(c),
+        subnet(c),
+        hostname(c),
+        names_free(c),
+        shared_dns(c)
+    )
+    .map(|_| ())
 }
 
 /// Waits out the rest of `mesh_settle_time` for a young mesh (its age was noted by [`checks`]).
@@ -36,12 +53,7 @@ async fn mesh(c: &Ctx) -> Result<(), StepError> {
     let s = &c.spec;
     let mesh = match c.clients.network_services().get_mesh(&s.mesh).await {
         Ok(m) => m,
-        Err(e) if e.is_not_found() => {
-            return Err(StepError::new(
-                "Mesh not found",
-                format!("The mesh {} does not exist. Create it first (csmrun uses a mesh, never creates one), or fix `mesh`.", s.mesh),
-            ))
-        }
+        Err(e) if e.is_not_found() => return Err(mesh_not_found(s)),
         Err(e) => return Err(StepError::api(&format!("read mesh {}", s.mesh), &e)),
     };
     let Some(created) = mesh
@@ -51,30 +63,22 @@ async fn mesh(c: &Ctx) -> Result<(), StepError> {
     else {
         return Ok(());
     };
+    // The wait itself is [`settle`], a step of its own, so the other parts are made meanwhile.
     let created = created.with_timezone(&chrono::Utc);
     c.note(|f| f.mesh_created = Some(created));
-    let age = (chrono::Utc::now() - created)
-        .to_std()
-        .unwrap_or(Duration::ZERO);
-    if age < c.data.mesh_settle_time {
-        let rest = c.data.mesh_settle_time - age;
-        tracing::info!(mesh = s.mesh, wait = ?rest, "mesh created recently; waiting for it to settle");
-        c.sleep(rest).await?;
-    }
     Ok(())
 }
 
 async fn network(c: &Ctx) -> Result<(), StepError> {
     let s = &c.spec;
-    match c.clients.compute().get_network(&s.network_project, &s.network).await {
+    match c
+        .clients
+        .compute()
+        .get_network(&s.network_project, &s.network)
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Err(StepError::new(
-            "Network not found",
-            format!(
-                "The VPC network {} does not exist in project {}; fix `network`. Nothing was created.",
-                s.network, s.network_project
-            ),
-        )),
+        Err(e) if e.is_not_found() => Err(network_not_found(s)),
         Err(e) => Err(StepError::api(&format!("read network {}", s.network), &e)),
     }
 }
@@ -88,15 +92,7 @@ async fn subnet(c: &Ctx) -> Result<(), StepError> {
         .await
     {
         Ok(x) => x,
-        Err(e) if e.is_not_found() => {
-            return Err(StepError::new(
-                "Subnetwork not found",
-                format!(
-                    "The subnetwork {} does not exist in project {} region {}; fix `subnetwork`.",
-                    s.subnetwork, s.subnet_project, s.subnet_region
-                ),
-            ))
-        }
+        Err(e) if e.is_not_found() => return Err(subnet_not_found(s)),
         Err(e) => {
             return Err(StepError::api(
                 &format!("read subnetwork {}", s.subnetwork),
@@ -107,17 +103,7 @@ async fn subnet(c: &Ctx) -> Result<(), StepError> {
     let pga = sub.private_ip_google_access.unwrap_or(false);
     c.note(|f| f.subnet_pga = Some(pga));
     if !pga {
-        return Err(StepError::new(
-            "Subnetwork without Private Google Access",
-            format!(
-                "The subnetwork {} has no Private Google Access. With Direct VPC egress of ALL_TRAFFIC the mesh \
-                 sidecar reaches trafficdirector.googleapis.com through it, so the service would fail to start. \
-                 Nothing was created. Fix: `gcloud compute networks subnets update {} --region {} --project {} \
-                 --enable-private-ip-google-access` (in the google provider: `private_ip_google_access = true` on \
-                 the subnetwork), then apply again.",
-                s.subnetwork, s.subnetwork, s.subnet_region, s.subnet_project
-            ),
-        ));
+        return Err(no_private_google_access(s));
     }
     Ok(())
 }
@@ -132,14 +118,160 @@ async fn hostname(c: &Ctx) -> Result<(), StepError> {
             && r.hostnames.iter().any(|h| h == &s.hostname)
             && r.meshes.iter().any(|m| m.ends_with(&mesh_suffix))
     }) {
-        return Err(StepError::new(
-            "Hostname already used on the mesh",
-            format!(
-                "The hostname {:?} is already served by the HTTPRoute {} on mesh {}; two routes on one mesh cannot \
-                 share a hostname. Set another `hostname` (or `name`), or remove that route.",
-                s.hostname, other.name, s.mesh
-            ),
-        ));
+        return Err(hostname_taken(s, &other.name));
     }
     Ok(())
+}
+
+/// On a create, every name the service would take is free, or carries this service's marker (an earlier create
+/// of it was killed: the steps adopt those parts). An existing resource owns its names already.
+async fn names_free(c: &Ctx) -> Result<(), StepError> {
+    if c.existing {
+        return Ok(());
+    }
+    tokio::try_join!(service_free(c), neg_free(c), backend_free(c), route_free(c)).map(|_| ())
+}
+
+async fn service_free(c: &Ctx) -> Result<(), StepError> {
+    match service::get(c).await? {
+        Some(svc) if !service::is_ours(&svc, c) => {
+            Err(not_ours("Cloud Run service", &c.spec.name, "name", &c.spec))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn neg_free(c: &Ctx) -> Result<(), StepError> {
+    let s = &c.spec;
+    let r = c
+        .clients
+        .compute()
+        .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
+        .await;
+    let Some(n) = super::found(r, &format!("serverless NEG {}", s.neg_name))? else {
+        return Ok(());
+    };
+    if is_marked(n.description.as_deref(), s) {
+        return Ok(());
+    }
+    match n.cloud_run.as_ref().and_then(|r| r.service.as_deref()) {
+        Some(target) if target != s.name => Err(neg::taken(&s.neg_name, target, &s.name)),
+        _ => Err(not_ours("serverless NEG", &s.neg_name, "neg_name", s)),
+    }
+}
+
+async fn backend_free(c: &Ctx) -> Result<(), StepError> {
+    let s = &c.spec;
+    let r = c
+        .clients
+        .compute()
+        .get_backend_service(&s.project, &s.backend_service_name)
+        .await;
+    match super::found(r, &format!("backend service {}", s.backend_service_name))? {
+        Some(b) if !is_marked(b.description.as_deref(), s) => Err(not_ours(
+            "backend service",
+            &s.backend_service_name,
+            "backend_service_name",
+            s,
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn route_free(c: &Ctx) -> Result<(), StepError> {
+    let s = &c.spec;
+    let r = c
+        .clients
+        .network_services()
+        .get_http_route(&s.route_path())
+        .await;
+    match super::found(r, &format!("HTTPRoute {}", s.route_name))? {
+        Some(r) if !is_marked(r.description.as_deref(), s) => {
+            Err(not_ours("HTTPRoute", &s.route_name, "route_name", s))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// On a create, the shared zone, if it exists, serves the service's domain, and its wildcard record, if it exists, points
+/// at the service's `dns_address` (csmrun never overwrites a shared record).
+async fn shared_dns(c: &Ctx) -> Result<(), StepError> {
+    // An update that changes `dns_address` moves the record itself (`dns::readdress`).
+    if c.existing {
+        return Ok(());
+    }
+    let s = &c.spec;
+    let dns_client = c.clients.dns();
+    let r = dns_client
+        .get_managed_zone(&s.project, &s.dns_zone_name)
+        .await;
+    let Some(zone) = super::found(r, &format!("DNS zone {}", s.dns_zone_name))? else {
+        return Ok(());
+    };
+    dns::check_zone_domain(&zone, s)?;
+    let want = bodies::wildcard_record(s);
+    let r = dns_client
+        .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
+        .await;
+    match super::found(r, &format!("DNS record {}", want.name))? {
+        Some(have) => dns::check_record(s, &want, &have),
+        None => Ok(()),
+    }
+}
+
+pub fn mesh_not_found(s: &Spec) -> StepError {
+    StepError::refused(
+        Explanation::new(format!("mesh {}", s.mesh), "not found")
+            .why("csmrun uses a mesh and never creates one")
+            .fix("create the mesh first, or fix `mesh`"),
+    )
+}
+
+pub fn network_not_found(s: &Spec) -> StepError {
+    StepError::refused(
+        Explanation::new(format!("VPC network {}", s.network), "not found")
+            .why(format!(
+                "project {} has no VPC network of that name",
+                s.network_project
+            ))
+            .fix("fix `network`"),
+    )
+}
+
+pub fn subnet_not_found(s: &Spec) -> StepError {
+    StepError::refused(
+        Explanation::new(format!("subnetwork {}", s.subnetwork), "not found")
+            .why(format!(
+                "project {} has no subnetwork of that name in region {}",
+                s.subnet_project, s.subnet_region
+            ))
+            .fix("fix `subnetwork`"),
+    )
+}
+
+pub fn no_private_google_access(s: &Spec) -> StepError {
+    StepError::refused(
+        Explanation::new(format!("subnetwork {}", s.subnetwork), "no Private Google Access")
+            .why(
+                "with Direct VPC egress of ALL_TRAFFIC the mesh sidecar reaches trafficdirector.googleapis.com \
+                 through this subnet, so the service would fail to start",
+            )
+            .fix(format!(
+                "`gcloud compute networks subnets update {} --region {} --project {} \
+                 --enable-private-ip-google-access`, then apply again",
+                s.subnetwork, s.subnet_region, s.subnet_project
+            ))
+            .next_time("keep Private Google Access on for every subnet a mesh service egresses through"),
+    )
+}
+
+pub fn hostname_taken(s: &Spec, route: &str) -> StepError {
+    StepError::refused(
+        Explanation::new(format!("hostname {}", s.hostname), "already used on the mesh")
+            .why(format!(
+                "the HTTPRoute {route} serves it on mesh {}, and two routes on one mesh cannot share a hostname",
+                s.mesh
+            ))
+            .fix("set another `hostname` (or `name`), or remove that route"),
+    )
 }

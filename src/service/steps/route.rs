@@ -38,7 +38,7 @@ async fn ensure_route(c: &Ctx) -> Result<Record, StepError> {
         }
     };
     if !c.existing && !is_marked(have.description.as_deref(), s) {
-        return Err(not_ours("HTTPRoute", &s.route_name, s));
+        return Err(not_ours("HTTPRoute", &s.route_name, "route_name", s));
     }
     if !project::holds_in(c, &want, &have).await {
         ns.patch_http_route(&path, &want, None)

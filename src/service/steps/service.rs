@@ -7,6 +7,7 @@ use gcp::run::{PatchOptions, Service};
 use super::{not_ours, Ctx, Record, StepError};
 use crate::service::bodies;
 use crate::service::diagnose::{self, Attempts, Checks, Diagnosis, Failure, Remedy};
+use crate::service::explain::Explanation;
 use crate::service::names;
 use crate::service::runner::Failed;
 use crate::service::spec::RUN_INVOKER;
@@ -32,7 +33,8 @@ pub fn redeploy_pauses(iam_propagation_wait: Duration) -> impl Iterator<Item = D
     std::iter::successors(Some(first), move |d| Some(d.saturating_mul(2).min(cap)))
 }
 
-fn is_ours(svc: &Service, c: &Ctx) -> bool {
+/// The service carries csmrun's label or this service's marker.
+pub fn is_ours(svc: &Service, c: &Ctx) -> bool {
     svc.labels.get(names::MANAGED_BY_KEY).map(String::as_str) == Some(names::MANAGED_BY_VALUE)
         || super::is_marked(svc.description.as_deref(), &c.spec)
 }
@@ -216,7 +218,7 @@ fn diag_error(
             )
         }
     });
-    StepError::new(d.summary(), d.detail(attempts, then.as_deref()))
+    StepError::refused(d.explanation(attempts, then))
 }
 
 /// Deploys the service and waits until it is Ready, redeploying or recreating while the diagnosis says that
@@ -226,7 +228,12 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     let existing = get(c).await.map_err(Failed::clean)?;
     if let Some(svc) = &existing {
         if !c.existing && !is_ours(svc, c) {
-            return Err(Failed::clean(not_ours("Cloud Run service", &s.name, s)));
+            return Err(Failed::clean(not_ours(
+                "Cloud Run service",
+                &s.name,
+                "name",
+                s,
+            )));
         }
     }
     // From here on the service exists (or may): a failure leaves something for rollback to remove.
@@ -347,7 +354,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
             Remedy::Fail => {}
         }
         if tokio::time::Instant::now() >= c.deadline {
-            let e = StepError::timed_out("");
+            let e = StepError::timed_out("about to deploy again");
             return Err(partial(explain(
                 e,
                 "about to deploy again",
@@ -381,9 +388,13 @@ pub async fn ensure_invokers(c: &Ctx) -> Result<(), StepError> {
             }
         }
     }
-    Err(StepError::new(
-        "IAM policy keeps changing",
-        "The service's IAM policy changed under every attempt; apply again.",
+    Err(StepError::refused(
+        Explanation::new(
+            format!("IAM policy of Cloud Run service {}", c.spec.name),
+            "keeps changing",
+        )
+        .why("another writer changed the service's IAM policy between every read and write of csmrun's")
+        .fix("apply again once the other writer has stopped"),
     ))
 }
 
