@@ -1,6 +1,7 @@
 //! go-plugin host side: handshake, AutoMTLS, controller/health/stdio services, `serve`,
 //! debug (reattach) mode, and in-memory connections for tests.
 
+mod accept;
 pub(crate) mod controller;
 pub mod debug;
 pub mod handshake;

@@ -6,13 +6,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
-use tokio_stream::StreamExt;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server as TonicServer;
 
-use crate::plugin::{debug, handshake, routes, tls};
+use crate::plugin::{accept, debug, handshake, routes, tls};
 use crate::provider::Provider;
 use crate::server::Server;
 
@@ -106,8 +104,15 @@ pub async fn serve<P: Provider>(opts: ServeOpts, provider: P) -> Result<(), Serv
                 addr,
                 Some(identity.cert_der.as_ref()),
             ))?;
-            let incoming =
-                tls_incoming(listener, tokio_rustls::TlsAcceptor::from(Arc::new(config)));
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+            let incoming = accept::incoming(
+                listener,
+                move |tcp: TcpStream| {
+                    no_delay(&tcp);
+                    acceptor.accept(tcp)
+                },
+                accept::Limits::default(),
+            );
             tokio::spawn(builder().serve_with_incoming(incoming))
         }
         None => {
@@ -118,14 +123,14 @@ pub async fn serve<P: Provider>(opts: ServeOpts, provider: P) -> Result<(), Serv
             } else {
                 announce(&handshake::handshake_line(addr, None))?;
             }
-            // Nagle plus the client's delayed ACK would add ~40 ms to every response.
-            let incoming = TcpListenerStream::new(listener).map(|conn| {
-                conn.inspect(|tcp| {
-                    if let Err(e) = tcp.set_nodelay(true) {
-                        tracing::debug!(error = %e, "TCP_NODELAY not set");
-                    }
-                })
-            });
+            let incoming = accept::incoming(
+                listener,
+                |tcp: TcpStream| {
+                    no_delay(&tcp);
+                    std::future::ready(Ok(tcp))
+                },
+                accept::Limits::default(),
+            );
             tokio::spawn(builder().serve_with_incoming(incoming))
         }
     };
@@ -191,39 +196,9 @@ fn watch_interrupts(debug: bool, stop: CancellationToken) -> Result<(), ServeErr
     Ok(())
 }
 
-/// Accepts TCP connections and runs each TLS handshake in its own task, so one slow or
-/// failing client cannot block others; failed handshakes are logged and dropped.
-fn tls_incoming(
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-) -> ReceiverStream<Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>, std::io::Error>>
-{
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    tokio::spawn(async move {
-        loop {
-            let (tcp, peer) = match listener.accept().await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting a connection failed");
-                    continue;
-                }
-            };
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY not set");
-            }
-            let acceptor = acceptor.clone();
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                match acceptor.accept(tcp).await {
-                    Ok(stream) => {
-                        let _ = tx.send(Ok(stream)).await;
-                    }
-                    Err(e) => {
-                        tracing::warn!(%peer, error = %e, "TLS handshake failed; connection dropped")
-                    }
-                }
-            });
-        }
-    });
-    ReceiverStream::new(rx)
+/// Nagle plus the client's delayed ACK would add ~40 ms to every response.
+fn no_delay(tcp: &TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY not set");
+    }
 }
