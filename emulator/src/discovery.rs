@@ -90,7 +90,27 @@ fn matches(parts: &[Part], path: &str, out: &mut Vec<(String, String)>) -> bool 
             .strip_prefix(text.as_str())
             .is_some_and(|tail| matches(rest, tail, out)),
         Part::Var { name, spans } => {
-            let ends: Vec<usize> = path.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
+            // A segment variable ends within the first segment: looking further made every request cost time
+            // quadratic in its path's length, against every template (seconds for a 20 KB path).
+            let scope = if *spans {
+                path
+            } else {
+                &path[..path.find('/').unwrap_or(path.len())]
+            };
+            // Only where the next literal starts can the value end (or at the end, with nothing after it).
+            let ends: Vec<usize> = match rest.first() {
+                None => vec![scope.len()]
+                    .into_iter()
+                    .filter(|&e| e > 0 && e == path.len())
+                    .collect(),
+                Some(Part::Literal(next)) => (1..=scope.len())
+                    .filter(|&i| path.is_char_boundary(i) && path[i..].starts_with(next.as_str()))
+                    .collect(),
+                Some(Part::Var { .. }) => scope
+                    .char_indices()
+                    .map(|(i, c)| i + c.len_utf8())
+                    .collect(),
+            };
             let candidates: Box<dyn Iterator<Item = &usize>> = if *spans {
                 Box::new(ends.iter().rev())
             } else {
@@ -98,9 +118,6 @@ fn matches(parts: &[Part], path: &str, out: &mut Vec<(String, String)>) -> bool 
             };
             for &end in candidates {
                 let value = &path[..end];
-                if !*spans && value.contains('/') {
-                    break;
-                }
                 let before = out.len();
                 if matches(rest, &path[end..], out) {
                     out.insert(before, (name.clone(), value.to_string()));
