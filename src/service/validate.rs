@@ -8,6 +8,9 @@ use super::names;
 use super::path::FieldPath;
 use super::val::Val;
 
+/// Environment variables per Cloud Run service.
+const MAX_ENV: usize = 1000;
+
 #[path = "validate_blocks.rs"]
 mod blocks;
 #[path = "validate_formats.rs"]
@@ -359,6 +362,21 @@ impl Validator {
 
     fn env(&mut self, m: &ServiceModel) {
         let Val::Known(env) = &m.env else { return };
+        // "You can set a maximum of 1000 environment variables for a Cloud Run service" (Cloud Run docs,
+        // configuring/services/overview-environment-variables); one error, not one per entry.
+        if env.len() > MAX_ENV {
+            let detail = format!(
+                "{} environment variables are set; Cloud Run allows at most {MAX_ENV} per service. Move \
+                 configuration into a file or Secret Manager, or merge variables.",
+                env.len()
+            );
+            self.err(
+                FieldPath::attr("env"),
+                "Too many environment variables",
+                detail,
+            );
+            return;
+        }
         for (k, v) in env {
             let path = FieldPath::attr("env").key(k);
             if !ENV_NAME.is_match(k) {

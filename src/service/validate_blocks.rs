@@ -87,11 +87,11 @@ impl Validator {
         if own_val.is_unknown() || dests.iter().any(|d| d.weight.is_unknown()) {
             return;
         }
-        let total: i64 = own.unwrap_or(0)
-            + dests
-                .iter()
-                .filter_map(|d| d.weight.known().copied())
-                .sum::<i64>();
+        // Saturating: weights beyond their range are refused elsewhere, and must not panic here first.
+        let total: i64 = dests
+            .iter()
+            .filter_map(|d| d.weight.known().copied())
+            .fold(own.unwrap_or(0), i64::saturating_add);
         if total == 0 {
             let detail =
                 "All weights of the route are 0, so no request would be served; give at least one \

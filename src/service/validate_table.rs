@@ -177,6 +177,11 @@ fn invalid_cases() -> Vec<(&'static str, &'static str, Mutation)> {
         ("env name reserved", "env[\"PORT\"]", |m| {
             m.env = Val::Known(BTreeMap::from([("PORT".to_string(), s("9000"))]))
         }),
+        (
+            "more environment variables than Cloud Run allows",
+            "env",
+            |m| m.env = Val::Known((0..1001).map(|i| (format!("V{i}"), s("x"))).collect()),
+        ),
         ("env name with equals", "env[\"A=B\"]", |m| {
             m.env = Val::Known(BTreeMap::from([("A=B".to_string(), s("x"))]))
         }),
