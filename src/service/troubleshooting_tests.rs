@@ -1,4 +1,5 @@
-//! The README's troubleshooting table is checked against the diagnostics csmrun really returns: each failure a
+//! The troubleshooting guide's table (`templates/guides/troubleshooting.md`, rendered to
+//! `docs/guides/troubleshooting.md`) is checked against the diagnostics csmrun really returns: each failure a
 //! user can meet is built here by the code that reports it, its summary written with placeholders for the names,
 //! and that text must be a row's "csmrun says" cell; every such cell must be one of them (no row for a message
 //! csmrun no longer gives).
@@ -10,7 +11,7 @@ use super::spec::{Spec, TRAFFIC_DIRECTOR_CLIENT};
 use super::steps::{dns, iam, neg, not_ours, preflight, StepError};
 use super::testenv::{planned, spec};
 
-const README: &str = include_str!("../../README.md");
+const GUIDE: &str = include_str!("../../templates/guides/troubleshooting.md");
 
 /// The summary with the spec's names replaced by the placeholders the table uses.
 fn template(summary: &str, s: &Spec) -> String {
@@ -121,11 +122,11 @@ fn summaries(s: &Spec) -> Vec<String> {
 
 /// The backticked texts of the table's "csmrun says" column (its first).
 fn says_cells() -> Vec<String> {
-    let section = README
-        .split("\n## Troubleshooting\n")
+    let section = GUIDE
+        .split("\n## What csmrun says\n")
         .nth(1)
         .and_then(|rest| rest.split("\n## ").next())
-        .expect("README has a Troubleshooting section");
+        .expect("the guide has a \"What csmrun says\" section");
     section
         .lines()
         .filter(|l| l.starts_with("| `"))
@@ -141,7 +142,7 @@ fn says_cells() -> Vec<String> {
 }
 
 #[test]
-fn every_failure_csmrun_explains_has_a_row_in_the_readme_troubleshooting_table() {
+fn every_failure_csmrun_explains_has_a_row_in_the_troubleshooting_guide() {
     let s = spec(&planned("orders", |_| {}));
     let cells = says_cells();
     let missing: Vec<String> = summaries(&s)
@@ -151,12 +152,12 @@ fn every_failure_csmrun_explains_has_a_row_in_the_readme_troubleshooting_table()
         .collect();
     assert!(
         missing.is_empty(),
-        "README's troubleshooting table has no row saying: {missing:#?}\nrows say: {cells:#?}"
+        "the troubleshooting guide has no row saying: {missing:#?}\nrows say: {cells:#?}"
     );
 }
 
 #[test]
-fn every_row_of_the_readme_troubleshooting_table_is_a_message_csmrun_gives() {
+fn every_row_of_the_troubleshooting_guide_is_a_message_csmrun_gives() {
     let s = spec(&planned("orders", |_| {}));
     let given: Vec<String> = summaries(&s).iter().map(|x| template(x, &s)).collect();
     let stale: Vec<String> = says_cells()
@@ -165,6 +166,6 @@ fn every_row_of_the_readme_troubleshooting_table_is_a_message_csmrun_gives() {
         .collect();
     assert!(
         stale.is_empty(),
-        "rows of README's troubleshooting table say what csmrun no longer says: {stale:#?}"
+        "rows of the troubleshooting guide say what csmrun no longer says: {stale:#?}"
     );
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask docs`: registry pages from the provider's own schema, written or checked for drift.
 
 mod drift;
+mod guides;
 mod render;
 mod schema;
 mod terraform;
@@ -56,6 +57,7 @@ pub fn generate(root: &Path, schema_json: &str) -> Result<Vec<Page>> {
             content: render::resource_page(PROVIDER, type_name, resource, &examples),
         });
     }
+    pages.extend(guides::pages(root)?);
     Ok(pages)
 }
 
@@ -115,10 +117,19 @@ mod tests {
     }
 
     #[test]
-    fn generates_the_provider_index_and_one_page_per_resource() {
+    fn generates_the_provider_index_one_page_per_resource_and_the_guides() {
         let pages = generate(&repo_root(), SCHEMA).unwrap();
         let paths: Vec<_> = pages.iter().map(|p| p.path.display().to_string()).collect();
-        assert_eq!(paths, ["docs/index.md", "docs/resources/service.md"]);
+        assert_eq!(
+            paths,
+            [
+                "docs/index.md",
+                "docs/resources/service.md",
+                "docs/guides/getting-started.md",
+                "docs/guides/migrating-from-the-google-provider.md",
+                "docs/guides/troubleshooting.md"
+            ]
+        );
     }
 
     #[test]
