@@ -62,7 +62,8 @@ async fn get_provider_schema_describes_provider_resources_and_data_sources() {
     assert!(resp.data_source_schemas.contains_key("test_echo"));
     assert_eq!(
         resp.server_capabilities.map(|c| c.plan_destroy),
-        Some(false)
+        Some(true),
+        "destroys are planned through the resource (Resource::plan_destroy)"
     );
 }
 

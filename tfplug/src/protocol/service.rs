@@ -69,8 +69,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             provider_meta: Some(schema_to_wire(&crate::schema::Schema::new(
                 crate::schema::Block::new(),
             ))),
+            // plan_destroy (6.3): Terraform >= 1.3 plans destroys through PlanResourceChange, so
+            // a resource can refuse one at plan time (`Resource::plan_destroy`).
             server_capabilities: Some(pb::get_provider_schema::ServerCapabilities {
-                plan_destroy: false,
+                plan_destroy: true,
             }),
         }))
     }

@@ -1,0 +1,151 @@
+//! What csmrun does on Terraform >= 1.8 (protocol 6.3+, 1.11.4 in CI) beyond the pinned 1.0.3:
+//! `deletion_policy = "PREVENT"` fails the destroy plan (plan_destroy). Each test skips, saying
+//! so on stderr, only when no Terraform >= 1.8 is on PATH (see `stack::modern_terraform`).
+
+use csmrun_acctest::consistency::services_in_state;
+use csmrun_acctest::hcl::ServiceHcl;
+use csmrun_acctest::requests;
+use csmrun_acctest::seed::SeedBuilder;
+use csmrun_acctest::stack::{modern_terraform, Stack};
+use csmrun_acctest::terraform::Output;
+
+const GUARDED: &str = "projects/acc-project/locations/asia-northeast1/services/guarded";
+
+fn modern_stack(test: &str) -> Option<Stack> {
+    let tf = modern_terraform(test)?;
+    Some(Stack::with_terraform(&SeedBuilder::new().build(), tf))
+}
+
+fn guarded() -> ServiceHcl {
+    ServiceHcl::new("guarded", "guarded").string("deletion_policy", "PREVENT")
+}
+
+/// The plan-time refusal: exit 1, the refusal text naming the service and the way out, exactly one
+/// error (the ABANDON and DELETE services beside it plan their destroys without complaint).
+fn assert_refused_at_plan(out: &Output, what: &str) {
+    let text = out.combined();
+    assert_eq!(out.code, Some(1), "{what} must fail:\n{text}");
+    assert!(
+        text.contains("Deletion of Cloud Run service guarded prevented") && text.contains(GUARDED),
+        "{what}: names the service:\n{text}"
+    );
+    assert!(
+        text.contains("deletion_policy = \"DELETE\"") && text.contains("ABANDON"),
+        "{what}: says how to allow it:\n{text}"
+    );
+    assert_eq!(
+        text.matches("Error: ").count(),
+        1,
+        "{what}: only the PREVENT service is refused:\n{text}"
+    );
+}
+
+/// Sets the guarded service to DELETE and destroys everything, leaving the emulator as it was.
+fn release_and_destroy(stack: &Stack, others: &str) {
+    stack.config(&format!(
+        "{}{others}",
+        guarded().string("deletion_policy", "DELETE").render()
+    ));
+    stack.apply_ok();
+    stack.destroy_ok();
+    stack.assert_consistent();
+}
+
+#[test]
+fn a_prevent_service_fails_the_destroy_plan() {
+    let Some(stack) = modern_stack("a_prevent_service_fails_the_destroy_plan") else {
+        return;
+    };
+    let others = |kept_policy: &str| {
+        format!(
+            "{}{}",
+            ServiceHcl::new("kept", "kept")
+                .string("deletion_policy", kept_policy)
+                .render(),
+            ServiceHcl::new("plain", "plain").render()
+        )
+    };
+    stack.config(&format!("{}{}", guarded().render(), others("ABANDON")));
+    stack.apply_ok();
+    stack.assert_consistent();
+    stack
+        .emu
+        .clear_requests()
+        .expect("clearing the request log");
+
+    assert_refused_at_plan(&stack.tf(&["plan", "-destroy"]), "plan -destroy");
+    let out = stack.tf(&["destroy", "-auto-approve"]);
+    assert_refused_at_plan(&out, "destroy");
+    assert!(
+        !out.combined().contains("Destroying..."),
+        "the refusal comes before anything is applied:\n{}",
+        out.combined()
+    );
+    assert_eq!(
+        requests::writes(&stack.requests()),
+        Vec::<String>::new(),
+        "nothing may be written"
+    );
+    assert_eq!(services_in_state(&stack.show()).len(), 3);
+    stack.assert_consistent();
+
+    // ABANDON and DELETE plan their destroys as before.
+    let out = stack.tf(&[
+        "plan",
+        "-destroy",
+        "-detailed-exitcode",
+        "-target=csmrun_service.kept",
+        "-target=csmrun_service.plain",
+    ]);
+    assert_eq!(out.code, Some(2), "{}", out.combined());
+    for address in ["csmrun_service.kept", "csmrun_service.plain"] {
+        assert!(
+            out.stdout
+                .contains(&format!("# {address} will be destroyed")),
+            "{address}:\n{}",
+            out.combined()
+        );
+    }
+
+    release_and_destroy(&stack, &others("DELETE"));
+}
+
+#[test]
+fn a_removed_prevent_service_fails_the_plan() {
+    let Some(stack) = modern_stack("a_removed_prevent_service_fails_the_plan") else {
+        return;
+    };
+    let plain = ServiceHcl::new("plain", "plain").render();
+    stack.config(&format!("{}{plain}", guarded().render()));
+    stack.apply_ok();
+    stack.assert_consistent();
+    stack
+        .emu
+        .clear_requests()
+        .expect("clearing the request log");
+
+    // Both removed from the configuration: the plan (and so the apply) fails on the PREVENT one.
+    stack.config("");
+    assert_refused_at_plan(&stack.tf(&["plan"]), "plan without the service");
+    assert_refused_at_plan(&stack.apply(), "apply without the service");
+    assert_eq!(
+        requests::writes(&stack.requests()),
+        Vec::<String>::new(),
+        "nothing may be written"
+    );
+    assert_eq!(services_in_state(&stack.show()).len(), 2);
+
+    // Only the DELETE service removed: its destroy plans as before.
+    stack.config(&guarded().render());
+    let out = stack.plan();
+    assert_eq!(out.code, Some(2), "{}", out.combined());
+    assert!(
+        out.stdout
+            .contains("# csmrun_service.plain will be destroyed"),
+        "{}",
+        out.combined()
+    );
+    stack.assert_consistent();
+
+    release_and_destroy(&stack, &plain);
+}
