@@ -1,13 +1,15 @@
 //! What csmrun does on Terraform >= 1.8 (protocol 6.3+, 1.11.4 in CI) beyond the pinned 1.0.3:
-//! `deletion_policy = "PREVENT"` fails the destroy plan (plan_destroy). Each test skips, saying
-//! so on stderr, only when no Terraform >= 1.8 is on PATH (see `stack::modern_terraform`).
+//! `deletion_policy = "PREVENT"` fails the destroy plan (plan_destroy), and drift jobs'
+//! refresh-only plans exit 0 on unchanged services (that one on the pinned 1.0.3 too). Each test
+//! skips its Terraform >= 1.8 part, saying so on stderr, only when there is no such Terraform on
+//! PATH (see `stack::modern_terraform`).
 
 use csmrun_acctest::consistency::services_in_state;
-use csmrun_acctest::hcl::ServiceHcl;
+use csmrun_acctest::hcl::{image, ServiceHcl};
 use csmrun_acctest::requests;
 use csmrun_acctest::seed::SeedBuilder;
 use csmrun_acctest::stack::{modern_terraform, Stack};
-use csmrun_acctest::terraform::Output;
+use csmrun_acctest::terraform::{Output, Terraform};
 
 const GUARDED: &str = "projects/acc-project/locations/asia-northeast1/services/guarded";
 
@@ -148,4 +150,74 @@ fn a_removed_prevent_service_fails_the_plan() {
     stack.assert_consistent();
 
     release_and_destroy(&stack, &plain);
+}
+
+/// `terraform plan -refresh-only -detailed-exitcode`, as drift jobs run it, must exit 0.
+fn assert_no_drift(stack: &Stack, when: &str) {
+    let out = stack.tf(&["plan", "-refresh-only", "-detailed-exitcode"]);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "{when}: a refresh-only plan of unchanged services must exit 0:\n{}",
+        out.combined()
+    );
+    assert!(out.stdout.contains("No changes"), "{when}:\n{}", out.stdout);
+}
+
+/// Create, import and update, each followed by a refresh-only plan that must find nothing.
+/// `terraform_data` (Terraform >= 1.4) stands beside the service where there is one: it never
+/// made the plan exit 2, so it shows the service is judged like Terraform's own resources.
+fn refresh_only_plans_stay_empty(stack: Stack, with_terraform_data: bool) {
+    let data = if with_terraform_data {
+        "resource \"terraform_data\" \"beside\" {\n  input = 1\n}\n"
+    } else {
+        ""
+    };
+    let svc = ServiceHcl::new("svc", "steady").attr("max_instances", "3");
+    stack.config(&format!("{}{data}", svc.render()));
+    stack.apply_ok();
+    assert_no_drift(&stack, "after create");
+
+    stack
+        .tf(&["state", "rm", "csmrun_service.svc"])
+        .assert_success("state rm");
+    stack
+        .tf(&["import", "csmrun_service.svc", "steady"])
+        .assert_success("import");
+    stack.apply_ok();
+    assert_no_drift(&stack, "after import");
+
+    let svc = svc.string("image", &image("steady", "1.0.1"));
+    stack.config(&format!("{}{data}", svc.render()));
+    stack.apply_ok();
+    assert_no_drift(&stack, "after an update");
+    stack.assert_consistent();
+    stack.destroy_ok();
+    stack.assert_consistent();
+}
+
+#[test]
+fn a_refresh_only_plan_of_unchanged_services_exits_0() {
+    let pinned = Terraform::find().expect("the pinned Terraform (TF_ACC_TERRAFORM_PATH)");
+    let modern = modern_terraform(
+        "a_refresh_only_plan_of_unchanged_services_exits_0 (Terraform >= 1.8 half)",
+    );
+    // The two versions run side by side, each with its own emulator and work dir.
+    std::thread::scope(|s| {
+        let runs: Vec<_> = [(pinned, false)]
+            .into_iter()
+            .chain(modern.map(|tf| (tf, true)))
+            .map(|(tf, with_terraform_data)| {
+                s.spawn(move || {
+                    let stack = Stack::with_terraform(&SeedBuilder::new().build(), tf);
+                    refresh_only_plans_stay_empty(stack, with_terraform_data)
+                })
+            })
+            .collect();
+        for run in runs {
+            if let Err(panic) = run.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
 }
