@@ -86,8 +86,8 @@ impl Encoder {
     /// write an int or float64 where exact, but Terraform decodes those into a different
     /// `big.Float` representation (64 or 53 bits of precision instead of 512) of the same value.
     /// A refresh-only plan is "applyable" (exit 2 under `-detailed-exitcode`) when the prior and
-    /// the refreshed state differ by `reflect.DeepEqual` (`states.ManagedResourcesEqual`, Terraform
-    /// >= 1.8), and since 1.10 the state objects it compares carry their decoded values: the prior
+    /// the refreshed state differ by `reflect.DeepEqual` (`states.ManagedResourcesEqual`, since
+    /// Terraform 1.8), and since 1.10 the state objects it compares carry their decoded values: the prior
     /// one parsed from JSON, the refreshed one from our ReadResource answer. With ints, every
     /// resource with a number attribute made it exit 2 while it printed "No changes".
     /// Infinities have no decimal form and stay float64, as go-cty writes them.
