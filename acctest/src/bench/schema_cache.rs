@@ -3,7 +3,8 @@
 //! `get_provider_schema_optional` advertised (tfplug's default) and withheld
 //! (`TFPLUG_NO_SCHEMA_CACHE=1`, the switch tfplug has for this measurement only).
 //!
-//! Calls are counted from the provider's own DEBUG log line for each GetProviderSchema it
+//! The two modes run in turns, each in its own emulator and work dir. Calls are counted from the
+//! provider's own DEBUG log line for each GetProviderSchema it
 //! answers (`TF_LOG_PROVIDER=DEBUG`, `TF_LOG_PATH`), in runs of their own, so that logging does
 //! not weigh on the timed runs.
 
@@ -70,78 +71,121 @@ fn ok(run: Run, what: &str, codes: &[i32]) -> Result<Run> {
     Ok(run)
 }
 
-/// One mode: `repeats` timed creates (each destroyed again), then a counted create and plan, then
-/// `repeats` timed plans.
+/// One world per mode, measured in turns (each mode first every other repeat) so that load on the
+/// machine weighs on both alike: per repeat, a timed create (destroyed again) in each mode; then a
+/// counted create and plan in each; then, per repeat, a timed plan in each.
 pub fn measure(
     tf: &Terraform,
     provider_dir: &Path,
-    cached: bool,
     services: usize,
     repeats: usize,
     time_scale: f64,
-) -> Result<SchemaCache> {
-    let mut bench =
-        Bench::with_terraform(&world::seed(time_scale, true), provider_dir, tf.clone())?;
-    if !cached {
-        bench.wd.set_env(tfplug::server::NO_SCHEMA_CACHE_ENV, "1");
+) -> Result<Vec<SchemaCache>> {
+    let mut worlds = Vec::new();
+    for cached in [true, false] {
+        let mut bench =
+            Bench::with_terraform(&world::seed(time_scale, true), provider_dir, tf.clone())?;
+        if !cached {
+            bench.wd.set_env(tfplug::server::NO_SCHEMA_CACHE_ENV, "1");
+        }
+        bench.config(&world::config(time_scale, services))?;
+        worlds.push(World {
+            cached,
+            bench,
+            applies: Vec::new(),
+            plans: Vec::new(),
+        });
     }
-    bench.config(&world::config(time_scale, services))?;
-    let mut applies = Vec::new();
-    for _ in 0..repeats {
-        applies.push(ok(bench.apply()?, "apply", &[0])?.wall.as_secs_f64());
+    for r in 0..repeats {
+        for i in turns(r) {
+            let w = &mut worlds[i];
+            w.applies
+                .push(ok(w.bench.apply()?, "apply", &[0])?.wall.as_secs_f64());
+            ok(
+                w.bench.terraform(&["destroy", "-auto-approve"])?,
+                "destroy",
+                &[0],
+            )?;
+        }
+    }
+    let mut logs = Vec::new();
+    for w in &mut worlds {
+        let (_, apply_log) = logged(&mut w.bench, "apply", &["apply", "-auto-approve"])?;
+        let (run, plan_log) = logged(&mut w.bench, "plan", &["plan", "-detailed-exitcode"])?;
+        ok(run, "plan after apply", &[0])?;
+        logs.push((apply_log, plan_log));
+    }
+    for r in 0..repeats {
+        for i in turns(r) {
+            let w = &mut worlds[i];
+            w.plans
+                .push(ok(w.bench.plan()?, "plan", &[0])?.wall.as_secs_f64());
+        }
+    }
+    let mut figures = Vec::new();
+    for (w, (apply_log, plan_log)) in worlds.into_iter().zip(logs) {
         ok(
-            bench.terraform(&["destroy", "-auto-approve"])?,
+            w.bench.terraform(&["destroy", "-auto-approve"])?,
             "destroy",
             &[0],
         )?;
+        figures.push(SchemaCache {
+            cached: w.cached,
+            services,
+            apply_schema_calls: apply_log.lines().filter(|l| is_schema_call(l)).count(),
+            plan_schema_calls: plan_log.lines().filter(|l| is_schema_call(l)).count(),
+            plan_provider_processes: plan_log.lines().filter(|l| is_process_exit(l)).count(),
+            apply_wall_seconds: Summary::of(&w.applies),
+            plan_wall_seconds: Summary::of(&w.plans),
+        });
     }
-    let (_, apply_log) = logged(&mut bench, "apply", &["apply", "-auto-approve"])?;
-    let (run, plan_log) = logged(&mut bench, "plan", &["plan", "-detailed-exitcode"])?;
-    ok(run, "plan after apply", &[0])?;
-    let mut plans = Vec::new();
-    for _ in 0..repeats {
-        plans.push(ok(bench.plan()?, "plan", &[0])?.wall.as_secs_f64());
+    Ok(figures)
+}
+
+/// One mode's world and its timed samples.
+struct World {
+    cached: bool,
+    bench: Bench,
+    applies: Vec<f64>,
+    plans: Vec<f64>,
+}
+
+/// The order of the two worlds in repeat `r`: each goes first every other time.
+fn turns(r: usize) -> [usize; 2] {
+    if r % 2 == 0 {
+        [0, 1]
+    } else {
+        [1, 0]
     }
-    ok(
-        bench.terraform(&["destroy", "-auto-approve"])?,
-        "destroy",
-        &[0],
-    )?;
-    Ok(SchemaCache {
-        cached,
-        services,
-        apply_schema_calls: apply_log.lines().filter(|l| is_schema_call(l)).count(),
-        plan_schema_calls: plan_log.lines().filter(|l| is_schema_call(l)).count(),
-        plan_provider_processes: plan_log.lines().filter(|l| is_process_exit(l)).count(),
-        apply_wall_seconds: Summary::of(&applies),
-        plan_wall_seconds: Summary::of(&plans),
-    })
 }
 
 /// Both modes, as a table.
 pub fn table(terraform: &str, figures: &[SchemaCache]) -> String {
     let mut s = format!(
-        "schema caching ({terraform})\n{:<28} {:>14} {:>13} {:>17} {:>16} {:>15}\n",
+        "schema caching ({terraform}; wall seconds: median (min) of {} repeats)\n\
+         {:<30} {:>13} {:>12} {:>14} {:>12} {:>12}\n",
+        figures.first().map_or(0, |f| f.plan_wall_seconds.n),
         "mode",
         "apply fetches",
         "plan fetches",
         "plan processes",
-        "apply wall (s)",
-        "plan wall (s)"
+        "apply wall",
+        "plan wall"
     );
     for f in figures {
         let mode = if f.cached {
-            "cached (6.4, default)"
+            "cached (6.4, the default)"
         } else {
-            "not cached (NO_SCHEMA_CACHE)"
+            "not cached (NO_SCHEMA_CACHE=1)"
         };
+        let wall = |w: &Summary| format!("{:.2} ({:.2})", w.median, w.min);
         s.push_str(&format!(
-            "{mode:<28} {:>14} {:>13} {:>17} {:>16.2} {:>15.2}\n",
+            "{mode:<30} {:>13} {:>12} {:>14} {:>12} {:>12}\n",
             f.apply_schema_calls,
             f.plan_schema_calls,
             f.plan_provider_processes,
-            f.apply_wall_seconds.median,
-            f.plan_wall_seconds.median
+            wall(&f.apply_wall_seconds),
+            wall(&f.plan_wall_seconds),
         ));
     }
     s

@@ -83,18 +83,8 @@ fn schema_cache(o: &scenarios::Options, provider_dir: &std::path::Path) -> Resul
         format!("no Terraform >= {min}: set TF_ACC_TERRAFORM_MODERN_PATH or put one on PATH")
     })?;
     let version = tf.version()?;
-    let mut figures = Vec::new();
-    for cached in [true, false] {
-        eprintln!("bench: schema caching = {cached}, Terraform {version}");
-        figures.push(schema_cache::measure(
-            &tf,
-            provider_dir,
-            cached,
-            1,
-            o.repeats,
-            o.time_scale,
-        )?);
-    }
+    eprintln!("bench: schema caching on and off, in turns, Terraform {version}");
+    let figures = schema_cache::measure(&tf, provider_dir, 1, o.repeats, o.time_scale)?;
     print!(
         "{}",
         schema_cache::table(&format!("Terraform {version}"), &figures)
