@@ -1,6 +1,7 @@
 //! A test's whole setup: its own emulator, a Terraform work dir whose CLI config serves
 //! `csmrun/csmrun` from the built provider binary (dev_overrides), and the pre-test baseline.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use serde_json::Value;
 use crate::consistency::{self, Baseline};
 use crate::emulator::TestEmulator;
 use crate::hcl::ProviderSettings;
-use crate::terraform::{Output, Running, Terraform, WorkDir};
+use crate::terraform::{Output, Running, Terraform, Version, WorkDir};
 
 /// Longest a single terraform command may take before the test calls it hung (a guard, not a
 /// performance assertion).
@@ -34,6 +35,29 @@ pub fn provider_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The oldest Terraform the tests of post-6.0 protocol features run on: 1.8 has every RPC csmrun
+/// serves beyond 6.0 (plan_destroy 6.3, schema caching 6.4, MoveResourceState 6.5).
+pub const MODERN: Version = Version::new(1, 8, 0);
+
+/// A Terraform >= [`MODERN`] for `test`: `TF_ACC_TERRAFORM_MODERN_PATH`, else the first one on
+/// `PATH`. When there is none the test is skipped, and says so on stderr past the test harness's
+/// output capture, so a run without one never reads as a pass of these tests. A set
+/// `TF_ACC_TERRAFORM_MODERN_PATH` that is missing or too old fails instead.
+pub fn modern_terraform(test: &str) -> Option<Terraform> {
+    match Terraform::at_least(MODERN) {
+        Ok(Some(tf)) => Some(tf),
+        Ok(None) => {
+            let mut err = std::io::stderr();
+            let _ = writeln!(
+                err,
+                "SKIPPED {test}: no Terraform >= {MODERN} on PATH (or TF_ACC_TERRAFORM_MODERN_PATH)"
+            );
+            None
+        }
+        Err(e) => panic!("{test}: {e}"),
+    }
+}
+
 /// An emulator, a work dir pointed at it, and the provider settings for `main.tf`.
 pub struct Stack {
     pub emu: TestEmulator,
@@ -48,9 +72,19 @@ impl Stack {
         Stack::try_new(seed).unwrap_or_else(|e| panic!("setting up the acceptance stack: {e:#}"))
     }
 
+    /// A stack over an emulator seeded with `seed`, driven by `tf` instead of the pinned
+    /// Terraform (see [`modern_terraform`]).
+    pub fn with_terraform(seed: &Value, tf: Terraform) -> Stack {
+        Stack::try_with(seed, tf)
+            .unwrap_or_else(|e| panic!("setting up the acceptance stack: {e:#}"))
+    }
+
     fn try_new(seed: &Value) -> Result<Stack> {
+        Stack::try_with(seed, Terraform::find()?)
+    }
+
+    fn try_with(seed: &Value, tf: Terraform) -> Result<Stack> {
         let emu = TestEmulator::start(seed)?;
-        let tf = Terraform::find()?;
         let mut wd = tf.workdir()?;
         wd.dev_override("csmrun/csmrun", &provider_dir()?)?;
         wd.set_env("CSMRUN_EMULATOR_HOST", &emu.host());

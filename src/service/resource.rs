@@ -169,6 +169,18 @@ impl Resource for ServiceResource {
         }
     }
 
+    /// A destroy plan (Terraform >= 1.3): PREVENT fails it here, before anything is applied.
+    async fn plan_destroy(
+        &self,
+        _ctx: &Context<ProviderData>,
+        req: DeleteRequest<ServiceModel, Private>,
+    ) -> Diagnostics {
+        match req.state.deletion_policy.known().map(String::as_str) {
+            Some("PREVENT") => deletion_prevented(&req.state).into(),
+            _ => Diagnostics::new(),
+        }
+    }
+
     async fn create(
         &self,
         ctx: &Context<ProviderData>,
@@ -383,21 +395,10 @@ impl Resource for ServiceResource {
     ) -> ApplyResult<ServiceModel, Private> {
         let prior = req.state;
         match prior.deletion_policy.known().map(String::as_str) {
+            // Terraform < 1.3 plans destroys without asking (no plan_destroy), so the refusal stays here too.
             Some("PREVENT") => {
-                // Terraform prints no resource address with a destroy's diagnostics: the text names the service.
-                let name = prior.name.known().cloned().unwrap_or_default();
-                let id = prior.id.known().cloned().unwrap_or_else(|| name.clone());
-                return ApplyResult::partial(
-                    prior,
-                    Diagnostic::error(
-                        format!("Deletion of Cloud Run service {name} prevented"),
-                        format!(
-                            "The csmrun_service {id} has `deletion_policy = \"PREVENT\"`. To delete it, set \
-                             `deletion_policy = \"DELETE\"` and apply, then destroy; to stop managing it without \
-                             deleting anything, set \"ABANDON\" (or run `terraform state rm`)."
-                        ),
-                    ),
-                );
+                let refused = deletion_prevented(&prior);
+                return ApplyResult::partial(prior, refused);
             }
             Some("ABANDON") => {
                 let mut diags = Diagnostics::new();
@@ -461,6 +462,22 @@ impl Resource for ServiceResource {
             Err(e) => ImportResult::failed(outcome::step_diag(&e)),
         }
     }
+}
+
+/// The refusal of `deletion_policy = "PREVENT"`, at plan time (`plan_destroy`) or at apply (`delete`, Terraform
+/// < 1.3). Terraform prints no resource address with a destroy's diagnostics when the resource left the
+/// configuration: the text names the service.
+fn deletion_prevented(prior: &ServiceModel) -> Diagnostic {
+    let name = prior.name.known().cloned().unwrap_or_default();
+    let id = prior.id.known().cloned().unwrap_or_else(|| name.clone());
+    Diagnostic::error(
+        format!("Deletion of Cloud Run service {name} prevented"),
+        format!(
+            "The csmrun_service {id} has `deletion_policy = \"PREVENT\"`. To delete it, set \
+             `deletion_policy = \"DELETE\"` and apply, then destroy; to stop managing it without \
+             deleting anything, set \"ABANDON\" (or run `terraform state rm`)."
+        ),
+    )
 }
 
 /// Tells this process's IAM coalescer which grants the resource owns, before its update or destroy changes the

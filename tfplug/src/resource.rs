@@ -45,6 +45,19 @@ pub trait Resource: Send + Sync + 'static {
     /// requires-replace paths and diagnostics, and set the planned private state.
     async fn plan(&self, _ctx: &Context<Self::ProviderData>, _plan: &mut Plan<Self::Private>) {}
 
+    /// Checks a planned destroy (the resource left the configuration, or `terraform plan
+    /// -destroy`). Error diagnostics fail the plan; the planned state stays null whatever this
+    /// returns. Terraform >= 1.3 asks because tfplug advertises protocol 6.3's `plan_destroy`
+    /// capability; older Terraform plans destroys without the provider, so [`Resource::delete`]
+    /// must still refuse at apply whatever this refuses at plan.
+    async fn plan_destroy(
+        &self,
+        _ctx: &Context<Self::ProviderData>,
+        _req: DeleteRequest<Self::State, Self::Private>,
+    ) -> Diagnostics {
+        Diagnostics::new()
+    }
+
     /// Creates the object. Returning error diagnostics together with a state makes Terraform
     /// save that (partial) state, so the next apply can finish or clean up.
     async fn create(
@@ -254,7 +267,7 @@ pub struct ReadRequest<S, P> {
     pub private: P,
 }
 
-/// Input of [`Resource::delete`].
+/// Input of [`Resource::delete`] and [`Resource::plan_destroy`]: the object in state.
 #[derive(Debug, Clone)]
 pub struct DeleteRequest<S, P> {
     pub state: S,

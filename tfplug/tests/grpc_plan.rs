@@ -174,8 +174,51 @@ async fn plan_hook_breaking_terraform_rules_gets_an_error_naming_the_attribute()
 }
 
 #[tokio::test]
-async fn destroy_plan_is_null() {
-    let (planned, resp) = plan(prior_state(), Value::Null, Value::Null, Vec::new()).await;
-    assert!(resp.diagnostics.is_empty());
+async fn destroy_plan_is_null_and_keeps_the_private_state() {
+    let private = br#"{"generation":7}"#.to_vec();
+    let (planned, resp) = plan(prior_state(), Value::Null, Value::Null, private.clone()).await;
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
     assert_eq!(planned, Value::Null);
+    assert_eq!(resp.planned_private, private);
+}
+
+#[tokio::test]
+async fn destroy_plan_asks_the_resource_which_can_refuse_it() {
+    let prior = widget(&[("id", s("w-keep")), ("name", s("keep"))]);
+    let private = br#"{"generation":7}"#.to_vec();
+    let (planned, resp) = plan(prior, Value::Null, Value::Null, private.clone()).await;
+    assert_eq!(resp.diagnostics.len(), 1, "{:?}", resp.diagnostics);
+    let d = &resp.diagnostics[0];
+    assert_eq!(d.severity, pb::diagnostic::Severity::Error as i32);
+    assert_eq!(d.summary, "Destroy prevented");
+    assert!(
+        d.detail.contains("generation 7"),
+        "the hook sees the typed prior private state: {}",
+        d.detail
+    );
+    assert_eq!(
+        planned,
+        Value::Null,
+        "a destroy plan stays null even when refused"
+    );
+    assert_eq!(resp.planned_private, private);
+}
+
+#[tokio::test]
+async fn destroy_plan_with_an_undecodable_private_state_is_an_error() {
+    let (planned, resp) = plan(
+        prior_state(),
+        Value::Null,
+        Value::Null,
+        b"{not json".to_vec(),
+    )
+    .await;
+    assert_eq!(planned, Value::Null);
+    assert!(
+        resp.diagnostics
+            .iter()
+            .any(|d| d.summary == "Invalid private state"),
+        "{:?}",
+        resp.diagnostics
+    );
 }

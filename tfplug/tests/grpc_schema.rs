@@ -60,10 +60,100 @@ async fn get_provider_schema_describes_provider_resources_and_data_sources() {
         .any(|a| a.name == "key" && a.required));
 
     assert!(resp.data_source_schemas.contains_key("test_echo"));
-    assert_eq!(
-        resp.server_capabilities.map(|c| c.plan_destroy),
-        Some(false)
+    let caps = resp.server_capabilities.expect("server capabilities");
+    assert!(
+        caps.plan_destroy,
+        "destroys are planned through the resource (Resource::plan_destroy)"
     );
+    assert!(
+        caps.get_provider_schema_optional,
+        "Terraform may cache the schema across provider processes (6.4)"
+    );
+}
+
+#[tokio::test]
+async fn get_metadata_lists_the_types_and_capabilities_without_schemas() {
+    let mut c = connect().await;
+    let resp = c
+        .provider
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .expect("GetMetadata is served")
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let resources: Vec<&str> = resp
+        .resources
+        .iter()
+        .map(|r| r.type_name.as_str())
+        .collect();
+    assert_eq!(resources, ["test_widget"]);
+    let data_sources: Vec<&str> = resp
+        .data_sources
+        .iter()
+        .map(|d| d.type_name.as_str())
+        .collect();
+    assert_eq!(data_sources, ["test_echo"]);
+    assert_eq!(
+        resp.server_capabilities,
+        Some(pb::ServerCapabilities {
+            plan_destroy: true,
+            get_provider_schema_optional: true,
+        }),
+        "the same capabilities as GetProviderSchema"
+    );
+}
+
+#[tokio::test]
+async fn get_metadata_reports_schema_self_check_problems_too() {
+    let mut c = in_memory(BadProvider).await.unwrap();
+    let resp = c
+        .provider
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.diagnostics.len(), 1, "{:?}", resp.diagnostics);
+    assert!(is_error(&resp.diagnostics[0]));
+    assert!(resp.resources.is_empty());
+}
+
+/// What get_provider_schema_optional promises: a provider process that is never asked for its
+/// schema (Terraform served it from its cache) configures, plans and applies.
+#[tokio::test]
+async fn a_process_never_asked_for_its_schema_plans_and_applies() {
+    let mut c = configured().await;
+    let ty = widget_ty();
+    let config = widget(&[("name", s("cached"))]);
+    let planned = c
+        .provider
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "test_widget".into(),
+            prior_state: Some(dv(&tfplug::value::Value::Null, &ty)),
+            proposed_new_state: Some(dv(&config, &ty)),
+            config: Some(dv(&config, &ty)),
+            prior_private: Vec::new(),
+            provider_meta: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(planned.diagnostics.is_empty(), "{:?}", planned.diagnostics);
+    let applied = c
+        .provider
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "test_widget".into(),
+            prior_state: Some(dv(&tfplug::value::Value::Null, &ty)),
+            planned_state: planned.planned_state,
+            config: Some(dv(&config, &ty)),
+            planned_private: planned.planned_private,
+            provider_meta: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+    let state = undv(applied.new_state.as_ref(), &ty);
+    assert_eq!(state.get_attr("id"), Some(&s("w-cached")));
 }
 
 struct BadProvider;

@@ -45,6 +45,45 @@ pub enum HarnessError {
     Failed { args: String, output: String },
     #[error("timed out after {0:?} waiting for {1}")]
     Timeout(Duration, String),
+    #[error("{} is Terraform {found}, older than the {min} this test needs (TF_ACC_TERRAFORM_MODERN_PATH)", path.display())]
+    TooOld {
+        path: PathBuf,
+        found: Version,
+        min: Version,
+    },
+}
+
+/// A Terraform release number (`1.11.4`; a pre-release suffix is ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl Version {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Version {
+        Version {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// `1.11.4`, `v1.11.4` or `1.12.0-beta1`.
+    pub fn parse(text: &str) -> Option<Version> {
+        let text = text.trim().trim_start_matches('v');
+        let release = text.split(['-', '+']).next()?;
+        let mut parts = release.split('.').map(|p| p.parse::<u32>().ok());
+        let v = Version::new(parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(v)
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> HarnessError {
@@ -93,6 +132,65 @@ impl Terraform {
     /// The binary's path.
     pub fn path(&self) -> &Path {
         &self.binary
+    }
+
+    /// The release this binary is (`terraform version -json`, which every 1.x prints).
+    pub fn version(&self) -> Result<Version, HarnessError> {
+        let out = Command::new(&self.binary)
+            .args(["version", "-json"])
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(io(format!(
+                "running {} version -json",
+                self.binary.display()
+            )))?;
+        let doc: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|source| HarnessError::Json {
+                args: "version -json".into(),
+                source,
+            })?;
+        let text = doc["terraform_version"].as_str().unwrap_or_default();
+        Version::parse(text).ok_or_else(|| HarnessError::Failed {
+            args: "version -json".into(),
+            output: format!("no release number in {doc}"),
+        })
+    }
+
+    /// A Terraform of release `min` or newer, for tests of protocol features the pinned release
+    /// lacks: `TF_ACC_TERRAFORM_MODERN_PATH` when set (it must be new enough: an explicit choice is
+    /// never skipped), else the first `terraform` on `PATH` that is. `None` when there is none;
+    /// the caller decides whether that skips (see `csmrun_acctest::stack::modern_terraform`).
+    pub fn at_least(min: Version) -> Result<Option<Terraform>, HarnessError> {
+        if let Some(path) =
+            std::env::var_os("TF_ACC_TERRAFORM_MODERN_PATH").filter(|v| !v.is_empty())
+        {
+            let tf = Terraform::at(PathBuf::from(path))?;
+            let found = tf.version()?;
+            if found < min {
+                return Err(HarnessError::TooOld {
+                    path: tf.binary.clone(),
+                    found,
+                    min,
+                });
+            }
+            return Ok(Some(tf));
+        }
+        let Some(paths) = std::env::var_os("PATH") else {
+            return Ok(None);
+        };
+        for dir in std::env::split_paths(&paths) {
+            let candidate = dir.join("terraform");
+            if !candidate.is_file() {
+                continue;
+            }
+            let tf = Terraform { binary: candidate };
+            // A binary that cannot say its version is not one we can rely on; look further.
+            if tf.version().is_ok_and(|v| v >= min) {
+                return Ok(Some(tf));
+            }
+        }
+        Ok(None)
     }
 
     /// A fresh scratch working directory (removed on drop).
@@ -510,6 +608,19 @@ mod tests {
             Some("{\"a/b\":{\"Pid\":1}}")
         );
         assert_eq!(reattach_value("nothing here"), None);
+    }
+
+    #[test]
+    fn versions_parse_and_order_by_release() {
+        assert_eq!(Version::parse("1.11.4"), Some(Version::new(1, 11, 4)));
+        assert_eq!(Version::parse("v1.0.3"), Some(Version::new(1, 0, 3)));
+        assert_eq!(Version::parse("1.12.0-beta1"), Some(Version::new(1, 12, 0)));
+        assert_eq!(Version::parse("1.11"), None);
+        assert_eq!(Version::parse("1.11.4.1"), None);
+        assert_eq!(Version::parse(""), None);
+        assert!(Version::new(1, 11, 4) > Version::new(1, 8, 0));
+        assert!(Version::new(1, 0, 3) < Version::new(1, 8, 0));
+        assert_eq!(Version::new(1, 8, 0).to_string(), "1.8.0");
     }
 
     #[test]

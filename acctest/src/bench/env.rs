@@ -64,8 +64,12 @@ pub struct Bench {
 impl Bench {
     /// A world seeded with `seed`, serving the provider from `provider_dir`.
     pub fn new(seed: &Value, provider_dir: &Path) -> Result<Bench> {
+        Bench::with_terraform(seed, provider_dir, Terraform::find()?)
+    }
+
+    /// The same world driven by `tf` instead of the pinned Terraform.
+    pub fn with_terraform(seed: &Value, provider_dir: &Path, tf: Terraform) -> Result<Bench> {
         let emu = TestEmulator::start(seed)?;
-        let tf = Terraform::find()?;
         let mut wd = tf.workdir()?;
         wd.dev_override("csmrun/csmrun", provider_dir)?;
         wd.set_env("CSMRUN_EMULATOR_HOST", &emu.host());

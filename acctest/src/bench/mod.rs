@@ -12,6 +12,7 @@ pub mod graph;
 pub mod report;
 pub mod rss;
 pub mod scenarios;
+pub mod schema_cache;
 pub mod stats;
 pub mod world;
 

@@ -23,6 +23,17 @@ impl<P: Provider> ProviderService<P> {
         ProviderService { server }
     }
 
+    /// plan_destroy (6.3): Terraform >= 1.3 plans destroys through PlanResourceChange, so a
+    /// resource can refuse one at plan time. get_provider_schema_optional (6.4): Terraform >= 1.6
+    /// fetches the schema once per command instead of once per provider process.
+    fn capabilities(&self) -> pb::ServerCapabilities {
+        let c = self.server.capabilities();
+        pb::ServerCapabilities {
+            plan_destroy: c.plan_destroy,
+            get_provider_schema_optional: c.get_provider_schema_optional,
+        }
+    }
+
     /// The body of ValidateResourceConfig and ValidateDataResourceConfig: an unknown type name
     /// is the answer; a config that does not decode is not validated further.
     async fn validate_config<H: ValidateHook<P::Data> + ?Sized>(
@@ -69,9 +80,34 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             provider_meta: Some(schema_to_wire(&crate::schema::Schema::new(
                 crate::schema::Block::new(),
             ))),
-            server_capabilities: Some(pb::get_provider_schema::ServerCapabilities {
-                plan_destroy: false,
-            }),
+            server_capabilities: Some(self.capabilities()),
+        }))
+    }
+
+    async fn get_metadata(
+        &self,
+        _req: Request<pb::get_metadata::Request>,
+    ) -> Rpc<pb::get_metadata::Response> {
+        tracing::debug!("GetMetadata");
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: Some(self.capabilities()),
+            diagnostics: diagnostics_to_wire(self.server.schema_problems().clone()),
+            data_sources: self
+                .server
+                .data_sources
+                .keys()
+                .map(|type_name| pb::get_metadata::DataSourceMetadata {
+                    type_name: type_name.clone(),
+                })
+                .collect(),
+            resources: self
+                .server
+                .resources
+                .keys()
+                .map(|type_name| pb::get_metadata::ResourceMetadata {
+                    type_name: type_name.clone(),
+                })
+                .collect(),
         }))
     }
 

@@ -31,6 +31,13 @@ pub trait AnyResource<D>: Send + Sync {
     fn schema(&self) -> Schema;
     async fn validate(&self, ctx: &Context<D>, config: &Config) -> Diagnostics;
     async fn plan(&self, ctx: &Context<D>, plan: Plan<Vec<u8>>) -> Plan<Vec<u8>>;
+    async fn plan_destroy(
+        &self,
+        ctx: &Context<D>,
+        prior: Value,
+        private: &[u8],
+        ty: &Type,
+    ) -> Diagnostics;
     async fn create(
         &self,
         ctx: &Context<D>,
@@ -185,6 +192,21 @@ impl<R: Resource> AnyResource<R::ProviderData> for R {
             requires_replace: typed.requires_replace,
             diagnostics,
             ty: typed.ty,
+        }
+    }
+
+    async fn plan_destroy(
+        &self,
+        ctx: &Context<R::ProviderData>,
+        prior: Value,
+        private: &[u8],
+        ty: &Type,
+    ) -> Diagnostics {
+        match decode_typed(&prior, private, ty) {
+            Ok((state, private)) => {
+                Resource::plan_destroy(self, ctx, DeleteRequest { state, private }).await
+            }
+            Err(d) => d,
         }
     }
 

@@ -38,6 +38,27 @@ pub(crate) struct Entry<H: ?Sized> {
 pub(crate) type ResourceEntry<D> = Entry<dyn AnyResource<D>>;
 pub(crate) type DataSourceEntry<D> = Entry<dyn AnyDataSource<D>>;
 
+/// The protocol features beyond 6.0 that this server offers (GetProviderSchema and GetMetadata).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Capabilities {
+    /// 6.3: destroys are planned through the resource (`Resource::plan_destroy`).
+    pub plan_destroy: bool,
+    /// 6.4: Terraform (>= 1.6) may keep the schema of the first provider process of a command and
+    /// not ask the later ones. True for every tfplug provider: the schemas are fixed when the
+    /// server is built and no RPC needs GetProviderSchema to have run first.
+    pub get_provider_schema_optional: bool,
+}
+
+/// Set to `1` to withhold `get_provider_schema_optional`, so that Terraform fetches the schema in
+/// every provider process as before protocol 6.4. Only for measuring what the caching saves
+/// (`csmrun-bench schema-cache`); nothing else changes.
+pub const NO_SCHEMA_CACHE_ENV: &str = "TFPLUG_NO_SCHEMA_CACHE";
+
+/// Whether a `TFPLUG_NO_SCHEMA_CACHE` value lets Terraform cache the schema.
+pub(crate) fn schema_caching_allowed(no_cache: Option<&str>) -> bool {
+    !matches!(no_cache.map(str::trim), Some("1" | "true"))
+}
+
 /// All schemas, as GetProviderSchema reports them.
 pub(crate) struct ProviderSchemas {
     pub provider: Schema,
@@ -57,6 +78,7 @@ pub struct Server<P: Provider> {
     schema_problems: Diagnostics,
     data: RwLock<Option<Arc<P::Data>>>,
     stop: Mutex<CancellationToken>,
+    capabilities: Capabilities,
 }
 
 impl<P: Provider> Server<P> {
@@ -132,7 +154,17 @@ impl<P: Provider> Server<P> {
             schema_problems: problems,
             data: RwLock::new(None),
             stop: Mutex::new(CancellationToken::new()),
+            capabilities: Capabilities {
+                plan_destroy: true,
+                get_provider_schema_optional: schema_caching_allowed(
+                    std::env::var(NO_SCHEMA_CACHE_ENV).ok().as_deref(),
+                ),
+            },
         }
+    }
+
+    pub(crate) fn capabilities(&self) -> Capabilities {
+        self.capabilities
     }
 
     /// Findings of the schema self-check (empty when every schema is valid).
@@ -240,5 +272,19 @@ fn report_problems(what: &str, problems: Vec<crate::schema::SchemaProblem>, out:
                 "The schema of {what} breaks a Terraform rule: {p}. This is a bug in the provider."
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema_caching_allowed;
+
+    #[test]
+    fn only_an_explicit_no_schema_cache_withholds_caching() {
+        assert!(schema_caching_allowed(None));
+        assert!(schema_caching_allowed(Some("")));
+        assert!(schema_caching_allowed(Some("0")));
+        assert!(!schema_caching_allowed(Some("1")));
+        assert!(!schema_caching_allowed(Some("true")));
     }
 }

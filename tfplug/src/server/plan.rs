@@ -1,7 +1,8 @@
 //! PlanResourceChange: the framework's plan pipeline and the plan checks Terraform would
 //! otherwise report as "Provider produced invalid plan".
 //!
-//! Pipeline: start from Terraform's proposed new state; if it differs from the prior state (or
+//! A destroy (null proposed state) goes to the resource's `plan_destroy` check and is planned
+//! null. Otherwise the pipeline: start from Terraform's proposed new state; if it differs from the prior state (or
 //! on create) mark computed attributes that are null in the configuration as unknown; keep
 //! the prior value for `use_state_for_unknown` attributes; add `requires_replace` paths for
 //! flagged attributes whose value changes; then call the resource's own plan hook; then check.
@@ -43,13 +44,22 @@ impl<P: Provider> Server<P> {
                 }
             }
         };
-        // A destroy plan (only sent with the plan_destroy capability) must stay null.
+        // A destroy plan (only sent with the plan_destroy capability, Terraform >= 1.3): the
+        // resource may refuse it; the planned state stays null either way, as Terraform requires.
         if proposed.is_null() {
+            let diagnostics = if prior.is_null() {
+                Diagnostics::new()
+            } else {
+                entry
+                    .hooks
+                    .plan_destroy(&self.context(), prior, &prior_private, &entry.ty)
+                    .await
+            };
             return PlanResult {
                 planned: Value::Null,
                 requires_replace: Vec::new(),
                 private: prior_private,
-                diagnostics: Diagnostics::new(),
+                diagnostics,
             };
         }
         let block = &entry.schema.block;

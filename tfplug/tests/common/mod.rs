@@ -151,6 +151,24 @@ impl Resource for Widget {
         plan.private.generation += 1;
     }
 
+    async fn plan_destroy(
+        &self,
+        _ctx: &Context<Endpoint>,
+        req: DeleteRequest<WidgetState, WidgetPrivate>,
+    ) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        if req.state.name == "keep" {
+            d.error(
+                "Destroy prevented",
+                format!(
+                    "widget keep (generation {}) refuses",
+                    req.private.generation
+                ),
+            );
+        }
+        d
+    }
+
     async fn create(
         &self,
         ctx: &Context<Endpoint>,

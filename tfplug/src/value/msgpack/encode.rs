@@ -81,15 +81,22 @@ impl Encoder {
         }
     }
 
+    /// Finite numbers as decimal strings (Go's `Text('f', -1)` layout), which cty decodes with
+    /// `ParseNumberVal`, exactly as Terraform decodes numbers in state JSON. go-cty itself would
+    /// write an int or float64 where exact, but Terraform decodes those into a different
+    /// `big.Float` representation (64 or 53 bits of precision instead of 512) of the same value.
+    /// A refresh-only plan is "applyable" (exit 2 under `-detailed-exitcode`) when the prior and
+    /// the refreshed state differ by `reflect.DeepEqual` (`states.ManagedResourcesEqual`, since
+    /// Terraform 1.8), and since 1.10 the state objects it compares carry their decoded values: the prior
+    /// one parsed from JSON, the refreshed one from our ReadResource answer. With ints, every
+    /// resource with a number attribute made it exit 2 while it printed "No changes".
+    /// Infinities have no decimal form and stay float64, as go-cty writes them.
     fn number(&mut self, n: &Number) -> Result<(), ValueError> {
-        if let Some(i) = n.to_i64() {
-            w::write_sint(&mut self.out, i).map_err(io)?;
-        } else if let Some(f) = n.exact_f64() {
-            w::write_f64(&mut self.out, f).map_err(io)?;
+        if n.is_infinite() {
+            w::write_f64(&mut self.out, n.to_f64()).map_err(io)
         } else {
-            w::write_str(&mut self.out, &n.to_string()).map_err(io)?;
+            w::write_str(&mut self.out, &n.to_string()).map_err(io)
         }
-        Ok(())
     }
 
     fn sequence(&mut self, items: &[Value], elem: &Type) -> Result<(), ValueError> {

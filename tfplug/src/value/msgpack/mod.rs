@@ -16,8 +16,8 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, ValueError> {
     decode::decode(bytes, ty)
 }
 
-/// Encodes `value` as msgpack for type `ty`: unknown as `d4 00 00`, numbers as int, float64 or
-/// decimal string, strings in NFC, sets sorted and deduplicated, objects with sorted keys.
+/// Encodes `value` as msgpack for type `ty`: unknown as `d4 00 00`, finite numbers as decimal
+/// strings (infinities as float64; see `Encoder::number` for why not ints), strings in NFC, sets sorted and deduplicated, objects with sorted keys.
 pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, ValueError> {
     encode::encode(value, ty)
 }
