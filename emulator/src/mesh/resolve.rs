@@ -65,6 +65,11 @@ fn parts(key: &str) -> Option<(String, String, String)> {
     }
 }
 
+/// Every document of a collection, borrowed (`World::list` clones each one; the proxy looks on every call).
+fn all<'a>(world: &'a World, collection: &str) -> impl Iterator<Item = (&'a String, &'a Value)> {
+    world.resources.get(collection).into_iter().flatten()
+}
+
 /// The caller named `user`: `NAME`, or `NAME.REGION.PROJECT` when the name alone is ambiguous.
 pub fn caller(world: &World, user: &str) -> Result<Caller, CallerError> {
     let mut pieces = user.splitn(3, '.');
@@ -76,9 +81,7 @@ pub fn caller(world: &World, user: &str) -> Result<Caller, CallerError> {
             .map(|pr| pr.id.clone())
             .unwrap_or_else(|| p.to_string())
     });
-    let found: Vec<(String, Value)> = world
-        .list(collections::RUN_SERVICES, "projects/")
-        .into_iter()
+    let found: Vec<(&String, &Value)> = all(world, collections::RUN_SERVICES)
         .filter(|(key, _)| {
             parts(key).is_some_and(|(p, r, n)| {
                 n == name
@@ -143,9 +146,7 @@ pub fn mesh_key(world: &World, reference: &str) -> Option<String> {
 
 /// The route of `mesh` that serves `host` (the most specific hostname wins), as (world key, route).
 pub fn route_for(world: &World, mesh: &str, host: &str) -> Option<(String, Value)> {
-    world
-        .list(HTTP_ROUTES, "projects/")
-        .into_iter()
+    all(world, HTTP_ROUTES)
         .filter(|(_, route)| {
             route["meshes"]
                 .as_array()
@@ -164,8 +165,8 @@ pub fn route_for(world: &World, mesh: &str, host: &str) -> Option<(String, Value
                 .max()?;
             Some((best, key, route))
         })
-        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
-        .map(|(_, key, route)| (key, route))
+        .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, key, route)| (key.clone(), route.clone()))
 }
 
 /// Follows a destination's `serviceName` to the Cloud Run service that serves it. `Err` says why nothing can
