@@ -13,14 +13,7 @@ use std::collections::BTreeMap;
 
 const MESH: &str = "projects/demo-project/locations/global/meshes/meshapps";
 const ACCOUNTS: &[&str] = &[
-    "client",
-    "proxy",
-    "target1",
-    "target2",
-    "target3",
-    "target",
-    "outsider",
-    "lonely",
+    "client", "proxy", "target1", "target2", "target3", "target", "outsider", "lonely",
 ];
 
 fn sa(who: &str) -> String {
@@ -152,7 +145,9 @@ impl Mesh {
             .env
             .call(
                 "POST",
-                &format!("/networkservices/v1/projects/{P}/locations/global/httpRoutes?httpRouteId={id}"),
+                &format!(
+                    "/networkservices/v1/projects/{P}/locations/global/httpRoutes?httpRouteId={id}"
+                ),
                 Some(json!({"hostnames": [host], "meshes": [MESH], "rules": rules})),
             )
             .await;
@@ -223,13 +218,7 @@ fn to(name: &str) -> Value {
 }
 
 fn span_seconds(span: &Value) -> f64 {
-    let t = |k: &str| {
-        span[k]
-            .as_str()
-            .unwrap()
-            .parse::<DateTime<Utc>>()
-            .unwrap()
-    };
+    let t = |k: &str| span[k].as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
     (t("end") - t("start")).num_milliseconds() as f64 / 1000.0
 }
 
@@ -243,10 +232,18 @@ async fn meshapps(seed: u64) -> Mesh {
         let account = if t == "target-green" { "target" } else { t };
         m.deploy(t, account, true, &["client", "outsider"]).await;
     }
-    m.route("proxy-route", "proxy.meshapps.internal", json!([{"action": to("proxy")}]))
-        .await;
-    m.route("target1-route", "target1.meshapps.internal", json!([{"action": to("target1")}]))
-        .await;
+    m.route(
+        "proxy-route",
+        "proxy.meshapps.internal",
+        json!([{"action": to("proxy")}]),
+    )
+    .await;
+    m.route(
+        "target1-route",
+        "target1.meshapps.internal",
+        json!([{"action": to("target1")}]),
+    )
+    .await;
     m
 }
 
@@ -267,7 +264,9 @@ async fn rules_are_matched_in_order_and_the_first_match_wins() {
     let got = m.get("client", "http://order.meshapps.internal/a/b").await;
     assert_eq!(got.status, 200, "{}", got.body);
     assert_eq!(got.served_by(), "target2");
-    let got = m.get("client", "http://order.meshapps.internal/other").await;
+    let got = m
+        .get("client", "http://order.meshapps.internal/other")
+        .await;
     assert_eq!(got.served_by(), "target");
     let spans = m.spans().await;
     assert_eq!(spans[0]["rule"], 0);
@@ -287,14 +286,28 @@ async fn path_matches_prefix_full_and_regex_pick_their_rule_and_no_match_is_404(
         json!([
             {"matches": [{"fullPathMatch": "/exact"}], "action": to("target2")},
             {"matches": [{"regexMatch": "/v[0-9]+/items"}], "action": to("target3")},
-            {"matches": [{"prefixMatch": "/API/", "ignoreCase": true}], "action": to("target")}
+            {"matches": [{"prefixMatch": "/API/", "ignoreCase": true}], "action": to("target")},
+            {"matches": [{"prefixMatch": "/static"}], "action": {"directResponse": {"status": 202, "stringBody": "here"}}}
         ]),
     )
     .await;
     let host = "http://paths.meshapps.internal";
-    assert_eq!(m.get("client", &format!("{host}/exact")).await.served_by(), "target2");
-    assert_eq!(m.get("client", &format!("{host}/v12/items")).await.served_by(), "target3");
-    assert_eq!(m.get("client", &format!("{host}/api/x")).await.served_by(), "target");
+    assert_eq!(
+        m.get("client", &format!("{host}/exact")).await.served_by(),
+        "target2"
+    );
+    assert_eq!(
+        m.get("client", &format!("{host}/v12/items"))
+            .await
+            .served_by(),
+        "target3"
+    );
+    assert_eq!(
+        m.get("client", &format!("{host}/api/x")).await.served_by(),
+        "target"
+    );
+    let direct = m.get("client", &format!("{host}/static")).await;
+    assert_eq!((direct.status, direct.body.as_str()), (202, "here"));
     // /exact/more is not the full path, /v1/items/x not a full regex match: no rule matches.
     for path in ["/exact/more", "/v1/items/x"] {
         let got = m.get("client", &format!("{host}{path}")).await;
@@ -390,7 +403,11 @@ async fn sequence(m: &Mesh, n: usize) -> String {
         let got = m
             .get_with(&client, "http://target23.meshapps.internal/", &[])
             .await;
-        out.push(if got.served_by() == "target2" { '2' } else { '3' });
+        out.push(if got.served_by() == "target2" {
+            '2'
+        } else {
+            '3'
+        });
     }
     out
 }
@@ -470,7 +487,10 @@ async fn delay_percentage_delays_that_share_by_the_fixed_delay() {
         assert_eq!(got.status, 200);
     }
     let spans = m.spans().await;
-    let delayed: Vec<&Value> = spans.iter().filter(|s| s["fault"]["delay"] == "2s").collect();
+    let delayed: Vec<&Value> = spans
+        .iter()
+        .filter(|s| s["fault"]["delay"] == "2s")
+        .collect();
     // Binomial(2000, 0.1): standard deviation about 13; five deviations either side.
     assert!((135..=265).contains(&delayed.len()), "{}", delayed.len());
     for s in &delayed {
@@ -484,7 +504,8 @@ async fn delay_percentage_delays_that_share_by_the_fixed_delay() {
 async fn a_fault_injection_policy_makes_the_proxy_ignore_timeout_and_retries() {
     // "timeout and retry_policy will be ignored by clients that are configured with a fault_injection_policy"
     let m = meshapps(5).await;
-    m.workload(json!({"service": "target2", "failPercent": 100})).await;
+    m.workload(json!({"service": "target2", "failPercent": 100}))
+        .await;
     m.route(
         "ignored-route",
         "ignored.meshapps.internal",
@@ -513,20 +534,48 @@ async fn retries_on_5xx_up_to_num_retries_and_only_for_listed_conditions() {
             {"matches": [{"prefixMatch": "/5xx"}], "action": {"destinations": [{"serviceName": bs("target2")}],
                 "retryPolicy": {"retryConditions": ["5xx"], "numRetries": 3}}},
             {"matches": [{"prefixMatch": "/gateway"}], "action": {"destinations": [{"serviceName": bs("target2")}],
-                "retryPolicy": {"retryConditions": ["gateway-error"], "numRetries": 3}}}
+                "retryPolicy": {"retryConditions": ["gateway-error"], "numRetries": 3}}},
+            {"matches": [{"prefixMatch": "/conflict"}], "action": {"destinations": [{"serviceName": bs("target3")}],
+                "retryPolicy": {"retryConditions": ["retriable-4xx"], "numRetries": 2}}}
         ]),
     )
     .await;
+    // "Currently the only retriable error supported is 409."
+    m.workload(json!({"service": "target3", "failPercent": 100, "failStatus": 409}))
+        .await;
+    assert_eq!(
+        m.get("client", "http://retry.meshapps.internal/conflict")
+            .await
+            .status,
+        409
+    );
+    m.workload(json!({"service": "target3", "failPercent": 100, "failStatus": 429}))
+        .await;
+    assert_eq!(
+        m.get("client", "http://retry.meshapps.internal/conflict")
+            .await
+            .status,
+        429
+    );
+    let spans = m.spans().await;
+    assert_eq!(
+        (&spans[0]["retries"], &spans[1]["retries"]),
+        (&json!(2), &json!(0))
+    );
+    m.clear_spans().await;
     let got = m.get("client", "http://retry.meshapps.internal/5xx").await;
     assert_eq!(got.status, 500);
     // 500 is not a gateway error (502, 503, 504): no retry.
-    let got = m.get("client", "http://retry.meshapps.internal/gateway").await;
+    let got = m
+        .get("client", "http://retry.meshapps.internal/gateway")
+        .await;
     assert_eq!(got.status, 500);
     let spans = m.spans().await;
     assert_eq!(spans[0]["retries"], 3);
     assert_eq!(spans[1]["retries"], 0);
     // Half the calls failing, three retries: a call fails only when four attempts in a row do (1/16).
-    m.workload(json!({"service": "target2", "failPercent": 50})).await;
+    m.workload(json!({"service": "target2", "failPercent": 50}))
+        .await;
     let client = m.client("client");
     let mut failed = 0;
     for _ in 0..1_000 {
@@ -571,10 +620,13 @@ async fn retries_on_connect_failure_only_when_the_condition_is_listed() {
         ]),
     )
     .await;
-    let got = m.get("client", "http://connect.meshapps.internal/dead/listed").await;
+    let got = m
+        .get("client", "http://connect.meshapps.internal/dead/listed")
+        .await;
     assert_eq!(got.status, 503);
     assert!(got.body.contains("connection failure"), "{}", got.body);
-    m.get("client", "http://connect.meshapps.internal/dead/unlisted").await;
+    m.get("client", "http://connect.meshapps.internal/dead/unlisted")
+        .await;
     let spans = m.spans().await;
     assert_eq!(spans[0]["retries"], 2);
     assert_eq!(spans[1]["retries"], 0);
@@ -587,7 +639,12 @@ async fn retries_on_connect_failure_only_when_the_condition_is_listed() {
             .await;
         ok += usize::from(got.status == 200);
     }
-    let retried = m.spans().await.iter().filter(|s| s["retries"].as_u64() > Some(0)).count();
+    let retried = m
+        .spans()
+        .await
+        .iter()
+        .filter(|s| s["retries"].as_u64() > Some(0))
+        .count();
     // A call fails only when six attempts in a row do (1/64): at most a handful of 200.
     assert!(ok >= 185, "{ok}");
     assert!(retried >= 50, "{retried}");
@@ -596,7 +653,8 @@ async fn retries_on_connect_failure_only_when_the_condition_is_listed() {
 #[tokio::test]
 async fn the_route_timeout_ends_a_slow_call_with_504_and_counts_every_retry() {
     let m = meshapps(9).await;
-    m.workload(json!({"service": "target2", "latency": "3s"})).await;
+    m.workload(json!({"service": "target2", "latency": "3s"}))
+        .await;
     m.route(
         "timeout-route",
         "timeout.meshapps.internal",
@@ -615,18 +673,30 @@ async fn the_route_timeout_ends_a_slow_call_with_504_and_counts_every_retry() {
     .await;
     let url = |p: &str| format!("http://timeout.meshapps.internal{p}");
     let got = m.get("client", &url("/route")).await;
-    assert_eq!((got.status, got.body.as_str()), (504, "upstream request timeout"));
+    assert_eq!(
+        (got.status, got.body.as_str()),
+        (504, "upstream request timeout")
+    );
     m.get("client", &url("/per-try")).await;
     m.get("client", &url("/budget")).await;
     let got = m.get("client", &url("/fits")).await;
     assert_eq!(got.status, 200);
     let spans = m.spans().await;
-    assert_eq!((span_seconds(&spans[0]), &spans[0]["retries"]), (1.0, &json!(0)));
+    assert_eq!(
+        (span_seconds(&spans[0]), &spans[0]["retries"]),
+        (1.0, &json!(0))
+    );
     // Three attempts of one second each, all timed out.
     assert_eq!(spans[1]["status"], 504);
-    assert_eq!((span_seconds(&spans[1]), &spans[1]["retries"]), (3.0, &json!(2)));
+    assert_eq!(
+        (span_seconds(&spans[1]), &spans[1]["retries"]),
+        (3.0, &json!(2))
+    );
     // "Timeout includes all retries": the 2.5 s route timeout ends the third attempt half way.
-    assert_eq!((span_seconds(&spans[2]), &spans[2]["retries"]), (2.5, &json!(2)));
+    assert_eq!(
+        (span_seconds(&spans[2]), &spans[2]["retries"]),
+        (2.5, &json!(2))
+    );
     assert_eq!(span_seconds(&spans[3]), 3.0);
 }
 
@@ -636,8 +706,9 @@ async fn a_caller_without_run_invoker_gets_403_and_one_with_it_gets_through() {
     let got = m.get("client", "http://target1.meshapps.internal/").await;
     assert_eq!(got.status, 403);
     assert!(
-        got.body
-            .contains("Your client does not have permission to get URL <code>/</code> from this server."),
+        got.body.contains(
+            "Your client does not have permission to get URL <code>/</code> from this server."
+        ),
         "{}",
         got.body
     );
@@ -647,17 +718,43 @@ async fn a_caller_without_run_invoker_gets_403_and_one_with_it_gets_through() {
     assert_eq!(got.json()["message"], "proxy <- target1");
     // A grant on the project covers every service in it (IAM inheritance).
     m.env
-        .grant("roles/run.invoker", &format!("serviceAccount:{}", sa("client")))
+        .grant(
+            "roles/run.invoker",
+            &format!("serviceAccount:{}", sa("client")),
+        )
         .await;
-    assert_eq!(m.get("client", "http://target1.meshapps.internal/").await.status, 200);
+    assert_eq!(
+        m.get("client", "http://target1.meshapps.internal/")
+            .await
+            .status,
+        200
+    );
+    // A service can turn the invoker check off.
+    let got = m.get("target2", "http://proxy.meshapps.internal/").await;
+    assert_eq!(got.status, 403);
+    m.env.emu.with_world(|w| {
+        let key = format!("projects/{P}/locations/{R}/services/proxy");
+        let service = w.get_mut("run.services", &key).unwrap();
+        service["invokerIamDisabled"] = json!(true);
+    });
+    assert_eq!(
+        m.get("target2", "http://proxy.meshapps.internal/")
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn a_caller_that_is_not_a_mesh_client_cannot_resolve_a_mesh_hostname() {
     let m = meshapps(11).await;
     m.deploy("outsider", "outsider", false, &[]).await;
-    m.route("target2-route", "target2.meshapps.internal", json!([{"action": to("target2")}]))
-        .await;
+    m.route(
+        "target2-route",
+        "target2.meshapps.internal",
+        json!([{"action": to("target2")}]),
+    )
+    .await;
     // outsider may invoke target2, but without serviceMesh it gets no routes: the call times out.
     let got = m.get("outsider", "http://target2.meshapps.internal/").await;
     assert_eq!(got.status, 504, "{}", got.body);
@@ -665,7 +762,12 @@ async fn a_caller_that_is_not_a_mesh_client_cannot_resolve_a_mesh_hostname() {
     let span = &m.spans().await[0];
     assert_eq!(span_seconds(span), 10.0);
     assert!(span["service"].is_null());
-    assert_eq!(m.get("client", "http://target2.meshapps.internal/").await.status, 200);
+    assert_eq!(
+        m.get("client", "http://target2.meshapps.internal/")
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -680,17 +782,28 @@ async fn a_service_whose_revision_is_not_ready_is_not_routed_to() {
     )
     .await;
     let got = m.get("client", "http://lonely.meshapps.internal/").await;
-    assert_eq!((got.status, got.body.as_str()), (503, "no healthy upstream"));
+    assert_eq!(
+        (got.status, got.body.as_str()),
+        (503, "no healthy upstream")
+    );
     assert!(got.header("x-csmrun-reason").contains("no ready revision"));
     // And it cannot call anyone either: nothing of it runs.
-    assert_eq!(m.get("lonely", "http://proxy.meshapps.internal/").await.status, 503);
+    assert_eq!(
+        m.get("lonely", "http://proxy.meshapps.internal/")
+            .await
+            .status,
+        503
+    );
 }
 
 #[tokio::test]
 async fn the_chain_client_proxy_target1_is_one_trace_with_a_span_per_hop() {
     let m = meshapps(13).await;
     let got = m
-        .get("client", "http://proxy.meshapps.internal/call/target1.meshapps.internal")
+        .get(
+            "client",
+            "http://proxy.meshapps.internal/call/target1.meshapps.internal",
+        )
         .await;
     assert_eq!(got.status, 200, "{}", got.body);
     let body = got.json();
@@ -704,27 +817,48 @@ async fn the_chain_client_proxy_target1_is_one_trace_with_a_span_per_hop() {
         .env
         .control("GET", &format!("traces?traceId={trace_id}"), None)
         .await;
-    let spans: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let spans: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(spans.len(), 2, "{text}");
     let (inner, outer) = (&spans[0], &spans[1]);
-    assert_eq!((outer["caller"].as_str(), outer["service"].as_str()), (Some("client"), Some("proxy")));
-    assert_eq!((inner["caller"].as_str(), inner["service"].as_str()), (Some("proxy"), Some("target1")));
+    assert_eq!(
+        (outer["caller"].as_str(), outer["service"].as_str()),
+        (Some("client"), Some("proxy"))
+    );
+    assert_eq!(
+        (inner["caller"].as_str(), inner["service"].as_str()),
+        (Some("proxy"), Some("target1"))
+    );
     assert_eq!(inner["parentSpanId"], outer["spanId"]);
     assert!(outer["parentSpanId"].is_null());
-    assert_eq!(traceparent, format!("00-{trace_id}-{}-01", outer["spanId"].as_str().unwrap()));
+    assert_eq!(
+        traceparent,
+        format!("00-{trace_id}-{}-01", outer["spanId"].as_str().unwrap())
+    );
     // The client calling target1 through the proxy is fine; straight to target1 it is refused, and the
     // refusal comes back through the chain.
     let got = m
-        .get("client", "http://target2.meshapps.internal/call/target1.meshapps.internal")
+        .get(
+            "client",
+            "http://target2.meshapps.internal/call/target1.meshapps.internal",
+        )
         .await;
     assert_eq!(got.status, 404, "no route for target2 yet: {}", got.body);
     // A trace the caller started is continued.
     m.clear_spans().await;
     let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let got = m
-        .get_with(&m.client("client"), "http://proxy.meshapps.internal/", &[("traceparent", tp)])
+        .get_with(
+            &m.client("client"),
+            "http://proxy.meshapps.internal/",
+            &[("traceparent", tp)],
+        )
         .await;
-    assert!(got.header("traceparent").starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+    assert!(got
+        .header("traceparent")
+        .starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
     let span = &m.spans().await[0];
     assert_eq!(span["parentSpanId"], "00f067aa0ba902b7");
 }
@@ -732,11 +866,18 @@ async fn the_chain_client_proxy_target1_is_one_trace_with_a_span_per_hop() {
 #[tokio::test]
 async fn an_onward_call_that_is_refused_comes_back_refused() {
     let m = meshapps(14).await;
-    m.route("target2-route", "target2.meshapps.internal", json!([{"action": to("target2")}]))
-        .await;
+    m.route(
+        "target2-route",
+        "target2.meshapps.internal",
+        json!([{"action": to("target2")}]),
+    )
+    .await;
     // target2 may not invoke target1.
     let got = m
-        .get("client", "http://target2.meshapps.internal/call/target1.meshapps.internal")
+        .get(
+            "client",
+            "http://target2.meshapps.internal/call/target1.meshapps.internal",
+        )
         .await;
     assert_eq!(got.status, 403, "{}", got.body);
     assert_eq!(
@@ -760,6 +901,7 @@ async fn echo_server() -> u16 {
             "path": req.uri().path(), "query": req.uri().query(),
             "authorization": h("authorization"), "traceparent": h("traceparent"),
             "forwardedHost": h("x-forwarded-host"), "proxyAuthorization": h("proxy-authorization"),
+            "canary": h("x-canary"), "secret": h("x-secret"),
         }))
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -778,33 +920,76 @@ async fn a_real_local_process_serves_a_service_and_gets_the_callers_identity_tok
     let port = echo_server().await;
     m.workload(json!({"service": "target2", "upstream": format!("http://127.0.0.1:{port}")}))
         .await;
-    m.route("target2-route", "target2.meshapps.internal", json!([{"action": to("target2")}]))
+    m.route(
+        "target2-route",
+        "target2.meshapps.internal",
+        json!([{"action": {"destinations": [{"serviceName": bs("target2"),
+                "responseHeaderModifier": {"add": {"x-from-destination": "yes"}}}],
+            "requestHeaderModifier": {"set": {"x-canary": "blue"}, "remove": ["x-secret"]},
+            "responseHeaderModifier": {"set": {"x-route": "target2-route"}}}}]),
+    )
+    .await;
+    let got = m
+        .get_with(
+            &m.client("client"),
+            "http://target2.meshapps.internal/hello?x=1",
+            &[("x-secret", "s"), ("x-canary", "green")],
+        )
         .await;
-    let got = m.get("client", "http://target2.meshapps.internal/hello?x=1").await;
+    assert_eq!(got.header("x-route"), "target2-route");
+    assert_eq!(got.header("x-from-destination"), "yes");
     assert_eq!(got.status, 200, "{}", got.body);
     assert_eq!(got.served_by(), "target2");
     let echoed = got.json();
-    assert_eq!((echoed["path"].as_str(), echoed["query"].as_str()), (Some("/hello"), Some("x=1")));
+    assert_eq!(
+        (echoed["path"].as_str(), echoed["query"].as_str()),
+        (Some("/hello"), Some("x=1"))
+    );
     assert_eq!(echoed["forwardedHost"], "target2.meshapps.internal");
     assert_eq!(echoed["proxyAuthorization"], "");
+    assert_eq!(
+        (echoed["canary"].as_str(), echoed["secret"].as_str()),
+        (Some("blue"), Some(""))
+    );
     // The identity token names the caller's account, for the destination's URL.
-    let token = echoed["authorization"].as_str().unwrap().strip_prefix("Bearer ").unwrap();
+    let token = echoed["authorization"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
     let claims = token.split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).unwrap(),
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(claims["email"], sa("client"));
-    assert!(claims["aud"].as_str().unwrap().starts_with("https://target2-"), "{claims}");
+    assert!(
+        claims["aud"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://target2-"),
+        "{claims}"
+    );
     let span = &m.spans().await[0];
     assert_eq!(
         echoed["traceparent"],
-        format!("00-{}-{}-01", span["traceId"].as_str().unwrap(), span["spanId"].as_str().unwrap())
+        format!(
+            "00-{}-{}-01",
+            span["traceId"].as_str().unwrap(),
+            span["spanId"].as_str().unwrap()
+        )
     );
     // IAM still applies in front of a real process.
     m.workload(json!({"service": "target1", "upstream": format!("http://127.0.0.1:{port}")}))
         .await;
-    assert_eq!(m.get("client", "http://target1.meshapps.internal/").await.status, 403);
+    assert_eq!(
+        m.get("client", "http://target1.meshapps.internal/")
+            .await
+            .status,
+        403
+    );
 }
 
 #[tokio::test]
@@ -816,16 +1001,25 @@ async fn the_proxy_refuses_what_it_cannot_route_with_a_reason() {
         .proxy(reqwest::Proxy::http(&proxy).unwrap())
         .build()
         .unwrap();
-    let got = m.get_with(&anonymous, "http://proxy.meshapps.internal/", &[]).await;
+    let got = m
+        .get_with(&anonymous, "http://proxy.meshapps.internal/", &[])
+        .await;
     assert_eq!(got.status, 407);
     assert!(got.header("proxy-authenticate").starts_with("Basic"));
     // A user that names no service.
     let got = m.get("nobody", "http://proxy.meshapps.internal/").await;
     assert_eq!(got.status, 407);
-    assert!(got.body.contains("no Cloud Run service is named 'nobody'"), "{}", got.body);
+    assert!(
+        got.body.contains("no Cloud Run service is named 'nobody'"),
+        "{}",
+        got.body
+    );
     // The qualified form names the same service.
     let got = m
-        .get(&format!("client.{R}.{P}"), "http://proxy.meshapps.internal/")
+        .get(
+            &format!("client.{R}.{P}"),
+            "http://proxy.meshapps.internal/",
+        )
         .await;
     assert_eq!(got.status, 200, "{}", got.body);
     // Not a proxy request.
@@ -833,7 +1027,11 @@ async fn the_proxy_refuses_what_it_cannot_route_with_a_reason() {
     assert_eq!(direct.status().as_u16(), 400);
     // A loop of calls ends.
     let got = m
-        .get_with(&m.client("client"), "http://proxy.meshapps.internal/", &[("x-csmrun-hops", "16")])
+        .get_with(
+            &m.client("client"),
+            "http://proxy.meshapps.internal/",
+            &[("x-csmrun-hops", "16")],
+        )
         .await;
     assert_eq!(got.status, 508);
 }
@@ -878,7 +1076,11 @@ fn the_binary_prints_the_mesh_proxy_on_its_second_line() {
     out.read_line(&mut second).unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(first.starts_with("csmrun-emulator listening on http://127.0.0.1:"), "{first}");
-    let re = regex::Regex::new(r"^csmrun-emulator mesh proxy on http://127\.0\.0\.1:\d+\n$").unwrap();
+    assert!(
+        first.starts_with("csmrun-emulator listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    let re =
+        regex::Regex::new(r"^csmrun-emulator mesh proxy on http://127\.0\.0\.1:\d+\n$").unwrap();
     assert!(re.is_match(&second), "{second:?}");
 }

@@ -218,5 +218,41 @@ mod tests {
         assert!(!m(
             json!({"queryParameters": [{"queryParameter": "b", "presentMatch": true}]})
         ));
+        assert!(m(
+            json!({"queryParameters": [{"queryParameter": "a", "regexMatch": "[0-9]"}]})
+        ));
+    }
+
+    #[test]
+    fn every_header_and_query_parameter_of_a_match_must_match() {
+        let mut h = HeaderMap::new();
+        h.insert("end-user", HeaderValue::from_static("jason"));
+        h.insert("x-n", HeaderValue::from_static("5"));
+        let req = view("/", "a=1&b=2", &h);
+        let m = |v: Value| route_match(&v, &req);
+        assert!(m(
+            json!({"headers": [{"header": "end-user", "exactMatch": "jason"},
+                                     {"header": "x-n", "exactMatch": "5"}]})
+        ));
+        assert!(!m(
+            json!({"headers": [{"header": "end-user", "exactMatch": "jason"},
+                                      {"header": "x-n", "exactMatch": "6"}]})
+        ));
+        assert!(m(
+            json!({"queryParameters": [{"queryParameter": "a", "exactMatch": "1"},
+                                             {"queryParameter": "b", "exactMatch": "2"}]})
+        ));
+        assert!(!m(
+            json!({"queryParameters": [{"queryParameter": "a", "exactMatch": "1"},
+                                              {"queryParameter": "b", "exactMatch": "3"}]})
+        ));
+        // A match with a path and a header needs both; a rule with two matches needs either.
+        assert!(!m(
+            json!({"prefixMatch": "/x", "headers": [{"header": "x-n", "exactMatch": "5"}]})
+        ));
+        let rule = json!({"matches": [{"prefixMatch": "/x"},
+                                      {"headers": [{"header": "x-n", "exactMatch": "5"}]}]});
+        assert!(rule_matches(&rule, &req));
+        assert!(rule_matches(&json!({}), &req));
     }
 }
