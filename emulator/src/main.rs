@@ -103,10 +103,17 @@ async fn main() {
             std::process::exit(2);
         }
     }
-    // The first line is parsed by scripts and tests; the mesh proxy's address comes second.
-    println!("csmrun-emulator listening on {}", running.base_url());
-    println!("csmrun-emulator mesh proxy on {}", running.mesh_proxy_url());
-    let _ = std::io::stdout().flush();
+    // The first line is parsed by scripts and tests; the mesh proxy's address comes second. A reader that
+    // closes stdout after the first line must not stop the emulator (`println!` panics on a closed pipe).
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "csmrun-emulator listening on {}", running.base_url());
+    let _ = writeln!(
+        out,
+        "csmrun-emulator mesh proxy on {}",
+        running.mesh_proxy_url()
+    );
+    let _ = out.flush();
+    drop(out);
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("csmrun-emulator: waiting for interrupt: {e}");
     }

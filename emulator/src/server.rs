@@ -235,6 +235,39 @@ impl RunningEmulator {
         self.mesh_proxy_addr
     }
 
+    /// One GET through the mesh as `caller` would make it (what the proxy port does, without HTTP to the proxy):
+    /// for tools and for tests that make thousands of calls.
+    pub async fn mesh_get(
+        &self,
+        caller: &str,
+        url: &str,
+        headers: http::HeaderMap,
+    ) -> Result<crate::mesh::engine::Answer, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("mesh_get {url}: {e}"))?;
+        if parsed.scheme() != "http" {
+            return Err(format!(
+                "mesh_get {url}: mesh hostnames are called over http://"
+            ));
+        }
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| format!("mesh_get {url}: no host"))?
+            .to_ascii_lowercase();
+        let context = crate::mesh::trace::incoming(&headers);
+        let call = crate::mesh::engine::Call {
+            caller: caller.to_string(),
+            method: http::Method::GET,
+            host,
+            path: parsed.path().to_string(),
+            query: parsed.query().map(str::to_string),
+            headers,
+            body: bytes::Bytes::new(),
+            hops: 0,
+            context,
+        };
+        Ok(crate::mesh::engine::call(self.shared.clone(), call).await)
+    }
+
     /// Points a Cloud Run service at a real local process (`--workload NAME=URL`, `POST /_emulator/workloads`).
     pub fn set_workload_upstream(&self, service: &str, upstream: &str) -> Result<(), String> {
         let body = crate::mesh::workload::WorkloadBody {

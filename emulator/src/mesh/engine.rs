@@ -223,13 +223,15 @@ impl Hop {
 /// The routing decision taken under the world lock.
 enum Plan {
     Answer(Answer),
-    NotMeshClient(Caller),
-    Routed {
-        caller: Caller,
-        route: String,
-        rule: usize,
-        action: Action,
-    },
+    NotMeshClient(Box<Caller>),
+    Routed(Box<Routed>),
+}
+
+struct Routed {
+    caller: Caller,
+    route: String,
+    rule: usize,
+    action: Action,
 }
 
 fn plan(shared: &Shared, call: &Call) -> Plan {
@@ -261,7 +263,7 @@ fn plan(shared: &Shared, call: &Call) -> Plan {
         ));
     }
     let Some(mesh) = caller.mesh.clone() else {
-        return Plan::NotMeshClient(caller);
+        return Plan::NotMeshClient(Box::new(caller));
     };
     let Some((route_key, route)) = resolve::route_for(&world, &mesh, &call.host) else {
         // Envoy answers a host no virtual host matches with 404 and an empty body.
@@ -290,12 +292,12 @@ fn plan(shared: &Shared, call: &Call) -> Plan {
         ));
     };
     let action = Action::parse(&route["rules"][rule]["action"]);
-    Plan::Routed {
+    Plan::Routed(Box::new(Routed {
         caller,
         route: route_key,
         rule,
         action,
-    }
+    }))
 }
 
 fn proxy_auth_required(why: &str) -> Answer {
@@ -373,12 +375,7 @@ async fn hop(shared: Arc<Shared>, call: Call) -> Answer {
                 Answer::local(504, "upstream connect timeout", &why),
             );
         }
-        Plan::Routed {
-            caller,
-            route,
-            rule,
-            action,
-        } => (caller, route, rule, action),
+        Plan::Routed(r) => (r.caller, r.route, r.rule, r.action),
     };
     hop.span.caller = caller.name.clone();
     hop.span.route = Some(route.clone());
@@ -407,7 +404,7 @@ async fn hop(shared: Arc<Shared>, call: Call) -> Answer {
         if let Some(delay) = &fault.delay {
             if shared.mesh.draw(|r| r.percent(delay.percent)) {
                 wait_modelled(&shared, delay.fixed).await;
-                hop.elapsed = hop.elapsed + delay.fixed;
+                hop.elapsed += delay.fixed;
                 seen.insert("delay".into(), json!(seconds(delay.fixed)));
             }
         }
@@ -521,7 +518,7 @@ async fn attempts(
         } else {
             attempt(shared, f, limit, by_route, &mut spent).await
         };
-        *elapsed = *elapsed + spent;
+        *elapsed += spent;
         let retriable = retry.is_some_and(|r| {
             conditions_met(&outcome)
                 .iter()
@@ -653,7 +650,8 @@ async fn attempt(
 
 /// The built-in workload: says who served the call, or calls onwards for `/call/HOST[/HOST...]`.
 async fn built_in(shared: &Arc<Shared>, f: &Forward<'_>, spent: &mut Duration) -> Outcome {
-    let me = json!({"service": f.target.name, "revision": f.target.revision_id});
+    // The message comes first (the JSON keeps key order), as the demo app prints it.
+    let me = json!({"message": "", "service": f.target.name, "revision": f.target.revision_id});
     let Some(rest) = f.call.path.strip_prefix("/call/") else {
         let mut body = me;
         body["message"] = json!(format!("{} <- {}", f.caller.name, f.target.name));
@@ -662,6 +660,7 @@ async fn built_in(shared: &Arc<Shared>, f: &Forward<'_>, spent: &mut Duration) -
     let hosts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     if hosts.is_empty() || hosts.len() > MAX_CHAIN {
         let mut body = me;
+        body["message"] = json!(format!("{} <- {}", f.caller.name, f.target.name));
         body["error"] = json!(format!(
             "/call/ takes 1 to {MAX_CHAIN} hosts: /call/HOST[/HOST...]"
         ));
@@ -696,7 +695,7 @@ async fn built_in(shared: &Arc<Shared>, f: &Forward<'_>, spent: &mut Duration) -
         },
     )
     .await;
-    *spent = *spent + inner.elapsed;
+    *spent += inner.elapsed;
     let inner_json: Option<Value> = serde_json::from_slice(&inner.body).ok();
     let inner_message = inner_json
         .as_ref()
