@@ -1025,6 +1025,29 @@ async fn the_proxy_refuses_what_it_cannot_route_with_a_reason() {
     // Not a proxy request.
     let direct = reqwest::get(format!("{proxy}/")).await.unwrap();
     assert_eq!(direct.status().as_u16(), 400);
+    // https:// (CONNECT) is not carried: mesh hostnames are plain HTTP.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = tokio::net::TcpStream::connect(m.env.emu.mesh_proxy_addr())
+            .await
+            .unwrap();
+        tcp.write_all(b"CONNECT proxy.meshapps.internal:443 HTTP/1.1\r\nHost: proxy.meshapps.internal:443\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = [0u8; 12];
+        tcp.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 501");
+    }
+    // A body over 32 MiB is refused before anything is routed.
+    let big = vec![b'x'; 32 * 1024 * 1024 + 1];
+    let resp = m
+        .client("client")
+        .post("http://proxy.meshapps.internal/")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
     // A loop of calls ends.
     let got = m
         .get_with(

@@ -403,9 +403,11 @@ async fn hop(shared: Arc<Shared>, call: Call) -> Answer {
         let mut seen = serde_json::Map::new();
         if let Some(delay) = &fault.delay {
             if shared.mesh.draw(|r| r.percent(delay.percent)) {
-                wait_modelled(&shared, delay.fixed).await;
-                hop.elapsed += delay.fixed;
-                seen.insert("delay".into(), json!(seconds(delay.fixed)));
+                // Bounded like a call without a route timeout.
+                let fixed = delay.fixed.min(Duration::seconds(MAX_CALL_SECS));
+                wait_modelled(&shared, fixed).await;
+                hop.elapsed += fixed;
+                seen.insert("delay".into(), json!(seconds(fixed)));
             }
         }
         let aborted = fault

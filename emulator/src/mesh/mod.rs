@@ -26,8 +26,9 @@
 //! come from a second stream, so they never shift the choices. With one caller calling in sequence, a seed
 //! gives the same answers every run.
 //!
-//! Bounds: request and response bodies 32 MiB, 16 hops per call chain (508 beyond), 256 calls in flight (503
-//! beyond), 10 retries, 16 hosts in a built-in `/call/` chain, 300 s per call without a route timeout.
+//! Bounds: request and response bodies 32 MiB (a request body must arrive within 60 s), 16 hops per call chain
+//! (508 beyond), 256 calls in flight (503 beyond), 10 retries, 16 hosts in a built-in `/call/` chain, 300 s per
+//! call without a route timeout and per fault delay.
 
 pub mod control;
 pub mod engine;

@@ -12,6 +12,9 @@ use axum::response::Response;
 use base64::Engine;
 use std::sync::Arc;
 
+/// How long a caller may take to send its request body (a stalled one must not hold a call slot forever).
+const BODY_READ_SECS: u64 = 60;
+
 fn plain(status: StatusCode, text: &str) -> Response {
     let mut r = Response::new(Body::from(format!("{text}\n")));
     *r.status_mut() = status;
@@ -92,12 +95,22 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
     let context = super::trace::incoming(&headers);
     headers.remove(header::PROXY_AUTHORIZATION);
     headers.remove(HOPS_HEADER);
-    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(BODY_READ_SECS),
+        axum::body::to_bytes(req.into_body(), MAX_BODY),
+    );
+    let body = match read.await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => {
             return plain(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("the request body is larger than {MAX_BODY} bytes or could not be read"),
+            )
+        }
+        Err(_) => {
+            return plain(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!("the request body did not arrive within {BODY_READ_SECS}s"),
             )
         }
     };
