@@ -264,6 +264,7 @@ impl RunningEmulator {
             body: bytes::Bytes::new(),
             hops: 0,
             context,
+            at: None,
         };
         Ok(crate::mesh::engine::call(self.shared.clone(), call).await)
     }

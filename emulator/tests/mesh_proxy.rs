@@ -864,6 +864,32 @@ async fn the_chain_client_proxy_target1_is_one_trace_with_a_span_per_hop() {
 }
 
 #[tokio::test]
+async fn a_child_span_lies_inside_its_parent_after_the_parents_wait() {
+    let m = meshapps(18).await;
+    m.workload(json!({"service": "proxy", "latency": "1s"}))
+        .await;
+    m.workload(json!({"service": "target1", "latency": "250ms"}))
+        .await;
+    let got = m
+        .get(
+            "client",
+            "http://proxy.meshapps.internal/call/target1.meshapps.internal",
+        )
+        .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let spans = m.spans().await;
+    let (inner, outer) = (&spans[0], &spans[1]);
+    let t = |s: &Value, k: &str| s[k].as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+    assert_eq!(
+        (t(inner, "start") - t(outer, "start")).num_milliseconds(),
+        1000
+    );
+    assert_eq!(span_seconds(inner), 0.25);
+    assert_eq!(span_seconds(outer), 1.25);
+    assert_eq!(t(inner, "end"), t(outer, "end"));
+}
+
+#[tokio::test]
 async fn an_onward_call_that_is_refused_comes_back_refused() {
     let m = meshapps(14).await;
     m.route(

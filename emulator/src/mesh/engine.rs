@@ -43,6 +43,9 @@ pub struct Call {
     pub body: Bytes,
     pub hops: u32,
     pub context: Option<Context>,
+    /// Mesh time at which the hop starts, for a call a workload makes part way through its own hop (so a
+    /// child span starts after the parent's modelled waits); None: now.
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// What the caller gets back, and how much mesh time it took.
@@ -312,7 +315,7 @@ fn proxy_auth_required(why: &str) -> Answer {
 }
 
 async fn hop(shared: Arc<Shared>, call: Call) -> Answer {
-    let start = shared.world().now();
+    let start = call.at.unwrap_or_else(|| shared.world().now());
     let trace_id = call
         .context
         .as_ref()
@@ -455,6 +458,7 @@ async fn hop(shared: Arc<Shared>, call: Call) -> Answer {
         headers,
         trace_id: hop.span.trace_id.clone(),
         span_id: hop.span.span_id.clone(),
+        start: hop.start,
     };
     let (mut answer, retries) = attempts(
         &shared,
@@ -479,6 +483,8 @@ struct Forward<'a> {
     headers: HeaderMap,
     trace_id: String,
     span_id: String,
+    /// The hop's start in mesh time.
+    start: DateTime<Utc>,
 }
 
 /// The retry conditions an outcome meets, by the `HttpRouteRetryPolicy.retryConditions` descriptions.
@@ -518,7 +524,8 @@ async fn attempts(
         let outcome = if limit <= Duration::zero() {
             Outcome::TimedOut { by_route: true }
         } else {
-            attempt(shared, f, limit, by_route, &mut spent).await
+            let at = f.start.checked_add_signed(*elapsed).unwrap_or(f.start);
+            attempt(shared, f, at, limit, by_route, &mut spent).await
         };
         *elapsed += spent;
         let retriable = retry.is_some_and(|r| {
@@ -586,6 +593,7 @@ fn html_escape(s: &str) -> String {
 async fn attempt(
     shared: &Arc<Shared>,
     f: &Forward<'_>,
+    at: DateTime<Utc>,
     limit: Duration,
     by_route: bool,
     spent: &mut Duration,
@@ -641,7 +649,10 @@ async fn attempt(
     }
     let outcome = match workload.as_ref().and_then(|w| w.upstream.clone()) {
         Some(upstream) => upstream_call(shared, f, &upstream, &token, limit - latency, spent).await,
-        None => built_in(shared, f, spent).await,
+        None => {
+            let at = at.checked_add_signed(latency).unwrap_or(at);
+            built_in(shared, f, at, spent).await
+        }
     };
     if matches!(outcome, Outcome::TimedOut { .. }) || *spent > limit {
         *spent = limit;
@@ -651,7 +662,12 @@ async fn attempt(
 }
 
 /// The built-in workload: says who served the call, or calls onwards for `/call/HOST[/HOST...]`.
-async fn built_in(shared: &Arc<Shared>, f: &Forward<'_>, spent: &mut Duration) -> Outcome {
+async fn built_in(
+    shared: &Arc<Shared>,
+    f: &Forward<'_>,
+    at: DateTime<Utc>,
+    spent: &mut Duration,
+) -> Outcome {
     // The message comes first (the JSON keeps key order), as the demo app prints it.
     let me = json!({"message": "", "service": f.target.name, "revision": f.target.revision_id});
     let Some(rest) = f.call.path.strip_prefix("/call/") else {
@@ -694,6 +710,7 @@ async fn built_in(shared: &Arc<Shared>, f: &Forward<'_>, spent: &mut Duration) -
                 trace_id: f.trace_id.clone(),
                 parent_span_id: Some(f.span_id.clone()),
             }),
+            at: Some(at),
         },
     )
     .await;

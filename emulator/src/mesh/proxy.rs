@@ -126,6 +126,7 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
             body,
             hops,
             context,
+            at: None,
         },
     )
     .await;
