@@ -4,13 +4,12 @@
 use super::matching::{first_rule, RequestView};
 use super::policy::{Action, HeaderModifier, Retry};
 use super::resolve::{self, Caller, CallerError, Target};
-use super::trace::{self, Context, Span};
+use super::trace::{self, Span};
 use super::workload::FailKind;
 use crate::clock::rfc3339;
 use crate::server::Shared;
-use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::pin::Pin;
@@ -30,73 +29,10 @@ pub const MAX_CALL_SECS: i64 = 300;
 /// Carries the hop count between hops, so a loop of calls ends.
 pub const HOPS_HEADER: &str = "x-csmrun-hops";
 
-/// A request entering the mesh from a caller.
-pub struct Call {
-    /// The proxy user: `NAME` or `NAME.REGION.PROJECT` of the calling Cloud Run service.
-    pub caller: String,
-    pub method: Method,
-    /// Lower case, without a port.
-    pub host: String,
-    pub path: String,
-    pub query: Option<String>,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub hops: u32,
-    pub context: Option<Context>,
-    /// Mesh time at which the hop starts, for a call a workload makes part way through its own hop (so a
-    /// child span starts after the parent's modelled waits); None: now.
-    pub at: Option<DateTime<Utc>>,
-}
-
-/// What the caller gets back, and how much mesh time it took.
-pub struct Answer {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub elapsed: Duration,
-}
-
-impl Answer {
-    fn text(status: u16, body: impl Into<String>) -> Answer {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        Answer {
-            status,
-            headers,
-            body: Bytes::from(body.into()),
-            elapsed: Duration::zero(),
-        }
-    }
-
-    fn json(status: u16, body: &Value) -> Answer {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        Answer {
-            status,
-            headers,
-            body: Bytes::from(body.to_string()),
-            elapsed: Duration::zero(),
-        }
-    }
-
-    /// An answer the sidecar makes itself, with Envoy's body and the emulator's explanation in a header.
-    fn local(status: u16, envoy_body: &str, reason: &str) -> Answer {
-        let mut a = Answer::text(status, envoy_body);
-        if let Ok(v) = HeaderValue::from_str(&reason.replace(['\r', '\n'], " ")) {
-            a.headers.insert("x-csmrun-reason", v);
-        }
-        a
-    }
-}
+pub use super::call::{Answer, Call};
 
 /// What one attempt at the workload came to.
-enum Outcome {
+pub(super) enum Outcome {
     Answer(Answer),
     ConnectFailure,
     Reset,
@@ -153,7 +89,7 @@ fn modify(headers: &mut HeaderMap, m: &HeaderModifier) {
     }
 }
 
-fn std_duration(d: Duration) -> std::time::Duration {
+pub(super) fn std_duration(d: Duration) -> std::time::Duration {
     d.to_std().unwrap_or_default()
 }
 
@@ -476,15 +412,15 @@ async fn hop(shared: Arc<Shared>, call: Call) -> Answer {
 }
 
 /// Everything an attempt needs to reach the workload.
-struct Forward<'a> {
-    caller: &'a Caller,
-    target: &'a Target,
-    call: &'a Call,
-    headers: HeaderMap,
-    trace_id: String,
-    span_id: String,
+pub(super) struct Forward<'a> {
+    pub(super) caller: &'a Caller,
+    pub(super) target: &'a Target,
+    pub(super) call: &'a Call,
+    pub(super) headers: HeaderMap,
+    pub(super) trace_id: String,
+    pub(super) span_id: String,
     /// The hop's start in mesh time.
-    start: DateTime<Utc>,
+    pub(super) start: DateTime<Utc>,
 }
 
 /// The retry conditions an outcome meets, by the `HttpRouteRetryPolicy.retryConditions` descriptions.
@@ -648,10 +584,13 @@ async fn attempt(
         ));
     }
     let outcome = match workload.as_ref().and_then(|w| w.upstream.clone()) {
-        Some(upstream) => upstream_call(shared, f, &upstream, &token, limit - latency, spent).await,
+        Some(upstream) => {
+            super::upstream::upstream_call(shared, f, &upstream, &token, limit - latency, spent)
+                .await
+        }
         None => {
             let at = at.checked_add_signed(latency).unwrap_or(at);
-            built_in(shared, f, at, spent).await
+            super::built_in::built_in(shared, f, at, spent).await
         }
     };
     if matches!(outcome, Outcome::TimedOut { .. }) || *spent > limit {
@@ -659,165 +598,4 @@ async fn attempt(
         return Outcome::TimedOut { by_route };
     }
     outcome
-}
-
-/// The built-in workload: says who served the call, or calls onwards for `/call/HOST[/HOST...]`.
-async fn built_in(
-    shared: &Arc<Shared>,
-    f: &Forward<'_>,
-    at: DateTime<Utc>,
-    spent: &mut Duration,
-) -> Outcome {
-    // The message comes first (the JSON keeps key order), as the demo app prints it.
-    let me = json!({"message": "", "service": f.target.name, "revision": f.target.revision_id});
-    let Some(rest) = f.call.path.strip_prefix("/call/") else {
-        let mut body = me;
-        body["message"] = json!(format!("{} <- {}", f.caller.name, f.target.name));
-        return Outcome::Answer(Answer::json(200, &body));
-    };
-    let hosts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    if hosts.is_empty() || hosts.len() > MAX_CHAIN {
-        let mut body = me;
-        body["message"] = json!(format!("{} <- {}", f.caller.name, f.target.name));
-        body["error"] = json!(format!(
-            "/call/ takes 1 to {MAX_CHAIN} hosts: /call/HOST[/HOST...]"
-        ));
-        return Outcome::Answer(Answer::json(400, &body));
-    }
-    let next = hosts[0].to_ascii_lowercase();
-    let next_host = next.split(':').next().unwrap_or_default().to_string();
-    let next_path = if hosts.len() == 1 {
-        "/".to_string()
-    } else {
-        format!("/call/{}", hosts[1..].join("/"))
-    };
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&trace::traceparent(&f.trace_id, &f.span_id)) {
-        headers.insert("traceparent", v);
-    }
-    let inner = call(
-        shared.clone(),
-        Call {
-            caller: format!("{}.{}.{}", f.target.name, f.target.region, f.target.project),
-            method: Method::GET,
-            host: next_host.clone(),
-            path: next_path,
-            query: None,
-            headers,
-            body: Bytes::new(),
-            hops: f.call.hops.saturating_add(1),
-            context: Some(Context {
-                trace_id: f.trace_id.clone(),
-                parent_span_id: Some(f.span_id.clone()),
-            }),
-            at: Some(at),
-        },
-    )
-    .await;
-    *spent += inner.elapsed;
-    let inner_json: Option<Value> = serde_json::from_slice(&inner.body).ok();
-    let inner_message = inner_json
-        .as_ref()
-        .and_then(|v| v["message"].as_str())
-        .map(str::to_string);
-    let mut body = me;
-    match inner_message {
-        Some(m) if (200..300).contains(&inner.status) => {
-            body["message"] = json!(format!("{} <- {m}", f.caller.name));
-            body["next"] = inner_json.unwrap_or(Value::Null);
-            Outcome::Answer(Answer::json(200, &body))
-        }
-        _ => {
-            body["message"] = json!(format!(
-                "{} <- {} -> {next_host}: {}",
-                f.caller.name, f.target.name, inner.status
-            ));
-            body["next"] = inner_json.unwrap_or_else(|| {
-                json!({"status": inner.status, "body": String::from_utf8_lossy(&inner.body).chars().take(2000).collect::<String>()})
-            });
-            // The demo app passes the onward call's failure back to its caller.
-            Outcome::Answer(Answer::json(inner.status, &body))
-        }
-    }
-}
-
-/// Forwards the attempt to a real local process, within `limit` of real time.
-async fn upstream_call(
-    shared: &Arc<Shared>,
-    f: &Forward<'_>,
-    upstream: &url::Url,
-    token: &str,
-    limit: Duration,
-    spent: &mut Duration,
-) -> Outcome {
-    let mut url = format!("{}{}", upstream.as_str().trim_end_matches('/'), f.call.path);
-    if let Some(q) = &f.call.query {
-        url.push('?');
-        url.push_str(q);
-    }
-    let mut headers = f.headers.clone();
-    let auth = HeaderValue::from_str(&format!("Bearer {token}"));
-    let tp = HeaderValue::from_str(&trace::traceparent(&f.trace_id, &f.span_id));
-    let host = HeaderValue::from_str(&f.call.host);
-    if let (Ok(auth), Ok(tp), Ok(host)) = (auth, tp, host) {
-        headers.insert(http::header::AUTHORIZATION, auth);
-        headers.insert("traceparent", tp);
-        headers.insert("x-forwarded-host", host);
-    }
-    headers.remove("x-cloud-trace-context");
-    headers.insert(
-        HOPS_HEADER,
-        HeaderValue::from(f.call.hops.saturating_add(1)),
-    );
-    let before = *spent;
-    let began = std::time::Instant::now();
-    let request = shared
-        .mesh
-        .client
-        .request(f.call.method.clone(), url)
-        .headers(headers)
-        .body(f.call.body.clone());
-    let exchange = async {
-        let mut resp = request.send().await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await? {
-            if body.len().saturating_add(chunk.len()) > MAX_BODY {
-                return Ok::<_, reqwest::Error>(None);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Some((status, headers, body)))
-    };
-    let result = tokio::select! {
-        r = tokio::time::timeout(std_duration(limit), exchange) => r,
-        _ = shared.stopping.cancelled() => return Outcome::Reset,
-    };
-    *spent = before
-        + Duration::from_std(began.elapsed())
-            .unwrap_or(limit)
-            .min(limit);
-    match result {
-        Err(_) => {
-            *spent = before + limit;
-            Outcome::TimedOut { by_route: false }
-        }
-        Ok(Err(e)) if e.is_connect() => Outcome::ConnectFailure,
-        Ok(Err(_)) => Outcome::Reset,
-        Ok(Ok(None)) => Outcome::Answer(Answer::local(
-            502,
-            "upstream response too large",
-            &format!(
-                "{}'s workload answered more than {MAX_BODY} bytes",
-                f.target.name
-            ),
-        )),
-        Ok(Ok(Some((status, headers, body)))) => Outcome::Answer(Answer {
-            status,
-            headers,
-            body: Bytes::from(body),
-            elapsed: Duration::zero(),
-        }),
-    }
 }

@@ -30,6 +30,8 @@
 //! (508 beyond), 256 calls in flight (503 beyond), 10 retries, 16 hosts in a built-in `/call/` chain, 300 s per
 //! call without a route timeout and per fault delay.
 
+mod built_in;
+mod call;
 pub mod control;
 pub mod engine;
 pub mod matching;
@@ -39,7 +41,10 @@ pub mod resolve;
 pub mod rng;
 pub mod token;
 pub mod trace;
+mod upstream;
 pub mod workload;
+
+pub use call::{Answer, Call};
 
 use rng::SplitMix64;
 use std::sync::{Mutex, MutexGuard};
