@@ -746,6 +746,44 @@ async fn a_caller_without_run_invoker_gets_403_and_one_with_it_gets_through() {
 }
 
 #[tokio::test]
+async fn a_new_invoker_grant_lets_the_caller_through_only_once_it_has_propagated() {
+    let m = meshapps(19).await;
+    // From now on IAM changes take the nominal 90 s to become effective.
+    let (status, text) = m
+        .env
+        .control("POST", "settings", Some(json!({"timeScale": 1})))
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let members = [sa("proxy"), sa("client")].map(|a| format!("serviceAccount:{a}"));
+    m.env
+        .ok(
+            "POST",
+            &format!("/run/v2/projects/{P}/locations/{R}/services/target1:setIamPolicy"),
+            Some(json!({"policy": {"bindings": [{"role": "roles/run.invoker", "members": members}]}})),
+        )
+        .await;
+    assert_eq!(
+        m.get("client", "http://target1.meshapps.internal/")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        m.get("proxy", "http://target1.meshapps.internal/")
+            .await
+            .status,
+        200
+    );
+    m.env.advance("90s").await;
+    assert_eq!(
+        m.get("client", "http://target1.meshapps.internal/")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
 async fn a_caller_that_is_not_a_mesh_client_cannot_resolve_a_mesh_hostname() {
     let m = meshapps(11).await;
     m.deploy("outsider", "outsider", false, &[]).await;
