@@ -27,6 +27,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_emulator/requests", get(requests).delete(clear_requests))
         .route("/_emulator/clock", get(clock).post(set_clock))
         .route("/_emulator/settings", post(settings))
+        .merge(crate::mesh::control::routes())
 }
 
 fn bad(message: impl Into<String>) -> Response {
@@ -46,6 +47,7 @@ async fn reset(State(shared): Shared_) -> Response {
         Err(e) => return bad(e.to_string()),
     }
     drop(world);
+    shared.mesh.reset();
     shared.changed.notify_waiters();
     Json(json!({"reset": true})).into_response()
 }
@@ -228,6 +230,9 @@ struct SettingsBody {
     dns_change_pending_time: Option<String>,
     #[serde(default)]
     dns_records_per_rrset: Option<u32>,
+    /// Restarts the mesh's random choices from this seed.
+    #[serde(default)]
+    mesh_seed: Option<u64>,
 }
 
 /// Changes model settings at run time (same keys as the seed).
@@ -268,5 +273,11 @@ async fn settings(State(shared): Shared_, body: String) -> Response {
     if let Some(n) = parsed.dns_records_per_rrset {
         world.settings.dns_records_per_rrset = n.max(1);
     }
-    Json(world.dump()["settings"].clone()).into_response()
+    let mut view = world.dump()["settings"].clone();
+    drop(world);
+    if let Some(seed) = parsed.mesh_seed {
+        shared.mesh.reseed(seed);
+    }
+    view["meshSeed"] = json!(shared.mesh.seed());
+    Json(view).into_response()
 }

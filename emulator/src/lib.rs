@@ -2,7 +2,8 @@
 //! Network Services, Cloud DNS, Resource Manager), routed and validated by Google's discovery documents.
 //!
 //! Start one in-process with [`Emulator::start`]; see `emulator/README.md` for the binary, the seed format and
-//! the `/_emulator/` control plane.
+//! the `/_emulator/` control plane, and [`mesh`] for the mesh data plane (a forward proxy that routes calls as the
+//! Cloud Service Mesh sidecar would).
 
 pub mod api;
 pub mod clock;
@@ -12,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod faults;
 pub mod iam;
+pub mod mesh;
 pub mod operations;
 pub mod origin_guard;
 pub mod proto3;

@@ -28,6 +28,16 @@ struct Args {
     /// Append the request log (JSON lines) to this file.
     #[arg(long)]
     request_log: Option<PathBuf>,
+    /// Address of the mesh proxy, the HTTP proxy that routes calls as a caller's mesh sidecar would
+    /// (HTTP_PROXY=http://CALLER@HOST:PORT); port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    mesh_proxy_listen: SocketAddr,
+    /// Seed of the mesh's random choices (weighted destinations, fault and failure percentages).
+    #[arg(long)]
+    mesh_seed: Option<u64>,
+    /// Serve a Cloud Run service's calls from a real local process: NAME=http://127.0.0.1:PORT (repeatable).
+    #[arg(long, value_name = "NAME=URL")]
+    workload: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -71,6 +81,8 @@ async fn main() {
         time_scale: args.time_scale,
         request_log: args.request_log,
         frozen_at: None,
+        mesh_proxy_listen: args.mesh_proxy_listen,
+        mesh_seed: args.mesh_seed,
     };
     let running = match Emulator::start(config).await {
         Ok(r) => r,
@@ -79,8 +91,29 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    println!("csmrun-emulator listening on {}", running.base_url());
-    let _ = std::io::stdout().flush();
+    for spec in &args.workload {
+        let result = match spec.split_once('=') {
+            Some((name, url)) => running.set_workload_upstream(name, url),
+            None => Err(format!(
+                "--workload {spec}: give NAME=http://127.0.0.1:PORT"
+            )),
+        };
+        if let Err(e) = result {
+            eprintln!("csmrun-emulator: --workload: {e}");
+            std::process::exit(2);
+        }
+    }
+    // The first line is parsed by scripts and tests; the mesh proxy's address comes second. A reader that
+    // closes stdout after the first line must not stop the emulator (`println!` panics on a closed pipe).
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "csmrun-emulator listening on {}", running.base_url());
+    let _ = writeln!(
+        out,
+        "csmrun-emulator mesh proxy on {}",
+        running.mesh_proxy_url()
+    );
+    let _ = out.flush();
+    drop(out);
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("csmrun-emulator: waiting for interrupt: {e}");
     }

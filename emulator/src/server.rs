@@ -47,6 +47,10 @@ pub struct Config {
     /// Start with a frozen clock at this instant (deterministic tests); time then moves only through
     /// `POST /_emulator/clock`.
     pub frozen_at: Option<DateTime<Utc>>,
+    /// Address of the mesh proxy (`crate::mesh`); port 0 picks a free port.
+    pub mesh_proxy_listen: SocketAddr,
+    /// Seed of the mesh's random choices (weights, fault and failure percentages); random when None.
+    pub mesh_seed: Option<u64>,
 }
 
 impl Default for Config {
@@ -57,6 +61,8 @@ impl Default for Config {
             time_scale: None,
             request_log: None,
             frozen_at: None,
+            mesh_proxy_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            mesh_seed: None,
         }
     }
 }
@@ -89,6 +95,8 @@ pub struct Shared {
     pub time_scale_override: Option<f64>,
     /// Cancelled on shutdown so blocked `:wait` calls answer at once instead of holding shutdown up.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// The mesh data plane: seed, workloads, traces.
+    pub mesh: crate::mesh::Mesh,
 }
 
 impl Shared {
@@ -122,9 +130,11 @@ pub struct Emulator;
 /// A started emulator; dropping it without `shutdown` leaves it serving until the runtime ends.
 pub struct RunningEmulator {
     addr: SocketAddr,
+    mesh_proxy_addr: SocketAddr,
     shared: Arc<Shared>,
     stop: tokio_util::sync::CancellationToken,
     task: tokio::task::JoinHandle<()>,
+    mesh_task: tokio::task::JoinHandle<()>,
 }
 
 impl Emulator {
@@ -155,6 +165,7 @@ impl Emulator {
             initial_seed: seed,
             time_scale_override: config.time_scale,
             stopping: tokio_util::sync::CancellationToken::new(),
+            mesh: crate::mesh::Mesh::new(config.mesh_seed),
         };
         shared.world = Mutex::new(shared.fresh_world(clock)?);
         let shared = Arc::new(shared);
@@ -192,11 +203,15 @@ impl Emulator {
                 tracing::error!(error = %e, "csmrun-emulator server stopped");
             }
         });
+        let (mesh_proxy_addr, mesh_task) =
+            serve_mesh_proxy(config.mesh_proxy_listen, shared.clone()).await?;
         Ok(RunningEmulator {
             addr,
+            mesh_proxy_addr,
             shared,
             stop,
             task,
+            mesh_task,
         })
     }
 }
@@ -209,6 +224,64 @@ impl RunningEmulator {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `http://HOST:PORT` of the mesh proxy (callers use `http://CALLER@HOST:PORT` as their HTTP proxy).
+    pub fn mesh_proxy_url(&self) -> String {
+        format!("http://{}", self.mesh_proxy_addr)
+    }
+
+    pub fn mesh_proxy_addr(&self) -> SocketAddr {
+        self.mesh_proxy_addr
+    }
+
+    /// One GET through the mesh as `caller` would make it (what the proxy port does, without HTTP to the proxy):
+    /// for tools and for tests that make thousands of calls.
+    pub async fn mesh_get(
+        &self,
+        caller: &str,
+        url: &str,
+        headers: http::HeaderMap,
+    ) -> Result<crate::mesh::engine::Answer, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("mesh_get {url}: {e}"))?;
+        if parsed.scheme() != "http" {
+            return Err(format!(
+                "mesh_get {url}: mesh hostnames are called over http://"
+            ));
+        }
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| format!("mesh_get {url}: no host"))?
+            .to_ascii_lowercase();
+        let context = crate::mesh::trace::incoming(&headers);
+        let call = crate::mesh::engine::Call {
+            caller: caller.to_string(),
+            method: http::Method::GET,
+            host,
+            path: parsed.path().to_string(),
+            query: parsed.query().map(str::to_string),
+            headers,
+            body: bytes::Bytes::new(),
+            hops: 0,
+            context,
+            at: None,
+        };
+        Ok(crate::mesh::engine::call(self.shared.clone(), call).await)
+    }
+
+    /// Points a Cloud Run service at a real local process (`--workload NAME=URL`, `POST /_emulator/workloads`).
+    pub fn set_workload_upstream(&self, service: &str, upstream: &str) -> Result<(), String> {
+        let body = crate::mesh::workload::WorkloadBody {
+            service: service.to_string(),
+            project: None,
+            region: None,
+            upstream: Some(upstream.to_string()),
+            fail_percent: None,
+            fail_status: None,
+            fail_kind: None,
+            latency: None,
+        };
+        self.shared.mesh.set_workload(body.into_workload()?)
     }
 
     /// The request log so far, one JSON object per API call.
@@ -227,7 +300,44 @@ impl RunningEmulator {
     pub async fn shutdown(self) {
         self.stop.cancel();
         let _ = self.task.await;
+        let _ = self.mesh_task.await;
     }
+}
+
+/// Binds and serves the mesh proxy (`crate::mesh::proxy`) until the emulator stops.
+async fn serve_mesh_proxy(
+    listen: SocketAddr,
+    shared: Arc<Shared>,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), StartError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: listen,
+        source,
+    })?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "the mesh proxy listens on a non-loopback address: anyone who can reach it can call the emulated \
+             services and any local process a workload points at"
+        );
+    }
+    let stopped = shared.stopping.clone();
+    let app = axum::Router::new()
+        .fallback(crate::mesh::proxy::handle)
+        .with_state(shared);
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stopped.cancelled().await });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "csmrun-emulator mesh proxy stopped");
+        }
+    });
+    Ok((addr, task))
 }
 
 /// Every request that is not for the control plane.
