@@ -1,5 +1,6 @@
-//! The csmrun provider: `csmrun_service` on top of tfplug and the gcp clients.
+//! The csmrun provider: `csmrun_service` and `csmrun_mesh` on top of tfplug and the gcp clients.
 
 pub mod config;
+pub mod mesh;
 pub mod provider;
 pub mod service;

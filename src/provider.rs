@@ -1,12 +1,14 @@
-//! The `csmrun` provider: its schema (PRODUCT §5), configure, and its one resource.
+//! The `csmrun` provider: its schema (PRODUCT §5), configure, its one resource and its one data source.
 
 use async_trait::async_trait;
 use tfplug::provider::{ConfigureRequest, Configured, Provider};
+use tfplug::data_source::AnyDataSource;
 use tfplug::resource::AnyResource;
 use tfplug::schema::{Attribute, Block, Schema};
 use tfplug::{Context, Type};
 
 use crate::config::{self, ProviderConfig, ProviderData};
+use crate::mesh::MeshDataSource;
 use crate::service::resource::ServiceResource;
 
 /// The provider's registry address.
@@ -101,6 +103,10 @@ impl Provider for CsmrunProvider {
 
     fn resources(&self) -> Vec<Box<dyn AnyResource<ProviderData>>> {
         vec![Box::new(ServiceResource)]
+    }
+
+    fn data_sources(&self) -> Vec<Box<dyn AnyDataSource<ProviderData>>> {
+        vec![Box::new(MeshDataSource)]
     }
 }
 
