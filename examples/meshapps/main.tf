@@ -2,7 +2,7 @@
 #
 #   client -> proxy -> target1       only the proxy may invoke target1, so client cannot call it
 #   client -> target23               50:50 between target2 and target3
-#   client -> target                 blue/green canary: 99 to target, 1 to target-green
+#   client -> target                 blue/green canary: 99 to target, 1 to target-green; end-user: jason to green
 #
 # The mesh, the VPC, its subnet (with Private Google Access) and the service accounts are inputs;
 # csmrun_service creates everything else: the Cloud Run services, NEGs, backend services,
@@ -106,7 +106,8 @@ resource "csmrun_service" "target3" {
   invokers        = local.client_only
 }
 
-# Blue/green: http://target.meshapps.internal sends 1% of requests to target-green.
+# Blue/green: http://target.meshapps.internal sends 1% of requests to target-green, and every request of
+# the user jason (header `end-user: jason`) to target-green.
 resource "csmrun_service" "target" {
   name            = "target"
   image           = var.image
@@ -123,6 +124,18 @@ resource "csmrun_service" "target" {
     destination {
       backend_service = csmrun_service.target_green.backend_service
       weight          = 1
+    }
+
+    rule {
+      header {
+        name  = "end-user"
+        exact = "jason"
+      }
+
+      destination {
+        backend_service = csmrun_service.target_green.backend_service
+        weight          = 100
+      }
     }
   }
 }

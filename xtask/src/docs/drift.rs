@@ -20,7 +20,7 @@ pub enum Drift {
         path: PathBuf,
         diff: String,
     },
-    /// A page under `docs/resources/` that no resource of the schema generates.
+    /// A page under `docs/resources/` or `docs/data-sources/` that nothing in the schema generates.
     Stale(PathBuf),
 }
 
@@ -41,10 +41,13 @@ pub fn drift_report(root: &Path, pages: &[Page]) -> Result<Vec<Drift>> {
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         }
     }
-    let resources = root.join("docs/resources");
-    if resources.is_dir() {
-        let mut entries: Vec<PathBuf> = fs::read_dir(&resources)
-            .with_context(|| format!("listing {}", resources.display()))?
+    for generated_dir in ["docs/resources", "docs/data-sources"] {
+        let dir = root.join(generated_dir);
+        if !dir.is_dir() {
+            continue;
+        }
+        let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
+            .with_context(|| format!("listing {}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "md"))
             .filter_map(|p| p.strip_prefix(root).ok().map(Path::to_path_buf))

@@ -18,7 +18,8 @@ pub use render::Examples;
 pub use schema::ProvidersSchema;
 pub use terraform::SchemaSource;
 
-/// The provider's type name: resources are `csmrun_*`, pages go to `docs/resources/<rest>.md`.
+/// The provider's type name: resources and data sources are `csmrun_*`, pages go to `docs/resources/<rest>.md`
+/// and `docs/data-sources/<rest>.md`.
 pub const PROVIDER: &str = "csmrun";
 
 /// One generated file, relative to the repository root.
@@ -55,6 +56,18 @@ pub fn generate(root: &Path, schema_json: &str) -> Result<Vec<Page>> {
         pages.push(Page {
             path: PathBuf::from(format!("docs/resources/{short}.md")),
             content: render::resource_page(PROVIDER, type_name, resource, &examples),
+        });
+    }
+    for (type_name, data_source) in &provider.data_source_schemas {
+        let dir = examples_dir.join("data-sources").join(type_name);
+        let examples = Examples {
+            usage: read_optional(&dir.join("data-source.tf"))?,
+            import: None,
+        };
+        let short = render::resource_short_name(PROVIDER, type_name);
+        pages.push(Page {
+            path: PathBuf::from(format!("docs/data-sources/{short}.md")),
+            content: render::data_source_page(PROVIDER, type_name, data_source, &examples),
         });
     }
     pages.extend(guides::pages(root)?);
@@ -350,6 +363,51 @@ mod tests {
                 Drift::Missing("docs/index.md".into()),
                 Drift::Stale("docs/resources/old.md".into())
             ]
+        );
+    }
+    #[test]
+    fn data_sources_get_their_own_page_with_the_example() {
+        let mut schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
+        let provider = schema["provider_schemas"]
+            .as_object_mut()
+            .unwrap()
+            .values_mut()
+            .next()
+            .unwrap();
+        provider["data_source_schemas"] = serde_json::json!({
+            "csmrun_mesh": {"version": 0, "block": {
+                "description": "The mesh as its sidecars see it.",
+                "description_kind": "markdown",
+                "attributes": {
+                    "mesh": {"type": "string", "required": true, "description": "The mesh.", "description_kind": "markdown"},
+                    "mermaid": {"type": "string", "computed": true, "description": "A chart.", "description_kind": "markdown"}
+                }
+            }}
+        });
+        let pages = generate(&repo_root(), &schema.to_string()).unwrap();
+        let mesh = page(&pages, "docs/data-sources/mesh.md");
+        assert!(mesh.contains("page_title: \"csmrun_mesh Data Source - csmrun\""), "{mesh}");
+        assert!(mesh.contains("# csmrun_mesh (Data Source)\n\nThe mesh as its sidecars see it."), "{mesh}");
+        assert_eq!(names(&section(mesh, "### Required")), ["mesh"]);
+        assert_eq!(names(&section(mesh, "### Read-Only")), ["mermaid"]);
+        let example = fs::read_to_string(
+            repo_root().join("examples/data-sources/csmrun_mesh/data-source.tf"),
+        )
+        .unwrap();
+        assert!(mesh.contains(&format!("## Example Usage\n\n```terraform\n{example}```\n")));
+        assert!(!mesh.contains("## Import"), "{mesh}");
+    }
+
+    #[test]
+    fn a_data_source_page_nothing_generates_is_stale() {
+        let repo = temp_repo();
+        let pages = generate(repo.path(), SCHEMA).unwrap();
+        write(repo.path(), &pages).unwrap();
+        fs::create_dir_all(repo.path().join("docs/data-sources")).unwrap();
+        fs::write(repo.path().join("docs/data-sources/old.md"), "gone\n").unwrap();
+        assert_eq!(
+            drift_report(repo.path(), &pages).unwrap(),
+            [Drift::Stale("docs/data-sources/old.md".into())]
         );
     }
 }

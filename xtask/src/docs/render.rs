@@ -50,6 +50,25 @@ pub fn resource_page(
     trim_trailing_blank_lines(out)
 }
 
+/// `docs/data-sources/<short name>.md`: one data source page (no import section: data sources are read).
+pub fn data_source_page(
+    provider: &str,
+    type_name: &str,
+    schema: &Schema,
+    examples: &Examples,
+) -> String {
+    let description = description_of(&schema.block);
+    let mut out = front_matter(
+        &format!("{type_name} Data Source - {provider}"),
+        &description,
+    );
+    let _ = writeln!(out, "# {type_name} (Data Source)\n");
+    push_paragraph(&mut out, &description);
+    push_example(&mut out, examples.usage.as_deref());
+    push_schema(&mut out, &schema.block, true);
+    trim_trailing_blank_lines(out)
+}
+
 /// The registry path of a resource page: the provider prefix is dropped (`csmrun_service` -> `service`).
 pub fn resource_short_name<'a>(provider: &str, type_name: &'a str) -> &'a str {
     type_name

@@ -19,6 +19,8 @@ pub struct ProviderSchema {
     pub provider: Option<Schema>,
     #[serde(default)]
     pub resource_schemas: BTreeMap<String, Schema>,
+    #[serde(default)]
+    pub data_source_schemas: BTreeMap<String, Schema>,
 }
 
 #[derive(Debug, Deserialize)]
