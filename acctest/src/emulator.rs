@@ -60,6 +60,11 @@ impl TestEmulator {
         self.running().addr().to_string()
     }
 
+    /// `HOST:PORT` of the mesh proxy (the sidecar stand-in; the caller is the proxy user).
+    pub fn mesh_proxy_addr(&self) -> String {
+        self.running().mesh_proxy_addr().to_string()
+    }
+
     /// `http://HOST:PORT`.
     pub fn base_url(&self) -> String {
         self.running().base_url()
