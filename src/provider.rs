@@ -1,8 +1,8 @@
 //! The `csmrun` provider: its schema (PRODUCT §5), configure, its one resource and its one data source.
 
 use async_trait::async_trait;
-use tfplug::provider::{ConfigureRequest, Configured, Provider};
 use tfplug::data_source::AnyDataSource;
+use tfplug::provider::{ConfigureRequest, Configured, Provider};
 use tfplug::resource::AnyResource;
 use tfplug::schema::{Attribute, Block, Schema};
 use tfplug::{Context, Type};

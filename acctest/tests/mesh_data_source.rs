@@ -237,6 +237,12 @@ fn meshapps_data_source_describes_the_mesh_the_proxy_routes() {
         services.iter().all(|s| s["mesh_client"] == true),
         "{services:?}"
     );
+    assert!(
+        target1["uri"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://target1-")),
+        "{target1}"
+    );
     let calls: Vec<(String, String)> = out["mesh_calls"]["value"]
         .as_array()
         .into_iter()

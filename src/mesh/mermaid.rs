@@ -116,10 +116,12 @@ pub fn render(t: &Topology) -> String {
         }
     }
     let by_name: BTreeMap<&str, Vec<&String>> =
-        services.iter().fold(BTreeMap::new(), |mut m, ((n, _), id)| {
-            m.entry(n.as_str()).or_insert_with(Vec::new).push(id);
-            m
-        });
+        services
+            .iter()
+            .fold(BTreeMap::new(), |mut m, ((n, _), id)| {
+                m.entry(n.as_str()).or_insert_with(Vec::new).push(id);
+                m
+            });
     for c in &t.calls {
         for from in by_name.get(c.caller.as_str()).into_iter().flatten() {
             for to in by_name.get(c.service.as_str()).into_iter().flatten() {

@@ -39,6 +39,7 @@ pub struct Destination {
 pub struct Service {
     pub name: String,
     pub region: String,
+    pub uri: Option<String>,
     pub service_account: Option<String>,
     pub mesh_client: bool,
     pub invokers: Vec<String>,

@@ -131,6 +131,7 @@ pub async fn read(data: &ProviderData, project: &str, mesh: &str) -> Result<Topo
             services.push(RunService {
                 region: region.clone(),
                 name,
+                uri: s.uri.clone(),
                 service_account: template.and_then(|t| t.service_account.clone()),
                 mesh: mesh_of,
                 invokers: topology::invokers(&policy),

@@ -24,7 +24,10 @@ fn destination() -> Type {
 
 /// `object({matches, destinations})`.
 fn rule() -> Type {
-    Type::object([("matches", strings()), ("destinations", list(destination()))])
+    Type::object([
+        ("matches", strings()),
+        ("destinations", list(destination())),
+    ])
 }
 
 /// The data source schema.
@@ -71,6 +74,7 @@ pub fn schema() -> Schema {
                     list(Type::object([
                         ("name", Type::String),
                         ("region", Type::String),
+                        ("uri", Type::String),
                         ("service_account", Type::String),
                         ("mesh_client", Type::Bool),
                         ("invokers", strings()),
@@ -78,7 +82,7 @@ pub fn schema() -> Schema {
                 )
                 .description(
                     "The Cloud Run services behind the routes and the mesh clients of the mesh (their revision \
-                     template names it in `serviceMesh`), sorted by name: the runtime `service_account` and the \
+                     template names it in `serviceMesh`), sorted by name: the `run.app` `uri`, the runtime `service_account` and the \
                      `roles/run.invoker` members (`invokers`).",
                 ),
             )
@@ -122,6 +126,9 @@ mod tests {
             .map(|a| a.name.as_str())
             .collect();
         assert_eq!(settable, ["mesh", "project"]);
-        assert!(s.block.blocks.is_empty(), "blocks cannot be computed on Terraform 1.0");
+        assert!(
+            s.block.blocks.is_empty(),
+            "blocks cannot be computed on Terraform 1.0"
+        );
     }
 }

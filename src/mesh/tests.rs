@@ -2,7 +2,9 @@
 //! returns them, and its Mermaid text.
 
 use gcp::compute::{Backend, BackendService, CloudRunTarget, NetworkEndpointGroup};
-use gcp::network_services::{Destination, HeaderMatch, HttpRoute, RouteAction, RouteMatch, RouteRule};
+use gcp::network_services::{
+    Destination, HeaderMatch, HttpRoute, RouteAction, RouteMatch, RouteRule,
+};
 
 use super::model::{Call, Topology};
 use super::topology::{build, RunService};
@@ -136,6 +138,7 @@ fn meshapps() -> Topology {
         .map(|n| RunService {
             region: REGION.into(),
             name: n.to_string(),
+            uri: Some(format!("https://{n}-123456789012.{REGION}.run.app")),
             service_account: Some(sa(if *n == "target-green" { "target" } else { n })),
             mesh: Some(MESH.into()),
             invokers: match *n {
@@ -205,7 +208,10 @@ fn only_the_proxy_may_call_target1() {
 #[test]
 fn routes_of_other_meshes_are_left_out_and_weights_kept() {
     let t = meshapps();
-    assert!(t.hostnames.iter().all(|h| h.hostname != "elsewhere.meshapps.internal"));
+    assert!(t
+        .hostnames
+        .iter()
+        .all(|h| h.hostname != "elsewhere.meshapps.internal"));
     let h = t
         .hostnames
         .iter()
@@ -217,7 +223,10 @@ fn routes_of_other_meshes_are_left_out_and_weights_kept() {
         .iter()
         .map(|d| (d.service.as_deref(), d.weight))
         .collect();
-    assert_eq!(d, [(Some("target2"), Some(50)), (Some("target3"), Some(50))]);
+    assert_eq!(
+        d,
+        [(Some("target2"), Some(50)), (Some("target3"), Some(50))]
+    );
 }
 
 #[test]
@@ -234,25 +243,32 @@ fn a_backend_service_without_cloud_run_behind_it_is_drawn_as_such() {
         text.contains(r#"backend_gone_bs["backend service gone-bs (no Cloud Run service found)"]"#),
         "{text}"
     );
-    assert!(text.contains("host_db_meshapps_internal --> backend_gone_bs"), "{text}");
+    assert!(
+        text.contains("host_db_meshapps_internal --> backend_gone_bs"),
+        "{text}"
+    );
 }
 
 #[test]
 fn quotes_in_header_values_cannot_break_the_chart() {
     let mut m = jason();
     m.headers[0].exact_match = Some("a\"]; click x".into());
-    let routes = vec![route("r", "h.x", vec![rule(vec![m], vec![dest("gone", None)])])];
+    let routes = vec![route(
+        "r",
+        "h.x",
+        vec![rule(vec![m], vec![dest("gone", None)])],
+    )];
     let text = mermaid::render(&build("meshapps", &routes, &[], &[], &[]));
-    assert!(text.contains(r#"-->|"header end-user = a#quot;]; click x"|"#), "{text}");
+    assert!(
+        text.contains(r#"-->|"header end-user = a#quot;]; click x"|"#),
+        "{text}"
+    );
 }
 
 #[test]
 fn mesh_is_a_name_or_a_full_name() {
     assert_eq!(parse_mesh("meshapps"), Some((None, "meshapps")));
-    assert_eq!(
-        parse_mesh(MESH),
-        Some((Some("demo-project"), "meshapps"))
-    );
+    assert_eq!(parse_mesh(MESH), Some((Some("demo-project"), "meshapps")));
     assert_eq!(parse_mesh("projects/p/meshes/m"), None);
     assert_eq!(parse_mesh(""), None);
 }

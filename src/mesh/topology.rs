@@ -17,6 +17,8 @@ const INVOKER: &str = "roles/run.invoker";
 pub struct RunService {
     pub region: String,
     pub name: String,
+    /// The `run.app` URL.
+    pub uri: Option<String>,
     pub service_account: Option<String>,
     /// The `serviceMesh.mesh` of its revision template.
     pub mesh: Option<String>,
@@ -56,7 +58,11 @@ fn neg_key(group: &str) -> Option<(String, String)> {
 /// One match as a person reads it; the forms mirror `HttpRouteRouteMatch` and `HttpRouteHeaderMatch`.
 pub fn describe_match(m: &RouteMatch) -> String {
     let mut parts = Vec::new();
-    let case = if m.ignore_case == Some(true) { " (any case)" } else { "" };
+    let case = if m.ignore_case == Some(true) {
+        " (any case)"
+    } else {
+        ""
+    };
     if let Some(p) = &m.full_path_match {
         parts.push(format!("path = {p}{case}"));
     }
@@ -67,7 +73,11 @@ pub fn describe_match(m: &RouteMatch) -> String {
         parts.push(format!("path ~ {p}{case}"));
     }
     for h in &m.headers {
-        let not = if h.invert_match == Some(true) { "not " } else { "" };
+        let not = if h.invert_match == Some(true) {
+            "not "
+        } else {
+            ""
+        };
         let test = if let Some(v) = &h.exact_match {
             format!("= {v}")
         } else if let Some(v) = &h.prefix_match {
@@ -166,6 +176,7 @@ pub fn build(
             (mesh_client || is_routed).then(|| Service {
                 name: s.name.clone(),
                 region: s.region.clone(),
+                uri: s.uri.clone(),
                 service_account: s.service_account.clone(),
                 mesh_client,
                 invokers: {

@@ -386,8 +386,14 @@ mod tests {
         });
         let pages = generate(&repo_root(), &schema.to_string()).unwrap();
         let mesh = page(&pages, "docs/data-sources/mesh.md");
-        assert!(mesh.contains("page_title: \"csmrun_mesh Data Source - csmrun\""), "{mesh}");
-        assert!(mesh.contains("# csmrun_mesh (Data Source)\n\nThe mesh as its sidecars see it."), "{mesh}");
+        assert!(
+            mesh.contains("page_title: \"csmrun_mesh Data Source - csmrun\""),
+            "{mesh}"
+        );
+        assert!(
+            mesh.contains("# csmrun_mesh (Data Source)\n\nThe mesh as its sidecars see it."),
+            "{mesh}"
+        );
         assert_eq!(names(&section(mesh, "### Required")), ["mesh"]);
         assert_eq!(names(&section(mesh, "### Read-Only")), ["mermaid"]);
         let example = fs::read_to_string(
