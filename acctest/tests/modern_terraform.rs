@@ -91,6 +91,24 @@ fn a_prevent_service_fails_the_destroy_plan() {
     assert_eq!(services_in_state(&stack.show()).len(), 3);
     stack.assert_consistent();
 
+    // A replacement deletes first: PREVENT refuses its plan too (the ordinary plan, so on any version).
+    stack.config(&format!(
+        "{}{}",
+        guarded().string("name", "guarded-2").render(),
+        others("ABANDON")
+    ));
+    let out = stack.plan();
+    let text = out.combined();
+    assert_eq!(out.code, Some(1), "a replacing plan must fail:\n{text}");
+    assert!(
+        text.contains("Replacement of Cloud Run service guarded prevented")
+            && text.contains("`name`")
+            && text.contains(GUARDED),
+        "names the service and the attribute that forces it:\n{text}"
+    );
+    assert_eq!(requests::writes(&stack.requests()), Vec::<String>::new());
+    stack.config(&format!("{}{}", guarded().render(), others("ABANDON")));
+
     // ABANDON and DELETE plan their destroys as before.
     let out = stack.tf(&[
         "plan",

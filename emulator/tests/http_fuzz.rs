@@ -257,7 +257,7 @@ async fn random_requests_to_every_route_are_answered_in_googles_formats_with_bou
         *by_status.entry(status).or_default() += 1;
         let text = resp.text().await.unwrap_or_default();
         slowest.push((sent.elapsed(), format!("{method} {path:.100} -> {status}")));
-        slowest.sort_by(|a, b| b.0.cmp(&a.0));
+        slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
         slowest.truncate(5);
         let api = Api::route(&path).is_some();
         // 501: a method of Google's documents the emulator does not serve (answered in Google's format, below);

@@ -156,8 +156,20 @@ impl Resource for ServiceResource {
             }
         }
         if let Some(prior) = &prior {
-            for name in plan::replaced(prior, &planned) {
+            let replaced = plan::replaced(prior, &planned);
+            for name in &replaced {
                 p.require_replace(AttributePath::root().attr(name));
+            }
+            // A replacement deletes the service first, which PREVENT refuses at apply: refuse the plan instead
+            // (on every Terraform version: this is the ordinary plan). Values still unknown may not change.
+            let known_change = replaced.iter().any(|name| match *name {
+                "name" => planned.name.is_known(),
+                "project" => planned.project.is_known(),
+                _ => planned.region.is_known(),
+            });
+            if known_change && prior.deletion_policy.known().map(String::as_str) == Some("PREVENT")
+            {
+                p.diagnostics.push(replacement_prevented(prior, &replaced));
             }
         }
         match tfplug::value::to_value(&planned, &ty()) {
@@ -478,6 +490,27 @@ fn deletion_prevented(prior: &ServiceModel) -> Diagnostic {
              deleting anything, set \"ABANDON\" (or run `terraform state rm`)."
         ),
     )
+}
+
+/// The plan-time refusal of a replacement (`name`, `project` or `region` changed) under `deletion_policy =
+/// "PREVENT"`.
+fn replacement_prevented(prior: &ServiceModel, replaced: &[&str]) -> Diagnostic {
+    let name = prior.name.known().cloned().unwrap_or_default();
+    let id = prior.id.known().cloned().unwrap_or_else(|| name.clone());
+    let attrs = replaced
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Diagnostic::error(
+        format!("Replacement of Cloud Run service {name} prevented"),
+        format!(
+            "Changing {attrs} replaces the csmrun_service {id}, which deletes it first, and it has \
+             `deletion_policy = \"PREVENT\"`. To replace it, set `deletion_policy = \"DELETE\"` and apply without \
+             the change, then make the change; or keep {attrs} as they are."
+        ),
+    )
+    .at(AttributePath::root().attr(replaced.first().copied().unwrap_or("name")))
 }
 
 /// Tells this process's IAM coalescer which grants the resource owns, before its update or destroy changes the

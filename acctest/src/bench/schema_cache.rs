@@ -152,7 +152,7 @@ struct World {
 
 /// The order of the two worlds in repeat `r`: each goes first every other time.
 fn turns(r: usize) -> [usize; 2] {
-    if r % 2 == 0 {
+    if r.is_multiple_of(2) {
         [0, 1]
     } else {
         [1, 0]

@@ -33,11 +33,12 @@ pub enum ErrorKind {
     TimedOut,
 }
 
-/// An error of a step: its kind, for the runner and the retry loops, and its explanation, for the user.
+/// An error of a step: its kind, for the runner and the retry loops, and its explanation, for the user (boxed:
+/// errors travel in every `Result` of every step, and the explanation is a dozen strings).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepError {
     pub kind: ErrorKind,
-    pub explanation: Explanation,
+    pub explanation: Box<Explanation>,
 }
 
 impl StepError {
@@ -45,7 +46,7 @@ impl StepError {
     pub fn refused(explanation: Explanation) -> Self {
         StepError {
             kind: ErrorKind::Refused,
-            explanation,
+            explanation: Box::new(explanation),
         }
     }
 
@@ -63,9 +64,11 @@ impl StepError {
     pub fn timed_out(doing: &str) -> Self {
         StepError {
             kind: ErrorKind::TimedOut,
-            explanation: Explanation::new("", format!("timed out while {doing}"))
-                .why(format!("the resource's timeout ran out while csmrun was {doing}"))
-                .fix("raise the resource's `timeouts` if the operation needs longer, then apply again"),
+            explanation: Box::new(
+                Explanation::new("", format!("timed out while {doing}"))
+                    .why(format!("the resource's timeout ran out while csmrun was {doing}"))
+                    .fix("raise the resource's `timeouts` if the operation needs longer, then apply again"),
+            ),
         }
     }
 
@@ -116,9 +119,9 @@ impl CancelledError for StepError {
     fn cancelled() -> Self {
         StepError {
             kind: ErrorKind::Cancelled,
-            explanation: Explanation::new("", "cancelled").why(
+            explanation: Box::new(Explanation::new("", "cancelled").why(
                 "the apply was interrupted (Ctrl-C), or another part of this create failed first",
-            ),
+            )),
         }
     }
 }
