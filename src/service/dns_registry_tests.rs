@@ -7,9 +7,10 @@ use std::sync::Arc;
 use csmrun_emulator::world::collections;
 
 use super::model::ServiceModel;
+use super::parts::{BackendServicePart, Neg, Part as _};
 use super::resource::{delete_parts, Private};
 use super::runner::{RunOutcome, Step};
-use super::steps::{backend, create_graph, dns, neg, route, Part, PartStep, Record};
+use super::steps::{create_graph, dns, route, Part, PartStep, Record};
 use super::testenv::{self, Env, PROJECT, REGION};
 use super::update::{run, Contexts, Outcome};
 use crate::config::ProviderData;
@@ -91,8 +92,10 @@ async fn leaver_races_a_registered_joiner(
             registered: true
         }
     );
-    neg::ensure(&j).await.expect("NEG step");
-    backend::ensure(&j).await.expect("backend service step");
+    Neg::ensure(&j).await.expect("NEG step");
+    BackendServicePart::ensure(&j)
+        .await
+        .expect("backend service step");
     destroy_in(env, leaving, &leaver).await;
     assert!(env.has(ZONE) && env.has(RECORD), "{:?}", env.resources());
     assert_eq!(registered(env), vec![marker("joiner")]);
@@ -380,11 +383,7 @@ async fn an_undo_of_a_registered_record_step_unregisters() {
     let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
     dns::ensure_zone(&c).await.expect("zone");
     let record = dns::ensure_users_and_record(&c).await.expect("record step");
-    let step = PartStep {
-        part: Part::DnsRecord,
-        ctx: c.clone(),
-        cleanup,
-    };
+    let step = PartStep::new(Part::DnsRecord, c.clone(), cleanup);
     assert!(
         !step.is_noop(&record),
         "a registration is the rollback's to undo"
@@ -431,11 +430,7 @@ async fn a_zone_made_again_by_the_registration_of_a_create_that_then_fails_is_re
     destroy_in(&env, &env.data, &leaver).await;
     nothing_left(&env);
     // The registration finds no zone, makes it again, registers; the create then fails (its route, say).
-    let record_step = PartStep {
-        part: Part::DnsRecord,
-        ctx: j.clone(),
-        cleanup,
-    };
+    let record_step = PartStep::new(Part::DnsRecord, j.clone(), cleanup);
     let record = dns::ensure_users_and_record(&j).await.expect("record step");
     assert!(env.has(ZONE) && env.has(RECORD));
     assert_eq!(registered(&env), vec![marker("joiner")]);
@@ -464,17 +459,15 @@ async fn a_rolled_back_create_keeps_the_zone_and_record_it_made_once_another_ser
     let s = env.ctx(&second, false);
     dns::ensure_zone(&s).await.expect("zone step");
     dns::ensure_users_and_record(&s).await.expect("record step");
-    neg::ensure(&s).await.expect("NEG step");
-    backend::ensure(&s).await.expect("backend service step");
+    Neg::ensure(&s).await.expect("NEG step");
+    BackendServicePart::ensure(&s)
+        .await
+        .expect("backend service step");
     route::ensure(&s).await.expect("route step");
     // ... and the first create fails and rolls back its DNS steps.
     let cleanup = env.ctx(&first, false);
     for (part, rec) in [(Part::DnsRecord, &record), (Part::DnsZone, &zone)] {
-        let step = PartStep {
-            part,
-            ctx: f.clone(),
-            cleanup: cleanup.clone(),
-        };
+        let step = PartStep::new(part, f.clone(), cleanup.clone());
         step.undo(rec).await.expect("undone");
     }
     assert!(env.has(ZONE) && env.has(RECORD), "{:?}", env.resources());

@@ -9,6 +9,7 @@ use super::model::{
     ServiceModel,
 };
 use super::names;
+use super::parts::{BackendServicePart, Neg, Part as _, Place};
 use super::steps::StepError;
 use super::val::Val;
 use super::validate::{check_project, check_region};
@@ -116,28 +117,17 @@ pub async fn discover(
             ))
         }
     };
-    let compute = clients.compute();
-    let negs = compute
-        .list_network_endpoint_groups(project, region)
-        .await
-        .map_err(|e| StepError::api("list serverless NEGs", &e))?;
-    let neg = negs
-        .iter()
-        .find(|n| n.cloud_run.as_ref().and_then(|c| c.service.as_deref()) == Some(name));
-    let neg_name = neg.map(|n| n.name.clone());
-    let mut bs_name = None;
-    let mut bs = None;
-    if let Some(nn) = &neg_name {
-        let all = compute
-            .list_backend_services(project)
-            .await
-            .map_err(|e| StepError::api("list backend services", &e))?;
-        let suffix = format!("/regions/{region}/networkEndpointGroups/{nn}");
-        bs = all
-            .into_iter()
-            .find(|b| b.backends.iter().any(|x| x.group.ends_with(&suffix)));
-        bs_name = bs.as_ref().map(|b| b.name.clone());
-    }
+    let place = Place {
+        project: project.to_string(),
+        region: region.to_string(),
+        name: name.to_string(),
+    };
+    let neg_name = Neg::discover(clients, &place, name).await?;
+    let bs = match &neg_name {
+        Some(nn) => BackendServicePart::discover(clients, &place, nn).await?,
+        None => None,
+    };
+    let bs_name = bs.as_ref().map(|b| b.name.clone());
     let mut route = None;
     let mut route_warning = None;
     if let Some(bn) = &bs_name {

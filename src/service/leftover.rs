@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::parts::{BackendServicePart, Neg, Part as _};
 use super::spec::Spec;
-use super::steps::{backend, neg, route, Ctx, StepError};
+use super::steps::{route, Ctx, StepError};
 
 /// Kinds of named owned parts, in the order they must be deleted (users before what they use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -53,8 +54,8 @@ pub async fn delete_all(c: &Ctx, mut items: Vec<Leftover>) -> (Vec<Leftover>, Op
     for item in items {
         let result = match item.kind {
             Kind::Route => route::delete(c, &item.name).await,
-            Kind::BackendService => backend::delete(c, &item.name).await,
-            Kind::Neg => neg::delete(c, &item.name).await,
+            Kind::BackendService => BackendServicePart::delete(c, &item.name).await,
+            Kind::Neg => Neg::delete(c, &item.name).await,
         };
         if let Err(e) = result {
             tracing::warn!(part = ?item.kind, name = item.name, "left-over part not deleted");

@@ -78,6 +78,7 @@ pub mod leftover;
 pub mod model;
 pub mod names;
 pub mod outcome;
+pub mod parts;
 pub mod path;
 pub mod plan;
 pub mod resource;

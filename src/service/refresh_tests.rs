@@ -1,6 +1,7 @@
 //! Refresh against the emulator: what is and is not drift.
 
-use super::steps::{backend, dns, route};
+use super::parts::{BackendServicePart, Part as _};
+use super::steps::{dns, route};
 use super::testenv;
 
 /// Rewrites every `projects/demo-project/` reference of the resource whose key ends with `suffix` to the number.
@@ -35,7 +36,7 @@ async fn references_by_project_number_are_not_drift() {
         .is_some_and(|m| m.contains("/123456789012/")));
     let c = env.ctx(&m, true);
     assert!(route::is_in_place(&c).await.unwrap());
-    assert!(backend::is_in_place(&c).await.unwrap());
+    assert!(BackendServicePart::observe(&c).await.unwrap());
     assert!(dns::is_in_place(&c).await.unwrap());
     let zone = env.resource("csmrun-meshapps-internal").expect("zone");
     assert!(zone

@@ -15,10 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::leftover::{self, Leftover};
 use super::model::ServiceModel;
+use super::parts::{BackendServicePart, Neg, Part as _};
 use super::plan::{self, PlanDefaults};
 use super::runner::RunOutcome;
 use super::spec::Spec;
-use super::steps::{backend, create_graph, dns, iam, neg, route, service, Ctx, StepError};
+use super::steps::{create_graph, dns, iam, route, service, Ctx, StepError};
 use super::update::{self, Contexts, Outcome};
 use super::{import, outcome, schema, state, validate};
 use crate::config::ProviderData;
@@ -544,8 +545,8 @@ async fn refreshed(c: &Ctx, prior: &ServiceModel, data: &ProviderData) -> Servic
 pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
     let s = &c.spec;
     route::delete(c, &s.route_name).await?;
-    backend::delete(c, &s.backend_service_name).await?;
-    neg::delete(c, &s.neg_name).await?;
+    BackendServicePart::delete(c, &s.backend_service_name).await?;
+    Neg::delete(c, &s.neg_name).await?;
     let (_, failed) = leftover::delete_all(c, private.leftovers.clone()).await;
     if let Some(e) = failed {
         return Err(e);

@@ -3,8 +3,9 @@
 
 use csmrun_emulator::{Config, Emulator};
 
+use super::parts::neg;
 use super::runner::Step;
-use super::steps::{neg, Part, PartStep, Record};
+use super::steps::{Part, PartStep, Record};
 use super::testenv::{self, Env};
 
 #[tokio::test]
@@ -21,15 +22,12 @@ async fn a_neg_whose_insert_is_still_running_is_removed_by_rollback_and_does_not
     let env = Env { emu, data };
     let m = testenv::planned("target", |_| {});
     let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
-    let record = neg::accept(&c).await.expect("insert accepted");
-    assert_eq!(record, Record::Neg { created: true });
-    let op = c.facts().neg_operation.expect("the insert's operation");
+    let (made, accepted) = neg::accept(&c).await.expect("insert accepted");
+    assert_eq!(made, neg::Made { created: true });
+    let record = Record::Neg { created: true };
+    let op = accepted.operation.expect("the insert's operation");
     assert_ne!(op.status, "DONE", "{op:?}");
-    let step = PartStep {
-        part: Part::Neg,
-        ctx: c.clone(),
-        cleanup,
-    };
+    let step = PartStep::new(Part::Neg, c.clone(), cleanup);
     step.undo(&record).await.expect("rollback of the NEG");
     // Once the insert's operation has ended, the NEG must still be gone: deleted after it, not before.
     c.clients

@@ -33,7 +33,9 @@ async fn a_joiner_whose_grant_is_released_after_its_iam_step_grants_it_again_and
     let other_run = testenv::provider(&env.emu, "0s");
     let joiner = testenv::planned("joiner", |_| {});
     let j = env.ctx_of(&other_run, &joiner, false);
-    let record = iam::ensure(&j).await.expect("IAM step");
+    let record = iam::ensure(&j, &Default::default())
+        .await
+        .expect("IAM step");
     assert_eq!(record, Record::Iam { added: vec![] });
     assert_eq!(
         j.facts().iam_owned,
@@ -116,7 +118,9 @@ async fn a_rolled_back_create_that_inherited_a_grant_kept_for_it_by_a_leaver_rel
     let joiner = testenv::planned("joiner", |_| {});
     let j = env.ctx(&joiner, false);
     let cleanup = env.ctx(&joiner, false);
-    let record = iam::ensure(&j).await.expect("IAM step");
+    let record = iam::ensure(&j, &Default::default())
+        .await
+        .expect("IAM step");
     assert_eq!(record, Record::Iam { added: vec![] });
     preflight::run(&j).await.expect("pre-flight checks");
     assert!(service::ensure(&j).await.is_ok());
@@ -126,11 +130,7 @@ async fn a_rolled_back_create_that_inherited_a_grant_kept_for_it_by_a_leaver_rel
         .expect("destroy succeeds");
     assert!(granted(&env), "kept for the joiner");
     // The joiner's create then fails later (its route, say) and rolls back its service and IAM step.
-    let step = |part| PartStep {
-        part,
-        ctx: j.clone(),
-        cleanup: cleanup.clone(),
-    };
+    let step = |part| PartStep::new(part, j.clone(), cleanup.clone());
     let iam_step = step(Part::Iam);
     assert!(
         !iam_step.is_noop(&record),
@@ -232,7 +232,9 @@ async fn a_grant_whose_owner_in_this_process_no_longer_shows_it_is_shared_by_a_j
     // A service of this apply joins the account: the grant is there, no annotation says whose it is.
     let joiner = testenv::planned("joiner", |_| {});
     let j = env.ctx_of(&apply, &joiner, false);
-    iam::ensure(&j).await.expect("IAM step");
+    iam::ensure(&j, &Default::default())
+        .await
+        .expect("IAM step");
     assert_eq!(
         j.facts().iam_owned,
         vec![TRAFFIC_DIRECTOR_CLIENT.to_string()],

@@ -7,8 +7,9 @@ use gcp::run::Service;
 
 use super::model::ServiceModel;
 use super::names;
+use super::parts::{BackendServicePart, Neg, Part as _};
 use super::spec::{ingress_from_api, Spec};
-use super::steps::{backend, dns, iam, neg, route, service, Ctx, StepError};
+use super::steps::{dns, iam, route, service, Ctx, StepError};
 use super::val::Val;
 
 /// What a refresh found.
@@ -31,8 +32,8 @@ pub async fn observe(c: &Ctx) -> Result<Option<Observed>, StepError> {
     };
     let (invokers, neg_ok, backend_ok, route_ok, dns_ok, missing_roles) = tokio::try_join!(
         service::invokers(c),
-        neg::is_in_place(c),
-        backend::is_in_place(c),
+        Neg::observe(c),
+        BackendServicePart::observe(c),
         route::is_in_place(c),
         dns::is_in_place(c),
         iam::missing_roles_on_refresh(c),

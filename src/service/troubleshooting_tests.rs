@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use super::diagnose::{self, Cause, Checks, Failure, Grant};
+use super::parts::neg;
 use super::spec::{Spec, TRAFFIC_DIRECTOR_CLIENT};
-use super::steps::{dns, iam, neg, not_ours, preflight, StepError};
+use super::steps::{dns, iam, not_ours, preflight, StepError};
 use super::testenv::{planned, spec};
 
 const GUIDE: &str = include_str!("../../templates/guides/troubleshooting.md");

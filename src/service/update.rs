@@ -26,10 +26,9 @@
 use std::sync::Arc;
 
 use super::leftover::{self, Kind, Leftover};
+use super::parts::{self, neg, BackendServicePart, Made, Neg, Part as _};
 use super::runner::Failed;
-use super::steps::{
-    backend, dns, iam, insert, neg, preflight, route, service, Ctx, Part, Record, StepError,
-};
+use super::steps::{dns, iam, preflight, route, service, Ctx, Part, Record, StepError};
 
 /// A change this update made that rollback must revert.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,10 +130,26 @@ fn note_created(
     result.map(|_| ())
 }
 
+/// Journals a part created by this update, also when its create failed after being sent.
+fn note_made(
+    journal: &mut Vec<Change>,
+    part: Part,
+    result: parts::Ensured<Made>,
+) -> Result<(), StepError> {
+    let made = match &result {
+        Ok(m) => Some(*m),
+        Err(f) => f.partial,
+    };
+    if made.is_some_and(|m| m.created) {
+        journal.push(Change::Created(part));
+    }
+    result.map(drop).map_err(|f| f.error)
+}
+
 /// Everything up to the commit point, journaled.
 async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError> {
     let (c, old, new) = (&*cx.new, &cx.old.spec, &cx.new.spec);
-    match iam::ensure(c).await {
+    match iam::ensure(c, &neg::Grants::default()).await {
         Ok(Record::Iam { added }) if !added.is_empty() => journal.push(Change::RolesAdded(added)),
         Ok(_) => {}
         Err(Failed { error, partial }) => {
@@ -160,11 +175,15 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
         dns::readdress(c, &old.dns_address).await?;
     }
     note_created(journal, c, Part::DnsRecord, dns::ensure_record(c).await)?;
-    note_created(journal, c, Part::Neg, neg::ensure(c).await)?;
+    note_made(journal, Part::Neg, Neg::ensure(c).await)?;
     if old.backend_service_name == new.backend_service_name {
         journal.push(Change::BackendChanged);
     }
-    note_created(journal, c, Part::BackendService, backend::ensure(c).await)?;
+    note_made(
+        journal,
+        Part::BackendService,
+        BackendServicePart::ensure(c).await,
+    )?;
     // A renamed route would collide with its own hostname: the old one goes first.
     if old.route_name != new.route_name {
         journal.push(Change::RouteRemoved);
@@ -182,16 +201,6 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
 /// Whether the update moves the service to another zone or domain (joining the new one, leaving the old one).
 fn moves_zone(old: &super::spec::Spec, new: &super::spec::Spec) -> bool {
     old.dns_zone_name != new.dns_zone_name || old.domain != new.domain || old.project != new.project
-}
-
-/// Deletes a part this update inserted, once its insert is settled (an insert cut short may still be running).
-async fn settled_delete(
-    cx: &Contexts,
-    part: Part,
-    delete: impl std::future::Future<Output = Result<(), StepError>>,
-) -> Result<(), StepError> {
-    insert::settle(&cx.new, &cx.undo_new, part).await?;
-    delete.await
 }
 
 /// Undoes `journal` newest first; returns the undo errors, the new parts that remain and the roles kept.
@@ -219,16 +228,11 @@ async fn rollback(
             Change::Created(Part::DnsRecord) if readdressed => (dns::delete_record(u).await, None),
             Change::Created(Part::DnsRecord) => (Ok(()), None),
             Change::Created(Part::Neg) => (
-                settled_delete(cx, Part::Neg, neg::delete(u, &s.neg_name)).await,
+                Neg::undo(&cx.new, u, &Made { created: true }).await,
                 Some(Leftover::new(Kind::Neg, &s.neg_name)),
             ),
             Change::Created(Part::BackendService) => (
-                settled_delete(
-                    cx,
-                    Part::BackendService,
-                    backend::delete(u, &s.backend_service_name),
-                )
-                .await,
+                BackendServicePart::undo(&cx.new, u, &Made { created: true }).await,
                 Some(Leftover::new(Kind::BackendService, &s.backend_service_name)),
             ),
             Change::Created(Part::Route) => (
@@ -237,7 +241,13 @@ async fn rollback(
             ),
             Change::Created(_) => (Ok(()), None),
             Change::RecordRemoved => (dns::ensure_record(u_old).await.map(drop), None),
-            Change::BackendChanged => (backend::ensure(u_old).await.map(drop), None),
+            Change::BackendChanged => (
+                BackendServicePart::ensure(u_old)
+                    .await
+                    .map(drop)
+                    .map_err(|f| f.error),
+                None,
+            ),
             Change::RouteRemoved => (route::ensure(u_old).await.map(drop), None),
             Change::ServiceAccountChanged => (
                 service::ensure(u_old).await.map(drop).map_err(|f| f.error),

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::{Ctx, Record, StepError};
 use crate::service::names;
+use crate::service::parts::neg::Grants;
 use crate::service::runner::Failed;
 use crate::service::spec::TRAFFIC_DIRECTOR_CLIENT;
 
@@ -276,7 +277,8 @@ pub fn permission_denied(
 }
 
 /// Grants the project roles; if trafficdirector.client is new, waits `iam_propagation_wait` before returning.
-pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
+/// `neg`: the roles the NEG step found recorded on the service's NEG (none on an update).
+pub async fn ensure(c: &Ctx, neg: &Grants) -> Result<Record, Failed<Record, StepError>> {
     let member = c.spec.sa_member();
     let roles = c.spec.project_roles();
     let edits: Vec<Edit> = roles
@@ -297,9 +299,10 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
             let error = grant_error(c, &roles, &member, &e);
             // Cut short, the write may still have landed: the roles the NEG recorded as about to be granted
             // (missing when it was made) may now be csmrun's, so rollback releases them.
-            let granting = c.facts().granting;
-            let partial = (error.is_interrupted() && !granting.is_empty())
-                .then_some(Record::Iam { added: granting });
+            let partial =
+                (error.is_interrupted() && !neg.granting.is_empty()).then(|| Record::Iam {
+                    added: neg.granting.clone(),
+                });
             Failed { error, partial }
         })?;
     let added: Vec<String> = roles
@@ -316,10 +319,9 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         .collect();
     // Roles a killed earlier create of this service wrote on its NEG before granting them (see the module doc of
     // `service`): csmrun made them, and this create, which adopted that NEG, carries on where it stopped.
-    let claimed_roles = c.facts().claimed_roles;
     let claimed: Vec<String> = kept
         .iter()
-        .filter(|r| claimed_roles.contains(r))
+        .filter(|r| neg.claimed.contains(r))
         .cloned()
         .collect();
     // From here on the grant exists: a failure must leave it in the journal.

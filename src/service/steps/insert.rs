@@ -23,7 +23,7 @@ pub struct Insert {
 }
 
 impl Insert {
-    fn new(
+    pub(crate) fn new(
         part: Part,
         path: String,
         call: &'static str,
@@ -51,33 +51,6 @@ impl Insert {
             call,
             resource,
         })
-    }
-
-    /// `regionNetworkEndpointGroups.insert` of `neg` in the spec's project and region.
-    pub fn neg(c: &Ctx, neg: &gcp::compute::NetworkEndpointGroup) -> Result<Self, StepError> {
-        let s = &c.spec;
-        Insert::new(
-            Part::Neg,
-            format!(
-                "projects/{}/regions/{}/networkEndpointGroups",
-                s.project, s.region
-            ),
-            "regionNetworkEndpointGroups.insert",
-            gcp::compute::neg_path(&s.project, &s.region, &neg.name),
-            neg,
-        )
-    }
-
-    /// `backendServices.insert` of `bs` in the spec's project.
-    pub fn backend_service(c: &Ctx, bs: &gcp::compute::BackendService) -> Result<Self, StepError> {
-        let s = &c.spec;
-        Insert::new(
-            Part::BackendService,
-            format!("projects/{}/global/backendServices", s.project),
-            "backendServices.insert",
-            gcp::compute::backend_service_path(&s.project, &bs.name),
-            bs,
-        )
     }
 
     /// Sends the insert, noting it first (its answer may be lost); returns the operation Compute accepted.

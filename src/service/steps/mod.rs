@@ -1,10 +1,8 @@
 //! The parts of a `csmrun_service`, each with ensure / undo / read, and their adapter to the runner's `Step`.
 
-pub mod backend;
 pub mod dns;
 pub mod iam;
 pub mod insert;
-pub mod neg;
 pub mod preflight;
 pub mod project;
 pub mod route;
@@ -19,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::diagnose::Grant;
 use super::explain::Explanation;
+use super::parts::{self, neg, BackendServicePart, Made, Part as _};
 use super::runner::{CancelledError, CreateSteps, DynStep, Failed, Graph, Step};
 use super::spec::Spec;
 use crate::config::ProviderData;
@@ -139,15 +138,8 @@ pub struct Facts {
     pub iam_owned: Vec<String>,
     /// Parts whose create call was sent: if it is then cancelled, the part may exist and rollback must try.
     pub creating: Vec<Part>,
-    /// Project roles an earlier create of this service recorded on its NEG as about to grant, read when this
-    /// create adopts that NEG (the earlier one was killed): csmrun made those grants.
-    pub claimed_roles: Vec<String>,
-    /// Project roles this create's NEG recorded as about to grant (missing when it was made).
-    pub granting: Vec<String>,
     /// Compute inserts sent by this run, so rollback can settle one whose answer was lost.
     pub inserts: Vec<insert::Insert>,
-    /// The NEG insert's operation, accepted but not yet awaited (the create graph awaits it in its own step).
-    pub neg_operation: Option<gcp::lro::ComputeOperation>,
     /// The roles the IAM step's record says this run added (rollback releases them).
     pub iam_added: Vec<String>,
     /// Roles found missing after the deploy and granted again by this run ([`iam::recheck`]).
@@ -280,6 +272,37 @@ pub enum Record {
     },
 }
 
+/// A result one step of the create graph hands the steps that run after it (an edge of the graph): written once
+/// by its producer, read by its dependents, which the runner starts only after the producer succeeded.
+pub struct Handoff<T>(Mutex<Option<T>>);
+
+impl<T> Default for Handoff<T> {
+    fn default() -> Self {
+        Handoff(Mutex::new(None))
+    }
+}
+
+impl<T: Clone> Handoff<T> {
+    /// Hands `value` on.
+    pub fn put(&self, value: T) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(value);
+        }
+    }
+
+    /// What was handed on; `None` before (or without) the producer.
+    pub fn get(&self) -> Option<T> {
+        self.0.lock().ok().and_then(|g| g.clone())
+    }
+}
+
+/// The edges of one create graph that carry results.
+#[derive(Default)]
+pub struct Edges {
+    /// NEG insert accepted → grant step (the roles the NEG names), NEG operation step (the operation).
+    pub neg: Handoff<neg::Accepted>,
+}
+
 /// Which part a [`PartStep`] handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
@@ -303,6 +326,8 @@ pub struct PartStep {
     pub ctx: Arc<Ctx>,
     /// Used by undo: not cancelled by Ctrl-C, so rollback still runs.
     pub cleanup: Arc<Ctx>,
+    /// Results handed between the steps of this step's graph.
+    pub edges: Arc<Edges>,
 }
 
 type Ensured = Result<Record, Failed<Record, StepError>>;
@@ -355,13 +380,11 @@ impl Step for PartStep {
                 registered: true, ..
             } => dns::leave(c).await.map(drop),
             Record::DnsRecord { created: true, .. } => dns::delete_record(c).await,
-            Record::Neg { created: true } => {
-                insert::settle(&self.ctx, c, Part::Neg).await?;
-                neg::delete(c, &c.spec.neg_name).await
+            Record::Neg { created } => {
+                parts::Neg::undo(&self.ctx, c, &neg::Made { created: *created }).await
             }
-            Record::BackendService { created: true } => {
-                insert::settle(&self.ctx, c, Part::BackendService).await?;
-                backend::delete(c, &c.spec.backend_service_name).await
+            Record::BackendService { created } => {
+                BackendServicePart::undo(&self.ctx, c, &Made { created: *created }).await
             }
             Record::Service { created: true } => {
                 // Released while the service still shows its claim, as a destroy does (`iam::release`); the
@@ -377,6 +400,16 @@ impl Step for PartStep {
 }
 
 impl PartStep {
+    /// The step of `part` in a graph of its own (no results handed in).
+    pub fn new(part: Part, ctx: Arc<Ctx>, cleanup: Arc<Ctx>) -> Self {
+        PartStep {
+            part,
+            ctx,
+            cleanup,
+            edges: Arc::default(),
+        }
+    }
+
     async fn ensure_part(&self) -> Ensured {
         let c = &self.ctx;
         let part = self.part;
@@ -393,12 +426,26 @@ impl PartStep {
             })
         };
         match part {
-            Part::Iam => iam::ensure(c).await,
+            Part::Iam => {
+                let grants = self.edges.neg.get().unwrap_or_default().grants;
+                iam::ensure(c, &grants).await
+            }
             Part::DnsZone => clean(dns::ensure_zone(c).await),
             Part::DnsRecord => clean(dns::ensure_users_and_record(c).await),
-            Part::Neg => clean(neg::accept(c).await),
-            Part::NegOperation => clean(neg::wait(c).await.map(|_| Record::Preflight)),
-            Part::BackendService => clean(backend::ensure(c).await),
+            Part::Neg => {
+                let accepted = neg::accept(c).await.map(|(made, accepted)| {
+                    self.edges.neg.put(accepted);
+                    made
+                });
+                made(accepted, |created| Record::Neg { created })
+            }
+            Part::NegOperation => {
+                let operation = self.edges.neg.get().and_then(|a| a.operation);
+                clean(neg::wait(c, operation).await.map(|_| Record::Preflight))
+            }
+            Part::BackendService => made(BackendServicePart::ensure(c).await, |created| {
+                Record::BackendService { created }
+            }),
             Part::Checks => clean(preflight::checks(c).await.map(|_| Record::Preflight)),
             Part::MeshSettle => clean(preflight::settle(c).await.map(|_| Record::Preflight)),
             Part::Service => service::ensure(c).await,
@@ -410,11 +457,13 @@ impl PartStep {
 
 /// The create graph of PRODUCT §4 over the parts; `cleanup` is the context undo uses.
 pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError> {
+    let edges = Arc::new(Edges::default());
     let step = |part: Part| -> DynStep<Record, StepError> {
         Arc::new(PartStep {
             part,
             ctx: Arc::clone(c),
             cleanup: Arc::clone(cleanup),
+            edges: Arc::clone(&edges),
         })
     };
     CreateSteps {
@@ -442,11 +491,17 @@ fn created_record(part: Part) -> Option<Record> {
             created: true,
             registered: true,
         }),
-        Part::Neg => Some(Record::Neg { created: true }),
-        Part::BackendService => Some(Record::BackendService { created: true }),
         Part::Route => Some(Record::Route { created: true }),
         _ => None,
     }
+}
+
+/// A part's own result as the graph's record.
+fn made(r: parts::Ensured<Made>, record: impl Fn(bool) -> Record) -> Ensured {
+    r.map(|m| record(m.created)).map_err(|f| Failed {
+        error: f.error,
+        partial: f.partial.map(|m| record(m.created)),
+    })
 }
 
 /// Sends a create of `part`, noting first that it may exist (for rollback if the answer is lost, see

@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
-use super::{dns, is_marked, neg, not_ours, service, Ctx, StepError};
+use super::{dns, is_marked, not_ours, service, Ctx, StepError};
 use crate::service::bodies;
 use crate::service::explain::Explanation;
+use crate::service::parts::{BackendServicePart, Neg, Part as _};
 use crate::service::spec::Spec;
 
 /// The checks, then the settle wait (the update path, where nothing overlaps).
@@ -129,7 +130,13 @@ async fn names_free(c: &Ctx) -> Result<(), StepError> {
     if c.existing {
         return Ok(());
     }
-    tokio::try_join!(service_free(c), neg_free(c), backend_free(c), route_free(c)).map(|_| ())
+    tokio::try_join!(
+        service_free(c),
+        Neg::free(c),
+        BackendServicePart::free(c),
+        route_free(c)
+    )
+    .map(|_| ())
 }
 
 async fn service_free(c: &Ctx) -> Result<(), StepError> {
@@ -137,43 +144,6 @@ async fn service_free(c: &Ctx) -> Result<(), StepError> {
         Some(svc) if !service::is_ours(&svc, c) => {
             Err(not_ours("Cloud Run service", &c.spec.name, "name", &c.spec))
         }
-        _ => Ok(()),
-    }
-}
-
-async fn neg_free(c: &Ctx) -> Result<(), StepError> {
-    let s = &c.spec;
-    let r = c
-        .clients
-        .compute()
-        .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
-        .await;
-    let Some(n) = super::found(r, &format!("serverless NEG {}", s.neg_name))? else {
-        return Ok(());
-    };
-    if is_marked(n.description.as_deref(), s) {
-        return Ok(());
-    }
-    match n.cloud_run.as_ref().and_then(|r| r.service.as_deref()) {
-        Some(target) if target != s.name => Err(neg::taken(&s.neg_name, target, &s.name)),
-        _ => Err(not_ours("serverless NEG", &s.neg_name, "neg_name", s)),
-    }
-}
-
-async fn backend_free(c: &Ctx) -> Result<(), StepError> {
-    let s = &c.spec;
-    let r = c
-        .clients
-        .compute()
-        .get_backend_service(&s.project, &s.backend_service_name)
-        .await;
-    match super::found(r, &format!("backend service {}", s.backend_service_name))? {
-        Some(b) if !is_marked(b.description.as_deref(), s) => Err(not_ours(
-            "backend service",
-            &s.backend_service_name,
-            "backend_service_name",
-            s,
-        )),
         _ => Ok(()),
     }
 }
