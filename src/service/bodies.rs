@@ -3,10 +3,6 @@
 use std::collections::BTreeMap;
 
 use gcp::dns::{ManagedZone, PrivateVisibilityConfig, ResourceRecordSet, VisibleNetwork};
-use gcp::network_services::{
-    Destination, FaultAbort, FaultDelay, FaultInjectionPolicy, HeaderMatch, HttpRoute, RetryPolicy,
-    RouteAction, RouteMatch, RouteRule,
-};
 use gcp::run::{
     Container, ContainerPort, EnvVar, NetworkInterface, ResourceRequirements, RevisionScaling,
     RevisionTemplate, Service, ServiceMesh, VpcAccess,
@@ -14,7 +10,7 @@ use gcp::run::{
 
 use super::defaults;
 use super::names;
-use super::spec::{Dest, Spec};
+use super::spec::Spec;
 
 /// The Cloud Run v2 service; `owned_roles` are the project roles csmrun granted for its account.
 pub fn service(s: &Spec, owned_roles: &[String]) -> Service {
@@ -91,113 +87,6 @@ pub fn service(s: &Spec, owned_roles: &[String]) -> Service {
             }),
             ..Default::default()
         }),
-        ..Default::default()
-    }
-}
-
-/// Destinations of a split: this service's own backend (unless `include_own` is false or its weight is 0) plus
-/// `extra`; with no `extra`, the own backend alone.
-fn destinations(
-    s: &Spec,
-    include_own: bool,
-    own_weight: Option<i32>,
-    extra: &[Dest],
-) -> Vec<Destination> {
-    let mut out = Vec::new();
-    if extra.is_empty() {
-        out.push(Destination {
-            service_name: s.backend_service_path(),
-            weight: None,
-            ..Default::default()
-        });
-        return out;
-    }
-    if include_own && own_weight != Some(0) {
-        out.push(Destination {
-            service_name: s.backend_service_path(),
-            weight: Some(own_weight.unwrap_or(100)),
-            ..Default::default()
-        });
-    }
-    for d in extra {
-        out.push(Destination {
-            service_name: d.backend_service.clone(),
-            weight: Some(d.weight),
-            ..Default::default()
-        });
-    }
-    out
-}
-
-/// The HTTPRoute: match-first rules, then the default split with the route-wide settings.
-pub fn http_route(s: &Spec) -> HttpRoute {
-    let r = &s.route;
-    let action = |dests: Vec<Destination>| RouteAction {
-        destinations: dests,
-        timeout: r
-            .timeout
-            .as_ref()
-            .and_then(|t| super::duration::parse(t).ok())
-            .map(super::duration::to_google),
-        retry_policy: r.retry.as_ref().map(|(n, per_try, conds)| RetryPolicy {
-            retry_conditions: conds.clone(),
-            num_retries: *n,
-            per_try_timeout: per_try
-                .as_ref()
-                .and_then(|t| super::duration::parse(t).ok())
-                .map(super::duration::to_google),
-        }),
-        fault_injection_policy: (r.delay.is_some() || r.abort.is_some()).then(|| {
-            FaultInjectionPolicy {
-                delay: r.delay.as_ref().map(|(d, p)| FaultDelay {
-                    fixed_delay: super::duration::parse(d)
-                        .ok()
-                        .map(super::duration::to_google),
-                    percentage: Some(*p),
-                }),
-                abort: r.abort.map(|(st, p)| FaultAbort {
-                    http_status: Some(st),
-                    percentage: Some(p),
-                }),
-            }
-        }),
-        ..Default::default()
-    };
-    let mut rules: Vec<RouteRule> = r
-        .rules
-        .iter()
-        .map(|rule| RouteRule {
-            matches: vec![RouteMatch {
-                prefix_match: rule.path_prefix.clone(),
-                headers: rule
-                    .headers
-                    .iter()
-                    .map(|h| HeaderMatch {
-                        header: h.name.clone(),
-                        exact_match: h.exact.clone(),
-                        prefix_match: h.prefix.clone(),
-                        regex_match: h.regex.clone(),
-                        present_match: h.present,
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }],
-            action: Some(action(destinations(s, false, None, &rule.destinations))),
-            ..Default::default()
-        })
-        .collect();
-    rules.push(RouteRule {
-        action: Some(action(destinations(s, true, r.own_weight, &r.destinations))),
-        ..Default::default()
-    });
-    HttpRoute {
-        name: s.route_path(),
-        description: Some(s.marker()),
-        labels: s.labels.clone(),
-        hostnames: vec![s.hostname.clone()],
-        meshes: vec![s.mesh.clone()],
-        rules,
         ..Default::default()
     }
 }
@@ -284,35 +173,6 @@ mod tests {
                 .get(crate::service::steps::iam::OWNED_ROLES_ANNOTATION)
                 .map(String::as_str),
             Some("roles/trafficdirector.client")
-        );
-    }
-
-    #[test]
-    fn the_route_puts_rules_first_and_the_weighted_default_split_last() {
-        let r = http_route(&spec());
-        assert_eq!(r.hostnames, vec!["target.meshapps.internal".to_string()]);
-        assert_eq!(r.rules.len(), 2);
-        assert!(
-            r.rules[1].matches.is_empty(),
-            "the default split matches everything, so it goes last"
-        );
-        let split = &r.rules[1].action.as_ref().unwrap().destinations;
-        let weights: Vec<(String, Option<i32>)> = split
-            .iter()
-            .map(|d| (d.service_name.clone(), d.weight))
-            .collect();
-        assert_eq!(
-            weights,
-            vec![
-                (
-                    "projects/p/global/backendServices/target-backend".to_string(),
-                    Some(99)
-                ),
-                (
-                    "projects/p/global/backendServices/target-green-backend".to_string(),
-                    Some(1)
-                ),
-            ]
         );
     }
 

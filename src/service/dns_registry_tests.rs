@@ -7,10 +7,10 @@ use std::sync::Arc;
 use csmrun_emulator::world::collections;
 
 use super::model::ServiceModel;
-use super::parts::{BackendServicePart, Neg, Part as _};
+use super::parts::{BackendServicePart, Neg, Part as _, Route};
 use super::resource::{delete_parts, Private};
 use super::runner::{RunOutcome, Step};
-use super::steps::{create_graph, dns, route, Part, PartStep, Record};
+use super::steps::{create_graph, dns, Part, PartStep, Record};
 use super::testenv::{self, Env, PROJECT, REGION};
 use super::update::{run, Contexts, Outcome};
 use crate::config::ProviderData;
@@ -99,7 +99,7 @@ async fn leaver_races_a_registered_joiner(
     destroy_in(env, leaving, &leaver).await;
     assert!(env.has(ZONE) && env.has(RECORD), "{:?}", env.resources());
     assert_eq!(registered(env), vec![marker("joiner")]);
-    route::ensure(&j).await.expect("route step");
+    Route::ensure(&j).await.expect("route step");
     assert!(
         requests(env, "DELETE", "/managedZones/csmrun-meshapps-internal").is_empty(),
         "the zone was never deleted"
@@ -463,7 +463,7 @@ async fn a_rolled_back_create_keeps_the_zone_and_record_it_made_once_another_ser
     BackendServicePart::ensure(&s)
         .await
         .expect("backend service step");
-    route::ensure(&s).await.expect("route step");
+    Route::ensure(&s).await.expect("route step");
     // ... and the first create fails and rolls back its DNS steps.
     let cleanup = env.ctx(&first, false);
     for (part, rec) in [(Part::DnsRecord, &record), (Part::DnsZone, &zone)] {

@@ -9,7 +9,7 @@ use super::model::{
     ServiceModel,
 };
 use super::names;
-use super::parts::{BackendServicePart, Neg, Part as _, Place};
+use super::parts::{BackendServicePart, Neg, Part as _, Place, Route};
 use super::steps::StepError;
 use super::val::Val;
 use super::validate::{check_project, check_region};
@@ -128,20 +128,13 @@ pub async fn discover(
         None => None,
     };
     let bs_name = bs.as_ref().map(|b| b.name.clone());
-    let mut route = None;
-    let mut route_warning = None;
-    if let Some(bn) = &bs_name {
-        let routes = clients
-            .network_services()
-            .list_http_routes(&gcp::network_services::global_parent(project))
-            .await
-            .map_err(|e| StepError::api("list HTTPRoutes", &e))?;
-        let suffix = format!("/backendServices/{bn}");
-        let marker = super::names::owner_marker(project, region, name);
-        let choice = choose_route(&routes, name, &suffix, &marker);
-        route_warning = choice.warning;
-        route = choice.chosen.cloned();
-    }
+    let (route, route_warning) = match &bs_name {
+        Some(bn) => match Route::discover(clients, &place, bn).await? {
+            Some(found) => (Some(found.route), found.warning),
+            None => (None, None),
+        },
+        None => (None, None),
+    };
     // Known even when empty: the cloud has no "unset" policy, and a known `[]` plans no change against either
     // `invokers = []` or no `invokers` in the configuration (see plan::invokers).
     let mut invokers: Vec<String> = clients
@@ -245,7 +238,9 @@ pub async fn discover(
     match &route {
         Some(r) => {
             m.route_name = k(last(&r.name));
-            if let Some(h) = own_hostname(r, name).or(r.hostnames.first().map(String::as_str)) {
+            if let Some(h) = super::parts::route::own_hostname(r, name)
+                .or(r.hostnames.first().map(String::as_str))
+            {
                 m.hostname = k(h);
                 if let Some((_, domain)) = h.split_once('.') {
                     m.domain = k(domain);
@@ -305,104 +300,6 @@ pub async fn discover(
         })
         .unwrap_or_default();
     Ok((m, owned, route_warning))
-}
-
-/// The routes that send to a service's backend service, and which of them is the service's own.
-#[derive(Debug)]
-struct RouteChoice<'a> {
-    chosen: Option<&'a HttpRoute>,
-    warning: Option<Diagnostic>,
-}
-
-/// A hostname of `r` that is `<name>.<domain>`: the hostname csmrun gives the service when none is configured.
-fn own_hostname<'a>(r: &'a HttpRoute, name: &str) -> Option<&'a str> {
-    r.hostnames.iter().map(String::as_str).find(|h| {
-        h.split_once('.')
-            .is_some_and(|(first, domain)| first == name && !domain.is_empty())
-    })
-}
-
-/// The destination unmatched traffic goes to: the first destination of the first rule without matches (a rule
-/// without matches takes all traffic, so later ones are never reached).
-fn default_destination(r: &HttpRoute) -> Option<&str> {
-    r.rules
-        .iter()
-        .find(|rule| rule.matches.is_empty())
-        .and_then(|rule| rule.action.as_ref())
-        .and_then(|a| a.destinations.first())
-        .map(|d| d.service_name.as_str())
-}
-
-/// Picks the service's own route among `routes` (PRODUCT §4: found by reference): first a route carrying the
-/// service's hostname `<name>.<domain>`, then one whose default destination is the service's backend service
-/// (`own_suffix`, `/backendServices/NAME`). A route where the backend service is only an extra weighted or rule
-/// destination belongs to another service (`target2-route` splitting to target3) and is never chosen. Among
-/// several equal candidates, the one carrying csmrun's `marker` for this service wins; if several still remain,
-/// the first by name is chosen and the warning names them all.
-fn choose_route<'a>(
-    routes: &'a [HttpRoute],
-    name: &str,
-    own_suffix: &str,
-    marker: &str,
-) -> RouteChoice<'a> {
-    let is_own = |d: &str| d.ends_with(own_suffix);
-    let by_hostname: Vec<&HttpRoute> = routes
-        .iter()
-        .filter(|r| own_hostname(r, name).is_some() && references(r, own_suffix))
-        .collect();
-    let by_default: Vec<&HttpRoute> = routes
-        .iter()
-        .filter(|r| default_destination(r).is_some_and(is_own))
-        .collect();
-    let (tier, why) = if !by_hostname.is_empty() {
-        (by_hostname, format!("carry the hostname `{name}.<domain>`"))
-    } else {
-        (
-            by_default,
-            "send their default traffic to this service's backend service".to_string(),
-        )
-    };
-    let marked: Vec<&HttpRoute> = tier
-        .iter()
-        .copied()
-        .filter(|r| {
-            r.description
-                .as_deref()
-                .is_some_and(|d| super::names::has_marker(d, marker))
-        })
-        .collect();
-    let mut left = if marked.is_empty() { tier } else { marked };
-    left.sort_by(|a, b| a.name.cmp(&b.name));
-    let chosen = left.first().copied();
-    let warning = (left.len() > 1).then(|| {
-        let names: Vec<String> = left.iter().map(|r| format!("`{}`", last(&r.name))).collect();
-        Diagnostic::warning(
-            "Several HTTPRoutes could be this service's route",
-            format!(
-                "The HTTPRoutes {} all {why} (backend service `{}`); import took `{}`, the first by name, as the \
-                 route of csmrun_service `{name}` (its route_name). The import id names only the service \
-                 (projects/P/locations/R/services/NAME, P/R/NAME, R/NAME or NAME), so to import another of them, \
-                 make it the only one: give the route you want the hostname `{name}.<domain>` (or the marker \
-                 `{marker}` in its description), or point the others' default destination elsewhere; then \
-                 `terraform state rm` the resource and import it again.",
-                names.join(", "),
-                last(own_suffix),
-                chosen.map(|r| last(&r.name)).unwrap_or_default(),
-            ),
-        )
-    });
-    RouteChoice { chosen, warning }
-}
-
-/// True when any rule of `r` sends to the backend service ending in `own_suffix`.
-fn references(r: &HttpRoute, own_suffix: &str) -> bool {
-    r.rules.iter().any(|rule| {
-        rule.action.as_ref().is_some_and(|a| {
-            a.destinations
-                .iter()
-                .any(|d| d.service_name.ends_with(own_suffix))
-        })
-    })
 }
 
 /// The `route` block a hand-built HTTPRoute corresponds to; none for a plain route to the service alone.
@@ -523,16 +420,13 @@ fn route_blocks(r: &HttpRoute, own_suffix: &str) -> Vec<RouteBlock> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::{bodies, validate_table};
+    use crate::service::validate_table;
 
     #[test]
     fn a_route_built_from_a_route_block_is_discovered_as_the_same_block() {
         let (planned, spec) = validate_table::planned(&validate_table::valid());
         let own = format!("/backendServices/{}", spec.backend_service_name);
-        assert_eq!(
-            route_blocks(&bodies::http_route(&spec), &own),
-            planned.route
-        );
+        assert_eq!(route_blocks(&Route::body(&spec, &()), &own), planned.route);
     }
 
     #[test]
@@ -541,141 +435,7 @@ mod tests {
         m.route.clear();
         let (_, spec) = validate_table::planned(&m);
         let own = format!("/backendServices/{}", spec.backend_service_name);
-        assert_eq!(route_blocks(&bodies::http_route(&spec), &own), vec![]);
-    }
-
-    const P: &str = "projects/p/global/backendServices";
-
-    /// A route named `name` with `hostname`: `rules` are (matches?, destinations as backend service names).
-    fn route(name: &str, hostname: &str, rules: &[(bool, &[&str])]) -> HttpRoute {
-        use gcp::network_services::{Destination, RouteAction, RouteMatch, RouteRule};
-        HttpRoute {
-            name: format!("projects/p/locations/global/httpRoutes/{name}"),
-            hostnames: vec![hostname.to_string()],
-            rules: rules
-                .iter()
-                .map(|(matched, dests)| RouteRule {
-                    matches: if *matched {
-                        vec![RouteMatch {
-                            prefix_match: Some("/api".into()),
-                            ..Default::default()
-                        }]
-                    } else {
-                        vec![]
-                    },
-                    action: Some(RouteAction {
-                        destinations: dests
-                            .iter()
-                            .map(|d| Destination {
-                                service_name: format!("{P}/{d}"),
-                                weight: Some(50),
-                                ..Default::default()
-                            })
-                            .collect(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }
-    }
-
-    fn chosen(routes: &[HttpRoute], name: &str) -> (Option<String>, Option<Diagnostic>) {
-        let own = format!("/backendServices/{name}-backend");
-        let c = choose_route(routes, name, &own, &format!("csmrun:p/r/{name}"));
-        (c.chosen.map(|r| last(&r.name).to_string()), c.warning)
-    }
-
-    #[test]
-    fn the_route_with_the_services_own_hostname_wins_over_one_splitting_to_it() {
-        // The meshapps mesh: target2-route splits 50:50 to target3, which has its own route.
-        let routes = [
-            route(
-                "target2-route",
-                "target23.meshapps.internal",
-                &[(false, &["target2-backend", "target3-backend"])],
-            ),
-            route(
-                "target3-route",
-                "target3.meshapps.internal",
-                &[(false, &["target3-backend"])],
-            ),
-        ];
-        assert_eq!(
-            chosen(&routes, "target3"),
-            (Some("target3-route".into()), None)
-        );
-        assert_eq!(
-            chosen(&routes, "target2"),
-            (Some("target2-route".into()), None)
-        );
-    }
-
-    #[test]
-    fn the_route_sending_default_traffic_to_the_service_wins_over_one_where_it_is_an_extra_destination(
-    ) {
-        let routes = [
-            route(
-                "a-canary",
-                "shop.meshapps.internal",
-                &[
-                    (true, &["green-backend"]),
-                    (false, &["blue-backend", "green-backend"]),
-                ],
-            ),
-            route(
-                "b-green",
-                "green-alias.meshapps.internal",
-                &[(true, &["blue-backend"]), (false, &["green-backend"])],
-            ),
-        ];
-        assert_eq!(chosen(&routes, "green"), (Some("b-green".into()), None));
-        assert_eq!(chosen(&routes, "blue"), (Some("a-canary".into()), None));
-    }
-
-    #[test]
-    fn a_service_that_is_only_an_extra_or_rule_destination_has_no_route_of_its_own() {
-        let routes = [route(
-            "target-route",
-            "target.meshapps.internal",
-            &[
-                (true, &["target-green-backend"]),
-                (false, &["target-backend", "target-green-backend"]),
-            ],
-        )];
-        assert_eq!(chosen(&routes, "target-green"), (None, None));
-    }
-
-    #[test]
-    fn several_equal_candidates_take_the_marked_one_else_the_first_by_name_with_a_warning() {
-        let mut routes = [
-            route(
-                "z-route",
-                "api.meshapps.internal",
-                &[(false, &["svc-backend"])],
-            ),
-            route(
-                "m-route",
-                "web.meshapps.internal",
-                &[(false, &["svc-backend"])],
-            ),
-        ];
-        let (name, warning) = chosen(&routes, "svc");
-        assert_eq!(name, Some("m-route".into()));
-        let w = warning.expect("a warning when two routes qualify");
-        let text = format!("{w:?}");
-        for needle in [
-            "`m-route`",
-            "`z-route`",
-            "import took `m-route`",
-            "svc.<domain>",
-            "state rm",
-        ] {
-            assert!(text.contains(needle), "{needle} missing from {text}");
-        }
-        routes[0].description = Some("csmrun:p/r/svc".into());
-        assert_eq!(chosen(&routes, "svc"), (Some("z-route".into()), None));
+        assert_eq!(route_blocks(&Route::body(&spec, &()), &own), vec![]);
     }
 
     #[test]

@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::parts::{BackendServicePart, Neg, Part as _};
+use super::parts::{BackendServicePart, Neg, Part as _, Route};
 use super::spec::Spec;
-use super::steps::{route, Ctx, StepError};
+use super::steps::{Ctx, StepError};
 
 /// Kinds of named owned parts, in the order they must be deleted (users before what they use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -53,7 +53,7 @@ pub async fn delete_all(c: &Ctx, mut items: Vec<Leftover>) -> (Vec<Leftover>, Op
     let mut first = None;
     for item in items {
         let result = match item.kind {
-            Kind::Route => route::delete(c, &item.name).await,
+            Kind::Route => Route::delete(c, &item.name).await,
             Kind::BackendService => BackendServicePart::delete(c, &item.name).await,
             Kind::Neg => Neg::delete(c, &item.name).await,
         };

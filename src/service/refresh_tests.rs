@@ -1,7 +1,7 @@
 //! Refresh against the emulator: what is and is not drift.
 
-use super::parts::{BackendServicePart, Part as _};
-use super::steps::{dns, route};
+use super::parts::{BackendServicePart, Part as _, Route};
+use super::steps::dns;
 use super::testenv;
 
 /// Rewrites every `projects/demo-project/` reference of the resource whose key ends with `suffix` to the number.
@@ -35,7 +35,7 @@ async fn references_by_project_number_are_not_drift() {
         .as_str()
         .is_some_and(|m| m.contains("/123456789012/")));
     let c = env.ctx(&m, true);
-    assert!(route::is_in_place(&c).await.unwrap());
+    assert!(Route::observe(&c).await.unwrap());
     assert!(BackendServicePart::observe(&c).await.unwrap());
     assert!(dns::is_in_place(&c).await.unwrap());
     let zone = env.resource("csmrun-meshapps-internal").expect("zone");
@@ -69,5 +69,5 @@ async fn a_route_on_another_mesh_is_still_drift_when_written_by_number() {
         route["meshes"] =
             serde_json::json!(["projects/123456789012/locations/global/meshes/other"]);
     });
-    assert!(!route::is_in_place(&env.ctx(&m, true)).await.unwrap());
+    assert!(!Route::observe(&env.ctx(&m, true)).await.unwrap());
 }

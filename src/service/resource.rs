@@ -15,11 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::leftover::{self, Leftover};
 use super::model::ServiceModel;
-use super::parts::{BackendServicePart, Neg, Part as _};
+use super::parts::{BackendServicePart, Neg, Part as _, Route};
 use super::plan::{self, PlanDefaults};
 use super::runner::RunOutcome;
 use super::spec::Spec;
-use super::steps::{create_graph, dns, iam, route, service, Ctx, StepError};
+use super::steps::{create_graph, dns, iam, service, Ctx, StepError};
 use super::update::{self, Contexts, Outcome};
 use super::{import, outcome, schema, state, validate};
 use crate::config::ProviderData;
@@ -544,7 +544,7 @@ async fn refreshed(c: &Ctx, prior: &ServiceModel, data: &ProviderData) -> Servic
 /// grant release keeps because another service of the account is listed is released again after the delete.
 pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
     let s = &c.spec;
-    route::delete(c, &s.route_name).await?;
+    Route::delete(c, &s.route_name).await?;
     BackendServicePart::delete(c, &s.backend_service_name).await?;
     Neg::delete(c, &s.neg_name).await?;
     let (_, failed) = leftover::delete_all(c, private.leftovers.clone()).await;

@@ -7,9 +7,9 @@ use gcp::run::Service;
 
 use super::model::ServiceModel;
 use super::names;
-use super::parts::{BackendServicePart, Neg, Part as _};
+use super::parts::{BackendServicePart, Neg, Part as _, Route};
 use super::spec::{ingress_from_api, Spec};
-use super::steps::{dns, iam, route, service, Ctx, StepError};
+use super::steps::{dns, iam, service, Ctx, StepError};
 use super::val::Val;
 
 /// What a refresh found.
@@ -34,7 +34,7 @@ pub async fn observe(c: &Ctx) -> Result<Option<Observed>, StepError> {
         service::invokers(c),
         Neg::observe(c),
         BackendServicePart::observe(c),
-        route::is_in_place(c),
+        Route::observe(c),
         dns::is_in_place(c),
         iam::missing_roles_on_refresh(c),
     )?;

@@ -26,9 +26,9 @@
 use std::sync::Arc;
 
 use super::leftover::{self, Kind, Leftover};
-use super::parts::{self, neg, BackendServicePart, Made, Neg, Part as _};
+use super::parts::{self, neg, BackendServicePart, Made, Neg, Part as _, Route};
 use super::runner::Failed;
-use super::steps::{dns, iam, preflight, route, service, Ctx, Part, Record, StepError};
+use super::steps::{dns, iam, preflight, service, Ctx, Part, Record, StepError};
 
 /// A change this update made that rollback must revert.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,7 +187,7 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
     // A renamed route would collide with its own hostname: the old one goes first.
     if old.route_name != new.route_name {
         journal.push(Change::RouteRemoved);
-        route::delete(c, &old.route_name).await?;
+        Route::delete(c, &old.route_name).await?;
     }
     preflight::run(c).await?;
     if old.service_account != new.service_account {
@@ -195,7 +195,7 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
     }
     service::ensure(c).await.map_err(|f| f.error)?;
     service::ensure_invokers(c).await?;
-    note_created(journal, c, Part::Route, route::ensure(c).await)
+    note_made(journal, Part::Route, Route::ensure(c).await)
 }
 
 /// Whether the update moves the service to another zone or domain (joining the new one, leaving the old one).
@@ -236,7 +236,7 @@ async fn rollback(
                 Some(Leftover::new(Kind::BackendService, &s.backend_service_name)),
             ),
             Change::Created(Part::Route) => (
-                route::delete(u, &s.route_name).await,
+                Route::delete(u, &s.route_name).await,
                 Some(Leftover::new(Kind::Route, &s.route_name)),
             ),
             Change::Created(_) => (Ok(()), None),
@@ -248,7 +248,10 @@ async fn rollback(
                     .map_err(|f| f.error),
                 None,
             ),
-            Change::RouteRemoved => (route::ensure(u_old).await.map(drop), None),
+            Change::RouteRemoved => (
+                Route::ensure(u_old).await.map(drop).map_err(|f| f.error),
+                None,
+            ),
             Change::ServiceAccountChanged => (
                 service::ensure(u_old).await.map(drop).map_err(|f| f.error),
                 None,

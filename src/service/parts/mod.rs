@@ -11,6 +11,7 @@
 
 pub mod backend_service;
 pub mod neg;
+pub mod route;
 
 use async_trait::async_trait;
 
@@ -20,6 +21,7 @@ use super::steps::{Ctx, StepError};
 
 pub use backend_service::BackendServicePart;
 pub use neg::Neg;
+pub use route::Route;
 
 /// What `ensure` did to a part csmrun makes whole: `created` when this run made it (or adopted one an earlier,
 /// killed create made), so undo removes it.

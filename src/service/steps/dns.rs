@@ -698,7 +698,7 @@ async fn settle(
 
 /// Whether a route other than `own` in the project serves a hostname under the spec's domain.
 async fn routes_under_domain(c: &Ctx, own: &BTreeSet<&str>) -> Result<bool, StepError> {
-    let routes = super::route::list(c).await?;
+    let routes = crate::service::parts::route::list(c).await?;
     let suffix = format!(".{}", c.spec.domain);
     Ok(routes.iter().any(|r| {
         let short = r.name.rsplit('/').next().unwrap_or_default();

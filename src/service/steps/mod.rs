@@ -5,7 +5,6 @@ pub mod iam;
 pub mod insert;
 pub mod preflight;
 pub mod project;
-pub mod route;
 pub mod service;
 
 use std::sync::{Arc, Mutex};
@@ -17,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::diagnose::Grant;
 use super::explain::Explanation;
-use super::parts::{self, neg, BackendServicePart, Made, Part as _};
+use super::parts::{self, neg, BackendServicePart, Made, Part as _, Route};
 use super::runner::{CancelledError, CreateSteps, DynStep, Failed, Graph, Step};
 use super::spec::Spec;
 use crate::config::ProviderData;
@@ -393,7 +392,9 @@ impl Step for PartStep {
                 iam::release(c, &facts.roles_to_release(&facts.iam_added)).await?;
                 service::delete(c).await
             }
-            Record::Route { created: true } => route::delete(c, &c.spec.route_name).await,
+            Record::Route { created } => {
+                Route::undo(&self.ctx, c, &Made { created: *created }).await
+            }
             _ => Ok(()),
         }
     }
@@ -450,7 +451,7 @@ impl PartStep {
             Part::MeshSettle => clean(preflight::settle(c).await.map(|_| Record::Preflight)),
             Part::Service => service::ensure(c).await,
             Part::Invokers => clean(service::ensure_invokers(c).await.map(|_| Record::Invokers)),
-            Part::Route => clean(route::ensure(c).await),
+            Part::Route => made(Route::ensure(c).await, |created| Record::Route { created }),
         }
     }
 }
@@ -491,7 +492,6 @@ fn created_record(part: Part) -> Option<Record> {
             created: true,
             registered: true,
         }),
-        Part::Route => Some(Record::Route { created: true }),
         _ => None,
     }
 }

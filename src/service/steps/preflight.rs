@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use super::{dns, is_marked, not_ours, service, Ctx, StepError};
+use super::{dns, not_ours, service, Ctx, StepError};
 use crate::service::bodies;
 use crate::service::explain::Explanation;
-use crate::service::parts::{BackendServicePart, Neg, Part as _};
+use crate::service::parts::{BackendServicePart, Neg, Part as _, Route};
 use crate::service::spec::Spec;
 
 /// The checks, then the settle wait (the update path, where nothing overlaps).
@@ -111,7 +111,7 @@ async fn subnet(c: &Ctx) -> Result<(), StepError> {
 
 async fn hostname(c: &Ctx) -> Result<(), StepError> {
     let s = &c.spec;
-    let routes = super::route::list(c).await?;
+    let routes = crate::service::parts::route::list(c).await?;
     let mesh_suffix = format!("/meshes/{}", s.mesh.rsplit('/').next().unwrap_or(""));
     let own = format!("/httpRoutes/{}", s.route_name);
     if let Some(other) = routes.iter().find(|r| {
@@ -134,7 +134,7 @@ async fn names_free(c: &Ctx) -> Result<(), StepError> {
         service_free(c),
         Neg::free(c),
         BackendServicePart::free(c),
-        route_free(c)
+        Route::free(c)
     )
     .map(|_| ())
 }
@@ -143,21 +143,6 @@ async fn service_free(c: &Ctx) -> Result<(), StepError> {
     match service::get(c).await? {
         Some(svc) if !service::is_ours(&svc, c) => {
             Err(not_ours("Cloud Run service", &c.spec.name, "name", &c.spec))
-        }
-        _ => Ok(()),
-    }
-}
-
-async fn route_free(c: &Ctx) -> Result<(), StepError> {
-    let s = &c.spec;
-    let r = c
-        .clients
-        .network_services()
-        .get_http_route(&s.route_path())
-        .await;
-    match super::found(r, &format!("HTTPRoute {}", s.route_name))? {
-        Some(r) if !is_marked(r.description.as_deref(), s) => {
-            Err(not_ours("HTTPRoute", &s.route_name, "route_name", s))
         }
         _ => Ok(()),
     }
