@@ -9,7 +9,7 @@ use super::model::{
     ServiceModel,
 };
 use super::names;
-use super::parts::{BackendServicePart, Neg, Part as _, Place, Route};
+use super::parts::{BackendServicePart, CloudRun, Invokers, Neg, Part as _, Place, Route};
 use super::steps::StepError;
 use super::val::Val;
 use super::validate::{check_project, check_region};
@@ -97,10 +97,15 @@ pub async fn discover(
     region: &str,
     name: &str,
 ) -> Result<(ServiceModel, Vec<String>, Option<Diagnostic>), StepError> {
+    let place = Place {
+        project: project.to_string(),
+        region: region.to_string(),
+        name: name.to_string(),
+    };
     let path = gcp::run::service_name(project, region, name);
-    let svc = match clients.run().get_service(&path).await {
-        Ok(s) => s,
-        Err(e) if e.is_not_found() => {
+    let svc = match CloudRun::discover(clients, &place, &()).await? {
+        Some(s) => s,
+        None => {
             return Err(StepError::refused(
                 Explanation::new(
                     format!("Cloud Run service {path}"),
@@ -110,17 +115,6 @@ pub async fn discover(
                 .fix("check the import ID: projects/PROJECT/locations/REGION/services/NAME"),
             ))
         }
-        Err(e) => {
-            return Err(StepError::api(
-                &format!("read Cloud Run service {path}"),
-                &e,
-            ))
-        }
-    };
-    let place = Place {
-        project: project.to_string(),
-        region: region.to_string(),
-        name: name.to_string(),
     };
     let neg_name = Neg::discover(clients, &place, name).await?;
     let bs = match &neg_name {
@@ -135,19 +129,9 @@ pub async fn discover(
         },
         None => (None, None),
     };
-    // Known even when empty: the cloud has no "unset" policy, and a known `[]` plans no change against either
-    // `invokers = []` or no `invokers` in the configuration (see plan::invokers).
-    let mut invokers: Vec<String> = clients
-        .run()
-        .get_iam_policy(&path)
-        .await
-        .map_err(|e| StepError::api(&format!("read the IAM policy of {path}"), &e))?
-        .members(super::spec::RUN_INVOKER)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    invokers.sort();
-    invokers.dedup();
+    let invokers = Invokers::discover(clients, &place, &())
+        .await?
+        .unwrap_or_default();
     let t = svc.template.clone().unwrap_or_default();
     let mut m = ServiceModel {
         invokers: Val::Known(invokers.into_iter().map(Val::Known).collect()),

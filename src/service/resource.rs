@@ -15,11 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::leftover::{self, Leftover};
 use super::model::ServiceModel;
-use super::parts::{BackendServicePart, Neg, Part as _, Route};
+use super::parts::{cloud_run, BackendServicePart, Neg, Part as _, Route};
 use super::plan::{self, PlanDefaults};
 use super::runner::RunOutcome;
 use super::spec::Spec;
-use super::steps::{create_graph, dns, iam, service, Ctx, StepError};
+use super::steps::{create_graph, dns, iam, Ctx, StepError};
 use super::update::{self, Contexts, Outcome};
 use super::{import, outcome, schema, state, validate};
 use crate::config::ProviderData;
@@ -234,7 +234,7 @@ impl Resource for ServiceResource {
         };
         match outcome {
             RunOutcome::Done(_) => {
-                let svc = service::get(&cleanup).await.ok().flatten();
+                let svc = cloud_run::get(&cleanup).await.ok().flatten();
                 ApplyResult::ok(state::after_apply(&planned, svc.as_ref())).with_private(private)
             }
             RunOutcome::RolledBack {
@@ -350,7 +350,7 @@ impl Resource for ServiceResource {
                 cleanup_error,
                 leftovers,
             } => {
-                let svc = service::get(&cx.new).await.ok().flatten();
+                let svc = cloud_run::get(&cx.new).await.ok().flatten();
                 // Every part was ensured: nothing of an unfinished create is left.
                 let private = Private {
                     iam_owned: cx.new.facts().iam_owned,
@@ -556,7 +556,7 @@ pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepE
     // tells a service joining the account that csmrun made the grant, and after it, for what was kept because
     // another service of the account was listed (two services leaving at once each see the other first).
     let kept = iam::release(c, &private.iam_owned).await?;
-    service::delete(c).await?;
+    cloud_run::delete(c).await?;
     iam::release(c, &kept).await?;
     Ok(())
 }

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
+use super::parts::{CloudRun, Part as _};
 use super::resource::{delete_parts, Private};
 use super::spec::TRAFFIC_DIRECTOR_CLIENT;
-use super::steps::{iam, preflight, service, Record};
+use super::steps::{iam, preflight, Record};
 use super::testenv::{self, Env};
 
 fn granted(env: &Env) -> bool {
@@ -52,7 +53,7 @@ async fn a_joiner_whose_grant_is_released_after_its_iam_step_grants_it_again_and
     // The joiner deploys: its sidecar cannot start without the grant; it finds the grant gone, grants it again
     // and redeploys once it has propagated.
     preflight::run(&j).await.expect("pre-flight checks");
-    let deployed = service::ensure(&j).await;
+    let deployed = CloudRun::ensure(&j).await;
     assert!(deployed.is_ok(), "{:?}", deployed.err().map(|f| f.error));
     assert!(granted(&env), "the joiner granted it again");
     assert_eq!(
@@ -123,7 +124,7 @@ async fn a_rolled_back_create_that_inherited_a_grant_kept_for_it_by_a_leaver_rel
         .expect("IAM step");
     assert_eq!(record, Record::Iam { added: vec![] });
     preflight::run(&j).await.expect("pre-flight checks");
-    assert!(service::ensure(&j).await.is_ok());
+    assert!(CloudRun::ensure(&j).await.is_ok());
     // The leaver goes while the joiner's service exists: it keeps the grant for the joiner.
     delete_parts(&env.ctx(&leaver, true), &owning(owned))
         .await

@@ -7,9 +7,9 @@ use gcp::run::Service;
 
 use super::model::ServiceModel;
 use super::names;
-use super::parts::{BackendServicePart, Neg, Part as _, Route};
+use super::parts::{cloud_run, BackendServicePart, Invokers, Neg, Part as _, Route};
 use super::spec::{ingress_from_api, Spec};
-use super::steps::{dns, iam, service, Ctx, StepError};
+use super::steps::{dns, iam, Ctx, StepError};
 use super::val::Val;
 
 /// What a refresh found.
@@ -27,11 +27,11 @@ pub struct Observed {
 
 /// Reads every part; `None` when the Cloud Run service is gone (then the whole resource is gone).
 pub async fn observe(c: &Ctx) -> Result<Option<Observed>, StepError> {
-    let Some(svc) = service::get(c).await? else {
+    let Some(svc) = cloud_run::get(c).await? else {
         return Ok(None);
     };
     let (invokers, neg_ok, backend_ok, route_ok, dns_ok, missing_roles) = tokio::try_join!(
-        service::invokers(c),
+        Invokers::observe(c),
         Neg::observe(c),
         BackendServicePart::observe(c),
         Route::observe(c),
@@ -247,12 +247,13 @@ pub fn after_apply(planned: &ServiceModel, svc: Option<&Service>) -> ServiceMode
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::{bodies, validate_table};
+    use crate::service::parts::CloudRun;
+    use crate::service::validate_table;
 
     #[test]
     fn refreshing_what_was_deployed_changes_nothing() {
         let (planned, spec) = validate_table::planned(&validate_table::valid());
-        let mut svc = bodies::service(&spec, &[]);
+        let mut svc = CloudRun::body(&spec, &[]);
         svc.uri = Some("https://target-x.a.run.app".into());
         svc.latest_ready_revision = Some(format!(
             "{}/revisions/target-00001-abc",
@@ -274,7 +275,7 @@ mod tests {
     #[test]
     fn a_service_without_the_ownership_label_is_shown_without_it() {
         let (planned, spec) = validate_table::planned(&validate_table::valid());
-        let mut svc = bodies::service(&spec, &[]);
+        let mut svc = CloudRun::body(&spec, &[]);
         svc.labels.clear();
         let prior = after_apply(&planned, Some(&svc));
         let o = Observed {
@@ -293,7 +294,7 @@ mod tests {
     #[test]
     fn a_missing_part_and_a_changed_image_show_as_drift() {
         let (planned, spec) = validate_table::planned(&validate_table::valid());
-        let mut svc = bodies::service(&spec, &[]);
+        let mut svc = CloudRun::body(&spec, &[]);
         let prior = after_apply(&planned, Some(&svc));
         if let Some(c) = svc.template.as_mut().and_then(|t| t.containers.first_mut()) {
             c.image = "gcr.io/p/other:9".into();

@@ -26,9 +26,11 @@
 use std::sync::Arc;
 
 use super::leftover::{self, Kind, Leftover};
-use super::parts::{self, neg, BackendServicePart, Made, Neg, Part as _, Route};
+use super::parts::{
+    self, neg, BackendServicePart, CloudRun, Invokers, Made, Neg, Part as _, Route,
+};
 use super::runner::Failed;
-use super::steps::{dns, iam, preflight, service, Ctx, Part, Record, StepError};
+use super::steps::{dns, iam, preflight, Ctx, Part, Record, StepError};
 
 /// A change this update made that rollback must revert.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,8 +195,8 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
     if old.service_account != new.service_account {
         journal.push(Change::ServiceAccountChanged);
     }
-    service::ensure(c).await.map_err(|f| f.error)?;
-    service::ensure_invokers(c).await?;
+    CloudRun::ensure(c).await.map_err(|f| f.error)?;
+    Invokers::ensure(c).await.map_err(|f| f.error)?;
     note_made(journal, Part::Route, Route::ensure(c).await)
 }
 
@@ -253,7 +255,7 @@ async fn rollback(
                 None,
             ),
             Change::ServiceAccountChanged => (
-                service::ensure(u_old).await.map(drop).map_err(|f| f.error),
+                CloudRun::ensure(u_old).await.map(drop).map_err(|f| f.error),
                 None,
             ),
         };

@@ -10,6 +10,8 @@
 //! `super::steps`, `super::update` and `super::resource`.
 
 pub mod backend_service;
+pub mod cloud_run;
+pub mod invokers;
 pub mod neg;
 pub mod route;
 
@@ -20,6 +22,8 @@ use super::spec::Spec;
 use super::steps::{Ctx, StepError};
 
 pub use backend_service::BackendServicePart;
+pub use cloud_run::CloudRun;
+pub use invokers::Invokers;
 pub use neg::Neg;
 pub use route::Route;
 

@@ -5,7 +5,6 @@ pub mod iam;
 pub mod insert;
 pub mod preflight;
 pub mod project;
-pub mod service;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::diagnose::Grant;
 use super::explain::Explanation;
-use super::parts::{self, neg, BackendServicePart, Made, Part as _, Route};
+use super::parts::{self, neg, BackendServicePart, CloudRun, Invokers, Made, Part as _, Route};
 use super::runner::{CancelledError, CreateSteps, DynStep, Failed, Graph, Step};
 use super::spec::Spec;
 use crate::config::ProviderData;
@@ -385,12 +384,8 @@ impl Step for PartStep {
             Record::BackendService { created } => {
                 BackendServicePart::undo(&self.ctx, c, &Made { created: *created }).await
             }
-            Record::Service { created: true } => {
-                // Released while the service still shows its claim, as a destroy does (`iam::release`); the
-                // IAM step's own undo, later, releases again after the delete.
-                let facts = self.ctx.facts();
-                iam::release(c, &facts.roles_to_release(&facts.iam_added)).await?;
-                service::delete(c).await
+            Record::Service { created } => {
+                CloudRun::undo(&self.ctx, c, &Made { created: *created }).await
             }
             Record::Route { created } => {
                 Route::undo(&self.ctx, c, &Made { created: *created }).await
@@ -449,8 +444,13 @@ impl PartStep {
             }),
             Part::Checks => clean(preflight::checks(c).await.map(|_| Record::Preflight)),
             Part::MeshSettle => clean(preflight::settle(c).await.map(|_| Record::Preflight)),
-            Part::Service => service::ensure(c).await,
-            Part::Invokers => clean(service::ensure_invokers(c).await.map(|_| Record::Invokers)),
+            Part::Service => made(CloudRun::ensure(c).await, |created| Record::Service {
+                created,
+            }),
+            Part::Invokers => Invokers::ensure(c)
+                .await
+                .map(|()| Record::Invokers)
+                .map_err(|f| Failed::clean(f.error)),
             Part::Route => made(Route::ensure(c).await, |created| Record::Route { created }),
         }
     }

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use super::{dns, not_ours, service, Ctx, StepError};
+use super::{dns, Ctx, StepError};
 use crate::service::bodies;
 use crate::service::explain::Explanation;
-use crate::service::parts::{BackendServicePart, Neg, Part as _, Route};
+use crate::service::parts::{BackendServicePart, CloudRun, Neg, Part as _, Route};
 use crate::service::spec::Spec;
 
 /// The checks, then the settle wait (the update path, where nothing overlaps).
@@ -131,21 +131,12 @@ async fn names_free(c: &Ctx) -> Result<(), StepError> {
         return Ok(());
     }
     tokio::try_join!(
-        service_free(c),
+        CloudRun::free(c),
         Neg::free(c),
         BackendServicePart::free(c),
         Route::free(c)
     )
     .map(|_| ())
-}
-
-async fn service_free(c: &Ctx) -> Result<(), StepError> {
-    match service::get(c).await? {
-        Some(svc) if !service::is_ours(&svc, c) => {
-            Err(not_ours("Cloud Run service", &c.spec.name, "name", &c.spec))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// On a create, the shared zone, if it exists, serves the service's domain, and its wildcard record, if it exists, points

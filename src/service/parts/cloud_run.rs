@@ -1,16 +1,179 @@
-//! The Cloud Run service: deploy, wait until Ready, diagnose mesh failures, redeploy or recreate; and its invokers.
+//! The Cloud Run service: deploy, wait until Ready, diagnose mesh failures, redeploy or recreate.
+//!
+//! Its invoker policy is a part of its own (`super::invokers`). Refresh drops the whole resource when this service
+//! is gone (see `state`), so it is deleted last on destroy, after the grants it shows are released.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use gcp::run::{PatchOptions, Service};
+use async_trait::async_trait;
+use gcp::run::{
+    Container, ContainerPort, EnvVar, NetworkInterface, PatchOptions, ResourceRequirements,
+    RevisionScaling, RevisionTemplate, Service, ServiceMesh, VpcAccess,
+};
 
-use super::{not_ours, Ctx, Record, StepError};
-use crate::service::bodies;
+use super::{Ensured, Made, Part, Place};
 use crate::service::diagnose::{self, Attempts, Checks, Diagnosis, Failure, Remedy};
-use crate::service::explain::Explanation;
 use crate::service::names;
 use crate::service::runner::Failed;
-use crate::service::spec::RUN_INVOKER;
+use crate::service::spec::Spec;
+use crate::service::steps::insert::is_refusal;
+use crate::service::steps::{iam, is_marked, not_ours, Ctx, StepError};
+
+/// The Cloud Run service part.
+pub struct CloudRun;
+
+#[async_trait]
+impl Part for CloudRun {
+    type Body = Service;
+    /// The project roles csmrun granted for the service's account (shown as an annotation).
+    type Input = [String];
+    type Record = Made;
+    /// The service as the cloud has it; `None` when it is gone (then the whole resource is).
+    type Observed = Option<Service>;
+    type Clue = ();
+    type Found = Service;
+
+    fn body(s: &Spec, owned_roles: &[String]) -> Service {
+        body(s, owned_roles)
+    }
+
+    async fn free(c: &Ctx) -> Result<(), StepError> {
+        match get(c).await? {
+            Some(svc) if !is_ours(&svc, c) => {
+                Err(not_ours("Cloud Run service", &c.spec.name, "name", &c.spec))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn ensure(c: &Ctx) -> Ensured<Made> {
+        ensure(c).await
+    }
+
+    /// Releases the grants the create owns while the service still shows its claim, as a destroy does
+    /// (`iam::release`; the IAM step's own undo, later, releases again after the delete), then deletes it.
+    async fn undo(sent: &Ctx, cleanup: &Ctx, made: &Made) -> Result<(), StepError> {
+        if !made.created {
+            return Ok(());
+        }
+        let facts = sent.facts();
+        iam::release(cleanup, &facts.roles_to_release(&facts.iam_added)).await?;
+        delete(cleanup).await
+    }
+
+    async fn delete(c: &Ctx, name: &str) -> Result<(), StepError> {
+        let path = gcp::run::service_name(&c.spec.project, &c.spec.region, name);
+        match c.clients.run().delete_service(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(StepError::api(
+                &format!("delete Cloud Run service {name}"),
+                &e,
+            )),
+        }
+    }
+
+    async fn observe(c: &Ctx) -> Result<Option<Service>, StepError> {
+        get(c).await
+    }
+
+    /// The service of the import id.
+    async fn discover(
+        clients: &gcp::Clients,
+        at: &Place,
+        _: &(),
+    ) -> Result<Option<Service>, StepError> {
+        let path = gcp::run::service_name(&at.project, &at.region, &at.name);
+        match clients.run().get_service(&path).await {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(StepError::api(
+                &format!("read Cloud Run service {path}"),
+                &e,
+            )),
+        }
+    }
+}
+
+/// The Cloud Run v2 service; `owned_roles` are the project roles csmrun granted for its account.
+fn body(s: &Spec, owned_roles: &[String]) -> Service {
+    let container = Container {
+        image: s.image.clone(),
+        env: s
+            .env
+            .iter()
+            .map(|(k, v)| EnvVar {
+                name: k.clone(),
+                value: Some(v.clone()),
+                ..Default::default()
+            })
+            .collect(),
+        resources: Some(ResourceRequirements {
+            limits: BTreeMap::from([
+                ("cpu".to_string(), s.cpu.clone()),
+                ("memory".to_string(), s.memory.clone()),
+            ]),
+            // Below one CPU Cloud Run requires request-based billing (CPU only during requests), and with
+            // resources given the API takes CPU as always allocated unless told (run.v2.json, `cpuIdle`: "if
+            // ResourceRequirements is set, the caller must explicitly set this field to true").
+            cpu_idle: crate::service::validate::parse_cpu(&s.cpu)
+                .is_ok_and(|c| c < 1.0)
+                .then_some(true),
+            ..Default::default()
+        }),
+        ports: vec![ContainerPort {
+            name: Some("http1".into()),
+            container_port: i32::try_from(s.port).ok(),
+        }],
+        ..Default::default()
+    };
+    Service {
+        description: Some(s.marker()),
+        labels: s.labels.clone(),
+        annotations: if owned_roles.is_empty() {
+            BTreeMap::new()
+        } else {
+            BTreeMap::from([(
+                crate::service::steps::iam::OWNED_ROLES_ANNOTATION.to_string(),
+                owned_roles.join(","),
+            )])
+        },
+        ingress: Some(s.ingress.clone()),
+        // serviceMesh is a preview feature; the API refuses it under GA.
+        launch_stage: Some("BETA".into()),
+        template: Some(RevisionTemplate {
+            service_account: Some(s.service_account.clone()),
+            containers: vec![container],
+            scaling: Some(RevisionScaling {
+                min_instance_count: i32::try_from(s.min_instances).ok(),
+                max_instance_count: i32::try_from(s.max_instances).ok(),
+                ..Default::default()
+            }),
+            vpc_access: Some(VpcAccess {
+                egress: Some("ALL_TRAFFIC".into()),
+                network_interfaces: vec![NetworkInterface {
+                    network: Some(format!(
+                        "projects/{}/global/networks/{}",
+                        s.network_project, s.network
+                    )),
+                    subnetwork: Some(format!(
+                        "projects/{}/regions/{}/subnetworks/{}",
+                        s.subnet_project, s.subnet_region, s.subnetwork
+                    )),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            service_mesh: Some(ServiceMesh {
+                mesh: Some(s.mesh.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
 
 /// How long to wait between readiness polls while the service reconciles.
 const POLL: Duration = Duration::from_secs(2);
@@ -36,7 +199,7 @@ pub fn redeploy_pauses(iam_propagation_wait: Duration) -> impl Iterator<Item = D
 /// The service carries csmrun's label or this service's marker.
 pub fn is_ours(svc: &Service, c: &Ctx) -> bool {
     svc.labels.get(names::MANAGED_BY_KEY).map(String::as_str) == Some(names::MANAGED_BY_VALUE)
-        || super::is_marked(svc.description.as_deref(), &c.spec)
+        || is_marked(svc.description.as_deref(), &c.spec)
 }
 
 /// Reads the service; `None` when it does not exist.
@@ -52,14 +215,17 @@ pub async fn get(c: &Ctx) -> Result<Option<Service>, StepError> {
 }
 
 /// Deploys (creating or patching) and returns the operation's error, if the operation failed.
+///
+/// `sent` says whether a create may have made the service (sent and not refused), also when it then failed.
 async fn deploy(
     c: &Ctx,
     exists: bool,
     force_new_revision: bool,
+    sent: &mut bool,
 ) -> Result<Option<gcp::Error>, StepError> {
     let s = &c.spec;
     let run = c.clients.run();
-    let body = bodies::service(s, &c.facts().iam_owned);
+    let body = body(s, &c.facts().iam_owned);
     let result = if exists {
         let opts = PatchOptions {
             allow_missing: true,
@@ -70,16 +236,14 @@ async fn deploy(
     } else {
         // A create that fails after Google accepted it (its operation's wait failed) has made the service: only a
         // refusal leaves nothing for rollback to delete (see `ensure`).
-        let created = super::sent(
-            c,
-            super::Part::Service,
-            run.create_service(
+        let created = run
+            .create_service(
                 &gcp::run::location_name(&s.project, &s.region),
                 &s.name,
                 &body,
-            ),
-        )
-        .await;
+            )
+            .await;
+        *sent = !created.as_ref().is_err_and(is_refusal);
         match created {
             // A crashed earlier run created it: upsert instead.
             Err(e) if e.is_already_exists() => {
@@ -223,7 +387,7 @@ fn diag_error(
 
 /// Deploys the service and waits until it is Ready, redeploying or recreating while the diagnosis says that
 /// time will fix it (IAM propagation, young mesh), until the timeout.
-pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
+pub async fn ensure(c: &Ctx) -> Ensured<Made> {
     let s = &c.spec;
     let existing = get(c).await.map_err(Failed::clean)?;
     if let Some(svc) = &existing {
@@ -237,13 +401,14 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         }
     }
     // From here on the service exists (or may): a failure leaves something for rollback to remove.
-    let record = Record::Service {
+    let record = Made {
         created: !c.existing,
     };
     let partial = |error: StepError| Failed {
         error,
-        partial: Some(record.clone()),
+        partial: Some(record),
     };
+    let mut sent = false;
     let mut exists = existing.is_some();
     // A service that is not Ready gets a new revision even if its template did not change.
     let mut force = existing.as_ref().is_some_and(|s| s.has_failed());
@@ -266,24 +431,18 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         };
     loop {
         attempts.deploys = attempts.deploys.saturating_add(1);
-        let op_error = match deploy(c, exists, force).await {
+        let op_error = match deploy(c, exists, force, &mut sent).await {
             Ok(e) => e,
             // A refused create made nothing; one cut short, or whose operation could not be followed, may have
             // made the service: rollback tries to delete it.
-            Err(e)
-                if !exists
-                    && !e.is_interrupted()
-                    && !c.facts().creating.contains(&super::Part::Service) =>
-            {
-                return Err(Failed::clean(e))
-            }
+            Err(e) if !exists && !e.is_interrupted() && !sent => return Err(Failed::clean(e)),
             Err(e) => return Err(partial(explain(e, "deploying again", &last, &attempts))),
         };
         exists = true;
         let failure = match settle(c, op_error).await {
             Ok(None) => {
                 // Another writer may have released a grant this service found in place at its IAM step.
-                super::iam::recheck(c)
+                iam::recheck(c)
                     .await
                     .map_err(|e| partial(explain(e, "checking the grants", &last, &attempts)))?;
                 return Ok(record);
@@ -296,7 +455,7 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
         };
         // A sidecar that cannot start may lack a grant another writer removed since the IAM step: granted again
         // here, it counts as new in the diagnosis below, which then redeploys once it has propagated.
-        super::iam::recheck(c)
+        iam::recheck(c)
             .await
             .map_err(|e| partial(explain(e, "checking the grants", &last, &attempts)))?;
         let mut d = diagnose::diagnose(failure, &checks(c, redeploys));
@@ -365,57 +524,6 @@ pub async fn ensure(c: &Ctx) -> Result<Record, Failed<Record, StepError>> {
     }
 }
 
-/// Makes `roles/run.invoker` on the service exactly `invokers`; etag conflicts re-read and retry.
-pub async fn ensure_invokers(c: &Ctx) -> Result<(), StepError> {
-    let path = c.spec.service_path();
-    let run = c.clients.run();
-    for _ in 0..8 {
-        let mut policy = run
-            .get_iam_policy(&path)
-            .await
-            .map_err(|e| StepError::api("read the service's IAM policy", &e))?;
-        if !policy.set_role_members(RUN_INVOKER, &c.spec.invokers) {
-            return Ok(());
-        }
-        match run.set_iam_policy(&path, &policy).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_conflict() => c.sleep(Duration::from_millis(500)).await?,
-            Err(e) => {
-                return Err(StepError::api(
-                    "set the service's invokers (roles/run.invoker)",
-                    &e,
-                ))
-            }
-        }
-    }
-    Err(StepError::refused(
-        Explanation::new(
-            format!("IAM policy of Cloud Run service {}", c.spec.name),
-            "keeps changing",
-        )
-        .why("another writer changed the service's IAM policy between every read and write of csmrun's")
-        .fix("apply again once the other writer has stopped"),
-    ))
-}
-
-/// The current invokers.
-pub async fn invokers(c: &Ctx) -> Result<Vec<String>, StepError> {
-    let policy = c
-        .clients
-        .run()
-        .get_iam_policy(&c.spec.service_path())
-        .await
-        .map_err(|e| StepError::api("read the service's IAM policy", &e))?;
-    let mut m: Vec<String> = policy
-        .members(RUN_INVOKER)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    m.sort();
-    m.dedup();
-    Ok(m)
-}
-
 /// Deletes the service; one that is already gone is fine.
 pub async fn delete(c: &Ctx) -> Result<(), StepError> {
     match c.clients.run().delete_service(&c.spec.service_path()).await {
@@ -431,6 +539,43 @@ pub async fn delete(c: &Ctx) -> Result<(), StepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::validate_table;
+
+    fn spec() -> Spec {
+        validate_table::planned(&validate_table::valid()).1
+    }
+
+    #[test]
+    fn the_service_joins_the_mesh_with_all_traffic_egress_and_carries_the_markers() {
+        let s = spec();
+        let svc = body(&s, &["roles/trafficdirector.client".to_string()]);
+        let t = svc.template.unwrap();
+        assert_eq!(
+            t.service_mesh.unwrap().mesh.as_deref(),
+            Some("projects/p/locations/global/meshes/meshapps")
+        );
+        let vpc = t.vpc_access.unwrap();
+        assert_eq!(vpc.egress.as_deref(), Some("ALL_TRAFFIC"));
+        assert_eq!(
+            vpc.network_interfaces[0].subnetwork.as_deref(),
+            Some("projects/p/regions/r/subnetworks/mesh-subnet")
+        );
+        assert_eq!(
+            svc.labels.get("managed-by").map(String::as_str),
+            Some("csmrun")
+        );
+        assert_eq!(svc.description.as_deref(), Some("csmrun:p/r/target"));
+        assert_eq!(
+            svc.ingress.as_deref(),
+            Some("INGRESS_TRAFFIC_INTERNAL_ONLY")
+        );
+        assert_eq!(
+            svc.annotations
+                .get(crate::service::steps::iam::OWNED_ROLES_ANNOTATION)
+                .map(String::as_str),
+            Some("roles/trafficdirector.client")
+        );
+    }
 
     fn secs(v: &[f64]) -> Vec<Duration> {
         v.iter().map(|s| Duration::from_secs_f64(*s)).collect()
