@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use tfplug::{AttributePath, Diagnostic, Diagnostics, Val};
 
 use crate::service::duration;
-use crate::service::steps::dns::ZoneLocks;
-use crate::service::steps::iam::IamCoalescer;
+use crate::service::parts::dns::ZoneLocks;
+use crate::service::parts::iam::IamCoalescer;
 use crate::service::steps::project::ProjectNumbers;
 
 /// The provider block as Terraform sends it.

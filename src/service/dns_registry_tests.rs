@@ -7,10 +7,11 @@ use std::sync::Arc;
 use csmrun_emulator::world::collections;
 
 use super::model::ServiceModel;
+use super::parts::dns;
 use super::parts::{BackendServicePart, Neg, Part as _, Route};
 use super::resource::{delete_parts, Private};
 use super::runner::{RunOutcome, Step};
-use super::steps::{create_graph, dns, Part, PartStep, Record};
+use super::steps::{create_graph, Part, PartStep, Record};
 use super::testenv::{self, Env, PROJECT, REGION};
 use super::update::{run, Contexts, Outcome};
 use crate::config::ProviderData;

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use super::parts::iam::PolicyStore;
 use super::resource::{delete_parts, Private};
 use super::runner::RunOutcome;
 use super::spec::TRAFFIC_DIRECTOR_CLIENT;
 use super::steps::create_graph;
-use super::steps::iam::PolicyStore;
 use super::testenv::{self, Env};
 
 fn member() -> String {

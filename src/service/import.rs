@@ -9,6 +9,7 @@ use super::model::{
     ServiceModel,
 };
 use super::names;
+use super::parts::dns::DnsZone;
 use super::parts::{BackendServicePart, CloudRun, Invokers, Neg, Part as _, Place, Route};
 use super::steps::StepError;
 use super::val::Val;
@@ -243,25 +244,12 @@ pub async fn discover(
         None => m.route_name = k(super::names::default_route_name(name)),
     }
     if let Val::Known(domain) = m.domain.clone() {
-        let dns = clients.dns();
-        let zones = dns
-            .list_managed_zones(project, Some(&format!("{domain}.")))
-            .await
-            .map_err(|e| StepError::api("list DNS zones", &e))?;
-        match zones
-            .into_iter()
-            .find(|z| z.dns_name == format!("{domain}."))
-        {
-            Some(z) => {
-                if let Ok(rr) = dns
-                    .get_rrset(project, &z.name, &format!("*.{domain}."), "A")
-                    .await
-                {
-                    if let Some(a) = rr.rrdatas.first() {
-                        m.dns_address = k(a.clone());
-                    }
+        match DnsZone::discover(clients, &place, &domain).await? {
+            Some((zone, address)) => {
+                if let Some(a) = address {
+                    m.dns_address = k(a);
                 }
-                m.dns_zone_name = k(z.name);
+                m.dns_zone_name = k(zone);
             }
             None => m.dns_zone_name = k(super::names::default_dns_zone_name(&domain)),
         }
@@ -275,7 +263,7 @@ pub async fn discover(
     };
     let owned = svc
         .annotations
-        .get(super::steps::iam::OWNED_ROLES_ANNOTATION)
+        .get(super::parts::iam::OWNED_ROLES_ANNOTATION)
         .map(|v| {
             v.split(',')
                 .filter(|r| !r.is_empty())

@@ -1,7 +1,7 @@
 //! Refresh against the emulator: what is and is not drift.
 
+use super::parts::dns;
 use super::parts::{BackendServicePart, Part as _, Route};
-use super::steps::dns;
 use super::testenv;
 
 /// Rewrites every `projects/demo-project/` reference of the resource whose key ends with `suffix` to the number.

@@ -15,11 +15,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::leftover::{self, Leftover};
 use super::model::ServiceModel;
+use super::parts::dns;
+use super::parts::iam;
 use super::parts::{cloud_run, BackendServicePart, Neg, Part as _, Route};
 use super::plan::{self, PlanDefaults};
 use super::runner::RunOutcome;
 use super::spec::Spec;
-use super::steps::{create_graph, dns, iam, Ctx, StepError};
+use super::steps::{create_graph, Ctx, StepError};
 use super::update::{self, Contexts, Outcome};
 use super::{import, outcome, schema, state, validate};
 use crate::config::ProviderData;

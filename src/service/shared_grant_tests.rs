@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use super::parts::iam;
 use super::parts::{CloudRun, Part as _};
 use super::resource::{delete_parts, Private};
 use super::spec::TRAFFIC_DIRECTOR_CLIENT;
-use super::steps::{iam, preflight, Record};
+use super::steps::{preflight, Record};
 use super::testenv::{self, Env};
 
 fn granted(env: &Env) -> bool {

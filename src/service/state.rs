@@ -7,9 +7,11 @@ use gcp::run::Service;
 
 use super::model::ServiceModel;
 use super::names;
+use super::parts::dns;
+use super::parts::iam;
 use super::parts::{cloud_run, BackendServicePart, Invokers, Neg, Part as _, Route};
 use super::spec::{ingress_from_api, Spec};
-use super::steps::{dns, iam, Ctx, StepError};
+use super::steps::{Ctx, StepError};
 use super::val::Val;
 
 /// What a refresh found.

@@ -7,9 +7,11 @@
 use std::time::Duration;
 
 use super::diagnose::{self, Cause, Checks, Failure, Grant};
+use super::parts::dns;
+use super::parts::iam;
 use super::parts::neg;
 use super::spec::{Spec, TRAFFIC_DIRECTOR_CLIENT};
-use super::steps::{dns, iam, not_ours, preflight, StepError};
+use super::steps::{not_ours, preflight, StepError};
 use super::testenv::{planned, spec};
 
 const GUIDE: &str = include_str!("../../templates/guides/troubleshooting.md");
@@ -83,7 +85,7 @@ fn summaries(s: &Spec) -> Vec<String> {
         dns_name: "other.example.".into(),
         ..Default::default()
     };
-    let want = super::bodies::wildcard_record(s);
+    let want = crate::service::parts::dns::wildcard_record(s);
     let mut other = want.clone();
     other.rrdatas = vec!["10.9.9.9".into()];
     let member = format!("serviceAccount:{}", s.service_account);

@@ -26,11 +26,13 @@
 use std::sync::Arc;
 
 use super::leftover::{self, Kind, Leftover};
+use super::parts::dns;
+use super::parts::iam;
 use super::parts::{
     self, neg, BackendServicePart, CloudRun, Invokers, Made, Neg, Part as _, Route,
 };
 use super::runner::Failed;
-use super::steps::{dns, iam, preflight, Ctx, Part, Record, StepError};
+use super::steps::{preflight, Ctx, Part, Record, StepError};
 
 /// A change this update made that rollback must revert.
 #[derive(Debug, Clone, PartialEq)]

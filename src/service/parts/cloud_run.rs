@@ -15,10 +15,11 @@ use gcp::run::{
 use super::{Ensured, Made, Part, Place};
 use crate::service::diagnose::{self, Attempts, Checks, Diagnosis, Failure, Remedy};
 use crate::service::names;
+use crate::service::parts::iam;
 use crate::service::runner::Failed;
 use crate::service::spec::Spec;
 use crate::service::steps::insert::is_refusal;
-use crate::service::steps::{iam, is_marked, not_ours, Ctx, StepError};
+use crate::service::steps::{is_marked, not_ours, Ctx, StepError};
 
 /// The Cloud Run service part.
 pub struct CloudRun;
@@ -135,7 +136,7 @@ fn body(s: &Spec, owned_roles: &[String]) -> Service {
             BTreeMap::new()
         } else {
             BTreeMap::from([(
-                crate::service::steps::iam::OWNED_ROLES_ANNOTATION.to_string(),
+                crate::service::parts::iam::OWNED_ROLES_ANNOTATION.to_string(),
                 owned_roles.join(","),
             )])
         },
@@ -571,7 +572,7 @@ mod tests {
         );
         assert_eq!(
             svc.annotations
-                .get(crate::service::steps::iam::OWNED_ROLES_ANNOTATION)
+                .get(crate::service::parts::iam::OWNED_ROLES_ANNOTATION)
                 .map(String::as_str),
             Some("roles/trafficdirector.client")
         );

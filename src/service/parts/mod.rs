@@ -11,6 +11,8 @@
 
 pub mod backend_service;
 pub mod cloud_run;
+pub mod dns;
+pub mod iam;
 pub mod invokers;
 pub mod neg;
 pub mod route;

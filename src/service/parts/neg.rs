@@ -14,10 +14,11 @@ pub use super::Made;
 use super::{Ensured, Part, Place};
 use crate::service::explain::Explanation;
 use crate::service::names;
+use crate::service::parts::iam;
 use crate::service::runner::Failed;
 use crate::service::spec::Spec;
 use crate::service::steps::insert::{self, Insert};
-use crate::service::steps::{found, gone, iam, is_marked, not_ours, Ctx, Part as Node, StepError};
+use crate::service::steps::{found, gone, is_marked, not_ours, Ctx, Part as Node, StepError};
 
 /// The serverless NEG part.
 pub struct Neg;

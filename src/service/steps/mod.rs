@@ -1,7 +1,5 @@
 //! The parts of a `csmrun_service`, each with ensure / undo / read, and their adapter to the runner's `Step`.
 
-pub mod dns;
-pub mod iam;
 pub mod insert;
 pub mod preflight;
 pub mod project;
@@ -15,7 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::diagnose::Grant;
 use super::explain::Explanation;
-use super::parts::{self, neg, BackendServicePart, CloudRun, Invokers, Made, Part as _, Route};
+use super::parts::{
+    self, dns, iam, neg, BackendServicePart, CloudRun, Invokers, Made, Part as _, Route,
+};
 use super::runner::{CancelledError, CreateSteps, DynStep, Failed, Graph, Step};
 use super::spec::Spec;
 use crate::config::ProviderData;
@@ -368,12 +368,10 @@ impl Step for PartStep {
     async fn undo(&self, record: &Record) -> Result<(), StepError> {
         let c = &self.cleanup;
         match record {
-            Record::Iam { added } => {
-                let roles = self.ctx.facts().roles_to_release(added);
-                iam::release(c, &roles).await.map(|_| ())
+            Record::Iam { .. } => iam::ProjectGrants::undo(&self.ctx, c, record).await,
+            Record::DnsZone { created } => {
+                dns::DnsZone::undo(&self.ctx, c, &Made { created: *created }).await
             }
-            // A zone another service registered in meanwhile is not empty: its delete is refused and it stays.
-            Record::DnsZone { created: true } => dns::delete_zone(c).await,
             Record::DnsRecord {
                 registered: true, ..
             } => dns::leave(c).await.map(drop),

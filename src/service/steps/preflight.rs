@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
-use super::{dns, Ctx, StepError};
-use crate::service::bodies;
+use super::{Ctx, StepError};
 use crate::service::explain::Explanation;
+use crate::service::parts::dns;
 use crate::service::parts::{BackendServicePart, CloudRun, Neg, Part as _, Route};
 use crate::service::spec::Spec;
 
@@ -155,7 +155,7 @@ async fn shared_dns(c: &Ctx) -> Result<(), StepError> {
         return Ok(());
     };
     dns::check_zone_domain(&zone, s)?;
-    let want = bodies::wildcard_record(s);
+    let want = crate::service::parts::dns::wildcard_record(s);
     let r = dns_client
         .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
         .await;

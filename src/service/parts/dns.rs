@@ -1,5 +1,21 @@
 //! The shared DNS part: a private zone for the domain and the wildcard record; never overwritten, deleted by the last user.
 //!
+//! Users of the shared DNS zone: the zone holds a TXT registry listing, one quoted string per rrdata, the ownership
+//! marker of every service using the domain: the head `_csmrun-users.<domain>.` and, past Cloud DNS's 100 rrdatas
+//! per record set, shards `_csmrun-users-<k>.<domain>.` that the head names (`steps::dns` has the protocol and the
+//! argument that shards keep the guarantees). It is changed only with Cloud DNS `changes.create`, whose deletions
+//! must match each record set exactly, so each change is a compare-and-swap; each change is awaited until Google
+//! reports it `done` before the registry is read again or the zone deleted.
+//! A create (its record step) and an update register the service after the zone exists and before the record is
+//! ensured and the route made; a leaver (destroy, update to another domain, rollback of a create or of such an
+//! update) unregisters, and only when nobody registered remains, no other HTTPRoute serves a hostname under the
+//! domain (services made before the registry, or imported and not updated since, which their first update
+//! registers) and the zone carries csmrun's label does it delete the registry and the wildcard record in one change,
+//! then the zone (a `containerNotEmpty` answer means someone registered meanwhile: the zone stays). Within one
+//! provider process the registrations of a zone are coalesced into one change per batch (`parts::dns::ZoneLocks`).
+//! A registration whose create is killed stays: the zone is kept until that service is destroyed, and the resumed
+//! create finds itself listed. Registry membership is not drift (refresh does not read it).
+//!
 //! **The users registry.** The zone lists the services using the domain in TXT record sets (ttl 300), one quoted
 //! ownership marker (`csmrun:<project>/<region>/<name>`) per rrdata. Cloud DNS allows at most
 //! `resourceRecordsPerRrset` rrdatas per record set (100; the project's quota, `projects.get`), so the registry
@@ -46,11 +62,15 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::oneshot;
 
-use super::{found, gone, project, Ctx, Part, Record, StepError};
-use crate::service::bodies;
+use async_trait::async_trait;
+use gcp::dns::{ManagedZone, PrivateVisibilityConfig, ResourceRecordSet, VisibleNetwork};
+
+use super::{Ensured, Made, Place};
 use crate::service::names;
 use crate::service::runner::CancelledError;
+use crate::service::runner::Failed;
 use crate::service::spec::Spec;
+use crate::service::steps::{found, gone, project, Ctx, Part, Record, StepError};
 
 /// The head of the registry that lists the services using the domain: `_csmrun-users.<domain>.` (see the module
 /// documentation for the shards and the protocol).
@@ -598,7 +618,7 @@ async fn round(
         }
         return settle(c, &change, &what, Round::Changed { before }).await;
     }
-    let want = bodies::wildcard_record(s);
+    let want = wildcard_record(s);
     let r = dns
         .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
         .await;
@@ -698,7 +718,7 @@ async fn settle(
 
 /// Whether a route other than `own` in the project serves a hostname under the spec's domain.
 async fn routes_under_domain(c: &Ctx, own: &BTreeSet<&str>) -> Result<bool, StepError> {
-    let routes = crate::service::parts::route::list(c).await?;
+    let routes = super::route::list(c).await?;
     let suffix = format!(".{}", c.spec.domain);
     Ok(routes.iter().any(|r| {
         let short = r.name.rsplit('/').next().unwrap_or_default();
@@ -769,7 +789,7 @@ pub async fn ensure_users_and_record(c: &Ctx) -> Result<Record, StepError> {
 /// Whether the zone is visible to the spec's network, however the zone spells its URL (link or path, project id
 /// or number).
 async fn visible_to_network(c: &Ctx, zone: &gcp::dns::ManagedZone) -> bool {
-    let url = bodies::network_url(&c.spec);
+    let url = network_url(&c.spec);
     let networks = zone
         .private_visibility_config
         .as_ref()
@@ -794,10 +814,10 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
     )?;
     let zone = match existing {
         Some(z) => z,
-        None => match super::sent(
+        None => match crate::service::steps::sent(
             c,
             Part::DnsZone,
-            dns.create_managed_zone(&s.project, &bodies::zone(s)),
+            dns.create_managed_zone(&s.project, &zone(s)),
         )
         .await
         {
@@ -816,7 +836,7 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
         },
     };
     check_zone_domain(&zone, s)?;
-    let url = bodies::network_url(s);
+    let url = network_url(s);
     let mut networks = zone
         .private_visibility_config
         .clone()
@@ -870,7 +890,7 @@ pub fn check_zone_domain(zone: &gcp::dns::ManagedZone, s: &Spec) -> Result<(), S
 pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
     let s = &c.spec;
     let dns = c.clients.dns();
-    let want = bodies::wildcard_record(s);
+    let want = wildcard_record(s);
     let record_what = format!("DNS record {}", want.name);
     let existing = found(
         dns.get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
@@ -879,7 +899,7 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
     )?;
     let found = match existing {
         Some(r) => r,
-        None => match super::sent(
+        None => match crate::service::steps::sent(
             c,
             Part::DnsRecord,
             dns.create_rrset(&s.project, &s.dns_zone_name, &want),
@@ -1008,11 +1028,165 @@ pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
         return Ok(false);
     };
     let visible = visible_to_network(c, &zone).await;
-    let want = bodies::wildcard_record(s);
+    let want = wildcard_record(s);
     let r = dns
         .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
         .await;
     let record_ok =
         found(r, &format!("DNS record {}", want.name))?.is_some_and(|r| r.rrdatas == want.rrdatas);
     Ok(visible && record_ok && zone.dns_name == format!("{}.", s.domain))
+}
+
+/// The shared private zone of the domain.
+pub struct DnsZone;
+
+#[async_trait]
+impl super::Part for DnsZone {
+    type Body = ManagedZone;
+    type Input = ();
+    type Record = Made;
+    /// The zone and the wildcard record exist as this service wants them.
+    type Observed = bool;
+    /// The service's domain.
+    type Clue = str;
+    /// The zone's name, and the wildcard record's address if it has one.
+    type Found = (String, Option<String>);
+
+    fn body(s: &Spec, _: &()) -> ManagedZone {
+        zone(s)
+    }
+
+    /// Checked with the wildcard record by the pre-flight checks (`preflight::shared_dns`): a zone of the name
+    /// that serves another domain, or a record with other addresses, is refused there.
+    async fn free(_: &Ctx) -> Result<(), StepError> {
+        Ok(())
+    }
+
+    async fn ensure(c: &Ctx) -> Ensured<Made> {
+        let created = |r: Record| Made {
+            created: matches!(r, Record::DnsZone { created: true }),
+        };
+        ensure_zone(c).await.map(created).map_err(|error| Failed {
+            error,
+            partial: c
+                .facts()
+                .creating
+                .contains(&Part::DnsZone)
+                .then_some(Made { created: true }),
+        })
+    }
+
+    /// A zone another service registered in meanwhile is not empty: its delete is refused and it stays.
+    async fn undo(_: &Ctx, cleanup: &Ctx, made: &Made) -> Result<(), StepError> {
+        if made.created {
+            delete_zone(cleanup).await
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The zone is deleted only by the last leaver ([`leave`]); this deletes the spec's zone if it is empty.
+    async fn delete(c: &Ctx, _: &str) -> Result<(), StepError> {
+        delete_zone(c).await
+    }
+
+    async fn observe(c: &Ctx) -> Result<bool, StepError> {
+        is_in_place(c).await
+    }
+
+    /// The zone of the project serving `domain`, and its wildcard record's address.
+    async fn discover(
+        clients: &gcp::Clients,
+        at: &Place,
+        domain: &str,
+    ) -> Result<Option<(String, Option<String>)>, StepError> {
+        let dns = clients.dns();
+        let zones = dns
+            .list_managed_zones(&at.project, Some(&format!("{domain}.")))
+            .await
+            .map_err(|e| StepError::api("list DNS zones", &e))?;
+        let Some(z) = zones
+            .into_iter()
+            .find(|z| z.dns_name == format!("{domain}."))
+        else {
+            return Ok(None);
+        };
+        let address = dns
+            .get_rrset(&at.project, &z.name, &format!("*.{domain}."), "A")
+            .await
+            .ok()
+            .and_then(|rr| rr.rrdatas.first().cloned());
+        Ok(Some((z.name, address)))
+    }
+}
+
+/// The network URL DNS wants in `privateVisibilityConfig`.
+pub fn network_url(s: &Spec) -> String {
+    format!(
+        "https://www.googleapis.com/compute/v1/projects/{}/global/networks/{}",
+        s.network_project, s.network
+    )
+}
+
+/// The shared private zone for the domain.
+pub fn zone(s: &Spec) -> ManagedZone {
+    ManagedZone {
+        name: s.dns_zone_name.clone(),
+        dns_name: format!("{}.", s.domain),
+        description: Some(format!(
+            "csmrun: private zone for {} (shared by every csmrun_service of the domain)",
+            s.domain
+        )),
+        visibility: Some("private".into()),
+        private_visibility_config: Some(PrivateVisibilityConfig {
+            networks: vec![VisibleNetwork {
+                network_url: network_url(s),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        labels: BTreeMap::from([(
+            names::MANAGED_BY_KEY.to_string(),
+            names::MANAGED_BY_VALUE.to_string(),
+        )]),
+        ..Default::default()
+    }
+}
+
+/// The shared wildcard record `*.<domain>.`.
+pub fn wildcard_record(s: &Spec) -> ResourceRecordSet {
+    ResourceRecordSet {
+        name: format!("*.{}.", s.domain),
+        kind: "A".into(),
+        ttl: i32::try_from(crate::service::defaults::DNS_TTL).ok(),
+        rrdatas: vec![s.dns_address.clone()],
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use crate::service::validate_table;
+
+    fn spec() -> Spec {
+        validate_table::planned(&validate_table::valid()).1
+    }
+
+    #[test]
+    fn the_shared_dns_parts_are_a_private_zone_and_a_wildcard_record() {
+        let s = spec();
+        let z = zone(&s);
+        assert_eq!(
+            (z.name.as_str(), z.dns_name.as_str()),
+            ("csmrun-meshapps-internal", "meshapps.internal.")
+        );
+        assert_eq!(z.visibility.as_deref(), Some("private"));
+        let rr = wildcard_record(&s);
+        assert_eq!(
+            (rr.name.as_str(), rr.kind.as_str()),
+            ("*.meshapps.internal.", "A")
+        );
+        assert_eq!(rr.rrdatas, vec!["10.0.0.1".to_string()]);
+    }
 }

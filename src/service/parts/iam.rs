@@ -1,4 +1,39 @@
 //! Project IAM for the runtime account: add and remove by reference, coalesced per project, etag conflicts retried.
+//!
+//! Ownership of a project role binding (who may remove it): csmrun removes the account's membership in a role only if
+//! csmrun added it, as one of these records says, and no other Cloud Run service with a `serviceMesh` runs as the
+//! account. Cloud Run v2 cannot list across regions (`locations/-` is refused), so the account's services are looked
+//! for in this service's region and in every region holding a serverless NEG (see [`list_services`]): every
+//! csmrun service has its NEG from before its grant until its destroy, but a mesh service made outside csmrun in a
+//! region without any serverless NEG is not seen. The records: the resource's private state; the `csmrun.dev/iam-roles` annotation of a service running as
+//! the account; and `iam-grants=<roles>` in the description of the service's NEG. A service that finds the binding
+//! already there owns it too when this provider process added it (another service's edit, coalesced into the same
+//! policy write or made a moment earlier, whose service cannot carry the annotation yet): every service that shares a
+//! binding csmrun added records it, so whichever is destroyed last removes it. A create reads the project policy, sends
+//! the insert of the NEG naming the roles the account lacks, and grants them once Google has accepted that insert (its
+//! operation returned): the NEG then exists whatever happens to this process, while its operation is awaited beside the
+//! propagation wait, so the grant costs the critical path one request, not the NEG's operation time (in the create
+//! graph IAM runs after the accepted NEG insert). A provider killed during the propagation wait, before the service
+//! exists, thus leaves a NEG that says csmrun made the grant; the next create adopts the NEG (it carries the ownership
+//! marker), takes the roles it names as its own, waits the full `iam_propagation_wait` again, and records them in
+//! private state and the annotation; a rollback of that create releases them with the NEG. A binding already present
+//! when the NEG was created is not named there and is never removed. An update that grants (new `service_account`,
+//! `trace` turned on) and is killed before the service is patched leaves a role csmrun does not know it made: it stays
+//! (never removing what csmrun cannot show it added).
+//!
+//! Other writers (another resource of the apply, another Terraform run) race a release, and the policy cannot be
+//! changed on a condition about other resources, so each side checks again after its own change: a release lists the
+//! account's services again after removing a role and grants it back if a service appeared; a deployed (or failing)
+//! service reads the policy again and grants what went missing since its IAM step, owning it from then on. Destroy
+//! and a create's rollback release before the service delete (its annotation still shows a joiner that csmrun made
+//! the grant, and a destroy killed after the delete leaves nothing behind) and again after it for what was kept (two
+//! last users leaving at once: after both deletes one of them sees nobody). A rollback releases every role the create
+//! owns, inherited ones included; a release keeps what another service needs.
+//! A service that joins an account while another run's create is in its propagation wait (grant made, no service
+//! and so no annotation yet) learns that the grant is csmrun's from that create's NEG, whose description names the
+//! roles and the account (`iam-grants=… iam-account=…`); only NEGs of its own region are read. What remains open
+//! (RELIABILITY.md): the grant-in-flight case above across regions (the grant then stays after the last user goes;
+//! never a loss).
 
 use crate::service::explain::Explanation;
 use std::collections::HashMap;
@@ -9,11 +44,15 @@ use rand::Rng;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{Ctx, Record, StepError};
+use async_trait::async_trait;
+
+use super::{Ensured, Place};
 use crate::service::names;
 use crate::service::parts::neg::Grants;
 use crate::service::runner::Failed;
+use crate::service::spec::Spec;
 use crate::service::spec::TRAFFIC_DIRECTOR_CLIENT;
+use crate::service::steps::{Ctx, Record, StepError};
 
 /// Add or remove one member from one role's unconditional binding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -673,6 +712,85 @@ pub async fn recheck(c: &Ctx) -> Result<bool, StepError> {
         }
     });
     Ok(td)
+}
+
+/// The project roles the service's account needs (PRODUCT §2), granted by reference and released by the last user.
+pub struct ProjectGrants;
+
+#[async_trait]
+impl super::Part for ProjectGrants {
+    /// The roles, each one binding edit of the account.
+    type Body = Vec<Edit>;
+    type Input = ();
+    type Record = Record;
+    /// Roles the account needs but no longer has (removed out of band).
+    type Observed = Vec<String>;
+    type Clue = gcp::run::Service;
+    /// The roles the service's annotation says csmrun granted (so the last user still releases them).
+    type Found = Vec<String>;
+
+    fn body(s: &Spec, _: &()) -> Vec<Edit> {
+        let member = s.sa_member();
+        s.project_roles()
+            .iter()
+            .map(|r| Edit {
+                add: true,
+                role: r.to_string(),
+                member: member.clone(),
+            })
+            .collect()
+    }
+
+    /// Grants are shared, never taken.
+    async fn free(_: &Ctx) -> Result<(), StepError> {
+        Ok(())
+    }
+
+    /// [`ensure`] as an update runs it: no NEG of this run names roles about to be granted.
+    async fn ensure(c: &Ctx) -> Ensured<Record> {
+        ensure(c, &Grants::default()).await
+    }
+
+    async fn undo(sent: &Ctx, cleanup: &Ctx, record: &Record) -> Result<(), StepError> {
+        let Record::Iam { added } = record else {
+            return Ok(());
+        };
+        release(cleanup, &sent.facts().roles_to_release(added))
+            .await
+            .map(drop)
+    }
+
+    /// Releases what the spec's account no longer needs among the roles named (`name`: comma-separated).
+    async fn delete(c: &Ctx, roles: &str) -> Result<(), StepError> {
+        let roles: Vec<String> = roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .collect();
+        release(c, &roles).await.map(drop)
+    }
+
+    async fn observe(c: &Ctx) -> Result<Vec<String>, StepError> {
+        missing_roles_on_refresh(c).await
+    }
+
+    async fn discover(
+        _: &gcp::Clients,
+        _: &Place,
+        svc: &gcp::run::Service,
+    ) -> Result<Option<Vec<String>>, StepError> {
+        Ok(Some(
+            svc.annotations
+                .get(OWNED_ROLES_ANNOTATION)
+                .map(|v| {
+                    v.split(',')
+                        .filter(|r| !r.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ))
+    }
 }
 
 #[cfg(test)]
