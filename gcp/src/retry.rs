@@ -65,7 +65,8 @@ impl Sleep {
         Sleep(Arc::new(f))
     }
 
-    pub(crate) fn sleep(&self, d: Duration) -> SleepFuture {
+    /// Waits `d` the way this `Sleep` does.
+    pub fn sleep(&self, d: Duration) -> SleepFuture {
         (self.0)(d)
     }
 }

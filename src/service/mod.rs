@@ -22,6 +22,7 @@
 //! of the two shared parts, how they decide races with other writers, is beside their code: `parts::iam` (who may
 //! remove a project role binding) and `parts::dns` (the users registry of the shared zone).
 
+pub mod coalesce;
 pub mod defaults;
 pub mod diagnose;
 pub mod duration;

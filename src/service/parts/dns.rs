@@ -56,16 +56,14 @@
 
 use crate::service::explain::Explanation;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
-
-use rand::Rng;
-use tokio::sync::oneshot;
 
 use async_trait::async_trait;
 use gcp::dns::{ManagedZone, PrivateVisibilityConfig, ResourceRecordSet, VisibleNetwork};
 
 use super::{Ensured, Made, Place};
+use crate::service::coalesce::Coalescer;
 use crate::service::names;
 use crate::service::runner::CancelledError;
 use crate::service::runner::Failed;
@@ -327,23 +325,21 @@ pub fn plan(
     (!change.additions.is_empty() || !change.deletions.is_empty()).then_some(change)
 }
 
-/// Coalesces, per zone and within one provider process, the changes of the users registry.
-///
-/// Every caller queues its registration or departure, then whoever holds the zone's writer lock takes the whole
-/// queue and applies it in as few changes as Cloud DNS's limits allow (an apply of many services of a domain costs
-/// one compare-and-swap per batch, not a race of N writers); callers whose entries another writer took wait for
-/// their answer. Across processes the changes' exact-match deletions order the writers.
-#[derive(Default)]
-pub struct ZoneLocks {
-    zones: Mutex<HashMap<String, Arc<ZoneQueue>>>,
-    /// Each project's Cloud DNS limits, read once per process.
-    limits: Mutex<HashMap<String, Limits>>,
+/// The pause after a registry change lost its compare-and-swap, before reading the registry again: jittered, from
+/// 100-200 ms doubling to 2.5-5 s (waited with the context's sleep, which the deadline and Ctrl-C end).
+fn registry_backoff() -> gcp::Backoff {
+    gcp::Backoff::new(Duration::from_millis(200), Duration::from_secs(5), 2.0)
 }
 
+/// Coalesces, per zone and within one provider process, the changes of the users registry ([`Coalescer`]): a
+/// batch is applied in as few changes as Cloud DNS's limits allow (an apply of many services of a domain costs one
+/// compare-and-swap per batch, not a race of N writers). Across processes the changes' exact-match deletions order
+/// the writers.
 #[derive(Default)]
-struct ZoneQueue {
-    pending: Mutex<Vec<Pending>>,
-    writer: tokio::sync::Mutex<()>,
+pub struct ZoneLocks {
+    writes: Coalescer<(String, Op), Answer>,
+    /// Each project's Cloud DNS limits, read once per process.
+    limits: Mutex<HashMap<String, Limits>>,
 }
 
 /// What a service does to the registry.
@@ -356,12 +352,6 @@ enum Op {
     },
 }
 
-struct Pending {
-    marker: String,
-    op: Op,
-    done: oneshot::Sender<Answer>,
-}
-
 /// A writer's answer to one queued entry.
 #[derive(Debug, Clone)]
 enum Answer {
@@ -371,14 +361,6 @@ enum Answer {
     /// Join: the zone does not exist; the joiner ensures it (with its own network) and queues again.
     ZoneGone,
     Failed(StepError),
-}
-
-impl ZoneLocks {
-    fn zone(&self, s: &Spec) -> Arc<ZoneQueue> {
-        let key = format!("{}/{}", s.project, s.dns_zone_name);
-        let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(zones.entry(key).or_default())
-    }
 }
 
 /// The project's Cloud DNS limits: its quota as `projects.get` answers it, read once per process; Google's
@@ -433,34 +415,14 @@ async fn submit(c: &Ctx, op: Op) -> Answer {
 }
 
 async fn submit_once(c: &Ctx, op: Op) -> Answer {
-    let queue = c.data.zone_locks.zone(&c.spec);
-    let (tx, rx) = oneshot::channel();
-    queue
-        .pending
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(Pending {
-            marker: c.spec.marker(),
-            op,
-            done: tx,
-        });
-    {
-        let _writer = queue.writer.lock().await;
-        let batch: Vec<Pending> =
-            std::mem::take(&mut *queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        if !batch.is_empty() {
-            let ops: Vec<(String, Op)> = batch
-                .iter()
-                .map(|p| (p.marker.clone(), p.op.clone()))
-                .collect();
-            let answers = apply_batch(c, &ops).await;
-            for (p, a) in batch.into_iter().zip(answers) {
-                let _ = p.done.send(a);
-            }
-        }
-    }
-    rx.await
-        .unwrap_or_else(|_| Answer::Failed(StepError::cancelled()))
+    let key = format!("{}/{}", c.spec.project, c.spec.dns_zone_name);
+    let apply = |batch: Vec<(String, Op)>| async move { apply_batch(c, &batch).await };
+    c.data
+        .zone_locks
+        .writes
+        .submit(&key, (c.spec.marker(), op), apply)
+        .await
+        .unwrap_or_else(|| Answer::Failed(StepError::cancelled()))
 }
 
 /// How one attempt at a batch ended.
@@ -531,16 +493,14 @@ async fn apply_chunk(c: &Ctx, ops: &[(String, Op)]) -> Option<Vec<Answer>> {
     let result = loop {
         match round(c, &joins, &leaves, &limits).await {
             Ok(Round::Conflict) => {
-                conflicts += 1;
-                let ceiling = Duration::from_millis(100u64.saturating_mul(1 << conflicts.min(6)))
-                    .min(Duration::from_secs(5));
-                let jitter = rand::rng().random_range(0..=ceiling.as_millis() as u64);
+                let pause = registry_backoff().delay(conflicts);
+                conflicts = conflicts.saturating_add(1);
                 tracing::debug!(
                     zone = c.spec.dns_zone_name,
                     conflicts,
                     "DNS users registry changed meanwhile; reading it again"
                 );
-                if let Err(e) = c.sleep(Duration::from_millis(jitter)).await {
+                if let Err(e) = c.sleep(pause).await {
                     break Err(e);
                 }
             }

@@ -40,13 +40,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::Rng;
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use async_trait::async_trait;
 
 use super::{Ensured, Place};
+use crate::service::coalesce::Coalescer;
 use crate::service::names;
 use crate::service::parts::neg::Grants;
 use crate::service::runner::Failed;
@@ -62,31 +61,24 @@ pub struct Edit {
     pub member: String,
 }
 
-struct Pending {
-    edits: Vec<Edit>,
-    done: oneshot::Sender<Result<Vec<bool>, Arc<gcp::Error>>>,
-}
+/// One caller's answer: per edit, whether it changed the policy.
+type Changed = Result<Vec<bool>, Arc<gcp::Error>>;
 
-#[derive(Default)]
-struct ProjectQueue {
-    pending: Mutex<Vec<Pending>>,
-    writer: tokio::sync::Mutex<()>,
-    /// The last policy read for refresh, and when; the lock also makes concurrent refreshes share one read.
-    snapshot: tokio::sync::Mutex<Option<(Instant, gcp::Policy)>>,
-}
+/// The last policy read for refresh, and when; its lock also makes concurrent refreshes share one read.
+type Snapshot = Arc<tokio::sync::Mutex<Option<(Instant, gcp::Policy)>>>;
 
 /// How long one refresh's read of a project policy serves the other refreshes of the same plan (Terraform
 /// refreshes each resource separately; every service of one account would otherwise read the same policy).
 pub const REFRESH_SNAPSHOT: Duration = Duration::from_secs(10);
 
-/// Coalesces concurrent edits of one project's policy into one read-modify-write.
-///
-/// Every caller queues its edits, then whoever holds the project's writer lock takes the whole queue and applies
-/// it in one read-modify-write; callers whose edits were taken by another writer just wait for their answer.
-/// Many services applied at once thus cost one etag race per batch, not one each.
+/// This process's project IAM: concurrent edits of one project's policy coalesced into one read-modify-write
+/// ([`Coalescer`]), the refresh snapshot, and what this process granted or owns.
 #[derive(Default)]
 pub struct IamCoalescer {
-    projects: Mutex<HashMap<String, Arc<ProjectQueue>>>,
+    writes: Coalescer<Vec<Edit>, Changed>,
+    snapshots: Mutex<HashMap<String, Snapshot>>,
+    /// How the etag-conflict backoff waits (tokio's timer; tests may pass another).
+    pub sleep: gcp::Sleep,
     /// When this process added (project, role, member): a sibling resource that finds the binding already there
     /// must still wait out its propagation.
     granted: Mutex<HashMap<(String, String, String), Instant>>,
@@ -123,55 +115,50 @@ impl IamCoalescer {
         project: &str,
         edits: Vec<Edit>,
     ) -> Result<Vec<bool>, Arc<gcp::Error>> {
-        let queue = self.queue(project);
-        let (tx, rx) = oneshot::channel();
-        queue
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Pending { edits, done: tx });
-        {
-            let _writer = queue.writer.lock().await;
-            let batch: Vec<Pending> =
-                std::mem::take(&mut *queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
-            if !batch.is_empty() {
-                let all: Vec<Edit> = batch.iter().flat_map(|p| p.edits.iter().cloned()).collect();
-                let result = read_modify_write(store, project, &all)
-                    .await
-                    .map_err(Arc::new);
-                if let Ok(changed) = &result {
-                    self.remember(project, &all, changed);
-                }
-                // A failed write may still have landed, so it invalidates the refresh snapshot too.
-                let wrote = match &result {
-                    Ok(changed) => changed.iter().any(|c| *c),
-                    Err(_) => true,
-                };
-                if wrote {
-                    *queue.snapshot.lock().await = None;
-                }
-                let mut offset = 0;
-                for p in batch {
-                    let n = p.edits.len();
+        let snapshot = self.snapshot(project);
+        let apply = |batch: Vec<Vec<Edit>>| async move {
+            let all: Vec<Edit> = batch.iter().flatten().cloned().collect();
+            let result = read_modify_write(store, project, &all, &self.sleep)
+                .await
+                .map_err(Arc::new);
+            if let Ok(changed) = &result {
+                self.remember(project, &all, changed);
+            }
+            // A failed write may still have landed, so it invalidates the refresh snapshot too.
+            let wrote = match &result {
+                Ok(changed) => changed.iter().any(|c| *c),
+                Err(_) => true,
+            };
+            if wrote {
+                *snapshot.lock().await = None;
+            }
+            let mut offset = 0;
+            batch
+                .iter()
+                .map(|edits| {
+                    let n = edits.len();
                     let part = result
                         .as_ref()
                         .map(|r| r[offset..offset + n].to_vec())
                         .map_err(Arc::clone);
                     offset += n;
-                    let _ = p.done.send(part);
-                }
-            }
-        }
-        rx.await.unwrap_or_else(|_| {
-            let body = br#"{"error":{"code":500,"message":"the IAM batch writer stopped","status":"INTERNAL"}}"#;
-            Err(Arc::new(gcp::Error::from_http(gcp::Api::ResourceManager, 500, body)))
-        })
+                    part
+                })
+                .collect()
+        };
+        self.writes
+            .submit(project, edits, apply)
+            .await
+            .unwrap_or_else(|| {
+                let body = br#"{"error":{"code":500,"message":"the IAM batch writer stopped","status":"INTERNAL"}}"#;
+                Err(Arc::new(gcp::Error::from_http(gcp::Api::ResourceManager, 500, body)))
+            })
     }
 }
 
 impl IamCoalescer {
-    fn queue(&self, project: &str) -> Arc<ProjectQueue> {
-        let mut map = self.projects.lock().unwrap_or_else(|p| p.into_inner());
+    fn snapshot(&self, project: &str) -> Snapshot {
+        let mut map = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(map.entry(project.to_string()).or_default())
     }
 
@@ -182,8 +169,8 @@ impl IamCoalescer {
         store: &dyn PolicyStore,
         project: &str,
     ) -> Result<gcp::Policy, gcp::Error> {
-        let queue = self.queue(project);
-        let mut snapshot = queue.snapshot.lock().await;
+        let snapshot = self.snapshot(project);
+        let mut snapshot = snapshot.lock().await;
         if let Some((at, policy)) = &*snapshot {
             if at.elapsed() < REFRESH_SNAPSHOT {
                 return Ok(policy.clone());
@@ -230,10 +217,17 @@ impl IamCoalescer {
     }
 }
 
+/// The pause after an etag conflict before reading the policy again: jittered (many writers of one policy must not
+/// retry in step), from 200-400 ms doubling to 5-10 s.
+fn etag_backoff() -> gcp::Backoff {
+    gcp::Backoff::new(Duration::from_millis(400), Duration::from_secs(10), 2.0)
+}
+
 async fn read_modify_write(
     store: &dyn PolicyStore,
     project: &str,
     edits: &[Edit],
+    sleep: &gcp::Sleep,
 ) -> Result<Vec<bool>, gcp::Error> {
     let mut attempt: u32 = 0;
     loop {
@@ -256,12 +250,9 @@ async fn read_modify_write(
         match store.set(project, &policy).await {
             Ok(_) => return Ok(changed),
             Err(e) if e.is_conflict() => {
-                attempt += 1;
-                let ceiling = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6)))
-                    .min(Duration::from_secs(10));
-                let jitter = rand::rng().random_range(0..=ceiling.as_millis() as u64);
                 tracing::debug!(project, attempt, "IAM policy etag conflict; re-reading");
-                tokio::time::sleep(Duration::from_millis(jitter)).await;
+                sleep.sleep(etag_backoff().delay(attempt)).await;
+                attempt = attempt.saturating_add(1);
             }
             Err(e) => return Err(e),
         }
