@@ -348,7 +348,7 @@ impl Client {
     async fn mutate(&self, project: &str, req: Request) -> Result<ComputeOperation, Error> {
         let req = req.query("requestId", uuid::Uuid::new_v4().to_string());
         let (call, resource) = (req.call, req.resource.clone());
-        let op: ComputeOperation = self.t.send_operation(req).await?;
+        let op: ComputeOperation = crate::lro::send(&self.t, req).await?;
         self.wait_operation(project, op, call, &resource).await
     }
 }

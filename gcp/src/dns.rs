@@ -93,7 +93,7 @@ impl Client {
         let path = zone_path(project, zone);
         let req = Request::new(API, Method::PATCH, path.clone(), "managedZones.patch")
             .body(to_json(patch)?);
-        let op: DnsOperation = self.t.send_operation(req).await?;
+        let op: DnsOperation = crate::lro::send(&self.t, req).await?;
         let target = PollTarget {
             api: API,
             path: format!("{path}/operations/{}", seg(&op.id)),

@@ -17,6 +17,17 @@ use crate::error::Error;
 use crate::transport::{Request, Transport};
 
 /// What the poller needs to know about an operation.
+/// [`Transport::send`] for a call that starts or polls an operation: an answer that decodes but is not an
+/// operation (no name to poll) fails at once instead of being polled until the deadline. Here rather than in the
+/// transport, which knows nothing of operations.
+pub async fn send<O: Operation>(t: &Transport, req: Request) -> Result<O, Error> {
+    t.send_checked(req, |op: &O| {
+        op.malformed()
+            .map(|why| format!("JSON that is not an operation ({why})"))
+    })
+    .await
+}
+
 pub trait Operation: DeserializeOwned + Send {
     /// Finished, successfully or not.
     fn is_done(&self) -> bool;
@@ -89,7 +100,7 @@ pub(crate) async fn start_long_running(
     long_poll: Option<LongPoll>,
 ) -> Result<LongRunningOperation, Error> {
     let (api, call, resource) = (req.api, req.call, req.resource.clone());
-    let op: LongRunningOperation = t.send_operation(req).await?;
+    let op: LongRunningOperation = send(t, req).await?;
     wait_long_running(t, op, api, call, &resource, long_poll).await
 }
 
@@ -134,10 +145,7 @@ pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -
         }
         if let Some(kind) = long_poll {
             let started = Instant::now();
-            match t
-                .send_operation::<O>(wait_request(kind, target, left))
-                .await
-            {
+            match send::<O>(t, wait_request(kind, target, left)).await {
                 Ok(next) => {
                     op = next;
                     if !op.is_done() && started.elapsed() < EARLY_ANSWER {
@@ -160,7 +168,7 @@ pub async fn wait<O: Operation>(t: &Transport, mut op: O, target: &PollTarget) -
         let req = Request::new(target.api, Method::GET, target.path.clone(), target.call)
             .resource(target.resource.clone())
             .poll();
-        op = t.send_operation(req).await.map_err(ctx)?;
+        op = send(t, req).await.map_err(ctx)?;
     }
     match op.failure() {
         Some(e) => Err(ctx(e)),

@@ -154,9 +154,11 @@ impl Client {
 
     /// `operations.get`.
     pub async fn get_operation(&self, name: &str) -> Result<LongRunningOperation, Error> {
-        self.t
-            .send_operation(Request::new(API, Method::GET, name, "operations.get"))
-            .await
+        crate::lro::send(
+            &self.t,
+            Request::new(API, Method::GET, name, "operations.get"),
+        )
+        .await
     }
 
     /// Waits for an operation (e.g. one found by [`Client::get_operation`] after a restart).

@@ -15,7 +15,6 @@ use crate::auth::{Auth, USER_PROJECT_HEADER};
 use crate::body::{self, MAX_ERROR_BODY, MAX_SUCCESS_BODY};
 use crate::endpoints::Endpoints;
 use crate::error::Error;
-use crate::lro::Operation;
 use crate::retry::{Backoff, RetryPolicy, Sleep};
 
 /// The user agent prefix; the provider appends nothing else.
@@ -238,16 +237,6 @@ impl Transport {
         self.send_checked(req, |_: &T| None).await
     }
 
-    /// [`Transport::send`] for a call that starts or polls an operation: an answer that decodes but is not
-    /// an operation (no name to poll) fails at once instead of being polled until the deadline.
-    pub async fn send_operation<O: Operation>(&self, req: Request) -> Result<O, Error> {
-        self.send_checked(req, |op: &O| {
-            op.malformed()
-                .map(|why| format!("JSON that is not an operation ({why})"))
-        })
-        .await
-    }
-
     /// Sends `req` for a method whose discovery document declares no response (Cloud DNS
     /// `managedZones.delete`): an empty 2xx body is success, as is any JSON one.
     pub async fn send_without_response(&self, req: Request) -> Result<(), Error> {
@@ -257,7 +246,7 @@ impl Transport {
     }
 
     /// Sends `req`, decodes the body as `T` and asks `check` what, if anything, makes the value unusable.
-    async fn send_checked<T, F>(&self, req: Request, check: F) -> Result<T, Error>
+    pub(crate) async fn send_checked<T, F>(&self, req: Request, check: F) -> Result<T, Error>
     where
         T: DeserializeOwned,
         F: Fn(&T) -> Option<String>,
