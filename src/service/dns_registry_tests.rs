@@ -10,10 +10,10 @@ use super::model::ServiceModel;
 use super::parts::dns;
 use super::parts::{BackendServicePart, Neg, Part as _, Route};
 use super::resource::{delete_parts, Private};
-use super::runner::{RunOutcome, Step};
-use super::steps::{create_graph, Part, PartStep, Record};
+use super::runner::{GraphEnd, Step};
+use super::steps::{create_graph, Node, PartStep, Record};
 use super::testenv::{self, Env, PROJECT, REGION};
-use super::update::{run, Contexts, Outcome};
+use super::update::{run, Contexts, UpdateEnd};
 use crate::config::ProviderData;
 use tfplug::Val;
 
@@ -191,7 +191,7 @@ async fn a_rolled_back_create_unregisters_and_removes_what_nobody_else_uses() {
     let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
     let outcome = create_graph(&c, &cleanup).run(&c.cancel).await;
     assert!(
-        matches!(outcome, RunOutcome::RolledBack { .. }),
+        matches!(outcome, GraphEnd::RolledBack { .. }),
         "{outcome:?}"
     );
     nothing_left(&env);
@@ -207,7 +207,7 @@ async fn a_rolled_back_create_beside_another_user_only_unregisters() {
     let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
     let outcome = create_graph(&c, &cleanup).run(&c.cancel).await;
     assert!(
-        matches!(outcome, RunOutcome::RolledBack { .. }),
+        matches!(outcome, GraphEnd::RolledBack { .. }),
         "{outcome:?}"
     );
     assert_eq!(registered(&env), vec![marker("other")]);
@@ -296,7 +296,7 @@ async fn the_first_update_of_a_service_made_before_the_registry_registers_it() {
         undo_old: env.ctx(&old, true),
     };
     let outcome = run(&cx, &[], &[]).await;
-    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    assert!(matches!(outcome, UpdateEnd::Done { .. }), "{outcome:?}");
     assert_eq!(registered(&env), vec![marker("target")]);
 }
 
@@ -315,7 +315,7 @@ async fn an_update_to_another_domain_registers_there_and_releases_the_old_one() 
         undo_old: env.ctx(&old, true),
     };
     let outcome = run(&cx, &[], &[]).await;
-    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    assert!(matches!(outcome, UpdateEnd::Done { .. }), "{outcome:?}");
     nothing_left(&env);
     let new_registry = env
         .resource("managedZones/csmrun-other-internal/rrsets/_csmrun-users.other.internal./TXT")
@@ -342,7 +342,10 @@ async fn a_failed_update_to_another_domain_unregisters_there_and_removes_what_it
         undo_old: env.ctx(&old, true),
     };
     let outcome = run(&cx, &[], &[]).await;
-    assert!(matches!(outcome, Outcome::RolledBack { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, UpdateEnd::RolledBack { .. }),
+        "{outcome:?}"
+    );
     assert!(
         !env.has("managedZones/csmrun-other-internal"),
         "{:?}",
@@ -384,7 +387,7 @@ async fn an_undo_of_a_registered_record_step_unregisters() {
     let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
     dns::ensure_zone(&c).await.expect("zone");
     let record = dns::ensure_users_and_record(&c).await.expect("record step");
-    let step = PartStep::new(Part::DnsRecord, c.clone(), cleanup);
+    let step = PartStep::new(Node::DnsRecord, c.clone(), cleanup);
     assert!(
         !step.is_noop(&record),
         "a registration is the rollback's to undo"
@@ -401,7 +404,7 @@ async fn refused_once_rolls_back_completely(method: &str) {
     let (c, cleanup) = (env.ctx(&m, false), env.ctx(&m, false));
     let outcome = create_graph(&c, &cleanup).run(&c.cancel).await;
     assert!(
-        matches!(outcome, RunOutcome::RolledBack { .. }),
+        matches!(outcome, GraphEnd::RolledBack { .. }),
         "{outcome:?}"
     );
     nothing_left(&env);
@@ -431,7 +434,7 @@ async fn a_zone_made_again_by_the_registration_of_a_create_that_then_fails_is_re
     destroy_in(&env, &env.data, &leaver).await;
     nothing_left(&env);
     // The registration finds no zone, makes it again, registers; the create then fails (its route, say).
-    let record_step = PartStep::new(Part::DnsRecord, j.clone(), cleanup);
+    let record_step = PartStep::new(Node::DnsRecord, j.clone(), cleanup);
     let record = dns::ensure_users_and_record(&j).await.expect("record step");
     assert!(env.has(ZONE) && env.has(RECORD));
     assert_eq!(registered(&env), vec![marker("joiner")]);
@@ -467,7 +470,7 @@ async fn a_rolled_back_create_keeps_the_zone_and_record_it_made_once_another_ser
     Route::ensure(&s).await.expect("route step");
     // ... and the first create fails and rolls back its DNS steps.
     let cleanup = env.ctx(&first, false);
-    for (part, rec) in [(Part::DnsRecord, &record), (Part::DnsZone, &zone)] {
+    for (part, rec) in [(Node::DnsRecord, &record), (Node::DnsZone, &zone)] {
         let step = PartStep::new(part, f.clone(), cleanup.clone());
         step.undo(rec).await.expect("undone");
     }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::parts::iam::PolicyStore;
 use super::resource::{delete_parts, Private};
-use super::runner::RunOutcome;
+use super::runner::GraphEnd;
 use super::spec::TRAFFIC_DIRECTOR_CLIENT;
 use super::steps::create_graph;
 use super::testenv::{self, Env};
@@ -29,7 +29,7 @@ async fn create_killed_when(env: &Env, until: impl Fn(&Env) -> bool) {
     }
     task.abort();
     if let Ok(outcome) = task.await {
-        assert!(matches!(outcome, RunOutcome::Done(_)), "{outcome:?}");
+        assert!(matches!(outcome, GraphEnd::Done(_)), "{outcome:?}");
     }
 }
 

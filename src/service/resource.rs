@@ -19,10 +19,10 @@ use super::parts::dns;
 use super::parts::iam;
 use super::parts::{cloud_run, BackendServicePart, Neg, Part as _, Route};
 use super::plan::{self, PlanDefaults};
-use super::runner::RunOutcome;
+use super::runner::GraphEnd;
 use super::spec::Spec;
 use super::steps::{create_graph, Ctx, StepError};
-use super::update::{self, Contexts, Outcome};
+use super::update::{self, Contexts, UpdateEnd};
 use super::{import, outcome, schema, state, validate};
 use crate::config::ProviderData;
 
@@ -235,16 +235,16 @@ impl Resource for ServiceResource {
             ..Default::default()
         };
         match outcome {
-            RunOutcome::Done(_) => {
+            GraphEnd::Done(_) => {
                 let svc = cloud_run::get(&cleanup).await.ok().flatten();
                 ApplyResult::ok(state::after_apply(&planned, svc.as_ref())).with_private(private)
             }
-            RunOutcome::RolledBack {
+            GraphEnd::RolledBack {
                 failed,
                 error,
                 undone,
             } => ApplyResult::failed(outcome::create_rolled_back(failed, &error, &undone)),
-            RunOutcome::Incomplete {
+            GraphEnd::Incomplete {
                 failed,
                 error,
                 undo_errors,
@@ -348,7 +348,7 @@ impl Resource for ServiceResource {
         let owned = prior_private.iam_owned.clone();
         cx.undo_old.note(|f| f.iam_owned = owned);
         match update::run(&cx, &prior_private.leftovers, &prior_private.iam_owned).await {
-            Outcome::Done {
+            UpdateEnd::Done {
                 cleanup_error,
                 leftovers,
             } => {
@@ -366,7 +366,7 @@ impl Resource for ServiceResource {
                         .with_private(private),
                 }
             }
-            Outcome::RolledBack { error } => {
+            UpdateEnd::RolledBack { error } => {
                 let now = refreshed(&cx.undo_old, &prior, &data).await;
                 // A role granted again after the deploy (another writer had removed it) stays: the service,
                 // back on its prior settings, still runs as the account. It is this resource's from now on.
@@ -378,7 +378,7 @@ impl Resource for ServiceResource {
                 }
                 ApplyResult::partial(now, outcome::update_rolled_back(&error)).with_private(private)
             }
-            Outcome::Incomplete {
+            UpdateEnd::Incomplete {
                 error,
                 undo_errors,
                 leftovers,

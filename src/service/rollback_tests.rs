@@ -5,7 +5,7 @@ use csmrun_emulator::{Config, Emulator};
 
 use super::parts::neg;
 use super::runner::Step;
-use super::steps::{Part, PartStep, Record};
+use super::steps::{Node, PartStep, Record};
 use super::testenv::{self, Env};
 
 #[tokio::test]
@@ -27,7 +27,7 @@ async fn a_neg_whose_insert_is_still_running_is_removed_by_rollback_and_does_not
     let record = Record::Neg { created: true };
     let op = accepted.operation.expect("the insert's operation");
     assert_ne!(op.status, "DONE", "{op:?}");
-    let step = PartStep::new(Part::Neg, c.clone(), cleanup);
+    let step = PartStep::new(Node::Neg, c.clone(), cleanup);
     step.undo(&record).await.expect("rollback of the NEG");
     // Once the insert's operation has ended, the NEG must still be gone: deleted after it, not before.
     c.clients
@@ -62,7 +62,7 @@ async fn a_cloud_run_create_accepted_but_not_followed_to_its_end_is_deleted_by_t
         .await;
     env.clear_faults();
     assert!(
-        matches!(outcome, super::runner::RunOutcome::RolledBack { .. }),
+        matches!(outcome, super::runner::GraphEnd::RolledBack { .. }),
         "{outcome:?}"
     );
     assert!(!env.has("services/target"), "{:?}", env.resources());

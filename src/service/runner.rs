@@ -30,8 +30,8 @@
 //!   leaves pre-existing things alone.
 //!
 //! # Errors
-//! - [`RunOutcome::RolledBack`]: the first error, with everything undone.
-//! - [`RunOutcome::Incomplete`]: the first error, the undo errors, and the records of what remains.
+//! - [`GraphEnd::RolledBack`]: the first error, with everything undone.
+//! - [`GraphEnd::Incomplete`]: the first error, the undo errors, and the records of what remains.
 //!
 //! Updates are a fixed sequence rather than a graph; `super::update` journals them with the same promises.
 
@@ -118,7 +118,7 @@ pub struct Entry<R> {
 
 /// How a run ended.
 #[derive(Debug)]
-pub enum RunOutcome<R, E> {
+pub enum GraphEnd<R, E> {
     /// Every step succeeded; the journal (steps that changed something) in completion order.
     Done(Vec<Entry<R>>),
     /// A step failed (or the run was cancelled) and everything was undone; `undone` names what had been
@@ -174,7 +174,7 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
     }
 
     /// Runs every step, concurrently where the graph allows; on failure or cancellation (of `cancel`) rolls back.
-    pub async fn run(&self, cancel: &CancellationToken) -> RunOutcome<R, E> {
+    pub async fn run(&self, cancel: &CancellationToken) -> GraphEnd<R, E> {
         // What the steps get: cancelled on the first failure too, so their waits wind down before the rollback,
         // while requests bound to `cancel` still complete and are journaled (see the module doc).
         let stop = cancel.child_token();
@@ -228,19 +228,19 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
         }
         let (failed, error) = match first_error {
             Some(fe) => fe,
-            None if done.len() == self.nodes.len() => return RunOutcome::Done(journal),
+            None if done.len() == self.nodes.len() => return GraphEnd::Done(journal),
             None => ("cancelled", E::cancelled()),
         };
         let created: Vec<&'static str> = journal.iter().map(|e| e.name).collect();
         let (undo_errors, remaining) = self.rollback(journal).await;
         if undo_errors.is_empty() {
-            RunOutcome::RolledBack {
+            GraphEnd::RolledBack {
                 failed,
                 error,
                 undone: created,
             }
         } else {
-            RunOutcome::Incomplete {
+            GraphEnd::Incomplete {
                 failed,
                 error,
                 undo_errors,

@@ -202,7 +202,7 @@ async fn independent_branches_run_concurrently_and_the_route_goes_last() {
     let outcome = create_graph(&log, None, false, None)
         .run(&CancellationToken::new())
         .await;
-    let RunOutcome::Done(journal) = outcome else {
+    let GraphEnd::Done(journal) = outcome else {
         panic!("expected success, got {outcome:?}")
     };
     assert_eq!(journal.len(), 10, "the read-only checks are not journaled");
@@ -255,7 +255,7 @@ async fn a_fault_at_every_step_leaves_nothing_behind_and_undoes_in_reverse_depen
             let outcome = create_graph(&log, Some(faulty), partial, None)
                 .run(&CancellationToken::new())
                 .await;
-            let RunOutcome::RolledBack { failed, error, .. } = outcome else {
+            let GraphEnd::RolledBack { failed, error, .. } = outcome else {
                 panic!("step {k} ({faulty}): expected a rollback, got {outcome:?}")
             };
             assert_eq!((failed, error), (*faulty, FakeError::Boom(faulty)));
@@ -294,7 +294,7 @@ async fn a_failed_undo_keeps_what_it_needs_and_reports_what_remains() {
     let outcome = create_graph(&log, Some(node::ROUTE), false, Some(node::BACKEND_SERVICE))
         .run(&CancellationToken::new())
         .await;
-    let RunOutcome::Incomplete {
+    let GraphEnd::Incomplete {
         failed,
         error,
         undo_errors,
@@ -345,7 +345,7 @@ async fn cancellation_stops_waits_promptly_and_still_rolls_back() {
         trigger.cancel();
     });
     let outcome = graph.run(&cancel).await;
-    let RunOutcome::RolledBack { error, .. } = outcome else {
+    let GraphEnd::RolledBack { error, .. } = outcome else {
         panic!("expected a rollback, got {outcome:?}")
     };
     assert_eq!(error, FakeError::Cancelled);
@@ -383,7 +383,7 @@ async fn a_failure_ends_the_waits_of_steps_in_flight_before_rolling_back() {
     let outcome = create_graph(&log, Some(node::DNS_RECORD), false, None)
         .run(&CancellationToken::new())
         .await;
-    assert!(matches!(outcome, RunOutcome::RolledBack { failed, .. } if failed == node::DNS_RECORD));
+    assert!(matches!(outcome, GraphEnd::RolledBack { failed, .. } if failed == node::DNS_RECORD));
     assert!(
         log.now() < 20,
         "the rollback did not wait for the IAM wait: {}",
@@ -452,7 +452,7 @@ async fn a_failing_branch_lets_the_requests_in_flight_in_other_branches_complete
     );
     let outcome = g.run(&caller).await;
     assert!(
-        matches!(outcome, RunOutcome::RolledBack { failed, .. } if failed == node::DNS_ZONE),
+        matches!(outcome, GraphEnd::RolledBack { failed, .. } if failed == node::DNS_ZONE),
         "{outcome:?}"
     );
     assert!(!caller.is_cancelled(), "the caller's token is the caller's");

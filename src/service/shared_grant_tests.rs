@@ -111,7 +111,7 @@ async fn a_destroy_killed_right_after_its_service_delete_has_already_released_th
 #[tokio::test]
 async fn a_rolled_back_create_that_inherited_a_grant_kept_for_it_by_a_leaver_releases_it() {
     use super::runner::Step;
-    use super::steps::{Part, PartStep};
+    use super::steps::{Node, PartStep};
 
     let env = testenv::start().await;
     let leaver = testenv::planned("target", |_| {});
@@ -133,12 +133,12 @@ async fn a_rolled_back_create_that_inherited_a_grant_kept_for_it_by_a_leaver_rel
     assert!(granted(&env), "kept for the joiner");
     // The joiner's create then fails later (its route, say) and rolls back its service and IAM step.
     let step = |part| PartStep::new(part, j.clone(), cleanup.clone());
-    let iam_step = step(Part::Iam);
+    let iam_step = step(Node::Iam);
     assert!(
         !iam_step.is_noop(&record),
         "an inherited grant is the rollback's to release"
     );
-    step(Part::Service)
+    step(Node::Service)
         .undo(&Record::Service { created: true })
         .await
         .expect("service undone");
@@ -186,7 +186,7 @@ async fn a_service_joining_while_another_runs_create_waits_for_its_new_grant_sha
     );
     let (outcome, owned_a) = maker.await.expect("run A");
     assert!(
-        matches!(outcome, super::runner::RunOutcome::Done(_)),
+        matches!(outcome, super::runner::GraphEnd::Done(_)),
         "{outcome:?}"
     );
     // A goes first (the grant is kept for B), then B: the grant goes with B.

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::model::ServiceModel;
 use super::plan::{plan, PlanDefaults};
-use super::runner::RunOutcome;
+use super::runner::GraphEnd;
 use super::spec::Spec;
 use super::steps::create_graph;
 use super::steps::Ctx;
@@ -117,7 +117,7 @@ impl Env {
         let c = self.ctx_of(data, m, false);
         let cleanup = self.ctx_of(data, m, false);
         match create_graph(&c, &cleanup).run(&c.cancel).await {
-            RunOutcome::Done(_) => c.facts().iam_owned,
+            GraphEnd::Done(_) => c.facts().iam_owned,
             other => panic!("create of {:?} failed: {other:?}", m.name),
         }
     }

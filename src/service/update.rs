@@ -19,9 +19,9 @@
 //!   exception ([`Change::ServiceAccountChanged`]): the grants in private state belong to the old account.
 //!
 //! # Errors
-//! - [`Outcome::RolledBack`]: the first error; everything journaled was undone.
-//! - [`Outcome::Incomplete`]: the first error, the undo errors, the parts that remain.
-//! - [`Outcome::Done`] with `cleanup_error`: the update took effect, an old part could not be deleted.
+//! - [`UpdateEnd::RolledBack`]: the first error; everything journaled was undone.
+//! - [`UpdateEnd::Incomplete`]: the first error, the undo errors, the parts that remain.
+//! - [`UpdateEnd::Done`] with `cleanup_error`: the update took effect, an old part could not be deleted.
 
 use std::sync::Arc;
 
@@ -32,7 +32,7 @@ use super::parts::{
     self, neg, BackendServicePart, CloudRun, Invokers, Made, Neg, Part as _, Route,
 };
 use super::runner::Failed;
-use super::steps::{preflight, Ctx, Part, Record, StepError};
+use super::steps::{preflight, Ctx, Node, Record, StepError};
 
 /// A change this update made that rollback must revert.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +40,7 @@ pub enum Change {
     /// Project roles added for the (new) service account.
     RolesAdded(Vec<String>),
     /// A part created under the new spec's name.
-    Created(Part),
+    Created(Node),
     /// The wildcard record deleted so that it can be recreated with the new address.
     RecordRemoved,
     /// The backend service (same name) patched to the new spec, which may point it at a new NEG.
@@ -66,7 +66,7 @@ pub struct Contexts {
 
 /// How an update ended.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum UpdateEnd {
     /// The update took effect; `leftovers` are owned parts still to delete (named in private state).
     Done {
         cleanup_error: Option<StepError>,
@@ -84,12 +84,12 @@ pub enum Outcome {
 }
 
 /// Runs the update; `leftovers` are those the prior private state named.
-pub async fn run(cx: &Contexts, leftovers: &[Leftover], prior_roles: &[String]) -> Outcome {
+pub async fn run(cx: &Contexts, leftovers: &[Leftover], prior_roles: &[String]) -> UpdateEnd {
     let mut journal = Vec::new();
     match apply(cx, &mut journal).await {
         Ok(()) => {
             let (cleanup_error, leftovers) = cleanup(cx, leftovers, prior_roles).await;
-            Outcome::Done {
+            UpdateEnd::Done {
                 cleanup_error,
                 leftovers,
             }
@@ -97,10 +97,10 @@ pub async fn run(cx: &Contexts, leftovers: &[Leftover], prior_roles: &[String]) 
         Err(error) => {
             let (undo_errors, mut remaining, roles_kept) = rollback(cx, journal).await;
             if undo_errors.is_empty() {
-                return Outcome::RolledBack { error };
+                return UpdateEnd::RolledBack { error };
             }
             remaining.extend(leftovers.iter().cloned());
-            Outcome::Incomplete {
+            UpdateEnd::Incomplete {
                 error,
                 undo_errors,
                 leftovers: remaining,
@@ -114,7 +114,7 @@ pub async fn run(cx: &Contexts, leftovers: &[Leftover], prior_roles: &[String]) 
 fn note_created(
     journal: &mut Vec<Change>,
     c: &Ctx,
-    part: Part,
+    part: Node,
     result: Result<Record, StepError>,
 ) -> Result<(), StepError> {
     let created = match &result {
@@ -137,7 +137,7 @@ fn note_created(
 /// Journals a part created by this update, also when its create failed after being sent.
 fn note_made(
     journal: &mut Vec<Change>,
-    part: Part,
+    part: Node,
     result: parts::Ensured<Made>,
 ) -> Result<(), StepError> {
     let made = match &result {
@@ -163,7 +163,7 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
             return Err(error);
         }
     }
-    note_created(journal, c, Part::DnsZone, dns::ensure_zone(c).await)?;
+    note_created(journal, c, Node::DnsZone, dns::ensure_zone(c).await)?;
     // Registered before the record is ensured and the route made, so no leaver removes them meanwhile. A service
     // staying in its domain stays registered on rollback (it still uses the domain); one that never registered
     // (made before the registry, or imported) is registered by its first update.
@@ -178,14 +178,14 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
         journal.push(Change::RecordRemoved);
         dns::readdress(c, &old.dns_address).await?;
     }
-    note_created(journal, c, Part::DnsRecord, dns::ensure_record(c).await)?;
-    note_made(journal, Part::Neg, Neg::ensure(c).await)?;
+    note_created(journal, c, Node::DnsRecord, dns::ensure_record(c).await)?;
+    note_made(journal, Node::Neg, Neg::ensure(c).await)?;
     if old.backend_service_name == new.backend_service_name {
         journal.push(Change::BackendChanged);
     }
     note_made(
         journal,
-        Part::BackendService,
+        Node::BackendService,
         BackendServicePart::ensure(c).await,
     )?;
     // A renamed route would collide with its own hostname: the old one goes first.
@@ -199,7 +199,7 @@ async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError
     }
     CloudRun::ensure(c).await.map_err(|f| f.error)?;
     Invokers::ensure(c).await.map_err(|f| f.error)?;
-    note_made(journal, Part::Route, Route::ensure(c).await)
+    note_made(journal, Node::Route, Route::ensure(c).await)
 }
 
 /// Whether the update moves the service to another zone or domain (joining the new one, leaving the old one).
@@ -222,24 +222,24 @@ async fn rollback(
     for change in journal.into_iter().rev() {
         let (result, left) = match &change {
             // Unregistering removes the record if nobody else uses it; another user's record stays.
-            Change::Created(Part::DnsRecord) if joined => (Ok(()), None),
+            Change::Created(Node::DnsRecord) if joined => (Ok(()), None),
             Change::Joined => (dns::leave(u).await.map(drop), None),
             Change::RolesAdded(roles) => (iam::release(u, roles).await.map(|_| ()), None),
             // A zone another service registered in meanwhile is not empty: its delete is refused and it stays.
-            Change::Created(Part::DnsZone) => (dns::delete_zone(u).await, None),
+            Change::Created(Node::DnsZone) => (dns::delete_zone(u).await, None),
             // Made for a new address: removed so that the old one can be put back (the service was the domain's
             // only user). Otherwise the service stays in its domain and keeps using the record it made.
-            Change::Created(Part::DnsRecord) if readdressed => (dns::delete_record(u).await, None),
-            Change::Created(Part::DnsRecord) => (Ok(()), None),
-            Change::Created(Part::Neg) => (
+            Change::Created(Node::DnsRecord) if readdressed => (dns::delete_record(u).await, None),
+            Change::Created(Node::DnsRecord) => (Ok(()), None),
+            Change::Created(Node::Neg) => (
                 Neg::undo(&cx.new, u, &Made { created: true }).await,
                 Some(Leftover::new(Kind::Neg, &s.neg_name)),
             ),
-            Change::Created(Part::BackendService) => (
+            Change::Created(Node::BackendService) => (
                 BackendServicePart::undo(&cx.new, u, &Made { created: true }).await,
                 Some(Leftover::new(Kind::BackendService, &s.backend_service_name)),
             ),
-            Change::Created(Part::Route) => (
+            Change::Created(Node::Route) => (
                 Route::delete(u, &s.route_name).await,
                 Some(Leftover::new(Kind::Route, &s.route_name)),
             ),

@@ -2,7 +2,7 @@
 
 use super::leftover::{self, Kind, Leftover};
 use super::testenv::{self, Env};
-use super::update::{run, Contexts, Outcome};
+use super::update::{run, Contexts, UpdateEnd};
 use crate::service::model::ServiceModel;
 use tfplug::Val;
 
@@ -40,7 +40,10 @@ async fn a_failed_update_removes_the_renamed_neg_it_built_and_swaps_the_old_one_
     let (env, old, new) = created_then_neg_renamed().await;
     env.fail("run", "services.patch", 400, None);
     let outcome = run(&contexts(&env, &old, &new), &[], &[]).await;
-    assert!(matches!(outcome, Outcome::RolledBack { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, UpdateEnd::RolledBack { .. }),
+        "{outcome:?}"
+    );
     assert!(
         !env.has("networkEndpointGroups/target-neg-v2"),
         "{:?}",
@@ -57,7 +60,7 @@ async fn a_failed_undo_names_the_new_part_that_remains_and_a_later_cleanup_remov
     env.fail("run", "services.patch", 400, None);
     env.fail("compute", "regionNetworkEndpointGroups.delete", 400, None);
     let outcome = run(&contexts(&env, &old, &new), &[], &[]).await;
-    let Outcome::Incomplete { leftovers, .. } = outcome else {
+    let UpdateEnd::Incomplete { leftovers, .. } = outcome else {
         panic!("expected an incomplete rollback, got {outcome:?}");
     };
     assert_eq!(leftovers, vec![Leftover::new(Kind::Neg, "target-neg-v2")]);
@@ -80,7 +83,7 @@ async fn an_old_part_that_cannot_be_deleted_after_the_swap_is_named_as_a_leftove
         Some(1),
     );
     let outcome = run(&contexts(&env, &old, &new), &[], &[]).await;
-    let Outcome::Done {
+    let UpdateEnd::Done {
         cleanup_error,
         leftovers,
     } = outcome
@@ -93,7 +96,7 @@ async fn an_old_part_that_cannot_be_deleted_after_the_swap_is_named_as_a_leftove
     // The next update removes it.
     let outcome = run(&contexts(&env, &new, &new), &leftovers, &[]).await;
     assert!(
-        matches!(&outcome, Outcome::Done { cleanup_error: None, leftovers } if leftovers.is_empty()),
+        matches!(&outcome, UpdateEnd::Done { cleanup_error: None, leftovers } if leftovers.is_empty()),
         "{outcome:?}"
     );
     assert!(!env.has("networkEndpointGroups/target-neg"));
@@ -109,7 +112,10 @@ async fn a_failed_route_rename_puts_the_old_route_back() {
     });
     env.fail("networkservices", "httpRoutes.create", 400, Some(1));
     let outcome = run(&contexts(&env, &old, &new), &[], &[]).await;
-    assert!(matches!(outcome, Outcome::RolledBack { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, UpdateEnd::RolledBack { .. }),
+        "{outcome:?}"
+    );
     assert!(env.has("httpRoutes/target-route"), "{:?}", env.resources());
     assert!(!env.has("httpRoutes/target-route-v2"));
 }
@@ -145,7 +151,10 @@ async fn a_failed_update_to_another_account_deploys_the_old_account_again_and_re
     let cx = contexts(&env, &old, &new);
     cx.undo_old.note(|f| f.iam_owned = owned.clone());
     let outcome = run(&cx, &[], &owned).await;
-    assert!(matches!(outcome, Outcome::RolledBack { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, UpdateEnd::RolledBack { .. }),
+        "{outcome:?}"
+    );
     let svc = env.resource("services/target").expect("service exists");
     assert_eq!(svc["template"]["serviceAccount"], testenv::ACCOUNT);
     assert_eq!(

@@ -12,9 +12,7 @@ use crate::service::explain::Explanation;
 use crate::service::runner::Failed;
 use crate::service::spec::Spec;
 use crate::service::steps::insert::{self, Insert};
-use crate::service::steps::{
-    found, gone, is_marked, not_ours, project, Ctx, Part as Node, StepError,
-};
+use crate::service::steps::{found, gone, is_marked, not_ours, project, Ctx, Node, StepError};
 
 /// The backend service part.
 pub struct BackendServicePart;

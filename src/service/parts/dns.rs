@@ -68,7 +68,7 @@ use crate::service::names;
 use crate::service::runner::CancelledError;
 use crate::service::runner::Failed;
 use crate::service::spec::Spec;
-use crate::service::steps::{found, gone, project, Ctx, Part, Record, StepError};
+use crate::service::steps::{found, gone, project, Ctx, Node, Record, StepError};
 
 /// The head of the registry that lists the services using the domain: `_csmrun-users.<domain>.` (see the module
 /// documentation for the shards and the protocol).
@@ -726,7 +726,7 @@ pub async fn leave(c: &Ctx) -> Result<bool, StepError> {
 /// The record step of a create: registers the service, then ensures the wildcard record.
 pub async fn ensure_users_and_record(c: &Ctx) -> Result<Record, StepError> {
     // Cut short, the registration may have landed: rollback unregisters (see `created_record`).
-    c.note(|f| f.creating.push(Part::DnsRecord));
+    c.note(|f| f.creating.push(Node::DnsRecord));
     join(c).await?;
     match ensure_record(c).await {
         Ok(Record::DnsRecord { created, .. }) => Ok(Record::DnsRecord {
@@ -737,8 +737,8 @@ pub async fn ensure_users_and_record(c: &Ctx) -> Result<Record, StepError> {
         Err(e) => {
             // A refused record create takes its note back (`sent`), but the registration stands and is undone.
             c.note(|f| {
-                if !f.creating.contains(&Part::DnsRecord) {
-                    f.creating.push(Part::DnsRecord);
+                if !f.creating.contains(&Node::DnsRecord) {
+                    f.creating.push(Node::DnsRecord);
                 }
             });
             Err(e)
@@ -776,7 +776,7 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
         Some(z) => z,
         None => match crate::service::steps::sent(
             c,
-            Part::DnsZone,
+            Node::DnsZone,
             dns.create_managed_zone(&s.project, &zone(s)),
         )
         .await
@@ -861,7 +861,7 @@ pub async fn ensure_record(c: &Ctx) -> Result<Record, StepError> {
         Some(r) => r,
         None => match crate::service::steps::sent(
             c,
-            Part::DnsRecord,
+            Node::DnsRecord,
             dns.create_rrset(&s.project, &s.dns_zone_name, &want),
         )
         .await
@@ -1031,7 +1031,7 @@ impl super::Part for DnsZone {
             partial: c
                 .facts()
                 .creating
-                .contains(&Part::DnsZone)
+                .contains(&Node::DnsZone)
                 .then_some(Made { created: true }),
         })
     }

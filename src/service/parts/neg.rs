@@ -18,7 +18,7 @@ use crate::service::parts::iam;
 use crate::service::runner::Failed;
 use crate::service::spec::Spec;
 use crate::service::steps::insert::{self, Insert};
-use crate::service::steps::{found, gone, is_marked, not_ours, Ctx, Part as Node, StepError};
+use crate::service::steps::{found, gone, is_marked, not_ours, Ctx, Node, StepError};
 
 /// The serverless NEG part.
 pub struct Neg;

@@ -11,12 +11,12 @@ use gcp::lro::ComputeOperation;
 use gcp::transport::Request;
 use reqwest::Method;
 
-use super::{Ctx, Part, StepError};
+use super::{Ctx, Node, StepError};
 
 /// An insert as sent: the request (with its `requestId`) and what errors call it.
 #[derive(Debug, Clone)]
 pub struct Insert {
-    pub part: Part,
+    pub part: Node,
     request: Request,
     call: &'static str,
     resource: String,
@@ -24,7 +24,7 @@ pub struct Insert {
 
 impl Insert {
     pub(crate) fn new(
-        part: Part,
+        part: Node,
         path: String,
         call: &'static str,
         resource: String,
@@ -94,7 +94,7 @@ pub fn is_refusal(e: &gcp::Error) -> bool {
 /// one), sends it again on `cleanup` (same `requestId`: Compute returns the first operation) and waits until it is
 /// done, so the delete that follows finds the part if it was made. A failed insert operation or a refusal means
 /// nothing to wait for.
-pub async fn settle(sent: &Ctx, cleanup: &Ctx, part: Part) -> Result<(), StepError> {
+pub async fn settle(sent: &Ctx, cleanup: &Ctx, part: Node) -> Result<(), StepError> {
     let Some(insert) = sent
         .facts()
         .inserts

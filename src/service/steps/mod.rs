@@ -135,7 +135,7 @@ pub struct Facts {
     /// that added them (so the last user removes them). Written to the service as an annotation.
     pub iam_owned: Vec<String>,
     /// Parts whose create call was sent: if it is then cancelled, the part may exist and rollback must try.
-    pub creating: Vec<Part>,
+    pub creating: Vec<Node>,
     /// Compute inserts sent by this run, so rollback can settle one whose answer was lost.
     pub inserts: Vec<insert::Insert>,
     /// The roles the IAM step's record says this run added (rollback releases them).
@@ -303,7 +303,7 @@ pub struct Edges {
 
 /// Which part a [`PartStep`] handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
+pub enum Node {
     Iam,
     DnsZone,
     DnsRecord,
@@ -320,7 +320,7 @@ pub enum Part {
 
 /// One part of the create graph.
 pub struct PartStep {
-    pub part: Part,
+    pub part: Node,
     pub ctx: Arc<Ctx>,
     /// Used by undo: not cancelled by Ctrl-C, so rollback still runs.
     pub cleanup: Arc<Ctx>,
@@ -395,7 +395,7 @@ impl Step for PartStep {
 
 impl PartStep {
     /// The step of `part` in a graph of its own (no results handed in).
-    pub fn new(part: Part, ctx: Arc<Ctx>, cleanup: Arc<Ctx>) -> Self {
+    pub fn new(part: Node, ctx: Arc<Ctx>, cleanup: Arc<Ctx>) -> Self {
         PartStep {
             part,
             ctx,
@@ -420,36 +420,36 @@ impl PartStep {
             })
         };
         match part {
-            Part::Iam => {
+            Node::Iam => {
                 let grants = self.edges.neg.get().unwrap_or_default().grants;
                 iam::ensure(c, &grants).await
             }
-            Part::DnsZone => clean(dns::ensure_zone(c).await),
-            Part::DnsRecord => clean(dns::ensure_users_and_record(c).await),
-            Part::Neg => {
+            Node::DnsZone => clean(dns::ensure_zone(c).await),
+            Node::DnsRecord => clean(dns::ensure_users_and_record(c).await),
+            Node::Neg => {
                 let accepted = neg::accept(c).await.map(|(made, accepted)| {
                     self.edges.neg.put(accepted);
                     made
                 });
                 made(accepted, |created| Record::Neg { created })
             }
-            Part::NegOperation => {
+            Node::NegOperation => {
                 let operation = self.edges.neg.get().and_then(|a| a.operation);
                 clean(neg::wait(c, operation).await.map(|_| Record::Preflight))
             }
-            Part::BackendService => made(BackendServicePart::ensure(c).await, |created| {
+            Node::BackendService => made(BackendServicePart::ensure(c).await, |created| {
                 Record::BackendService { created }
             }),
-            Part::Checks => clean(preflight::checks(c).await.map(|_| Record::Preflight)),
-            Part::MeshSettle => clean(preflight::settle(c).await.map(|_| Record::Preflight)),
-            Part::Service => made(CloudRun::ensure(c).await, |created| Record::Service {
+            Node::Checks => clean(preflight::checks(c).await.map(|_| Record::Preflight)),
+            Node::MeshSettle => clean(preflight::settle(c).await.map(|_| Record::Preflight)),
+            Node::Service => made(CloudRun::ensure(c).await, |created| Record::Service {
                 created,
             }),
-            Part::Invokers => Invokers::ensure(c)
+            Node::Invokers => Invokers::ensure(c)
                 .await
                 .map(|()| Record::Invokers)
                 .map_err(|f| Failed::clean(f.error)),
-            Part::Route => made(Route::ensure(c).await, |created| Record::Route { created }),
+            Node::Route => made(Route::ensure(c).await, |created| Record::Route { created }),
         }
     }
 }
@@ -457,7 +457,7 @@ impl PartStep {
 /// The create graph of PRODUCT §4 over the parts; `cleanup` is the context undo uses.
 pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError> {
     let edges = Arc::new(Edges::default());
-    let step = |part: Part| -> DynStep<Record, StepError> {
+    let step = |part: Node| -> DynStep<Record, StepError> {
         Arc::new(PartStep {
             part,
             ctx: Arc::clone(c),
@@ -466,27 +466,27 @@ pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError
         })
     };
     CreateSteps {
-        checks: step(Part::Checks),
-        iam: step(Part::Iam),
-        dns_zone: step(Part::DnsZone),
-        dns_record: step(Part::DnsRecord),
-        neg: step(Part::Neg),
-        neg_operation: step(Part::NegOperation),
-        backend_service: step(Part::BackendService),
-        mesh_settle: step(Part::MeshSettle),
-        service: step(Part::Service),
-        invokers: step(Part::Invokers),
-        route: step(Part::Route),
+        checks: step(Node::Checks),
+        iam: step(Node::Iam),
+        dns_zone: step(Node::DnsZone),
+        dns_record: step(Node::DnsRecord),
+        neg: step(Node::Neg),
+        neg_operation: step(Node::NegOperation),
+        backend_service: step(Node::BackendService),
+        mesh_settle: step(Node::MeshSettle),
+        service: step(Node::Service),
+        invokers: step(Node::Invokers),
+        route: step(Node::Route),
     }
     .into_graph()
 }
 
 /// The record of a part created by this run, for parts whose create can be cut short.
-fn created_record(part: Part) -> Option<Record> {
+fn created_record(part: Node) -> Option<Record> {
     match part {
-        Part::DnsZone => Some(Record::DnsZone { created: true }),
+        Node::DnsZone => Some(Record::DnsZone { created: true }),
         // The record step registers first: what it may have done is undone by unregistering.
-        Part::DnsRecord => Some(Record::DnsRecord {
+        Node::DnsRecord => Some(Record::DnsRecord {
             created: true,
             registered: true,
         }),
@@ -506,7 +506,7 @@ fn made(r: parts::Ensured<Made>, record: impl Fn(bool) -> Record) -> Ensured {
 /// [`created_record`]); a refusal, which made nothing, takes the note back.
 pub async fn sent<T>(
     c: &Ctx,
-    part: Part,
+    part: Node,
     create: impl std::future::Future<Output = Result<T, gcp::Error>>,
 ) -> Result<T, gcp::Error> {
     c.note(|f| f.creating.push(part));
