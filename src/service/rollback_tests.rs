@@ -67,3 +67,28 @@ async fn a_cloud_run_create_accepted_but_not_followed_to_its_end_is_deleted_by_t
     );
     assert!(!env.has("services/target"), "{:?}", env.resources());
 }
+
+#[tokio::test]
+async fn a_neg_insert_that_runs_into_another_services_neg_is_not_journaled_as_created() {
+    let env = testenv::start().await;
+    // Another service made a NEG of the name this create wants, between this create's read and its insert.
+    let other = testenv::planned("other", |m| {
+        m.neg_name = super::val::Val::Known("target-neg".into())
+    });
+    neg::accept(&env.ctx(&other, false))
+        .await
+        .expect("the other service's NEG");
+    let m = testenv::planned("target", |_| {});
+    env.fail("compute", "regionNetworkEndpointGroups.get", 404, Some(1));
+    let failed = match neg::accept(&env.ctx(&m, false)).await {
+        Ok(_) => panic!("another service's NEG was adopted"),
+        Err(f) => f,
+    };
+    assert!(
+        failed.error.summary().contains("not managed by csmrun"),
+        "{}",
+        failed.error.summary()
+    );
+    assert_eq!(failed.partial, None, "rollback must not delete it");
+    assert!(env.has("networkEndpointGroups/target-neg"));
+}
