@@ -439,13 +439,18 @@ pub async fn missing_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
         .get_iam_policy(&c.spec.project)
         .await
         .map_err(|e| StepError::api("read the project's IAM policy", &e))?;
+    Ok(missing_in(&policy, c))
+}
+
+/// The service's project roles that `policy` does not grant its account.
+fn missing_in(policy: &gcp::Policy, c: &Ctx) -> Vec<String> {
     let member = c.spec.sa_member();
-    Ok(c.spec
+    c.spec
         .project_roles()
         .into_iter()
         .filter(|r| !policy.has_member(r, &member))
         .map(str::to_string)
-        .collect())
+        .collect()
 }
 
 /// [`missing_roles`] for a refresh: from the project policy snapshot that the refreshes of one plan share.
@@ -456,13 +461,7 @@ pub async fn missing_roles_on_refresh(c: &Ctx) -> Result<Vec<String>, StepError>
         .policy_snapshot(&c.clients.resource_manager(), &c.spec.project)
         .await
         .map_err(|e| StepError::api("read the project's IAM policy", &e))?;
-    let member = c.spec.sa_member();
-    Ok(c.spec
-        .project_roles()
-        .into_iter()
-        .filter(|r| !policy.has_member(r, &member))
-        .map(str::to_string)
-        .collect())
+    Ok(missing_in(&policy, c))
 }
 
 /// Roles that another csmrun create in this region is granting to this account right now: its NEG names them
