@@ -80,17 +80,21 @@ fn pairs(v: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The strings of a JSON array (none when it is absent or not an array).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 fn modifier(v: &Value) -> HeaderModifier {
     HeaderModifier {
         set: pairs(&v["set"]),
         add: pairs(&v["add"]),
-        remove: v["remove"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        remove: strings(&v["remove"]),
     }
 }
 
@@ -124,13 +128,7 @@ impl Action {
         });
         let r = &action["retryPolicy"];
         let retry = r.is_object().then(|| Retry {
-            conditions: r["retryConditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            conditions: strings(&r["retryConditions"]),
             // "If not specified, default to 1."
             num_retries: number(&r["numRetries"])
                 .map(|n| n.clamp(0.0, f64::from(MAX_RETRIES)) as u32)
