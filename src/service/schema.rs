@@ -168,7 +168,7 @@ pub fn schema() -> Schema {
             defaults::DNS_ADDRESS
         )))
         .attribute(oc("deletion_policy", Type::String).description(
-            "`DELETE` (default), `PREVENT` (destroy fails) or `ABANDON` (destroy forgets, leaves everything).",
+            "`DELETE` (default), `PREVENT` (a destroy or replacement fails: at plan time on Terraform >= 1.3, else at apply) or `ABANDON` (destroy forgets, leaves everything).",
         ))
         .attribute(oc("neg_name", Type::String).description("Name of the serverless NEG; default `<name>-neg`."))
         .attribute(oc("backend_service_name", Type::String).description("Default `<name>-backend`."))
