@@ -1,8 +1,10 @@
-//! Repository tasks run as `cargo xtask <task>`: registry docs, release-config check, the demo's mesh map.
+//! Repository tasks run as `cargo xtask <task>`: registry docs, release-config check, the demo's mesh map, the
+//! unused-dependency check.
 
 mod docs;
 mod goreleaser;
 mod mesh_map;
+mod unused_deps;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -49,6 +51,8 @@ enum Task {
         #[arg(value_name = "FILE", default_value = "-")]
         show_json: PathBuf,
     },
+    /// Fail when a workspace crate declares a dependency none of its source files names.
+    UnusedDeps,
 }
 
 fn main() -> ExitCode {
@@ -112,6 +116,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             print!("{}", mesh_map::render(&text)?);
         }
+        Task::UnusedDeps => unused_deps::run(&root)?,
     }
     Ok(())
 }
