@@ -38,6 +38,9 @@
 //!   operation failure (`call.injected_operation_error`); it returns the operation rendered. For a `wait`
 //!   method return `Reply::Wait { operation, timeout }` and the core blocks until done or timeout.
 //! - Register the module's `register` in `registry()` below (done for every module already).
+//! - References across APIs (an HTTPRoute naming a backend service) are answered through [`referrers`]: the
+//!   module whose resources hold a reference contributes a lookup to [`REFERENCES`], and the module whose
+//!   delete must refuse a resource in use asks [`referrers`], so neither imports the other.
 pub mod compute;
 pub mod dns;
 pub mod network_services;
@@ -127,6 +130,24 @@ impl Registry {
     pub fn method_ids(&self) -> impl Iterator<Item = &&'static str> {
         self.handlers.keys()
     }
+}
+
+/// A lookup of the resources (full names) whose documents refer to the document of `key` in one collection.
+pub type Referrers = fn(&World, &str) -> Vec<String>;
+
+/// The reference index: for a collection, each lookup of who refers to one of its documents.
+const REFERENCES: &[(&str, Referrers)] = &[(
+    compute::BACKEND_SERVICES,
+    network_services::routes_using_backend_service,
+)];
+
+/// Every resource (full name) that refers to the document `key` of `collection`, in any API.
+pub fn referrers(world: &World, collection: &str, key: &str) -> Vec<String> {
+    REFERENCES
+        .iter()
+        .filter(|(c, _)| *c == collection)
+        .flat_map(|(_, lookup)| lookup(world, key))
+        .collect()
 }
 
 /// Every module's handlers.

@@ -229,9 +229,7 @@ pub fn delete(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    if let Some(route) =
-        crate::services::network_services::routes_using_backend_service(world, &key).first()
-    {
+    if let Some(route) = crate::services::referrers(world, BACKEND_SERVICES, &key).first() {
         return Err(errors::in_use("backend_service", &key, route));
     }
     let target = target(&project, &name, &id, "delete");
@@ -239,9 +237,7 @@ pub fn delete(world: &mut World, call: &Call) -> Result<Reply, ApiError> {
         if injected.is_some() {
             return Outcome::ok(Value::Null);
         }
-        if let Some(route) =
-            crate::services::network_services::routes_using_backend_service(w, &key).first()
-        {
+        if let Some(route) = crate::services::referrers(w, BACKEND_SERVICES, &key).first() {
             return Outcome::err(compute_op_error(
                 9,
                 "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE",
