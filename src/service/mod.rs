@@ -45,6 +45,7 @@ pub mod subset;
 pub mod update;
 pub mod val;
 pub mod validate;
+pub mod waits;
 
 #[cfg(test)]
 #[path = "dns_registry_tests.rs"]
