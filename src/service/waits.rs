@@ -247,6 +247,44 @@ mod tests {
         assert_eq!(rounded(Duration::from_millis(300)), "300 ms");
     }
 
+    /// The backticked texts of the first column of the troubleshooting guide's table of waits.
+    fn guide_cells() -> Vec<String> {
+        const GUIDE: &str = include_str!("../../templates/guides/troubleshooting.md");
+        let section = GUIDE
+            .split("\n## Why an apply waited\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("the guide has a \"Why an apply waited\" section");
+        section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .filter_map(|l| l.split('`').nth(1))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_troubleshooting_guide_has_a_row_for_each_wait_and_no_other() {
+        let mesh = Wait::Mesh {
+            mesh: "MESH".into(),
+            age: Duration::from_secs(20),
+            waited: Duration::from_secs(40),
+            setting: Duration::from_secs(60),
+        };
+        let mut grant = grant(NewGrant::Added, 90);
+        if let Wait::Grant {
+            service_account, ..
+        } = &mut grant
+        {
+            *service_account = "ACCOUNT".into();
+        }
+        let given: Vec<String> = [(grant, "90 s"), (mesh, "40 s")]
+            .iter()
+            .map(|(w, time)| w.summary().replacen(time, "TIME", 1))
+            .collect();
+        assert_eq!(guide_cells(), given);
+    }
+
     #[test]
     fn every_wait_is_one_warning_and_no_wait_none() {
         assert!(warnings(&[]).is_empty());
