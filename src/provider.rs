@@ -45,8 +45,8 @@ pub fn provider_schema() -> Schema {
             .attribute(endpoint("network_services", "https://networkservices.googleapis.com/v1/"))
             .attribute(endpoint("dns", "https://dns.googleapis.com/dns/v1/"))
             .attribute(endpoint("resource_manager", "https://cloudresourcemanager.googleapis.com/v1/"))
-            .attribute(opt("iam_propagation_wait", "Wait after a new `roles/trafficdirector.client` grant before deploying; default `90s`."))
-            .attribute(opt("mesh_settle_time", "Minimum age of the mesh before a service joins it; default `60s`."))
+            .attribute(opt("iam_propagation_wait", "Wait after a new `roles/trafficdirector.client` grant before deploying; default `90s`. An apply that waited says so in a warning."))
+            .attribute(opt("mesh_settle_time", "Minimum age of the mesh before a service joins it; default `60s`. An apply that waited says so in a warning."))
             .attribute(opt("request_timeout", "Deadline of each API request; default `60s`."))
             .attribute(
                 Attribute::optional("default_labels", Type::Map(Box::new(Type::String)))

@@ -3,8 +3,8 @@
 //! Flow: `resource` (tfplug hooks) → `validate` (plan-time, no network) → `plan` (defaults, derived ids) →
 //! `spec` (the resolved desired parts) → `parts` (one Google object each), run by `runner` + `steps` (create
 //! graph, journal, rollback), `update` (the journaled update sequence) or the delete sequence in `resource`,
-//! failures worded by `outcome` → `state` (refresh with drift markers) / `import` (discovery). `leftover`: owned
-//! parts named only in private state.
+//! failures worded by `outcome`, the waits made before deploying by `waits` (warnings) → `state` (refresh with drift
+//! markers) / `import` (discovery). `leftover`: owned parts named only in private state.
 //!
 //! Choices where PRODUCT.md is silent:
 //! - `hostname` must lie under `domain`: the wildcard record this resource manages is what makes it resolvable.
@@ -45,6 +45,7 @@ pub mod subset;
 pub mod update;
 pub mod val;
 pub mod validate;
+pub mod waits;
 
 #[cfg(test)]
 #[path = "dns_registry_tests.rs"]

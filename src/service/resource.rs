@@ -23,7 +23,7 @@ use super::runner::GraphEnd;
 use super::spec::Spec;
 use super::steps::{create_graph, Ctx, StepError};
 use super::update::{self, Contexts, UpdateEnd};
-use super::{import, outcome, schema, state, validate};
+use super::{import, outcome, schema, state, validate, waits};
 use crate::config::ProviderData;
 
 /// `csmrun_service`.
@@ -230,11 +230,14 @@ impl Resource for ServiceResource {
         );
         let graph = create_graph(&c, &cleanup);
         let outcome = graph.run(&cancel).await;
+        let facts = c.facts();
         let private = Private {
-            iam_owned: c.facts().iam_owned,
+            iam_owned: facts.iam_owned,
             ..Default::default()
         };
-        match outcome {
+        // Told however the create ended: the user sat through them either way.
+        let waited = waits::warnings(&facts.waits);
+        let result = match outcome {
             GraphEnd::Done(_) => {
                 let svc = cloud_run::get(&cleanup).await.ok().flatten();
                 ApplyResult::ok(state::after_apply(&planned, svc.as_ref())).with_private(private)
@@ -259,7 +262,8 @@ impl Resource for ServiceResource {
                 ApplyResult::partial(state::after_apply(&planned, None), diags)
                     .with_private(private)
             }
-        }
+        };
+        result.with_diagnostics(waited)
     }
 
     async fn read(
@@ -347,7 +351,9 @@ impl Resource for ServiceResource {
         // A rollback that deploys the old spec again writes the old account's grants into its annotation.
         let owned = prior_private.iam_owned.clone();
         cx.undo_old.note(|f| f.iam_owned = owned);
-        match update::run(&cx, &prior_private.leftovers, &prior_private.iam_owned).await {
+        let end = update::run(&cx, &prior_private.leftovers, &prior_private.iam_owned).await;
+        let waited = waits::warnings(&cx.new.facts().waits);
+        let result = match end {
             UpdateEnd::Done {
                 cleanup_error,
                 leftovers,
@@ -400,7 +406,8 @@ impl Resource for ServiceResource {
                     unfinished: prior_private.unfinished,
                 })
             }
-        }
+        };
+        result.with_diagnostics(waited)
     }
 
     async fn delete(

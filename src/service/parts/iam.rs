@@ -52,6 +52,7 @@ use crate::service::runner::Failed;
 use crate::service::spec::Spec;
 use crate::service::spec::TRAFFIC_DIRECTOR_CLIENT;
 use crate::service::steps::{Ctx, Record, StepError};
+use crate::service::waits::{NewGrant, Wait};
 
 /// Add or remove one member from one role's unconditional binding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -414,6 +415,26 @@ pub async fn ensure(c: &Ctx, neg: &Grants) -> Result<Record, Failed<Record, Step
             return Err(Failed {
                 error,
                 partial: Some(Record::Iam { added }),
+            });
+        }
+        if !rest.is_zero() {
+            let new = if resumed_td {
+                NewGrant::Resumed
+            } else if new_td {
+                NewGrant::Added
+            } else {
+                NewGrant::Sibling {
+                    ago: wait.saturating_sub(rest),
+                }
+            };
+            c.note(|f| {
+                f.waits.push(Wait::Grant {
+                    project: c.spec.project.clone(),
+                    service_account: c.spec.service_account.clone(),
+                    new,
+                    waited: rest,
+                    setting: wait,
+                })
             });
         }
     }

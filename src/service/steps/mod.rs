@@ -142,6 +142,8 @@ pub struct Facts {
     pub iam_added: Vec<String>,
     /// Roles found missing after the deploy and granted again by this run ([`iam::recheck`]).
     pub iam_regranted: Vec<String>,
+    /// The waits this run made before deploying, told to the user as warnings.
+    pub waits: Vec<super::waits::Wait>,
 }
 
 impl Facts {

@@ -14,6 +14,7 @@ use crate::service::explain::Explanation;
 use crate::service::parts::dns;
 use crate::service::parts::{BackendServicePart, CloudRun, Neg, Part as _, Route};
 use crate::service::spec::Spec;
+use crate::service::waits::Wait;
 
 /// The checks, then the settle wait (the update path, where nothing overlaps).
 pub async fn run(c: &Ctx) -> Result<(), StepError> {
@@ -46,6 +47,14 @@ pub async fn settle(c: &Ctx) -> Result<(), StepError> {
         let rest = c.data.mesh_settle_time - age;
         tracing::info!(mesh = c.spec.mesh, wait = ?rest, "mesh created recently; waiting for it to settle");
         c.sleep(rest).await?;
+        c.note(|f| {
+            f.waits.push(Wait::Mesh {
+                mesh: c.spec.mesh.clone(),
+                age,
+                waited: rest,
+                setting: c.data.mesh_settle_time,
+            })
+        });
     }
     Ok(())
 }
