@@ -4,7 +4,8 @@
 //!
 //! What makes a part this service's, for each (the predicates are beside their parts):
 //! - the Cloud Run service: the `uid` recorded at create or import ([`cloud_run::is_this_services`]; csmrun's
-//!   label or marker for a state that recorded none);
+//!   label or marker for a state that recorded none; the marker and the state's NEG serving it for a service csmrun
+//!   recreated after the uid was recorded);
 //! - the NEG: it serves the service ([`neg::is_this_services`]); a NEG that this service's backend service,
 //!   carrying the service's marker, uses is known to be without a read (csmrun put it there after that check);
 //! - the backend service: the service's marker, or one of its backends is the service's NEG;
@@ -59,24 +60,26 @@ pub async fn check(
     let backends: Vec<&str> = std::iter::once(s.backend_service_name.as_str())
         .chain(named(Kind::BackendService).map(|l| l.name.as_str()))
         .collect();
-    if let Some(svc) = &service {
-        if !cloud_run::is_this_services(svc, s, uid) {
-            return Err(cloud_run::not_this_services(s, uid));
-        }
-    }
     let vouched = backend
         .as_ref()
         .is_some_and(|b| backend_service::vouches_for_neg(b, s));
-    let neg_present = if vouched {
-        true
+    let neg = if vouched {
+        None
     } else {
-        match neg::get(c, &s.neg_name).await? {
-            Some(n) if !neg::is_this_services(&n, s) => {
-                return Err(neg::not_this_services(&n, "neg_name", s))
-            }
-            found => found.is_some(),
-        }
+        neg::get(c, &s.neg_name).await?
     };
+    let neg_serves = vouched || neg.as_ref().is_some_and(|n| neg::is_this_services(n, s));
+    if let Some(svc) = &service {
+        if !cloud_run::is_this_services(svc, s, uid, neg_serves) {
+            return Err(cloud_run::not_this_services(s, uid));
+        }
+    }
+    if let Some(n) = &neg {
+        if !neg::is_this_services(n, s) {
+            return Err(neg::not_this_services(n, "neg_name", s));
+        }
+    }
+    let neg_present = vouched || neg.is_some();
     if let Some(b) = &backend {
         if !backend_service::is_this_services(b, s, &negs) {
             return Err(backend_service::not_this_services(

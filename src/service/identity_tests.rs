@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::identity;
 use super::model::ServiceModel;
+use super::parts::{cloud_run, CloudRun, Part as _};
 use super::resource::{delete_parts, DeleteFailed, Private};
 use super::testenv::{self, Env, PROJECT};
 use tfplug::Val;
@@ -235,4 +236,25 @@ async fn a_destroy_skips_a_part_already_gone_and_takes_a_part_without_markers_by
         "{:?}",
         env.resources()
     );
+}
+
+#[tokio::test]
+async fn a_service_csmrun_recreated_after_its_uid_was_recorded_is_still_this_services() {
+    let env = testenv::start().await;
+    let a = testenv::planned("a", |_| {});
+    env.create(&a).await;
+    let recorded = uid(&env, "a");
+    // An update's recreate whose new uid the state never saw (the provider was killed during the deploy).
+    let c = env.ctx(&a, true);
+    cloud_run::delete(&c).await.expect("service deleted");
+    CloudRun::ensure(&c).await.expect("service made again");
+    assert_ne!(uid(&env, "a"), recorded);
+    let private = Private {
+        service_uid: recorded,
+        ..Default::default()
+    };
+    delete_parts(&env.ctx(&a, true), &private)
+        .await
+        .expect("the marked service that a's NEG serves is a's");
+    assert!(!env.has("services/a"), "{:?}", env.resources());
 }

@@ -208,12 +208,18 @@ fn carries_markers(svc: &Service, s: &Spec) -> bool {
 }
 
 /// Whether `svc`, the service the state names, is this service's: the one csmrun created or imported, by the `uid`
-/// recorded then (run.v2: a UUID4, "guaranteed to remain unchanged until the resource is deleted"). The marker names the service by its name, so it
-/// cannot tell a state pointed at another csmrun service; it is the test only for a state that recorded no uid
-/// (written by an earlier version, or by a create that did not finish).
-pub fn is_this_services(svc: &Service, s: &Spec, uid: Option<&str>) -> bool {
+/// recorded then (run.v2: a UUID4, "guaranteed to remain unchanged until the resource is deleted"). The marker
+/// names the service by its name, so it cannot tell a state pointed at another csmrun service: alone it is the test
+/// only for a state that recorded no uid (written by an earlier version, or by a create that did not finish).
+///
+/// Another uid is still this service when csmrun recreated it after the uid was recorded (a recreate the state did
+/// not see: the provider killed during an update's deploy, or a failed update whose refresh failed too): it carries
+/// the service's marker, and `neg_serves`, the NEG the state names serves it. A state pointed at another csmrun
+/// service fails that second test, as the NEG csmrun made for this service serves this one.
+pub fn is_this_services(svc: &Service, s: &Spec, uid: Option<&str>, neg_serves: bool) -> bool {
     match uid {
-        Some(uid) => svc.uid.as_deref() == Some(uid),
+        Some(uid) if svc.uid.as_deref() == Some(uid) => true,
+        Some(_) => is_marked(svc.description.as_deref(), s) && neg_serves,
         None => carries_markers(svc, s),
     }
 }

@@ -836,7 +836,6 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
     Ok(Record::DnsZone { created: false })
 }
 
-/// Refuses a zone of the spec's name that serves another domain.
 /// Whether `zone`, the zone the state names, can be this service's: it serves the service's domain (whether the
 /// service still uses it is the users registry's to say).
 pub fn zone_is_this_services(zone: &ManagedZone, s: &Spec) -> bool {
@@ -865,6 +864,7 @@ pub async fn get_zone(c: &Ctx) -> Result<Option<ManagedZone>, StepError> {
     found(r, &format!("DNS zone {}", s.dns_zone_name))
 }
 
+/// Refuses a zone of the spec's name that serves another domain.
 pub fn check_zone_domain(zone: &gcp::dns::ManagedZone, s: &Spec) -> Result<(), StepError> {
     let want = format!("{}.", s.domain);
     if zone.dns_name != want {
