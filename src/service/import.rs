@@ -89,15 +89,28 @@ fn last(s: &str) -> &str {
     s.trim_end_matches('/').rsplit('/').next().unwrap_or(s)
 }
 
-/// Discovers every part of the service `name`; returns the state to hand to read, the project roles the
-/// service's annotation says csmrun granted for its account (so the last user still releases them), and a
-/// warning when the route was one of several equally likely.
+/// What import found.
+#[derive(Debug)]
+pub struct Discovered {
+    /// The state to hand to read.
+    pub model: ServiceModel,
+    /// The project roles the service's annotation says csmrun granted for its account (so the last user still
+    /// releases them).
+    pub iam_owned: Vec<String>,
+    /// A warning when the route was one of several equally likely.
+    pub warning: Option<Diagnostic>,
+    /// The Cloud Run service's `uid`: later destroys and updates check that the service of the name is still this
+    /// one (`identity`).
+    pub service_uid: Option<String>,
+}
+
+/// Discovers every part of the service `name`.
 pub async fn discover(
     clients: &gcp::Clients,
     project: &str,
     region: &str,
     name: &str,
-) -> Result<(ServiceModel, Vec<String>, Option<Diagnostic>), StepError> {
+) -> Result<Discovered, StepError> {
     let place = Place {
         project: project.to_string(),
         region: region.to_string(),
@@ -271,7 +284,12 @@ pub async fn discover(
                 .collect()
         })
         .unwrap_or_default();
-    Ok((m, owned, route_warning))
+    Ok(Discovered {
+        model: m,
+        iam_owned: owned,
+        warning: route_warning,
+        service_uid: svc.uid.clone(),
+    })
 }
 
 /// The `route` block a hand-built HTTPRoute corresponds to; none for a plain route to the service alone.

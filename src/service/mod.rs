@@ -27,6 +27,7 @@ pub mod defaults;
 pub mod diagnose;
 pub mod duration;
 pub mod explain;
+pub mod identity;
 pub mod import;
 pub mod leftover;
 pub mod model;
@@ -56,6 +57,9 @@ mod graph_tests;
 #[cfg(test)]
 #[path = "iam_tests.rs"]
 mod iam_tests;
+#[cfg(test)]
+#[path = "identity_tests.rs"]
+mod identity_tests;
 #[cfg(test)]
 #[path = "refresh_tests.rs"]
 mod refresh_tests;

@@ -112,6 +112,27 @@ pub fn update_incomplete(
     )
 }
 
+/// A destroy refused before it deleted anything: a part the state names is not this service's.
+pub fn delete_refused(error: &StepError) -> Diagnostic {
+    left(
+        error,
+        "everything: the destroy reads every part before it deletes any, and deleted nothing; the resource stays \
+         in state"
+            .to_string(),
+    )
+}
+
+/// An update refused before it changed anything: a part the prior state names is not this service's, or a part
+/// it renames would take someone else's.
+pub fn update_refused(error: &StepError) -> Diagnostic {
+    left(
+        error,
+        "the service as it was: the update reads every part before it changes any, and changed nothing; the state \
+         is as before"
+            .to_string(),
+    )
+}
+
 /// A destroy that failed: what is still there is still in state.
 pub fn delete_failed(error: &StepError) -> Diagnostic {
     left(

@@ -23,7 +23,7 @@ use super::runner::GraphEnd;
 use super::spec::Spec;
 use super::steps::{create_graph, Ctx, StepError};
 use super::update::{self, Contexts, UpdateEnd};
-use super::{import, outcome, schema, state, validate, waits};
+use super::{identity, import, outcome, schema, state, validate, waits};
 use crate::config::ProviderData;
 
 /// `csmrun_service`.
@@ -43,6 +43,11 @@ pub struct Private {
     /// destroy or the replacing create removes the rest instead of Terraform forgetting it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unfinished: Vec<String>,
+    /// The Cloud Run service's `uid` when csmrun created or imported it: a destroy or an update deletes or changes
+    /// the service of the state's name only if it is still that one (`identity`). None in states of earlier
+    /// versions, and after a create that did not finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_uid: Option<String>,
 }
 
 fn ty() -> Type {
@@ -240,6 +245,10 @@ impl Resource for ServiceResource {
         let result = match outcome {
             GraphEnd::Done(_) => {
                 let svc = cloud_run::get(&cleanup).await.ok().flatten();
+                let private = Private {
+                    service_uid: svc.as_ref().and_then(|s| s.uid.clone()),
+                    ..private
+                };
                 ApplyResult::ok(state::after_apply(&planned, svc.as_ref())).with_private(private)
             }
             GraphEnd::RolledBack {
@@ -343,6 +352,9 @@ impl Resource for ServiceResource {
             undo_old: ctx_for(&data, old, CancellationToken::new(), undo_timeout, true),
         };
         let prior_private = req.private;
+        if let Err(e) = identity::check_update(&cx, &prior_private).await {
+            return ApplyResult::partial(prior, outcome::update_refused(&e));
+        }
         claim(&data, &cx.old.spec, &prior_private);
         if cx.old.spec.service_account == cx.new.spec.service_account {
             let owned = prior_private.iam_owned.clone();
@@ -359,11 +371,16 @@ impl Resource for ServiceResource {
                 leftovers,
             } => {
                 let svc = cloud_run::get(&cx.new).await.ok().flatten();
-                // Every part was ensured: nothing of an unfinished create is left.
+                // Every part was ensured: nothing of an unfinished create is left. The service is the one checked
+                // before the update, or the one it recreated.
                 let private = Private {
                     iam_owned: cx.new.facts().iam_owned,
                     leftovers,
                     unfinished: Vec::new(),
+                    service_uid: svc
+                        .as_ref()
+                        .and_then(|s| s.uid.clone())
+                        .or(prior_private.service_uid),
                 };
                 let done = state::after_apply(&planned, svc.as_ref());
                 match cleanup_error {
@@ -373,10 +390,11 @@ impl Resource for ServiceResource {
                 }
             }
             UpdateEnd::RolledBack { error } => {
-                let now = refreshed(&cx.undo_old, &prior, &data).await;
+                let (now, uid) = refreshed(&cx.undo_old, &prior, &data).await;
                 // A role granted again after the deploy (another writer had removed it) stays: the service,
                 // back on its prior settings, still runs as the account. It is this resource's from now on.
                 let mut private = prior_private;
+                private.service_uid = uid.or(private.service_uid);
                 if cx.old.spec.service_account == cx.new.spec.service_account {
                     private.iam_owned.extend(cx.new.facts().iam_regranted);
                     private.iam_owned.sort();
@@ -399,11 +417,12 @@ impl Resource for ServiceResource {
                     iam_owned.sort();
                     iam_owned.dedup();
                 }
-                let now = refreshed(&cx.undo_old, &prior, &data).await;
+                let (now, uid) = refreshed(&cx.undo_old, &prior, &data).await;
                 ApplyResult::partial(now, diags).with_private(Private {
                     iam_owned,
                     leftovers,
                     unfinished: prior_private.unfinished,
+                    service_uid: uid.or(prior_private.service_uid),
                 })
             }
         };
@@ -447,7 +466,12 @@ impl Resource for ServiceResource {
         claim(&data, &spec, &req.private);
         match delete_parts(&c, &req.private).await {
             Ok(()) => ApplyResult::none(),
-            Err(e) => ApplyResult::partial(prior, outcome::delete_failed(&e)),
+            Err(DeleteFailed::NotThisServices(e)) => {
+                ApplyResult::partial(prior, outcome::delete_refused(&e))
+            }
+            Err(DeleteFailed::PartWay(e)) => {
+                ApplyResult::partial(prior, outcome::delete_failed(&e))
+            }
         }
     }
 
@@ -467,15 +491,17 @@ impl Resource for ServiceResource {
             };
         let clients = data.clients.with_cancel(ctx.cancellation_token().clone());
         match import::discover(&clients, &project, &region, &name).await {
-            Ok((m, iam_owned, warning)) => {
+            Ok(found) => {
+                let m = found.model;
                 let planned = plan::plan(&m, Some(&m), &PlanDefaults::default());
                 let mut result = ImportResult::one(state::after_apply(&planned, None));
-                if let Some(w) = warning {
+                if let Some(w) = found.warning {
                     result.diagnostics.push(w);
                 }
                 if let Some(first) = result.imported.first_mut() {
                     first.private = Private {
-                        iam_owned,
+                        iam_owned: found.iam_owned,
+                        service_uid: found.service_uid,
                         ..Default::default()
                     };
                 }
@@ -539,33 +565,68 @@ fn only_settings_change(prior: &ServiceModel, planned: &ServiceModel) -> bool {
 }
 
 /// The prior state refreshed from the cloud after a failed update, so it says what exists; the prior state
-/// itself when the cloud cannot be read.
-async fn refreshed(c: &Ctx, prior: &ServiceModel, data: &ProviderData) -> ServiceModel {
+/// itself when the cloud cannot be read. Also the service's `uid`: the update checked the service was this one
+/// before it started, and a recreate during it gave the service a new one.
+async fn refreshed(
+    c: &Ctx,
+    prior: &ServiceModel,
+    data: &ProviderData,
+) -> (ServiceModel, Option<String>) {
     match state::observe(c).await {
-        Ok(Some(o)) => state::refresh(prior, &c.spec, &o, &data.default_labels),
-        _ => prior.clone(),
+        Ok(Some(o)) => (
+            state::refresh(prior, &c.spec, &o, &data.default_labels),
+            o.service.uid.clone(),
+        ),
+        _ => (prior.clone(), None),
     }
 }
 
-/// Delete: owned parts in reverse order, then the shared ones by the rules of PRODUCT §2. DNS and the grants are
-/// released before the Cloud Run service is deleted: refresh drops the resource once the service is gone, so a
-/// destroy cut short (crash, kill) after that point would leave them with nobody to release them. What a first
-/// grant release keeps because another service of the account is listed is released again after the delete.
-pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), StepError> {
+/// How a destroy failed.
+#[derive(Debug)]
+pub(crate) enum DeleteFailed {
+    /// A part the state names is not this service's (`identity`): nothing was deleted.
+    NotThisServices(StepError),
+    /// A delete failed after others had been done.
+    PartWay(StepError),
+}
+
+/// Delete: every part the state names checked to be this service's first (`identity::check`: reads only, so a
+/// state naming someone else's object deletes nothing), then owned parts in reverse order, then the shared ones by
+/// the rules of PRODUCT §2; a part the check found gone is not deleted again. DNS and the grants are released
+/// before the Cloud Run service is deleted: refresh drops the resource once the service is gone, so a destroy cut
+/// short (crash, kill) after that point would leave them with nobody to release them. What a first grant release
+/// keeps because another service of the account is listed is released again after the delete.
+pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), DeleteFailed> {
     let s = &c.spec;
-    Route::delete(c, &s.route_name).await?;
-    BackendServicePart::delete(c, &s.backend_service_name).await?;
-    Neg::delete(c, &s.neg_name).await?;
-    let (_, failed) = leftover::delete_all(c, private.leftovers.clone()).await;
-    if let Some(e) = failed {
-        return Err(e);
+    let present = identity::check(c, private.service_uid.as_deref(), &private.leftovers)
+        .await
+        .map_err(DeleteFailed::NotThisServices)?;
+    let part_way = DeleteFailed::PartWay;
+    if present.route {
+        Route::delete(c, &s.route_name).await.map_err(part_way)?;
     }
-    dns::leave(c).await?;
+    if present.backend_service {
+        BackendServicePart::delete(c, &s.backend_service_name)
+            .await
+            .map_err(part_way)?;
+    }
+    if present.neg {
+        Neg::delete(c, &s.neg_name).await.map_err(part_way)?;
+    }
+    let (_, failed) = leftover::delete_all(c, present.leftovers).await;
+    if let Some(e) = failed {
+        return Err(part_way(e));
+    }
+    dns::leave(c).await.map_err(part_way)?;
     // Grants are released twice (see `iam::release`): before the service delete, while its annotation still
     // tells a service joining the account that csmrun made the grant, and after it, for what was kept because
     // another service of the account was listed (two services leaving at once each see the other first).
-    let kept = iam::release(c, &private.iam_owned).await?;
-    cloud_run::delete(c).await?;
-    iam::release(c, &kept).await?;
+    let kept = iam::release(c, &private.iam_owned)
+        .await
+        .map_err(part_way)?;
+    if present.service {
+        cloud_run::delete(c).await.map_err(part_way)?;
+    }
+    iam::release(c, &kept).await.map_err(part_way)?;
     Ok(())
 }

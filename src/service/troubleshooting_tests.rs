@@ -10,6 +10,7 @@ use super::diagnose::{self, Cause, Checks, Failure, Grant};
 use super::parts::dns;
 use super::parts::iam;
 use super::parts::neg;
+use super::parts::{backend_service, cloud_run, route};
 use super::spec::{Spec, TRAFFIC_DIRECTOR_CLIENT};
 use super::steps::{not_ours, preflight, StepError};
 use super::testenv::{planned, spec};
@@ -89,6 +90,22 @@ fn summaries(s: &Spec) -> Vec<String> {
     let mut other = want.clone();
     other.rrdatas = vec!["10.9.9.9".into()];
     let member = format!("serviceAccount:{}", s.service_account);
+    let foreign_neg = gcp::compute::NetworkEndpointGroup {
+        name: s.neg_name.clone(),
+        cloud_run: Some(gcp::compute::CloudRunTarget {
+            service: Some("OTHER".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let foreign_backend = gcp::compute::BackendService {
+        name: s.backend_service_name.clone(),
+        ..Default::default()
+    };
+    let foreign_route = gcp::network_services::HttpRoute {
+        name: s.route_path(),
+        ..Default::default()
+    };
     vec![
         sidecar(Cause::IamPropagation, s),
         sidecar(Cause::PrivateGoogleAccess, s),
@@ -111,6 +128,16 @@ fn summaries(s: &Spec) -> Vec<String> {
         from(not_ours("HTTPRoute", &s.route_name, "route_name", s)),
         from(not_ours("Cloud Run service", &s.name, "name", s)),
         from(dns::check_zone_domain(&zone, s).expect_err("another domain")),
+        from(cloud_run::not_this_services(s, Some("uid"))),
+        from(cloud_run::not_this_services(s, None)),
+        from(neg::not_this_services(&foreign_neg, "neg_name", s)),
+        from(backend_service::not_this_services(
+            &foreign_backend,
+            "backend_service_name",
+            s,
+        )),
+        from(route::not_this_services(&foreign_route, "route_name", s)),
+        from(dns::zone_not_this_services(s)),
         from(dns::check_record(s, &want, &other).expect_err("other addresses")),
         from(iam::permission_denied(
             &s.project,

@@ -12,7 +12,9 @@ use crate::service::explain::Explanation;
 use crate::service::runner::Failed;
 use crate::service::spec::Spec;
 use crate::service::steps::insert::{self, Insert};
-use crate::service::steps::{found, gone, is_marked, not_ours, project, Ctx, Node, StepError};
+use crate::service::steps::{
+    self, found, gone, is_marked, not_ours, project, Ctx, Node, StepError,
+};
 
 /// The backend service part.
 pub struct BackendServicePart;
@@ -187,13 +189,49 @@ impl Part for BackendServicePart {
 
 /// The spec's backend service, if it exists.
 async fn read(c: &Ctx) -> Result<Option<BackendService>, StepError> {
-    let s = &c.spec;
+    get(c, &c.spec.backend_service_name).await
+}
+
+/// The backend service `name` of the spec's project, if it exists.
+pub async fn get(c: &Ctx, name: &str) -> Result<Option<BackendService>, StepError> {
     let r = c
         .clients
         .compute()
-        .get_backend_service(&s.project, &s.backend_service_name)
+        .get_backend_service(&c.spec.project, name)
         .await;
-    found(r, &format!("backend service {}", s.backend_service_name))
+    found(r, &format!("backend service {name}"))
+}
+
+/// Whether `b`, a backend service the state names, is this service's: it carries the service's marker, or (imported,
+/// so without one) one of its backends is a NEG of the service, `negs` (the one the state names and any left over
+/// from a rename), of the spec's region. The project part of the link is not compared: Google writes it as the
+/// project's id or its number.
+pub fn is_this_services(b: &BackendService, s: &Spec, negs: &[&str]) -> bool {
+    is_marked(b.description.as_deref(), s) || uses_neg(b, s, negs)
+}
+
+/// Whether one of `b`'s backends is one of `negs`, of the spec's region.
+fn uses_neg(b: &BackendService, s: &Spec, negs: &[&str]) -> bool {
+    b.backends.iter().any(|x| {
+        negs.iter().any(|n| {
+            x.group
+                .ends_with(&format!("/regions/{}/networkEndpointGroups/{n}", s.region))
+        })
+    })
+}
+
+/// Whether `b`, read as the backend service the state names, says the state's NEG is this service's without the NEG
+/// being read: it carries the service's marker and uses that NEG. csmrun puts a NEG into its backend service only
+/// after checking that it serves the service, and a NEG cannot be deleted (so replaced) while a backend service
+/// uses it.
+pub fn vouches_for_neg(b: &BackendService, s: &Spec) -> bool {
+    is_marked(b.description.as_deref(), s) && uses_neg(b, s, &[s.neg_name.as_str()])
+}
+
+/// The refusal to change or delete `b`, named by the state's `attr`, which is not this service's.
+pub fn not_this_services(b: &BackendService, attr: &str, s: &Spec) -> StepError {
+    let reason = format!("it does not use serverless NEG {}", s.neg_name);
+    steps::not_this_services("backend service", &b.name, attr, &reason, s)
 }
 
 /// `backendServices.insert` of `bs` in the spec's project, with a kept `requestId`.

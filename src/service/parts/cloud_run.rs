@@ -199,8 +199,38 @@ pub fn redeploy_pauses(iam_propagation_wait: Duration) -> impl Iterator<Item = D
 
 /// The service carries csmrun's label or this service's marker.
 pub fn is_ours(svc: &Service, c: &Ctx) -> bool {
+    carries_markers(svc, &c.spec)
+}
+
+fn carries_markers(svc: &Service, s: &Spec) -> bool {
     svc.labels.get(names::MANAGED_BY_KEY).map(String::as_str) == Some(names::MANAGED_BY_VALUE)
-        || is_marked(svc.description.as_deref(), &c.spec)
+        || is_marked(svc.description.as_deref(), s)
+}
+
+/// Whether `svc`, the service the state names, is this service's: the one csmrun created or imported, by the `uid`
+/// recorded then (run.v2: a UUID4, "guaranteed to remain unchanged until the resource is deleted"). The marker
+/// names the service by its name, so it cannot tell a state pointed at another csmrun service: alone it is the test
+/// only for a state that recorded no uid (written by an earlier version, or by a create that did not finish).
+///
+/// Another uid is still this service when csmrun recreated it after the uid was recorded (a recreate the state did
+/// not see: the provider killed during an update's deploy, or a failed update whose refresh failed too): it carries
+/// the service's marker, and `neg_serves`, the NEG the state names serves it. A state pointed at another csmrun
+/// service fails that second test, as the NEG csmrun made for this service serves this one.
+pub fn is_this_services(svc: &Service, s: &Spec, uid: Option<&str>, neg_serves: bool) -> bool {
+    match uid {
+        Some(uid) if svc.uid.as_deref() == Some(uid) => true,
+        Some(_) => is_marked(svc.description.as_deref(), s) && neg_serves,
+        None => carries_markers(svc, s),
+    }
+}
+
+/// The refusal to change or delete the service the state's `name` names, which is not this service's.
+pub fn not_this_services(s: &Spec, uid: Option<&str>) -> StepError {
+    let reason = match uid {
+        Some(_) => "it is another service than the one csmrun created or imported: its uid differs",
+        None => "it carries no csmrun label or marker",
+    };
+    crate::service::steps::not_this_services("Cloud Run service", &s.name, "name", reason, s)
 }
 
 /// Reads the service; `None` when it does not exist.

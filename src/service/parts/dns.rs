@@ -556,6 +556,11 @@ async fn round(
     let Some(zone) = found(r, &format!("DNS zone {}", s.dns_zone_name))? else {
         return Ok(Round::ZoneGone);
     };
+    // A state whose `dns_zone_name` was pointed at a zone of another domain: that zone holds no registry of this
+    // domain, so it looks unused, and it is not this service's to delete.
+    if !zone_is_this_services(&zone, s) {
+        return Err(zone_not_this_services(s));
+    }
     let labelled =
         zone.labels.get(names::MANAGED_BY_KEY).map(String::as_str) == Some(names::MANAGED_BY_VALUE);
     let routes: BTreeSet<&str> = leaves.values().map(String::as_str).collect();
@@ -829,6 +834,34 @@ pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
             })?;
     }
     Ok(Record::DnsZone { created: false })
+}
+
+/// Whether `zone`, the zone the state names, can be this service's: it serves the service's domain (whether the
+/// service still uses it is the users registry's to say).
+pub fn zone_is_this_services(zone: &ManagedZone, s: &Spec) -> bool {
+    zone.dns_name == format!("{}.", s.domain)
+}
+
+/// The refusal to change or delete the zone the state's `dns_zone_name` names, which serves another domain.
+pub fn zone_not_this_services(s: &Spec) -> StepError {
+    crate::service::steps::not_this_services(
+        "DNS zone",
+        &s.dns_zone_name,
+        "dns_zone_name",
+        "it serves another domain",
+        s,
+    )
+}
+
+/// The zone the spec names, if it exists.
+pub async fn get_zone(c: &Ctx) -> Result<Option<ManagedZone>, StepError> {
+    let s = &c.spec;
+    let r = c
+        .clients
+        .dns()
+        .get_managed_zone(&s.project, &s.dns_zone_name)
+        .await;
+    found(r, &format!("DNS zone {}", s.dns_zone_name))
 }
 
 /// Refuses a zone of the spec's name that serves another domain.

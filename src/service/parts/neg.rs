@@ -18,7 +18,7 @@ use crate::service::parts::iam;
 use crate::service::runner::Failed;
 use crate::service::spec::Spec;
 use crate::service::steps::insert::{self, Insert};
-use crate::service::steps::{found, gone, is_marked, not_ours, Ctx, Node, StepError};
+use crate::service::steps::{self, found, gone, is_marked, not_ours, Ctx, Node, StepError};
 
 /// The serverless NEG part.
 pub struct Neg;
@@ -141,19 +141,39 @@ impl Part for Neg {
 }
 
 /// The Cloud Run service a NEG points at.
-fn target(n: &NetworkEndpointGroup) -> Option<&str> {
+pub fn target(n: &NetworkEndpointGroup) -> Option<&str> {
     n.cloud_run.as_ref().and_then(|r| r.service.as_deref())
 }
 
 /// The spec's NEG, if it exists.
 async fn read(c: &Ctx) -> Result<Option<NetworkEndpointGroup>, StepError> {
+    get(c, &c.spec.neg_name).await
+}
+
+/// The NEG `name` of the spec's project and region, if it exists.
+pub async fn get(c: &Ctx, name: &str) -> Result<Option<NetworkEndpointGroup>, StepError> {
     let s = &c.spec;
     let r = c
         .clients
         .compute()
-        .get_network_endpoint_group(&s.project, &s.region, &s.neg_name)
+        .get_network_endpoint_group(&s.project, &s.region, name)
         .await;
-    found(r, &format!("serverless NEG {}", s.neg_name))
+    found(r, &format!("serverless NEG {name}"))
+}
+
+/// Whether `n`, a NEG the state names, is this service's: it serves the service. A NEG's target cannot change, and
+/// it is all that an imported NEG, which carries no csmrun marker, says about its owner.
+pub fn is_this_services(n: &NetworkEndpointGroup, s: &Spec) -> bool {
+    target(n) == Some(s.name.as_str())
+}
+
+/// The refusal to change or delete `n`, named by the state's `attr`, which serves another Cloud Run service.
+pub fn not_this_services(n: &NetworkEndpointGroup, attr: &str, s: &Spec) -> StepError {
+    let reason = match target(n) {
+        Some(t) => format!("it serves Cloud Run service {t:?}"),
+        None => "it serves no Cloud Run service".to_string(),
+    };
+    steps::not_this_services("serverless NEG", &n.name, attr, &reason, s)
 }
 
 /// Waits for the NEG insert [`accept`] left running, if any.

@@ -16,7 +16,7 @@ use crate::service::duration;
 use crate::service::names;
 use crate::service::runner::Failed;
 use crate::service::spec::{Dest, Spec};
-use crate::service::steps::{found, gone, is_marked, not_ours, project, Ctx, StepError};
+use crate::service::steps::{self, found, gone, is_marked, not_ours, project, Ctx, StepError};
 
 /// The HTTPRoute part.
 pub struct Route;
@@ -155,13 +155,37 @@ impl Part for Route {
 
 /// The spec's route, if it exists.
 async fn read(c: &Ctx) -> Result<Option<HttpRoute>, StepError> {
-    let s = &c.spec;
-    let r = c
-        .clients
-        .network_services()
-        .get_http_route(&s.route_path())
-        .await;
-    found(r, &format!("HTTPRoute {}", s.route_name))
+    get(c, &c.spec.route_name).await
+}
+
+/// The HTTPRoute `name` of the spec's project, if it exists.
+pub async fn get(c: &Ctx, name: &str) -> Result<Option<HttpRoute>, StepError> {
+    let path = gcp::network_services::http_route_name(&c.spec.project, name);
+    let r = c.clients.network_services().get_http_route(&path).await;
+    found(r, &format!("HTTPRoute {name}"))
+}
+
+/// Whether `r`, a route the state names, is this service's: it carries the service's marker, or (imported, so
+/// without one) it is the service's own route as import chooses it ([`choose_route`]) for one of `backends` (the
+/// backend service the state names and any left over from a rename): its default traffic goes there, or it carries
+/// the service's hostname and sends there. A route where the backend service is only an extra destination is
+/// another service's.
+pub fn is_this_services(r: &HttpRoute, s: &Spec, backends: &[&str]) -> bool {
+    is_marked(r.description.as_deref(), s)
+        || backends.iter().any(|b| {
+            let own = format!("/backendServices/{b}");
+            default_destination(r).is_some_and(|d| d.ends_with(&own))
+                || (r.hostnames.contains(&s.hostname) && references(r, &own))
+        })
+}
+
+/// The refusal to change or delete `r`, named by the state's `attr`, which is not this service's.
+pub fn not_this_services(r: &HttpRoute, attr: &str, s: &Spec) -> StepError {
+    let reason = format!(
+        "it does not send to backend service {}",
+        s.backend_service_name
+    );
+    steps::not_this_services("HTTPRoute", last(&r.name), attr, &reason, s)
 }
 
 /// Every HTTPRoute of the project (hostname checks and users of the shared DNS zone).

@@ -554,6 +554,36 @@ pub fn not_ours(kind: &str, name: &str, attr: &str, spec: &Spec) -> StepError {
     )
 }
 
+/// The error for a part a resource's state names (in `attr`) that exists but is not the one the resource made or
+/// imported: `reason` says what the read found. The state was edited by hand, or copied from another resource;
+/// acting on it would change or delete someone else's object, so the way out is to rebuild the state from the
+/// cloud, where import finds the parts by reference.
+pub fn not_this_services(kind: &str, name: &str, attr: &str, reason: &str, s: &Spec) -> StepError {
+    let named_in = if attr == "leftovers" {
+        "its private state (a part left over by an earlier update)".to_string()
+    } else {
+        format!("`{attr}`")
+    };
+    let service = if attr == "name" {
+        "<its Cloud Run service>".to_string()
+    } else {
+        s.name.clone()
+    };
+    StepError::refused(
+        Explanation::new(format!("{kind} {name}"), format!("not this service's ({reason})"))
+            .why(format!(
+                "the state names the {kind} {name:?} in {named_in}, but {reason}: the state was changed by hand or \
+                 belongs to another resource, and csmrun neither changes nor deletes a part that is not this \
+                 service's"
+            ))
+            .fix(format!(
+                "rebuild the state from the cloud: `terraform state rm <address>`, then `terraform import \
+                 <address> projects/{}/locations/{}/services/{service}` (import finds the parts by reference)",
+                s.project, s.region
+            )),
+    )
+}
+
 /// True when a description carries this service's ownership marker.
 pub fn is_marked(description: Option<&str>, spec: &Spec) -> bool {
     description.is_some_and(|d| super::names::has_marker(d, &spec.marker()))
