@@ -205,6 +205,8 @@ impl Resource for ServiceResource {
             Ok(d) => Arc::clone(d),
             Err(d) => return ApplyResult::failed(d),
         };
+        // Writes of this process empty the refreshes' read snapshot for their duration (`service::snapshot`).
+        let _writing = data.reads.writing();
         let planned: ServiceModel = match req.decode_planned() {
             Ok(m) => m,
             Err(d) => return ApplyResult::failed(d),
@@ -279,7 +281,7 @@ impl Resource for ServiceResource {
             spec.timeouts.update,
             true,
         );
-        match state::observe(&c).await {
+        match state::observe(&c, state::Via::Snapshot).await {
             Ok(None) if req.private.unfinished.is_empty() => ApplyResult::none(),
             Ok(None) => ApplyResult::ok(state::unfinished(&prior)),
             Ok(Some(o)) => {
@@ -315,6 +317,8 @@ impl Resource for ServiceResource {
             Ok(x) => x,
             Err(d) => return ApplyResult::partial(prior, d),
         };
+        // See `create`: the read snapshot is empty while this process writes.
+        let _writing = data.reads.writing();
         let planned = match decoded {
             Ok(m) => m,
             Err(d) => return ApplyResult::partial(prior, d),
@@ -430,6 +434,8 @@ impl Resource for ServiceResource {
             Ok(x) => x,
             Err(d) => return ApplyResult::partial(prior, d),
         };
+        // See `create`: the read snapshot is empty while this process writes.
+        let _writing = data.reads.writing();
         let c = ctx_for(
             &data,
             spec.clone(),
@@ -453,6 +459,8 @@ impl Resource for ServiceResource {
             Ok(d) => Arc::clone(d),
             Err(d) => return ImportResult::failed(d),
         };
+        // The refresh that follows an import must read what import found, not a snapshot from before it.
+        let _writing = data.reads.writing();
         let (project, region, name) =
             match import::parse_id(id, data.project.as_deref(), data.region.as_deref()) {
                 Ok(x) => x,
@@ -534,7 +542,7 @@ fn only_settings_change(prior: &ServiceModel, planned: &ServiceModel) -> bool {
 /// The prior state refreshed from the cloud after a failed update, so it says what exists; the prior state
 /// itself when the cloud cannot be read.
 async fn refreshed(c: &Ctx, prior: &ServiceModel, data: &ProviderData) -> ServiceModel {
-    match state::observe(c).await {
+    match state::observe(c, state::Via::Gets).await {
         Ok(Some(o)) => state::refresh(prior, &c.spec, &o, &data.default_labels),
         _ => prior.clone(),
     }
