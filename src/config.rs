@@ -10,6 +10,7 @@ use tfplug::{AttributePath, Diagnostic, Diagnostics, Val};
 use crate::service::duration;
 use crate::service::parts::dns::ZoneLocks;
 use crate::service::parts::iam::IamCoalescer;
+use crate::service::snapshot::ReadSnapshot;
 use crate::service::steps::project::ProjectNumbers;
 
 /// The provider block as Terraform sends it.
@@ -52,6 +53,8 @@ pub struct ProviderData {
     pub project_numbers: ProjectNumbers,
     /// Coalesces this process's changes of the DNS zones' users registries (one change per batch per zone).
     pub zone_locks: ZoneLocks,
+    /// What the refreshes of this walk share (one list per collection); emptied by every write of this process.
+    pub reads: Arc<ReadSnapshot>,
 }
 
 /// Reads an environment variable through `env`, ignoring empty values.
@@ -332,6 +335,7 @@ pub fn build(r: Resolved) -> Result<ProviderData, Diagnostic> {
         iam: Arc::new(IamCoalescer::default()),
         project_numbers: ProjectNumbers::default(),
         zone_locks: ZoneLocks::default(),
+        reads: Arc::default(),
     })
 }
 

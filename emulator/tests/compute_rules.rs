@@ -788,3 +788,28 @@ async fn update_with_a_stale_fingerprint_is_refused_with_412_and_changes_nothing
     let (_, now) = env.compute("GET", &path, None).await;
     assert_eq!(now["circuitBreakers"]["maxRetries"], 3, "{now}");
 }
+
+#[tokio::test]
+async fn listed_negs_and_backend_services_are_what_get_answers() {
+    // compute.v1.json: NetworkEndpointGroupList.items are NetworkEndpointGroup and BackendServiceList.items are
+    // BackendService, the schemas regionNetworkEndpointGroups.get and backendServices.get answer.
+    let env = Env::start().await;
+    env.neg("same-a").await;
+    env.neg("same-b").await;
+    env.backend_service("same-bs", "same-a").await;
+    let (status, list) = env.compute("GET", &negs(""), None).await;
+    assert_eq!(status, 200, "{list}");
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2, "{list}");
+    for item in &items {
+        let name = item["name"].as_str().expect("name");
+        let (_, got) = env.compute("GET", &negs(&format!("/{name}")), None).await;
+        assert_eq!(item, &got, "list item and GET of NEG {name}");
+    }
+    let (status, list) = env.compute("GET", &bss(""), None).await;
+    assert_eq!(status, 200, "{list}");
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{list}");
+    let (_, got) = env.compute("GET", &bss("/same-bs"), None).await;
+    assert_eq!(items[0], got, "list item and GET of the backend service");
+}

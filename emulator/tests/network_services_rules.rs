@@ -614,3 +614,27 @@ async fn a_duration_with_more_than_nine_fractional_digits_is_rejected() {
     let (status, err) = env.create_route("nanos", body).await;
     assert_invalid_argument(status, &err, "rules[0].action.timeout");
 }
+
+#[tokio::test]
+async fn listed_routes_are_what_get_answers() {
+    // networkservices.v1.json: ListHttpRoutesResponse.httpRoutes are HttpRoute, the schema httpRoutes.get answers.
+    let env = Env::start().await;
+    env.backend_service("same").await;
+    for id in ["same-1", "same-2"] {
+        env.ok_op(
+            "POST",
+            &format!("{LOC}/httpRoutes?httpRouteId={id}"),
+            Some(route(&format!("{id}.internal"), &["meshapps"], "same")),
+        )
+        .await;
+    }
+    let (status, list) = env.ns("GET", &http_routes(""), None).await;
+    assert_eq!(status, 200, "{list}");
+    let items = list["httpRoutes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2, "{list}");
+    for item in &items {
+        let name = item["name"].as_str().expect("name");
+        let (_, got) = env.ns("GET", name, None).await;
+        assert_eq!(item, &got, "list item and GET of {name}");
+    }
+}

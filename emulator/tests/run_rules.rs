@@ -790,3 +790,35 @@ async fn a_fractional_request_timeout_reads_back_in_proto3_form() {
     assert_eq!(s["template"]["timeout"], "1.500s", "{s}");
     assert_eq!(s["generation"], "1", "int64 fields are JSON strings");
 }
+
+#[tokio::test]
+async fn listed_services_are_what_get_answers_and_a_service_being_deleted_is_only_got() {
+    // run.v2.json: services.list answers GoogleCloudRunV2ListServicesResponse, whose `services` are
+    // GoogleCloudRunV2Service, the schema services.get answers; `showDeleted`: "If true, returns deleted (but
+    // unexpired) resources along with active ones."
+    let env = Env::start().await;
+    for id in ["one", "two", "going"] {
+        let op = create(&env, id, plain("img")).await;
+        env.finish_run(&op).await;
+    }
+    env.ok("DELETE", &env.run("services/going"), None).await;
+    let list = env.ok("GET", &env.run("services"), None).await;
+    let listed = list["services"].as_array().cloned().unwrap_or_default();
+    let names: Vec<&str> = listed.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names.len(), 2, "the deleting service is left out: {list}");
+    for item in &listed {
+        let name = item["name"].as_str().expect("name");
+        let got = env.ok("GET", &format!("/run/v2/{name}"), None).await;
+        assert_eq!(item, &got, "list item and GET of {name}");
+    }
+    let going = env.ok("GET", &env.run("services/going"), None).await;
+    assert!(going.get("deleteTime").is_some(), "{going}");
+    let with_deleted = env
+        .ok("GET", &env.run("services?showDeleted=true"), None)
+        .await;
+    assert_eq!(
+        with_deleted["services"].as_array().map(Vec::len),
+        Some(3),
+        "{with_deleted}"
+    );
+}

@@ -39,6 +39,7 @@ pub mod plan;
 pub mod resource;
 pub mod runner;
 pub mod schema;
+pub mod snapshot;
 pub mod spec;
 pub mod state;
 pub mod steps;

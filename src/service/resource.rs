@@ -210,6 +210,8 @@ impl Resource for ServiceResource {
             Ok(d) => Arc::clone(d),
             Err(d) => return ApplyResult::failed(d),
         };
+        // Writes of this process empty the refreshes' read snapshot for their duration (`service::snapshot`).
+        let _writing = data.reads.writing();
         let planned: ServiceModel = match req.decode_planned() {
             Ok(m) => m,
             Err(d) => return ApplyResult::failed(d),
@@ -292,7 +294,7 @@ impl Resource for ServiceResource {
             spec.timeouts.update,
             true,
         );
-        match state::observe(&c).await {
+        match state::observe(&c, state::Via::Snapshot).await {
             Ok(None) if req.private.unfinished.is_empty() => ApplyResult::none(),
             Ok(None) => ApplyResult::ok(state::unfinished(&prior)),
             Ok(Some(o)) => {
@@ -328,6 +330,8 @@ impl Resource for ServiceResource {
             Ok(x) => x,
             Err(d) => return ApplyResult::partial(prior, d),
         };
+        // See `create`: the read snapshot is empty while this process writes.
+        let _writing = data.reads.writing();
         let planned = match decoded {
             Ok(m) => m,
             Err(d) => return ApplyResult::partial(prior, d),
@@ -456,6 +460,8 @@ impl Resource for ServiceResource {
             Ok(x) => x,
             Err(d) => return ApplyResult::partial(prior, d),
         };
+        // See `create`: the read snapshot is empty while this process writes.
+        let _writing = data.reads.writing();
         let c = ctx_for(
             &data,
             spec.clone(),
@@ -484,6 +490,8 @@ impl Resource for ServiceResource {
             Ok(d) => Arc::clone(d),
             Err(d) => return ImportResult::failed(d),
         };
+        // The refresh that follows an import must read what import found, not a snapshot from before it.
+        let _writing = data.reads.writing();
         let (project, region, name) =
             match import::parse_id(id, data.project.as_deref(), data.region.as_deref()) {
                 Ok(x) => x,
@@ -572,7 +580,7 @@ async fn refreshed(
     prior: &ServiceModel,
     data: &ProviderData,
 ) -> (ServiceModel, Option<String>) {
-    match state::observe(c).await {
+    match state::observe(c, state::Via::Gets).await {
         Ok(Some(o)) => (
             state::refresh(prior, &c.spec, &o, &data.default_labels),
             o.service.uid.clone(),

@@ -9,7 +9,9 @@ use super::model::ServiceModel;
 use super::names;
 use super::parts::dns;
 use super::parts::iam;
-use super::parts::{cloud_run, BackendServicePart, Invokers, Neg, Part as _, Route};
+use super::parts::{
+    backend_service, cloud_run, neg, route, BackendServicePart, Invokers, Neg, Part as _, Route,
+};
 use super::spec::{ingress_from_api, Spec};
 use super::steps::{Ctx, StepError};
 use super::val::Val;
@@ -27,19 +29,44 @@ pub struct Observed {
     pub missing_roles: Vec<String>,
 }
 
-/// Reads every part; `None` when the Cloud Run service is gone (then the whole resource is gone).
-pub async fn observe(c: &Ctx) -> Result<Option<Observed>, StepError> {
-    let Some(svc) = cloud_run::get(c).await? else {
+/// Where a refresh reads the parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// One GET per part (the refresh after a failed update: one service, while this process writes).
+    Gets,
+    /// The process's read snapshot (`service::snapshot`), shared by the refreshes of one walk: `ReadResource`.
+    Snapshot,
+}
+
+/// Reads every part; `None` when the Cloud Run service is gone (then the whole resource is gone). Both ways compare
+/// the same fields: each part's list item and GET answer go through one comparison.
+pub async fn observe(c: &Ctx, via: Via) -> Result<Option<Observed>, StepError> {
+    let svc = match via {
+        Via::Gets => cloud_run::get(c).await?,
+        Via::Snapshot => cloud_run::get_listed(c).await?,
+    };
+    let Some(svc) = svc else {
         return Ok(None);
     };
-    let (invokers, neg_ok, backend_ok, route_ok, dns_ok, missing_roles) = tokio::try_join!(
-        Invokers::observe(c),
-        Neg::observe(c),
-        BackendServicePart::observe(c),
-        Route::observe(c),
-        dns::is_in_place(c),
-        iam::missing_roles_on_refresh(c),
-    )?;
+    let (invokers, neg_ok, backend_ok, route_ok, dns_ok, missing_roles) = match via {
+        Via::Gets => tokio::try_join!(
+            Invokers::observe(c),
+            Neg::observe(c),
+            BackendServicePart::observe(c),
+            Route::observe(c),
+            dns::is_in_place(c),
+            iam::missing_roles_on_refresh(c),
+        )?,
+        // The invoker policy cannot be listed: it stays the one read of each service's own.
+        Via::Snapshot => tokio::try_join!(
+            Invokers::observe(c),
+            neg::observe_listed(c),
+            backend_service::observe_listed(c),
+            route::observe_listed(c),
+            dns::is_in_place_listed(c),
+            iam::missing_roles_listed(c),
+        )?,
+    };
     Ok(Some(Observed {
         service: svc,
         invokers,

@@ -41,7 +41,7 @@ impl Default for Options {
         Options {
             time_scale: 0.05,
             repeats: 3,
-            scales: vec![1, 10, 50, 100],
+            scales: vec![1, 20, 50, 100],
             fault_services: 50,
             fault_rate: 0.10,
             footprint_starts: 30,

@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use csmrun_acctest::bench::{env, report, scenarios, schema_cache};
 
-const USAGE: &str = "usage: csmrun-bench [--time-scale F] [--repeats N] [--scales 1,10,50,100] \
+const USAGE: &str = "usage: csmrun-bench [--time-scale F] [--repeats N] [--scales 1,20,50,100] \
 [--fault-services N] [--fault-rate F] [--footprint-starts N] [--schema-calls N] [--out DIR] [--logs DIR] [--quick]
        csmrun-bench --schema-cache [--time-scale F] [--repeats N]
 
 Runs real terraform (TF_ACC_TERRAFORM_PATH or .tools/bin/terraform) against csmrun-emulator with the
 terraform-provider-csmrun binary next to this one (or in CSMRUN_PROVIDER_DIR). --quick: one repeat,
-scales 1 and 10, 10 services under faults, 5 cold starts. Writes DIR/latest.json, DIR/latest.txt and
+scales 1 and 20, 20 services under faults, 5 cold starts. Writes DIR/latest.json, DIR/latest.txt and
 DIR/bench-<time>.json (DIR defaults to target/bench); --logs keeps each scale and fault run's\nrequest log there.
 --schema-cache: only GetProviderSchema calls and wall time per plan and apply of one service, with and
 without protocol 6.4's schema caching, on a Terraform >= 1.8 (TF_ACC_TERRAFORM_MODERN_PATH, else PATH).";
@@ -57,8 +57,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>> {
             "--out" => out = PathBuf::from(value::<String>(&mut args, &flag)?),
             "--quick" => {
                 o.repeats = 1;
-                o.scales = vec![1, 10];
-                o.fault_services = 10;
+                o.scales = vec![1, 20];
+                o.fault_services = 20;
                 o.footprint_starts = 5;
                 o.schema_calls = 50;
             }

@@ -10,6 +10,7 @@ use gcp::compute::{Backend, BackendService, CircuitBreakers, OutlierDetection};
 use super::{Ensured, Made, Part, Place};
 use crate::service::explain::Explanation;
 use crate::service::runner::Failed;
+use crate::service::snapshot;
 use crate::service::spec::Spec;
 use crate::service::steps::insert::{self, Insert};
 use crate::service::steps::{
@@ -163,10 +164,7 @@ impl Part for BackendServicePart {
     }
 
     async fn observe(c: &Ctx) -> Result<bool, StepError> {
-        match read(c).await? {
-            Some(b) => Ok(in_place(c, &without_marker(body(&c.spec)), &b).await),
-            None => Ok(false),
-        }
+        observed(c, read(c).await?).await
     }
 
     /// The backend service of the project whose backends include the NEG `neg` (of the service's region).
@@ -185,6 +183,40 @@ impl Part for BackendServicePart {
             .into_iter()
             .find(|b| b.backends.iter().any(|x| x.group.ends_with(&suffix))))
     }
+}
+
+/// Whether the backend service read for a refresh is as the spec says (ownership markers aside).
+async fn observed(c: &Ctx, have: Option<BackendService>) -> Result<bool, StepError> {
+    match have {
+        Some(b) => Ok(in_place(c, &without_marker(body(&c.spec)), &b).await),
+        None => Ok(false),
+    }
+}
+
+/// [`Part::observe`] from the project's `backendServices.list` in the process's read snapshot
+/// (`service::snapshot`); a backend service not listed there is read directly before it is called missing.
+pub async fn observe_listed(c: &Ctx) -> Result<bool, StepError> {
+    let s = &c.spec;
+    let listed = c
+        .data
+        .reads
+        .get(
+            &format!("compute.backendServices.list {}", s.project),
+            || async {
+                let all = c
+                    .clients
+                    .compute()
+                    .list_backend_services(&s.project)
+                    .await?;
+                Ok(snapshot::by_name(all, |b| Some(b.name.as_str())))
+            },
+        )
+        .await;
+    let have = match listed.and_then(|all| all.get(&s.backend_service_name).cloned()) {
+        Some(b) => Some(b),
+        None => read(c).await?,
+    };
+    observed(c, have).await
 }
 
 /// The spec's backend service, if it exists.

@@ -17,6 +17,7 @@ use crate::service::diagnose::{self, Attempts, Checks, Diagnosis, Failure, Remed
 use crate::service::names;
 use crate::service::parts::iam;
 use crate::service::runner::Failed;
+use crate::service::snapshot;
 use crate::service::spec::Spec;
 use crate::service::steps::insert::is_refusal;
 use crate::service::steps::{is_marked, not_ours, Ctx, StepError};
@@ -242,6 +243,26 @@ pub async fn get(c: &Ctx) -> Result<Option<Service>, StepError> {
             &format!("read Cloud Run service {}", c.spec.name),
             &e,
         )),
+    }
+}
+
+/// [`get`] for a refresh: the service from its region's `services.list` in the process's read snapshot
+/// (`service::snapshot`), else (not listed, or no snapshot) [`get`], which decides absence: a service being deleted
+/// is left out of the list but still answered by a GET.
+pub async fn get_listed(c: &Ctx) -> Result<Option<Service>, StepError> {
+    let s = &c.spec;
+    let parent = gcp::run::location_name(&s.project, &s.region);
+    let listed = c
+        .data
+        .reads
+        .get(&format!("run.services.list {parent}"), || async {
+            let all = c.clients.run().list_services(&parent).await?;
+            Ok(snapshot::by_name(all, |x| x.name.as_deref()))
+        })
+        .await;
+    match listed.and_then(|all| all.get(&s.name).cloned()) {
+        Some(svc) => Ok(Some(svc)),
+        None => get(c).await,
     }
 }
 

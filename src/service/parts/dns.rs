@@ -67,6 +67,7 @@ use crate::service::coalesce::Coalescer;
 use crate::service::names;
 use crate::service::runner::CancelledError;
 use crate::service::runner::Failed;
+use crate::service::snapshot;
 use crate::service::spec::Spec;
 use crate::service::steps::{found, gone, project, Ctx, Node, Record, StepError};
 
@@ -1014,20 +1015,69 @@ pub async fn readdress(c: &Ctx, old_address: &str) -> Result<(), StepError> {
 
 /// Whether the zone and the wildcard record exist as this service wants them (drift check on read).
 pub async fn is_in_place(c: &Ctx) -> Result<bool, StepError> {
+    in_place(c, false).await
+}
+
+/// [`is_in_place`] for a refresh: the zone and the record read once per read snapshot (`service::snapshot`) for
+/// every service of the domain, which all share them.
+pub async fn is_in_place_listed(c: &Ctx) -> Result<bool, StepError> {
+    in_place(c, true).await
+}
+
+async fn in_place(c: &Ctx, shared: bool) -> Result<bool, StepError> {
     let s = &c.spec;
-    let dns = c.clients.dns();
-    let r = dns.get_managed_zone(&s.project, &s.dns_zone_name).await;
-    let Some(zone) = found(r, &format!("DNS zone {}", s.dns_zone_name))? else {
+    let Some(zone) = read_zone(c, shared).await? else {
         return Ok(false);
     };
     let visible = visible_to_network(c, &zone).await;
     let want = wildcard_record(s);
-    let r = dns
-        .get_rrset(&s.project, &s.dns_zone_name, &want.name, "A")
-        .await;
-    let record_ok =
-        found(r, &format!("DNS record {}", want.name))?.is_some_and(|r| r.rrdatas == want.rrdatas);
+    let record_ok = read_record(c, &want.name, shared)
+        .await?
+        .is_some_and(|r| r.rrdatas == want.rrdatas);
     Ok(visible && record_ok && zone.dns_name == format!("{}.", s.domain))
+}
+
+/// The spec's zone; with `shared`, from the read snapshot when it has it.
+async fn read_zone(c: &Ctx, shared: bool) -> Result<Option<ManagedZone>, StepError> {
+    let s = &c.spec;
+    let dns = c.clients.dns();
+    if shared {
+        let key = format!("dns.managedZones.get {}/{}", s.project, s.dns_zone_name);
+        let get = || async {
+            snapshot::absent_if_not_found(dns.get_managed_zone(&s.project, &s.dns_zone_name).await)
+        };
+        if let Some(zone) = c.data.reads.get(&key, get).await {
+            return Ok(zone.as_ref().clone());
+        }
+    }
+    let r = dns.get_managed_zone(&s.project, &s.dns_zone_name).await;
+    found(r, &format!("DNS zone {}", s.dns_zone_name))
+}
+
+/// The spec's zone's `A` record set `name`; with `shared`, from the read snapshot when it has it.
+async fn read_record(
+    c: &Ctx,
+    name: &str,
+    shared: bool,
+) -> Result<Option<ResourceRecordSet>, StepError> {
+    let s = &c.spec;
+    let dns = c.clients.dns();
+    if shared {
+        let key = format!(
+            "dns.resourceRecordSets.get {}/{}/{name}/A",
+            s.project, s.dns_zone_name
+        );
+        let get = || async {
+            snapshot::absent_if_not_found(
+                dns.get_rrset(&s.project, &s.dns_zone_name, name, "A").await,
+            )
+        };
+        if let Some(record) = c.data.reads.get(&key, get).await {
+            return Ok(record.as_ref().clone());
+        }
+    }
+    let r = dns.get_rrset(&s.project, &s.dns_zone_name, name, "A").await;
+    found(r, &format!("DNS record {name}"))
 }
 
 /// The shared private zone of the domain.

@@ -485,6 +485,24 @@ pub async fn missing_roles_on_refresh(c: &Ctx) -> Result<Vec<String>, StepError>
     Ok(missing_in(&policy, c))
 }
 
+/// [`missing_roles_on_refresh`] from the project policy read once per read snapshot (`service::snapshot`) for every
+/// refresh of the walk; without a snapshot, as [`missing_roles_on_refresh`].
+pub async fn missing_roles_listed(c: &Ctx) -> Result<Vec<String>, StepError> {
+    let project = &c.spec.project;
+    let policy = c
+        .data
+        .reads
+        .get(
+            &format!("cloudresourcemanager.projects.getIamPolicy {project}"),
+            || async { c.clients.resource_manager().get_iam_policy(project).await },
+        )
+        .await;
+    match policy {
+        Some(policy) => Ok(missing_in(&policy, c)),
+        None => missing_roles_on_refresh(c).await,
+    }
+}
+
 /// Roles that another csmrun create in this region is granting to this account right now: its NEG names them
 /// (`iam-grants=` with `iam-account=`) from before its grant until its service carries the annotation. Another
 /// Terraform run's create in its propagation wait has no service yet, so [`inherited_roles`] cannot see that the

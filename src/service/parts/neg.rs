@@ -16,6 +16,7 @@ use crate::service::explain::Explanation;
 use crate::service::names;
 use crate::service::parts::iam;
 use crate::service::runner::Failed;
+use crate::service::snapshot;
 use crate::service::spec::Spec;
 use crate::service::steps::insert::{self, Insert};
 use crate::service::steps::{self, found, gone, is_marked, not_ours, Ctx, Node, StepError};
@@ -117,9 +118,7 @@ impl Part for Neg {
     }
 
     async fn observe(c: &Ctx) -> Result<bool, StepError> {
-        Ok(read(c)
-            .await?
-            .is_some_and(|n| target(&n) == Some(c.spec.name.as_str())))
+        Ok(in_place(c, read(c).await?.as_ref()))
     }
 
     /// The NEG of the region that targets the service.
@@ -138,6 +137,40 @@ impl Part for Neg {
             .find(|n| target(n) == Some(service))
             .map(|n| n.name))
     }
+}
+
+/// Whether the NEG read for a refresh is the spec's: it points at the service.
+fn in_place(c: &Ctx, have: Option<&NetworkEndpointGroup>) -> bool {
+    have.is_some_and(|n| target(n) == Some(c.spec.name.as_str()))
+}
+
+/// [`Part::observe`] from the region's `regionNetworkEndpointGroups.list` in the process's read snapshot
+/// (`service::snapshot`); a NEG not listed there is read directly before it is called missing.
+pub async fn observe_listed(c: &Ctx) -> Result<bool, StepError> {
+    let s = &c.spec;
+    let listed = c
+        .data
+        .reads
+        .get(
+            &format!(
+                "compute.regionNetworkEndpointGroups.list {}/{}",
+                s.project, s.region
+            ),
+            || async {
+                let all = c
+                    .clients
+                    .compute()
+                    .list_network_endpoint_groups(&s.project, &s.region)
+                    .await?;
+                Ok(snapshot::by_name(all, |n| Some(n.name.as_str())))
+            },
+        )
+        .await;
+    let have = match listed.and_then(|all| all.get(&s.neg_name).cloned()) {
+        Some(n) => Some(n),
+        None => read(c).await?,
+    };
+    Ok(in_place(c, have.as_ref()))
 }
 
 /// The Cloud Run service a NEG points at.

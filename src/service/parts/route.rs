@@ -15,6 +15,7 @@ use super::{Ensured, Made, Part, Place};
 use crate::service::duration;
 use crate::service::names;
 use crate::service::runner::Failed;
+use crate::service::snapshot;
 use crate::service::spec::{Dest, Spec};
 use crate::service::steps::{self, found, gone, is_marked, not_ours, project, Ctx, StepError};
 
@@ -123,13 +124,7 @@ impl Part for Route {
     }
 
     async fn observe(c: &Ctx) -> Result<bool, StepError> {
-        let Some(r) = read(c).await? else {
-            return Ok(false);
-        };
-        let mut want = body(&c.spec);
-        want.description = None;
-        want.labels.clear();
-        Ok(project::holds_in(c, &want, &r).await)
+        Ok(in_place(c, read(c).await?.as_ref()).await)
     }
 
     /// The service's own route among those of the project ([`choose_route`]).
@@ -151,6 +146,44 @@ impl Part for Route {
             warning: choice.warning,
         }))
     }
+}
+
+/// Whether the route read for a refresh is as the spec says (ownership markers aside).
+async fn in_place(c: &Ctx, have: Option<&HttpRoute>) -> bool {
+    let Some(r) = have else {
+        return false;
+    };
+    let mut want = body(&c.spec);
+    want.description = None;
+    want.labels.clear();
+    project::holds_in(c, &want, r).await
+}
+
+/// [`Part::observe`] from the project's `httpRoutes.list` in the process's read snapshot (`service::snapshot`);
+/// a route not listed there is read directly before it is called missing.
+pub async fn observe_listed(c: &Ctx) -> Result<bool, StepError> {
+    let s = &c.spec;
+    let parent = gcp::network_services::global_parent(&s.project);
+    let listed = c
+        .data
+        .reads
+        .get(
+            &format!("networkservices.httpRoutes.list {parent}"),
+            || async {
+                let all = c
+                    .clients
+                    .network_services()
+                    .list_http_routes(&parent)
+                    .await?;
+                Ok(snapshot::by_name(all, |r| Some(r.name.as_str())))
+            },
+        )
+        .await;
+    let have = match listed.and_then(|all| all.get(&s.route_name).cloned()) {
+        Some(r) => Some(r),
+        None => read(c).await?,
+    };
+    Ok(in_place(c, have.as_ref()).await)
 }
 
 /// The spec's route, if it exists.

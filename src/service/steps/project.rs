@@ -2,49 +2,70 @@
 //! number (`projects/123456789012/...`), and the drift checks must read both as the same project.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
 use super::Ctx;
 use crate::service::subset;
 
-/// Project id → number, as Resource Manager answered.
+/// One lookup of a project's number: its answer, or `None` when Resource Manager did not say.
+type Lookup = Arc<OnceCell<Option<String>>>;
+
+/// Project id → number, as Resource Manager answered. Concurrent askers of one project share one lookup (the
+/// refreshes of a walk all compare references at once); a lookup that found no number is not kept, so a later
+/// asker tries again.
 #[derive(Default)]
 pub struct ProjectNumbers {
-    known: Mutex<HashMap<String, String>>,
+    known: Mutex<HashMap<String, Lookup>>,
 }
 
 impl ProjectNumbers {
-    fn get(&self, project: &str) -> Option<String> {
-        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        known.get(project).cloned()
+    fn lookup(&self, project: &str) -> Lookup {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(known.entry(project.to_string()).or_default())
     }
 
-    fn insert(&self, project: &str, number: String) {
+    /// Drops `lookup` if it is still the project's, so the next asker asks again.
+    fn forget(&self, project: &str, lookup: &Lookup) {
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        known.insert(project.to_string(), number);
+        if known.get(project).is_some_and(|l| Arc::ptr_eq(l, lookup)) {
+            known.remove(project);
+        }
+    }
+
+    /// The number of `project`, asking `ask` unless this process knows it or another asker is asking now.
+    async fn get<F, Fut>(&self, project: &str, ask: F) -> Option<String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Option<String>>,
+    {
+        let lookup = self.lookup(project);
+        let n = lookup.get_or_init(ask).await.clone();
+        if n.is_none() {
+            self.forget(project, &lookup);
+        }
+        n
     }
 }
 
 /// The number of `project`; `None` when Resource Manager does not say (e.g. no permission to read the project),
 /// in which case references are compared as written.
 pub async fn number(c: &Ctx, project: &str) -> Option<String> {
-    if let Some(n) = c.data.project_numbers.get(project) {
-        return Some(n);
-    }
-    match c.clients.resource_manager().get_project(project).await {
-        Ok(p) => {
-            let n = p.project_number.filter(|n| !n.is_empty())?;
-            c.data.project_numbers.insert(project, n.clone());
-            Some(n)
-        }
-        Err(e) => {
-            tracing::debug!(project, error = %e, "project number unknown; references compared as written");
-            None
-        }
-    }
+    c.data
+        .project_numbers
+        .get(project, || async {
+            match c.clients.resource_manager().get_project(project).await {
+                Ok(p) => p.project_number.filter(|n| !n.is_empty()),
+                Err(e) => {
+                    tracing::debug!(project, error = %e, "project number unknown; references compared as written");
+                    None
+                }
+            }
+        })
+        .await
 }
 
 /// Rewrites `projects/<number>` to `projects/<id>` in every string of `v`.
@@ -112,6 +133,45 @@ pub async fn holds_in_project<W: Serialize, H: Serialize>(
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn concurrent_askers_share_one_lookup_and_one_that_found_nothing_is_asked_again() {
+        let numbers = Arc::new(ProjectNumbers::default());
+        let asks = Arc::new(AtomicUsize::new(0));
+        let (release, hold) = tokio::sync::oneshot::channel::<()>();
+        let ask = |asks: Arc<AtomicUsize>, hold: Option<tokio::sync::oneshot::Receiver<()>>| async move {
+            asks.fetch_add(1, Ordering::SeqCst);
+            if let Some(h) = hold {
+                let _ = h.await;
+            }
+            None::<String>
+        };
+        let first = {
+            let (numbers, asks) = (Arc::clone(&numbers), Arc::clone(&asks));
+            tokio::spawn(async move { numbers.get("p", || ask(asks, Some(hold))).await })
+        };
+        tokio::task::yield_now().await;
+        let others: Vec<_> = (0..4)
+            .map(|_| {
+                let (numbers, asks) = (Arc::clone(&numbers), Arc::clone(&asks));
+                tokio::spawn(async move { numbers.get("p", || ask(asks, None)).await })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let _ = release.send(());
+        assert_eq!(first.await.unwrap(), None);
+        for o in others {
+            assert_eq!(o.await.unwrap(), None);
+        }
+        assert_eq!(asks.load(Ordering::SeqCst), 1, "one lookup for all five");
+        let found = numbers.get("p", || async { Some("123".to_string()) }).await;
+        assert_eq!(found.as_deref(), Some("123"), "a failed lookup is not kept");
+        let kept = numbers.get("p", || async { None }).await;
+        assert_eq!(kept.as_deref(), Some("123"), "a number is kept");
+    }
 
     #[test]
     fn a_reference_by_project_number_holds_what_was_asked_by_id() {
