@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::contention::Contention;
+
 /// Counters and findings of a campaign run.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
@@ -26,6 +28,8 @@ pub struct Tally {
     pub orphans: Vec<String>,
     pub shared_losses: Vec<String>,
     pub disagreements: Vec<String>,
+    /// How concurrent writers contended for the shared objects (the concurrent campaign only).
+    pub contention: Option<Contention>,
 }
 
 impl Tally {
@@ -88,6 +92,9 @@ impl fmt::Display for Tally {
         writeln!(f, "orphans                   {}", self.orphans.len())?;
         writeln!(f, "shared-part losses        {}", self.shared_losses.len())?;
         writeln!(f, "state != reality          {}", self.disagreements.len())?;
+        if let Some(c) = &self.contention {
+            write!(f, "{c}")?;
+        }
         for v in self.violations() {
             writeln!(f, "  - {v}")?;
         }
