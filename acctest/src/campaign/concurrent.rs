@@ -2,7 +2,7 @@
 //! as one service account on one domain, coordinated only by Google's own compare-and-swap (IAM etags, Cloud DNS
 //! changes): no lock of ours. Every round each writer applies (a create, or an update to a new image version) or
 //! destroys, as a schedule says ([`schedule`] draws a reproducible one), starting a little after the others, with
-//! injected 429/503 and latency when asked; a watcher polls the emulator for a shared part lost under a user
+//! injected 429/503, latency and operation failures when asked; a watcher polls the emulator for a shared part lost under a user
 //! meanwhile. After each round: every failed run failed clearly, nothing is orphaned, no shared part is lost, and
 //! when every run succeeded Terraform's state (all directories together) equals the emulator's. A final destroy of
 //! every directory at once, without faults, must leave the emulator as it started. The request log, split per
@@ -13,11 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
 use super::contention::{Contention, WRITER_AGENT};
 use super::env::provider_dir;
+use super::faults::OPERATION_STARTS;
 use super::invariants::{bindings, orphans, shared_part_losses, state_vs_reality};
 use super::soak::{first_error, guard, injected_errors, unclear};
 use super::tally::Tally;
@@ -71,7 +73,12 @@ pub fn schedule(seed: u64, writers: usize, rounds: usize) -> Vec<Round> {
             let actions: Vec<Action> = present
                 .iter_mut()
                 .map(|p| {
-                    let apply = i == 0 || if *p { rng.random_bool(0.7) } else { rng.random_bool(0.9) };
+                    let apply = i == 0
+                        || if *p {
+                            rng.random_bool(0.7)
+                        } else {
+                            rng.random_bool(0.9)
+                        };
                     *p = apply;
                     if apply {
                         Action::Apply
@@ -96,8 +103,14 @@ pub struct Options {
     /// Working directories applying at once (each its own service).
     pub writers: usize,
     /// Rate of injected 429 and of injected 503 on every API call, and twice it of 300 ms latency; 0 = none. With
-    /// faults a run may fail, if it fails clearly.
+    /// faults every odd round also arms one operation failure (a one-shot failed create, patch, insert or delete
+    /// operation, drawn from the seed), so some writer's run fails and rolls back while the others run; a run may
+    /// then fail, if it fails clearly.
     pub faults: f64,
+    /// Latency added to every call of the APIs of the shared objects (Resource Manager, Cloud DNS), as Google's round
+    /// trips have: the emulator answers in microseconds, so without it a read-modify-write window is too short for
+    /// writers to meet in it.
+    pub latency: Option<Duration>,
     /// Seed of the fault draws (the schedule has its own).
     pub seed: u64,
     /// One line per round and run on stderr.
@@ -138,16 +151,58 @@ pub fn config(stack: &Stack, name: &str, version: usize) -> String {
     format!("{}\n{}", stack.provider.render(), svc.render())
 }
 
-/// The `/_emulator/faults` body for `rate` (see [`Options::faults`]), seeded for reproducible draws.
-pub fn fault_body(rate: f64, seed: u64) -> Value {
-    json!({
-        "rules": [
-            {"code": 429, "rate": rate},
-            {"code": 503, "rate": rate},
-            {"latency": "300ms", "rate": (rate * 2.0).min(1.0)},
-        ],
-        "seed": seed,
-    })
+/// What a writer's run does to its service: `create`, `update` or `delete` (none for a destroy of nothing).
+pub fn phase(action: Action, present: bool) -> Option<&'static str> {
+    match (action, present) {
+        (Action::Apply, false) => Some("create"),
+        (Action::Apply, true) => Some("update"),
+        (Action::Destroy, true) => Some("delete"),
+        (Action::Destroy, false) => None,
+    }
+}
+
+/// The phase whose runs start operations of `method` (`services.patch`: update).
+fn phase_of(method: &str) -> &'static str {
+    match method.rsplit('.').next() {
+        Some("patch") => "update",
+        Some("delete") => "delete",
+        _ => "create",
+    }
+}
+
+/// The `/_emulator/faults` rules of round `index` for `opts` (see [`Options::faults`] and [`Options::latency`]);
+/// none without either. The operation failure is drawn among the operations of the round's `phases`, so that it
+/// can fire.
+pub fn fault_rules(opts: &Options, index: usize, phases: &BTreeSet<&str>) -> Vec<Value> {
+    let mut rules = Vec::new();
+    if let Some(d) = opts.latency {
+        let latency = format!("{}ms", d.as_millis());
+        for api in ["cloudresourcemanager", "dns"] {
+            rules.push(json!({"api": api, "latency": latency}));
+        }
+    }
+    if opts.faults > 0.0 {
+        rules.push(json!({"code": 429, "rate": opts.faults}));
+        rules.push(json!({"code": 503, "rate": opts.faults}));
+        // Last, so that where both match this draw's latency wins over the fixed one.
+        rules.push(json!({"latency": "300ms", "rate": (opts.faults * 2.0).min(1.0)}));
+        if index % 2 == 1 {
+            let mut rng = StdRng::seed_from_u64(opts.seed ^ (index as u64).rotate_left(32));
+            let candidates: Vec<(&str, &str)> = OPERATION_STARTS
+                .iter()
+                .copied()
+                .filter(|(_, m)| phases.contains(phase_of(m)))
+                .collect();
+            let code = [13, 14, 10].choose(&mut rng).copied().unwrap_or(13);
+            if let Some((api, method)) = candidates.choose(&mut rng) {
+                rules.push(json!({
+                    "api": api, "method": method, "times": 1,
+                    "operationError": {"code": code, "message": "Injected by the reliability campaign."}
+                }));
+            }
+        }
+    }
+    rules
 }
 
 /// `terraform show -json` of every directory as one document (their resources side by side).
@@ -210,6 +265,8 @@ pub fn run(stack: &Stack, rounds: &[Round], opts: Options) -> Tally {
     let dirs: Vec<WorkDir> = (0..opts.writers).map(|k| writer_dir(stack, k)).collect();
     let names: Vec<String> = (0..opts.writers).map(writer_name).collect();
     let before: BTreeSet<_> = bindings(&stack.state());
+    // Whose service is in its state (after the last round).
+    let mut present = vec![false; opts.writers];
     let stop = AtomicBool::new(false);
     let watched = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch(stack, &before, &stop));
@@ -224,7 +281,11 @@ pub fn run(stack: &Stack, rounds: &[Round], opts: Options) -> Tally {
             .collect();
         for (i, (round, faults)) in plan.into_iter().enumerate() {
             let last = i == rounds.len();
-            assert_eq!(round.actions.len(), opts.writers, "round {i}: one action per writer");
+            assert_eq!(
+                round.actions.len(),
+                opts.writers,
+                "round {i}: one action per writer"
+            );
             for (k, wd) in dirs.iter().enumerate() {
                 wd.write("main.tf", &config(stack, &names[k], i))
                     .expect("main.tf");
@@ -234,16 +295,42 @@ pub fn run(stack: &Stack, rounds: &[Round], opts: Options) -> Tally {
                 .emu
                 .clear_requests()
                 .expect("clearing the request log");
-            if faults > 0.0 {
+            let rules = if last {
+                Vec::new()
+            } else {
+                let phases = round
+                    .actions
+                    .iter()
+                    .zip(&present)
+                    .filter_map(|(a, p)| phase(*a, *p))
+                    .collect();
+                fault_rules(&opts, i, &phases)
+            };
+            if !rules.is_empty() {
+                tally.latency_rules += rules.iter().filter(|r| r["latency"].is_string()).count();
+                tally.operation_failures += rules
+                    .iter()
+                    .filter(|r| r["operationError"].is_object())
+                    .count();
                 stack
                     .emu
-                    .add_faults(&fault_body(faults, opts.seed ^ i as u64))
+                    .add_faults(&json!({"rules": rules, "seed": opts.seed ^ i as u64}))
                     .expect("arming faults");
-                tally.latency_rules += 1;
             }
             let started = Instant::now();
             let runs = run_round(&dirs, round);
             let took = started.elapsed();
+            let armed = rules.iter().find(|r| r["operationError"].is_object());
+            let hit = armed.is_some_and(|rule| {
+                // A one-shot rule that fired is gone from the armed rules.
+                let left = stack.emu.faults().expect("reading the armed faults");
+                !left["rules"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|r| r["method"] == rule["method"])
+            });
+            tally.operation_failures_hit += usize::from(hit);
             stack.emu.clear_faults().expect("clearing faults");
             let log = stack.requests();
             tally.injected_errors += injected_errors(&log);
@@ -261,10 +348,18 @@ pub fn run(stack: &Stack, rounds: &[Round], opts: Options) -> Tally {
                 last,
                 verbose: opts.verbose,
             };
-            judge(stack, &dirs, &names, &judged, &before, &mut tally, &log);
+            present = judge(stack, &dirs, &names, &judged, &before, &mut tally, &log);
             if opts.verbose {
+                let op = armed.map_or(String::new(), |r| {
+                    let state = if hit { "hit" } else { "not reached" };
+                    format!(
+                        "; operation failure on {}.{} {state}",
+                        r["api"].as_str().unwrap_or(""),
+                        r["method"].as_str().unwrap_or("")
+                    )
+                });
                 eprintln!(
-                    "{label}: {:.1?}; violations so far {}",
+                    "{label}: {:.1?}{op}; violations so far {}",
                     took,
                     tally.violations().len()
                 );
@@ -305,7 +400,7 @@ fn judge(
     before: &BTreeSet<(String, String)>,
     tally: &mut Tally,
     log: &[Value],
-) {
+) -> Vec<bool> {
     let known = tally.violations();
     let label = r.label;
     let mut outcomes = Vec::new();
@@ -343,6 +438,10 @@ fn judge(
         }
     }
     let show = merged_show(dirs);
+    let in_state: BTreeSet<String> = crate::consistency::services_in_state(&show)
+        .iter()
+        .filter_map(|v| v["name"].as_str().map(str::to_string))
+        .collect();
     let state = stack.state();
     let orphan_list = orphans(&show, &state, &stack.baseline);
     Tally::note(&mut tally.orphans, label, orphan_list.clone());
@@ -377,6 +476,7 @@ fn judge(
             eprintln!("  {label}: {o}");
         }
     }
+    names.iter().map(|n| in_state.contains(n)).collect()
 }
 
 /// With `CSMRUN_CAMPAIGN_DUMP=DIR`, writes what a round that broke an invariant did, for its analysis: each
@@ -437,7 +537,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_schedule_is_reproducible_creates_everything_first_and_mixes_updates_creates_and_destroys() {
+    fn odd_rounds_arm_one_operation_failure_among_the_round_s_phases_and_the_fixed_latency_comes_first(
+    ) {
+        let opts = Options {
+            writers: 3,
+            faults: 0.02,
+            latency: Some(Duration::from_millis(200)),
+            seed: 5,
+            verbose: false,
+        };
+        let deletes = BTreeSet::from(["delete"]);
+        let operation = |rules: &[Value]| -> Vec<String> {
+            rules
+                .iter()
+                .filter(|r| r["operationError"].is_object())
+                .map(|r| r["method"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(operation(&fault_rules(&opts, 2, &deletes)).is_empty());
+        for i in [1, 3, 5, 7, 9] {
+            let rules = fault_rules(&opts, i, &deletes);
+            let ops = operation(&rules);
+            assert_eq!(ops.len(), 1, "{rules:?}");
+            assert!(ops[0].ends_with(".delete"), "{ops:?}");
+            assert_eq!(
+                rules[0],
+                json!({"api": "cloudresourcemanager", "latency": "200ms"})
+            );
+        }
+        assert!(operation(&fault_rules(&opts, 1, &BTreeSet::new())).is_empty());
+        let none = Options {
+            faults: 0.0,
+            latency: None,
+            ..opts
+        };
+        assert!(fault_rules(&none, 1, &deletes).is_empty());
+        assert_eq!(phase(Action::Destroy, false), None);
+        assert_eq!(phase(Action::Apply, true), Some("update"));
+    }
+
+    #[test]
+    fn a_schedule_is_reproducible_creates_everything_first_and_mixes_updates_creates_and_destroys()
+    {
         let a = schedule(7, 10, 6);
         assert_eq!(a, schedule(7, 10, 6));
         assert_ne!(a, schedule(8, 10, 6));
@@ -457,6 +598,9 @@ mod tests {
                 *p = *x == Action::Apply;
             }
         }
-        assert!(updates > 0 && creates > 0 && destroys > 0, "{updates} {creates} {destroys}");
+        assert!(
+            updates > 0 && creates > 0 && destroys > 0,
+            "{updates} {creates} {destroys}"
+        );
     }
 }

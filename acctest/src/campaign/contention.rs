@@ -62,12 +62,18 @@ pub struct Contention {
     pub writes: BTreeMap<Kind, usize>,
     /// Attempts made after a conflict answer (the retries conflicts caused).
     pub conflict_retries: usize,
-    /// Logical writes that ended in an answer other than 2xx, or had no answer before the log was read.
-    pub unfinished: usize,
+    /// Logical writes refused with another answer (a 403, a 400): they failed.
+    pub refused: usize,
+    /// Logical writes with no 2xx when the log ends: after a conflict the writer read again and found nothing left
+    /// to change (another writer's change did it: IAM grants of a shared account), or its run ended first.
+    pub abandoned: usize,
     /// Contended writes whose user agent names no writer (0 when every run had its agent).
     pub unattributed: usize,
-    /// From the answer to a write's first attempt to the answer that it succeeded.
+    /// From the answer to a write's first attempt to the answer that it succeeded (retries after injected
+    /// 429/503 included).
     pub longest: Longest,
+    /// The same, among writes that met a conflict.
+    pub longest_conflicted: Longest,
 }
 
 #[derive(Debug)]
@@ -92,11 +98,7 @@ impl Contention {
         let mut open: BTreeMap<(String, Kind), Chain> = BTreeMap::new();
         for e in log {
             let Some(id) = method_id(e) else { continue };
-            let Some(kind) = CONTENDED
-                .iter()
-                .find(|(m, _)| *m == id)
-                .map(|(_, k)| *k)
-            else {
+            let Some(kind) = CONTENDED.iter().find(|(m, _)| *m == id).map(|(_, k)| *k) else {
                 continue;
             };
             let Some(at) = time(e) else { continue };
@@ -122,17 +124,23 @@ impl Contention {
             chain.after_conflict = false;
             match status {
                 200..=299 => {
-                    let chain = open.remove(&key).unwrap_or_else(|| unreachable!("just opened"));
+                    let chain = open
+                        .remove(&key)
+                        .unwrap_or_else(|| unreachable!("just opened"));
                     *self.writes.entry(kind).or_default() += 1;
                     let wait = (at - chain.first).to_std().unwrap_or_default();
+                    let seen = Longest {
+                        wait,
+                        what: format!(
+                            "{}, {kind}, {} attempts, {} conflicts, {round}",
+                            key.0, chain.attempts, chain.conflicts
+                        ),
+                    };
+                    if chain.conflicts > 0 && wait > self.longest_conflicted.wait {
+                        self.longest_conflicted = seen.clone();
+                    }
                     if wait > self.longest.wait {
-                        self.longest = Longest {
-                            wait,
-                            what: format!(
-                                "{}, {kind}, {} attempts, {} conflicts, {round}",
-                                key.0, chain.attempts, chain.conflicts
-                            ),
-                        };
+                        self.longest = seen;
                     }
                 }
                 409 | 412 => {
@@ -144,11 +152,11 @@ impl Contention {
                 429 | 500..=599 => {}
                 _ => {
                     open.remove(&key);
-                    self.unfinished += 1;
+                    self.refused += 1;
                 }
             }
         }
-        self.unfinished += open.len();
+        self.abandoned += open.len();
     }
 
     /// Every 409/412 answer.
@@ -195,20 +203,24 @@ impl fmt::Display for Contention {
             self.retries_per_write(),
             self.conflict_retries
         )?;
+        let longest = |l: &Longest| {
+            if l.what.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{:.1?} ({})", l.wait, l.what)
+            }
+        };
+        writeln!(f, "longest wait of a write   {}", longest(&self.longest))?;
         writeln!(
             f,
-            "longest wait of a write   {:.1?} ({})",
-            self.longest.wait,
-            if self.longest.what.is_empty() {
-                "none"
-            } else {
-                &self.longest.what
-            }
+            "  of one with conflicts   {}",
+            longest(&self.longest_conflicted)
         )?;
         writeln!(
             f,
-            "shared writes unfinished  {} (unattributed entries {})",
-            self.unfinished, self.unattributed
+            "shared writes not retried {} (nothing left to change after the conflict, or the run ended); {} refused; \
+             {} entries without a writer",
+            self.abandoned, self.refused, self.unattributed
         )
     }
 }
@@ -240,25 +252,40 @@ mod tests {
             entry("writer-1", DNS, 412, 1_600),
             entry("writer-0", IAM, 200, 4_000),
             entry("writer-1", DNS, 200, 4_100),
+            entry("writer-2", IAM, 503, 5_000),
+            entry("writer-2", IAM, 200, 10_000),
             json!({"time": "2025-01-01T00:00:05Z", "method": "GET", "path": "/run/v2/projects/p/locations/r/services/s", "status": 200}),
         ];
         let mut c = Contention::default();
         c.add_log(&log, "round 3");
         assert_eq!(c.conflicts.get(&Kind::Iam), Some(&2));
         assert_eq!(c.conflicts.get(&Kind::Dns), Some(&1));
-        assert_eq!(c.writes.get(&Kind::Iam), Some(&2));
+        assert_eq!(c.writes.get(&Kind::Iam), Some(&3));
         assert_eq!(c.writes.get(&Kind::Dns), Some(&1));
-        // writer-0: 409 -> (retry) 503 -> 409 -> (retry) 200; writer-1's DNS: 412 -> (retry) 200.
+        // writer-0: 409 -> (retry) 503 -> 409 -> (retry) 200; writer-1's DNS: 412 -> (retry) 200; writer-2 only
+        // met an injected 503, which the transport retried.
         assert_eq!(c.conflict_retries, 3);
-        assert_eq!(c.longest.wait, Duration::from_secs(4));
-        assert!(c.longest.what.starts_with("writer-0, IAM"), "{}", c.longest.what);
-        assert!(c.longest.what.contains("4 attempts, 2 conflicts, round 3"));
-        assert_eq!((c.unfinished, c.unattributed), (0, 0));
-        assert!((c.retries_per_write() - 1.0).abs() < 1e-9);
+        assert_eq!(c.longest.wait, Duration::from_secs(5));
+        assert!(
+            c.longest.what.starts_with("writer-2, IAM"),
+            "{}",
+            c.longest.what
+        );
+        let conflicted = &c.longest_conflicted;
+        assert_eq!(conflicted.wait, Duration::from_secs(4));
+        assert!(
+            conflicted.what.starts_with("writer-0, IAM"),
+            "{}",
+            conflicted.what
+        );
+        assert!(conflicted.what.contains("4 attempts, 2 conflicts, round 3"));
+        assert_eq!((c.abandoned, c.refused, c.unattributed), (0, 0, 0));
+        assert!((c.retries_per_write() - 0.75).abs() < 1e-9);
     }
 
     #[test]
-    fn a_write_refused_otherwise_or_unanswered_is_unfinished_and_a_log_without_agents_is_counted() {
+    fn a_write_refused_otherwise_or_not_retried_is_no_success_and_a_log_without_agents_is_counted()
+    {
         let mut no_agent = entry("x", IAM, 409, 0);
         no_agent["headers"] = json!({});
         let log = vec![
@@ -269,7 +296,7 @@ mod tests {
         let mut c = Contention::default();
         c.add_log(&log, "round 0");
         assert_eq!(c.total_writes(), 0);
-        assert_eq!(c.unfinished, 3);
+        assert_eq!((c.refused, c.abandoned), (1, 2));
         assert_eq!(c.unattributed, 1);
         assert_eq!(c.total_conflicts(), 2);
         assert_eq!(c.conflict_retries, 0);

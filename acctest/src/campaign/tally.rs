@@ -19,6 +19,8 @@ pub struct Tally {
     /// One-shot operation failures, and latency rules, armed.
     pub operation_failures: usize,
     pub latency_rules: usize,
+    /// Armed operation failures that fired (the concurrent campaign reads it back; the soak does not).
+    pub operation_failures_hit: usize,
     /// Provider processes killed.
     pub crashes: usize,
     /// Crash points the run finished before reaching.
@@ -78,6 +80,13 @@ impl fmt::Display for Tally {
         writeln!(f, "failed with a clear error {}", self.failed_clearly)?;
         writeln!(f, "injected 429/500/503      {}", self.injected_errors)?;
         writeln!(f, "operation failures armed  {}", self.operation_failures)?;
+        if self.operation_failures_hit > 0 {
+            writeln!(
+                f,
+                "  of which fired          {}",
+                self.operation_failures_hit
+            )?;
+        }
         writeln!(f, "latency rules armed       {}", self.latency_rules)?;
         writeln!(
             f,
