@@ -76,7 +76,11 @@ pub const APPEND_USER_AGENT_ENV: &str = "TF_APPEND_USER_AGENT";
 /// `terraform-provider-csmrun/VERSION`, then `TF_APPEND_USER_AGENT` after a space. Characters a header value
 /// cannot carry (control characters, non-ASCII) are dropped rather than failing every request.
 fn user_agent(env: EnvLookup<'_>) -> String {
-    let own = format!("{}/{}", gcp::transport::USER_AGENT_PRODUCT, env!("CARGO_PKG_VERSION"));
+    let own = format!(
+        "{}/{}",
+        gcp::transport::USER_AGENT_PRODUCT,
+        env!("CARGO_PKG_VERSION")
+    );
     let extra: String = env(APPEND_USER_AGENT_ENV)
         .unwrap_or_default()
         .chars()
@@ -388,7 +392,8 @@ mod tests {
     }
 
     #[test]
-    fn tf_append_user_agent_is_appended_to_the_user_agent_without_characters_a_header_cannot_carry() {
+    fn tf_append_user_agent_is_appended_to_the_user_agent_without_characters_a_header_cannot_carry()
+    {
         let own = format!("terraform-provider-csmrun/{}", env!("CARGO_PKG_VERSION"));
         let ua = |env: &'static [(&'static str, &'static str)]| {
             resolve(&ProviderConfig::default(), &env_of(env))
