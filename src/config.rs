@@ -72,6 +72,29 @@ fn setting(v: &Val<String>, env: EnvLookup<'_>, vars: &[&str]) -> Option<String>
     }
 }
 
+/// Where the user agent's appended part comes from: the variable Terraform itself and the providers built on its
+/// plugin SDK append (one user agent per CI runner tells their calls apart in Cloud Audit Logs).
+pub const APPEND_USER_AGENT_ENV: &str = "TF_APPEND_USER_AGENT";
+
+/// `terraform-provider-csmrun/VERSION`, then `TF_APPEND_USER_AGENT` after a space. Characters a header value
+/// cannot carry (control characters, non-ASCII) are dropped rather than failing every request.
+fn user_agent(env: EnvLookup<'_>) -> String {
+    let own = format!(
+        "{}/{}",
+        gcp::transport::USER_AGENT_PRODUCT,
+        env!("CARGO_PKG_VERSION")
+    );
+    let extra: String = env(APPEND_USER_AGENT_ENV)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| (' '..='~').contains(c))
+        .collect();
+    match extra.trim() {
+        "" => own,
+        extra => format!("{own} {extra}"),
+    }
+}
+
 /// Upper bounds of the provider's durations: beyond them a value is a mistake (a unit slip such as "90h"), and
 /// bounding them keeps every later deadline and backoff calculation far from overflow.
 pub const MAX_IAM_PROPAGATION_WAIT: Duration = Duration::from_secs(3600);
@@ -255,10 +278,7 @@ pub fn resolve(c: &ProviderConfig, env: EnvLookup<'_>) -> Result<Resolved, Diagn
         },
         emulator_host: env(gcp::EMULATOR_HOST_ENV),
         request_timeout,
-        user_agent: Some(format!(
-            "terraform-provider-csmrun/{}",
-            env!("CARGO_PKG_VERSION")
-        )),
+        user_agent: Some(user_agent(env)),
         user_project,
         ..Default::default()
     };
@@ -373,6 +393,30 @@ mod tests {
         assert_eq!(r.settings.emulator_host.as_deref(), Some("127.0.0.1:9"));
         assert_eq!(r.iam_propagation_wait, DEFAULT_IAM_PROPAGATION_WAIT);
         assert_eq!(r.mesh_settle_time, DEFAULT_MESH_SETTLE_TIME);
+    }
+
+    #[test]
+    fn tf_append_user_agent_is_appended_to_the_user_agent_without_characters_a_header_cannot_carry()
+    {
+        let own = format!("terraform-provider-csmrun/{}", env!("CARGO_PKG_VERSION"));
+        let ua = |env: &'static [(&'static str, &'static str)]| {
+            resolve(&ProviderConfig::default(), &env_of(env))
+                .unwrap()
+                .settings
+                .user_agent
+                .unwrap()
+        };
+        const EMU: (&str, &str) = ("CSMRUN_EMULATOR_HOST", "127.0.0.1:9");
+        assert_eq!(ua(&[EMU]), own);
+        assert_eq!(
+            ua(&[EMU, ("TF_APPEND_USER_AGENT", " ci-runner/7 (pipeline 42) ")]),
+            format!("{own} ci-runner/7 (pipeline 42)")
+        );
+        assert_eq!(
+            ua(&[EMU, ("TF_APPEND_USER_AGENT", "runner\r\nX-Injected: 1 é")]),
+            format!("{own} runnerX-Injected: 1")
+        );
+        assert_eq!(ua(&[EMU, ("TF_APPEND_USER_AGENT", "\n\t")]), own);
     }
 
     #[test]

@@ -16,19 +16,28 @@ pub const MAX_ENTRIES: usize = 100_000;
 /// Most bytes of entries (as JSON text) kept.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-/// The request headers a log entry records: only `x-goog-user-project` (which project a request bills), never
-/// credentials.
-pub const LOGGED_HEADERS: [&str; 1] = ["x-goog-user-project"];
+/// The request headers a log entry records, never credentials: `x-goog-user-project` (which project a request
+/// bills) and `user-agent` (which client sent it, as Cloud Audit Logs keep `callerSuppliedUserAgent`), so one log
+/// of many concurrent clients can be split per client.
+pub const LOGGED_HEADERS: [&str; 2] = ["x-goog-user-project", "user-agent"];
+
+/// Longest logged header value, in bytes: the rest is cut, so a client cannot grow each entry by its headers.
+pub const MAX_HEADER_BYTES: usize = 1024;
 
 /// The entry's `headers` object for `headers`, or `None` when the request sent none of [`LOGGED_HEADERS`].
 pub fn logged_headers(headers: &axum::http::HeaderMap) -> Option<Value> {
     let mut out = serde_json::Map::new();
     for name in LOGGED_HEADERS {
         if let Some(v) = headers.get(name) {
-            out.insert(
-                name.to_string(),
-                Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
-            );
+            let mut text = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            if text.len() > MAX_HEADER_BYTES {
+                let mut cut = MAX_HEADER_BYTES;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+            }
+            out.insert(name.to_string(), Value::String(text));
         }
     }
     (!out.is_empty()).then_some(Value::Object(out))

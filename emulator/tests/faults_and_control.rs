@@ -442,6 +442,39 @@ async fn malformed_error_shapes_are_refused() {
 }
 
 #[tokio::test]
+async fn the_request_log_records_the_user_agent_cut_at_its_bound() {
+    let env = Env::start().await;
+    let url = env.url(&format!("/cloudresourcemanager/v1/projects/{P}"));
+    for ua in [
+        "terraform-provider-csmrun/0.1.0 ci-runner/7".to_string(),
+        "x".repeat(5000),
+    ] {
+        let sent = env
+            .http
+            .get(&url)
+            .bearer_auth("t")
+            .header("user-agent", ua)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 200);
+    }
+    let (_, log) = env.control("GET", "requests", None).await;
+    let entries: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        entries[0]["headers"],
+        json!({"user-agent": "terraform-provider-csmrun/0.1.0 ci-runner/7"})
+    );
+    assert_eq!(
+        entries[1]["headers"]["user-agent"].as_str().map(str::len),
+        Some(1024)
+    );
+}
+
+#[tokio::test]
 async fn the_request_log_records_x_goog_user_project_and_never_the_authorization() {
     let env = Env::start().await;
     let url = env.url(&format!("/cloudresourcemanager/v1/projects/{P}"));

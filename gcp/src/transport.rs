@@ -17,7 +17,7 @@ use crate::endpoints::Endpoints;
 use crate::error::Error;
 use crate::retry::{Backoff, RetryPolicy, Sleep};
 
-/// The user agent prefix; the provider appends nothing else.
+/// The user agent prefix; a caller may append its own part after a space.
 pub const USER_AGENT_PRODUCT: &str = "terraform-provider-csmrun";
 
 /// Knobs of the transport.

@@ -1,12 +1,15 @@
 //! `csmrun-campaign`: the reliability campaign outside the test harness, for long soaks.
 //!
 //! ```text
-//! csmrun-campaign [--soak N [--separate]] [--seed S] [--crash] [--concurrent N] [--quiet]
+//! csmrun-campaign [--soak N [--separate]] [--seed S] [--crash] [--concurrent N [--writers W] [--faults RATE] [--latency MS]] [--quiet]
 //! ```
 //! `--soak N` runs N applies/destroys of random configurations under random faults (services share two
 //! accounts and two domains; `--separate` gives each its own); `--crash` kills the
 //! provider at every write step of a create, an update and a delete (in flight and right after); `--concurrent N`
-//! runs N rounds of two directories applying and destroying at once. Prints the figures; exits 1 on any
+//! runs N rounds of W directories (`--writers`, default 2) applying and destroying at once in a mix drawn from the
+//! seed, with injected 429/503 and latency at RATE (`--faults`, default none) and MS milliseconds added to every
+//! Resource Manager and Cloud DNS call (`--latency`, Google's round trip; default none), and prints their etag
+//! conflicts, retries per write and longest wait. Prints the figures; exits 1 on any
 //! violation. Needs terraform (`TF_ACC_TERRAFORM_PATH` or `.tools/bin/terraform`) and the provider binary
 //! built next to this one (`cargo build -p terraform-provider-csmrun -p csmrun-acctest --bins`).
 
@@ -23,6 +26,9 @@ struct Args {
     seed: u64,
     crash: bool,
     concurrent: usize,
+    writers: usize,
+    faults: f64,
+    latency: Option<std::time::Duration>,
     verbose: bool,
     separate: bool,
 }
@@ -33,6 +39,9 @@ fn parse() -> Result<Args> {
         seed: 1,
         crash: false,
         concurrent: 0,
+        writers: 2,
+        faults: 0.0,
+        latency: None,
         verbose: true,
         separate: false,
     };
@@ -45,17 +54,29 @@ fn parse() -> Result<Args> {
             "--concurrent" => {
                 a.concurrent = value("--concurrent")?.parse().context("--concurrent N")?
             }
+            "--writers" => a.writers = value("--writers")?.parse().context("--writers W")?,
+            "--faults" => a.faults = value("--faults")?.parse().context("--faults RATE")?,
+            "--latency" => {
+                let ms: u64 = value("--latency")?.parse().context("--latency MS")?;
+                a.latency = Some(std::time::Duration::from_millis(ms));
+            }
             "--crash" => a.crash = true,
             "--quiet" => a.verbose = false,
             "--separate" => a.separate = true,
             "-h" | "--help" => {
                 println!(
-                    "csmrun-campaign [--soak N [--separate]] [--seed S] [--crash] [--concurrent N] [--quiet]"
+                    "csmrun-campaign [--soak N [--separate]] [--seed S] [--crash] [--concurrent N [--writers W] [--faults RATE] [--latency MS]] [--quiet]"
                 );
                 std::process::exit(0);
             }
             other => bail!("unknown flag {other} (see --help)"),
         }
+    }
+    if a.writers == 0 {
+        bail!("--writers W needs at least one writer");
+    }
+    if !(0.0..=0.5).contains(&a.faults) {
+        bail!("--faults RATE is a probability per request, from 0 to 0.5");
     }
     if a.soak == 0 && !a.crash && a.concurrent == 0 {
         a.soak = 200;
@@ -118,14 +139,28 @@ fn run() -> Result<bool> {
     }
     if args.concurrent > 0 {
         let stack = env::stack(&SeedBuilder::new().build())?;
+        let start = std::time::Instant::now();
+        let rounds = concurrent::schedule(args.seed, args.writers, args.concurrent);
         let tally = concurrent::run(
             &stack,
-            concurrent::ROUNDS,
-            args.concurrent,
-            true,
-            args.verbose,
+            &rounds,
+            concurrent::Options {
+                writers: args.writers,
+                faults: args.faults,
+                latency: args.latency,
+                seed: args.seed,
+                verbose: args.verbose,
+            },
         );
-        println!("== concurrent writers: {} rounds\n{tally}", args.concurrent);
+        println!(
+            "== concurrent writers: {} writers, {} rounds, faults {}, latency {:?}, seed {}, {:.0?}\n{tally}",
+            args.writers,
+            args.concurrent,
+            args.faults,
+            args.latency.unwrap_or_default(),
+            args.seed,
+            start.elapsed()
+        );
         clean &= tally.violations().is_empty();
     }
     Ok(clean)

@@ -15,7 +15,7 @@ const APIS: &[&str] = &[
 ];
 const CODES: &[u16] = &[429, 500, 503];
 /// Calls that start an operation csmrun waits for.
-const OPERATION_STARTS: &[(&str, &str)] = &[
+pub const OPERATION_STARTS: &[(&str, &str)] = &[
     ("run", "services.create"),
     ("run", "services.patch"),
     ("run", "services.delete"),

@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::configs::random_services;
@@ -18,7 +19,7 @@ use super::tally::Tally;
 use crate::process::{descendants_named, kill9};
 use crate::seed::{sa, SeedBuilder};
 use crate::stack::Stack;
-use crate::terraform::Output;
+use crate::terraform::{Output, Running};
 
 /// Soak parameters.
 #[derive(Debug, Clone, Copy)]
@@ -119,7 +120,8 @@ pub fn run(stack: &Stack, opts: Options) -> Tally {
     tally
 }
 
-fn injected_errors(log: &[Value]) -> usize {
+/// Requests answered 429, 500 or 503: in a campaign run, the faults it injected.
+pub fn injected_errors(log: &[Value]) -> usize {
     log.iter()
         .filter(|e| matches!(e["status"].as_u64(), Some(429 | 500 | 503)))
         .count()
@@ -273,7 +275,11 @@ pub const HANG: Duration = Duration::from_secs(300);
 /// `terraform ARGS` that is killed (with its provider) when it outlives [`HANG`]; `Err` carries the output of
 /// a run that hung. The state lock a killed run leaves is removed so the soak can go on.
 pub fn guarded(stack: &Stack, args: &[&str]) -> Result<Output, Output> {
-    let running = stack.spawn(args);
+    guard(stack.spawn(args), stack.wd.path())
+}
+
+/// Waits for `running`, a terraform in `dir`, as [`guarded`] does.
+pub fn guard(running: Running, dir: &Path) -> Result<Output, Output> {
     let pid = running.pid();
     let start = Instant::now();
     let mut hung = false;
@@ -292,7 +298,7 @@ pub fn guarded(stack: &Stack, args: &[&str]) -> Result<Output, Output> {
         .wait(Duration::from_secs(60))
         .expect("terraform after the guard");
     if hung {
-        let _ = std::fs::remove_file(stack.wd.path().join(".terraform.tfstate.lock.info"));
+        let _ = std::fs::remove_file(dir.join(".terraform.tfstate.lock.info"));
         return Err(out);
     }
     Ok(out)

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::contention::Contention;
+
 /// Counters and findings of a campaign run.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
@@ -17,6 +19,8 @@ pub struct Tally {
     /// One-shot operation failures, and latency rules, armed.
     pub operation_failures: usize,
     pub latency_rules: usize,
+    /// Armed operation failures that fired (the concurrent campaign reads it back; the soak does not).
+    pub operation_failures_hit: usize,
     /// Provider processes killed.
     pub crashes: usize,
     /// Crash points the run finished before reaching.
@@ -26,6 +30,8 @@ pub struct Tally {
     pub orphans: Vec<String>,
     pub shared_losses: Vec<String>,
     pub disagreements: Vec<String>,
+    /// How concurrent writers contended for the shared objects (the concurrent campaign only).
+    pub contention: Option<Contention>,
 }
 
 impl Tally {
@@ -74,6 +80,13 @@ impl fmt::Display for Tally {
         writeln!(f, "failed with a clear error {}", self.failed_clearly)?;
         writeln!(f, "injected 429/500/503      {}", self.injected_errors)?;
         writeln!(f, "operation failures armed  {}", self.operation_failures)?;
+        if self.operation_failures_hit > 0 {
+            writeln!(
+                f,
+                "  of which fired          {}",
+                self.operation_failures_hit
+            )?;
+        }
         writeln!(f, "latency rules armed       {}", self.latency_rules)?;
         writeln!(
             f,
@@ -88,6 +101,9 @@ impl fmt::Display for Tally {
         writeln!(f, "orphans                   {}", self.orphans.len())?;
         writeln!(f, "shared-part losses        {}", self.shared_losses.len())?;
         writeln!(f, "state != reality          {}", self.disagreements.len())?;
+        if let Some(c) = &self.contention {
+            write!(f, "{c}")?;
+        }
         for v in self.violations() {
             writeln!(f, "  - {v}")?;
         }
