@@ -126,6 +126,33 @@ pub fn by_name<T>(items: Vec<T>, name: impl Fn(&T) -> Option<&str>) -> HashMap<S
         .collect()
 }
 
+/// The object `name` of a listed collection, for a refresh: from the list `key` of the snapshot (fetched once by
+/// `list`, keyed by [`by_name`] with `name_of`), else (not listed, or no snapshot) read by `get`, which decides
+/// absence (module documentation: absence is decided by a GET).
+pub async fn listed_or_get<T, L, LF, G, GF, E>(
+    reads: &ReadSnapshot,
+    key: &str,
+    list: L,
+    name_of: fn(&T) -> Option<&str>,
+    name: &str,
+    get: G,
+) -> Result<Option<T>, E>
+where
+    T: Clone + Send + Sync + 'static,
+    L: FnOnce() -> LF,
+    LF: Future<Output = Result<Vec<T>, gcp::Error>>,
+    G: FnOnce() -> GF,
+    GF: Future<Output = Result<Option<T>, E>>,
+{
+    let listed = reads
+        .get(key, || async { Ok(by_name(list().await?, name_of)) })
+        .await;
+    match listed.and_then(|all: Arc<HashMap<String, T>>| all.get(name).cloned()) {
+        Some(x) => Ok(Some(x)),
+        None => get().await,
+    }
+}
+
 /// A GET's answer for the snapshot: a 404 is an answer (`None`: the object does not exist), not a failure.
 pub fn absent_if_not_found<T>(r: Result<T, gcp::Error>) -> Result<Option<T>, gcp::Error> {
     match r {
@@ -274,6 +301,55 @@ mod tests {
             snap.get("a", || async { Ok::<_, gcp::Error>("x".to_string()) })
                 .await,
             None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_listed_object_is_served_from_the_list_and_an_unlisted_one_is_read_directly() {
+        let snap = ReadSnapshot::default();
+        let (lists, gets) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let list = || async {
+            lists.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, gcp::Error>(vec![
+                "projects/p/x/a".to_string(),
+                "projects/p/x/b".to_string(),
+            ])
+        };
+        let get = |found: Option<&'static str>| {
+            gets.fetch_add(1, Ordering::SeqCst);
+            async move { Ok::<_, gcp::Error>(found.map(str::to_string)) }
+        };
+        // `name_of` is a `fn(&T)` with `T = String` here.
+        #[allow(clippy::ptr_arg)]
+        fn name(x: &String) -> Option<&str> {
+            Some(x.as_str())
+        }
+        let a = listed_or_get(&snap, "k", list, name, "a", || get(None)).await;
+        assert_eq!(a.unwrap().as_deref(), Some("projects/p/x/a"));
+        let b = listed_or_get(&snap, "k", list, name, "b", || get(None)).await;
+        assert_eq!(b.unwrap().as_deref(), Some("projects/p/x/b"));
+        assert_eq!(
+            (lists.load(Ordering::SeqCst), gets.load(Ordering::SeqCst)),
+            (1, 0)
+        );
+        // Not listed: the GET decides (here it finds the object, as for a service being deleted).
+        let c = listed_or_get(&snap, "k", list, name, "c", || get(Some("c"))).await;
+        assert_eq!(c.unwrap().as_deref(), Some("c"));
+        let d = listed_or_get(&snap, "k", list, name, "d", || get(None)).await;
+        assert_eq!(d.unwrap(), None);
+        assert_eq!(
+            (lists.load(Ordering::SeqCst), gets.load(Ordering::SeqCst)),
+            (1, 2)
+        );
+        // While this process writes there is no snapshot: every read is a GET.
+        let writes = Arc::new(ReadSnapshot::default());
+        let w = writes.writing();
+        let e = listed_or_get(&writes, "k", list, name, "a", || get(Some("a"))).await;
+        assert_eq!(e.unwrap().as_deref(), Some("a"));
+        drop(w);
+        assert_eq!(
+            (lists.load(Ordering::SeqCst), gets.load(Ordering::SeqCst)),
+            (1, 3)
         );
     }
 

@@ -197,25 +197,15 @@ async fn observed(c: &Ctx, have: Option<BackendService>) -> Result<bool, StepErr
 /// (`service::snapshot`); a backend service not listed there is read directly before it is called missing.
 pub async fn observe_listed(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    let listed = c
-        .data
-        .reads
-        .get(
-            &format!("compute.backendServices.list {}", s.project),
-            || async {
-                let all = c
-                    .clients
-                    .compute()
-                    .list_backend_services(&s.project)
-                    .await?;
-                Ok(snapshot::by_name(all, |b| Some(b.name.as_str())))
-            },
-        )
-        .await;
-    let have = match listed.and_then(|all| all.get(&s.backend_service_name).cloned()) {
-        Some(b) => Some(b),
-        None => read(c).await?,
-    };
+    let have = snapshot::listed_or_get(
+        &c.data.reads,
+        &format!("compute.backendServices.list {}", s.project),
+        || async { c.clients.compute().list_backend_services(&s.project).await },
+        |b| Some(b.name.as_str()),
+        &s.backend_service_name,
+        || read(c),
+    )
+    .await?;
     observed(c, have).await
 }
 

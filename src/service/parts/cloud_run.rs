@@ -252,18 +252,15 @@ pub async fn get(c: &Ctx) -> Result<Option<Service>, StepError> {
 pub async fn get_listed(c: &Ctx) -> Result<Option<Service>, StepError> {
     let s = &c.spec;
     let parent = gcp::run::location_name(&s.project, &s.region);
-    let listed = c
-        .data
-        .reads
-        .get(&format!("run.services.list {parent}"), || async {
-            let all = c.clients.run().list_services(&parent).await?;
-            Ok(snapshot::by_name(all, |x| x.name.as_deref()))
-        })
-        .await;
-    match listed.and_then(|all| all.get(&s.name).cloned()) {
-        Some(svc) => Ok(Some(svc)),
-        None => get(c).await,
-    }
+    snapshot::listed_or_get(
+        &c.data.reads,
+        &format!("run.services.list {parent}"),
+        || async { c.clients.run().list_services(&parent).await },
+        |x| x.name.as_deref(),
+        &s.name,
+        || get(c),
+    )
+    .await
 }
 
 /// Deploys (creating or patching) and returns the operation's error, if the operation failed.

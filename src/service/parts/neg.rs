@@ -148,28 +148,23 @@ fn in_place(c: &Ctx, have: Option<&NetworkEndpointGroup>) -> bool {
 /// (`service::snapshot`); a NEG not listed there is read directly before it is called missing.
 pub async fn observe_listed(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
-    let listed = c
-        .data
-        .reads
-        .get(
-            &format!(
-                "compute.regionNetworkEndpointGroups.list {}/{}",
-                s.project, s.region
-            ),
-            || async {
-                let all = c
-                    .clients
-                    .compute()
-                    .list_network_endpoint_groups(&s.project, &s.region)
-                    .await?;
-                Ok(snapshot::by_name(all, |n| Some(n.name.as_str())))
-            },
-        )
-        .await;
-    let have = match listed.and_then(|all| all.get(&s.neg_name).cloned()) {
-        Some(n) => Some(n),
-        None => read(c).await?,
-    };
+    let have = snapshot::listed_or_get(
+        &c.data.reads,
+        &format!(
+            "compute.regionNetworkEndpointGroups.list {}/{}",
+            s.project, s.region
+        ),
+        || async {
+            c.clients
+                .compute()
+                .list_network_endpoint_groups(&s.project, &s.region)
+                .await
+        },
+        |n| Some(n.name.as_str()),
+        &s.neg_name,
+        || read(c),
+    )
+    .await?;
     Ok(in_place(c, have.as_ref()))
 }
 

@@ -164,25 +164,15 @@ async fn in_place(c: &Ctx, have: Option<&HttpRoute>) -> bool {
 pub async fn observe_listed(c: &Ctx) -> Result<bool, StepError> {
     let s = &c.spec;
     let parent = gcp::network_services::global_parent(&s.project);
-    let listed = c
-        .data
-        .reads
-        .get(
-            &format!("networkservices.httpRoutes.list {parent}"),
-            || async {
-                let all = c
-                    .clients
-                    .network_services()
-                    .list_http_routes(&parent)
-                    .await?;
-                Ok(snapshot::by_name(all, |r| Some(r.name.as_str())))
-            },
-        )
-        .await;
-    let have = match listed.and_then(|all| all.get(&s.route_name).cloned()) {
-        Some(r) => Some(r),
-        None => read(c).await?,
-    };
+    let have = snapshot::listed_or_get(
+        &c.data.reads,
+        &format!("networkservices.httpRoutes.list {parent}"),
+        || async { c.clients.network_services().list_http_routes(&parent).await },
+        |r| Some(r.name.as_str()),
+        &s.route_name,
+        || read(c),
+    )
+    .await?;
     Ok(in_place(c, have.as_ref()).await)
 }
 
