@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use gcp::compute::{Backend, BackendService, CircuitBreakers, OutlierDetection};
 
 use super::{Ensured, Made, Part, Place};
-use crate::service::explain::Explanation;
 use crate::service::runner::Failed;
 use crate::service::snapshot;
 use crate::service::spec::Spec;
@@ -131,16 +130,9 @@ impl Part for BackendServicePart {
         }
         Err(failed(
             sent,
-            StepError::refused(
-                Explanation::new(
-                    format!("backend service {}", s.backend_service_name),
-                    "keeps changing",
-                )
-                .why(
-                    "another writer changed it between every read and update of csmrun's (412 on the \
-                     fingerprint)",
-                )
-                .fix("apply again once the other writer has stopped"),
+            StepError::conflict(
+                format!("backend service {}", s.backend_service_name),
+                "412 on the fingerprint",
             ),
         ))
     }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Ensured, Part, Place};
-use crate::service::explain::Explanation;
 use crate::service::runner::Failed;
 use crate::service::spec::{Spec, RUN_INVOKER};
 use crate::service::steps::{Ctx, StepError};
@@ -100,13 +99,9 @@ async fn ensure(c: &Ctx) -> Result<(), StepError> {
             }
         }
     }
-    Err(StepError::refused(
-        Explanation::new(
-            format!("IAM policy of Cloud Run service {}", c.spec.name),
-            "keeps changing",
-        )
-        .why("another writer changed the service's IAM policy between every read and write of csmrun's")
-        .fix("apply again once the other writer has stopped"),
+    Err(StepError::conflict(
+        format!("IAM policy of Cloud Run service {}", c.spec.name),
+        "an etag conflict on every write",
     ))
 }
 

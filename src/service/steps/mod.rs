@@ -28,6 +28,10 @@ pub enum ErrorKind {
     Cancelled,
     /// The resource's timeout ran out.
     TimedOut,
+    /// Another writer changed the object between csmrun's read and write, more often than the retries allow
+    /// (etag/fingerprint conflicts, 409 `ABORTED`, 412): nothing is wrong with the configuration, and applying again
+    /// once the other writer has stopped succeeds.
+    Conflict,
 }
 
 /// An error of a step: its kind, for the runner and the retry loops, and its explanation, for the user (boxed:
@@ -47,9 +51,28 @@ impl StepError {
         }
     }
 
-    /// True when the step was cut short (cancelled or timed out) rather than refused.
+    /// True when the step was cut short (cancelled or timed out) rather than refused or outraced.
     pub fn is_interrupted(&self) -> bool {
-        self.kind != ErrorKind::Refused
+        matches!(self.kind, ErrorKind::Cancelled | ErrorKind::TimedOut)
+    }
+
+    /// True when another writer kept changing the object (see [`ErrorKind::Conflict`]).
+    pub fn is_conflict(&self) -> bool {
+        self.kind == ErrorKind::Conflict
+    }
+
+    /// Another writer kept changing `what` between csmrun's reads and writes (`how`: what answered so).
+    pub fn conflict(what: impl Into<String>, how: &str) -> Self {
+        StepError {
+            kind: ErrorKind::Conflict,
+            explanation: Box::new(
+                Explanation::new(what, "keeps changing")
+                    .why(format!(
+                        "another writer changed it between every read and write of csmrun's ({how})"
+                    ))
+                    .fix("apply again once the other writer has stopped"),
+            ),
+        }
     }
 
     /// True when Ctrl-C (or a failed sibling step) cut the step short.
@@ -86,6 +109,16 @@ impl StepError {
             .unwrap_or_default();
         let mut x =
             Explanation::new("", format!("could not {doing}{status}")).google(e.to_string());
+        if e.is_conflict() {
+            x = x.fix(
+                "another writer changed the object between csmrun's read and its write; apply again once the \
+                 other writer has stopped",
+            );
+            return StepError {
+                kind: ErrorKind::Conflict,
+                explanation: Box::new(x),
+            };
+        }
         if e.http_status() == Some(403) {
             x = x.fix(
                 "the credentials csmrun runs with lack the permission Google names above; grant it to the \
@@ -587,4 +620,42 @@ pub fn not_this_services(kind: &str, name: &str, attr: &str, reason: &str, s: &S
 /// True when a description carries this service's ownership marker.
 pub fn is_marked(description: Option<&str>, spec: &Spec) -> bool {
     description.is_some_and(|d| super::names::has_marker(d, &spec.marker()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(status: u16, body: &[u8]) -> gcp::Error {
+        gcp::Error::from_http(gcp::Api::ResourceManager, status, body)
+    }
+
+    #[test]
+    fn an_etag_conflict_is_a_conflict_not_a_refusal_or_an_interruption() {
+        let aborted = error(
+            409,
+            br#"{"error":{"code":409,"message":"There were concurrent policy changes.","status":"ABORTED"}}"#,
+        );
+        let e = StepError::api("grant roles/trafficdirector.client", &aborted);
+        assert_eq!(e.kind, ErrorKind::Conflict);
+        assert!(e.is_conflict() && !e.is_interrupted());
+        assert!(
+            e.detail()
+                .contains("apply again once the other writer has stopped"),
+            "{}",
+            e.detail()
+        );
+        let kept = StepError::conflict("backend service b", "412 on the fingerprint");
+        assert!(kept.is_conflict() && !kept.is_interrupted());
+        assert_eq!(kept.summary(), "Backend service b: keeps changing");
+
+        let denied = error(
+            403,
+            br#"{"error":{"code":403,"message":"Permission denied.","status":"PERMISSION_DENIED"}}"#,
+        );
+        let e = StepError::api("grant roles/trafficdirector.client", &denied);
+        assert_eq!(e.kind, ErrorKind::Refused);
+        assert!(!e.is_conflict() && !e.is_interrupted());
+        assert!(StepError::timed_out("waiting").is_interrupted());
+    }
 }
