@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tfplug::resource::{
-    decode_value, ApplyResult, Config, CreateRequest, DeleteRequest, ImportResult, Plan,
-    ReadRequest, Resource, UpdateRequest,
+    decode_value, ApplyResult, Config, CreateRequest, DeleteRequest, ImportResult, MoveRequest,
+    MoveResult, Plan, ReadRequest, Resource, UpdateRequest,
 };
 use tfplug::schema::Schema;
 use tfplug::{AttributePath, Context, Diagnostic, Diagnostics, Type};
@@ -23,7 +23,7 @@ use super::runner::GraphEnd;
 use super::spec::Spec;
 use super::steps::{create_graph, Ctx, StepError};
 use super::update::{self, Contexts, UpdateEnd};
-use super::{identity, import, outcome, schema, state, validate, waits};
+use super::{identity, import, migrate, outcome, schema, state, validate, waits};
 use crate::config::ProviderData;
 
 /// `csmrun_service`.
@@ -517,6 +517,15 @@ impl Resource for ServiceResource {
             }
             Err(e) => ImportResult::failed(outcome::step_diag(&e)),
         }
+    }
+
+    /// A `moved` block from the google provider's `google_cloud_run_v2_service`: `migrate` (import's discovery).
+    async fn move_state(
+        &self,
+        ctx: &Context<ProviderData>,
+        req: MoveRequest,
+    ) -> MoveResult<ServiceModel, Private> {
+        migrate::move_state(self, ctx, req).await
     }
 }
 

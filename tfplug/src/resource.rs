@@ -106,8 +106,8 @@ pub trait Resource: Send + Sync + 'static {
     /// Turns another resource type's state into this one's, for a `moved` block whose `from`
     /// is another type, possibly of another provider (protocol 6.5, Terraform >= 1.8; tfplug
     /// advertises the `move_resource_state` capability, so Terraform asks instead of refusing
-    /// the block itself). Terraform does not read the object afterwards before planning, so
-    /// the state returned must be what [`Resource::read`] would return. The default refuses.
+    /// the block itself). Terraform then plans from the returned state like one after import
+    /// (refreshing it first unless `-refresh=false`). The default refuses.
     async fn move_state(
         &self,
         _ctx: &Context<Self::ProviderData>,
