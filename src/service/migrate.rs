@@ -4,8 +4,14 @@
 //! `moved { from = google_cloud_run_v2_service.x  to = csmrun_service.x }` and `removed { lifecycle { destroy =
 //! false } }` blocks for the other parts. Terraform then hands this resource the google provider's stored state of
 //! the Cloud Run service. Only its identity is read from it (`project`, `location`, `name`); the parts are found by
-//! import's discovery, so the moved state and private state are exactly what `terraform import` of the same service
-//! would give, and the plan that follows changes nothing in the cloud when the configuration matches the parts.
+//! import's discovery, so the state and private state are exactly what `terraform import` of the same service and
+//! its refresh would give, and the plan that follows changes nothing in the cloud when the configuration matches the
+//! parts.
+//!
+//! Terraform calls MoveResourceState before it configures the provider (like UpgradeResourceState), so the move
+//! cannot discover anything: it returns the service's identity with the import id in private state (`moved_from`),
+//! and the refresh Terraform runs next, configured, imports and reads the service ([`read_moved`]). A `plan
+//! -refresh=false` would plan from that bare identity, so the guide says to plan with the refresh.
 //!
 //! Accepted sources: `google_cloud_run_v2_service` of `hashicorp/google` or `hashicorp/google-beta`, at schema
 //! version 0. The google provider's resource has never declared a `SchemaVersion` or state upgraders (its
@@ -13,8 +19,8 @@
 //! so every state it wrote is version 0. Anything else is refused with the fix: an `import` block.
 
 use serde_json::Value as Json;
-use tfplug::resource::{MoveRequest, MoveResult, Resource};
-use tfplug::{Context, Diagnostic};
+use tfplug::resource::{ApplyResult, MoveRequest, MoveResult, ReadRequest, Resource};
+use tfplug::{Context, Diagnostic, Val};
 
 use super::model::ServiceModel;
 use super::resource::{Private, ServiceResource};
@@ -96,40 +102,70 @@ pub fn import_id_of(req: &MoveRequest) -> Result<String, Diagnostic> {
     ))
 }
 
-/// MoveResourceState for `csmrun_service`: the identity from the google provider's state, then import.
-pub async fn move_state(
-    resource: &ServiceResource,
-    ctx: &Context<ProviderData>,
-    req: MoveRequest,
-) -> MoveResult<ServiceModel, Private> {
-    let id = match import_id_of(&req) {
+/// MoveResourceState for `csmrun_service`: the identity from the google provider's state; discovery waits for the
+/// refresh (module doc).
+pub fn move_state(req: &MoveRequest) -> MoveResult<ServiceModel, Private> {
+    let id = match import_id_of(req) {
         Ok(id) => id,
         Err(d) => return MoveResult::failed(d),
     };
-    tracing::info!(%id, source = %req.source_provider_address, "moving google_cloud_run_v2_service by import's discovery");
-    let imported = resource.import(ctx, &id).await;
+    let segment = |i: usize| {
+        id.split('/')
+            .nth(i)
+            .map(|s| Val::Known(s.to_string()))
+            .unwrap_or_default()
+    };
+    let model = ServiceModel {
+        id: Val::Known(id.clone()),
+        project: segment(1),
+        region: segment(3),
+        name: segment(5),
+        ..ServiceModel::default()
+    };
+    let private = Private {
+        moved_from: Some(id),
+        ..Private::default()
+    };
+    MoveResult::ok(model, private)
+}
+
+/// The first refresh after a move: import `id` as `terraform import` does, then read what it found, as Terraform
+/// does after an import.
+pub async fn read_moved(
+    resource: &ServiceResource,
+    ctx: &Context<ProviderData>,
+    id: &str,
+) -> ApplyResult<ServiceModel, Private> {
+    tracing::info!(%id, "discovering the parts of a service moved from the google provider");
+    let imported = resource.import(ctx, id).await;
     let mut diagnostics = imported.diagnostics;
-    match imported.imported.into_iter().next() {
-        Some(one) if !diagnostics.has_errors() => MoveResult {
-            moved: Some(one),
-            diagnostics,
-        },
-        _ => {
-            if !diagnostics.has_errors() {
-                diagnostics.error(
-                    SUMMARY,
-                    format!(
-                        "No Cloud Run service {id} was found. {}",
-                        fix("csmrun_service.NAME")
-                    ),
-                );
-            }
-            MoveResult {
-                moved: None,
-                diagnostics,
-            }
+    let Some(one) = imported
+        .imported
+        .into_iter()
+        .next()
+        .filter(|_| !diagnostics.has_errors())
+    else {
+        if !diagnostics.has_errors() {
+            diagnostics.error(
+                SUMMARY,
+                format!(
+                    "No Cloud Run service {id} was found. {}",
+                    fix("csmrun_service.NAME")
+                ),
+            );
         }
-    }
+        return ApplyResult::failed(diagnostics);
+    };
+    let read = resource
+        .read(
+            ctx,
+            ReadRequest {
+                state: one.state,
+                private: one.private,
+            },
+        )
+        .await;
+    read.with_diagnostics(diagnostics)
 }
 
 #[cfg(test)]
@@ -170,6 +206,28 @@ mod tests {
             import_id_of(&req(SOURCE_PROVIDERS[0], SOURCE_TYPE, 0, full)).map_err(|d| d.detail),
             Ok("projects/p1/locations/asia-northeast1/services/target".to_string())
         );
+    }
+
+    #[test]
+    fn a_move_keeps_the_identity_and_leaves_discovery_to_the_first_refresh() {
+        let moved = move_state(&req(SOURCE_PROVIDERS[1], SOURCE_TYPE, 0, google_state()));
+        assert!(moved.diagnostics.is_empty(), "{:?}", moved.diagnostics);
+        let Some(one) = moved.moved else {
+            panic!("no moved state")
+        };
+        let id = "projects/p1/locations/asia-northeast1/services/target";
+        assert_eq!(one.state.id, Val::Known(id.to_string()));
+        assert_eq!(one.state.project, Val::Known("p1".to_string()));
+        assert_eq!(one.state.region, Val::Known("asia-northeast1".to_string()));
+        assert_eq!(one.state.name, Val::Known("target".to_string()));
+        assert_eq!(one.private.moved_from.as_deref(), Some(id));
+        let refused = move_state(&req(
+            SOURCE_PROVIDERS[0],
+            "google_cloud_run_service",
+            0,
+            google_state(),
+        ));
+        assert!(refused.moved.is_none() && refused.diagnostics.has_errors());
     }
 
     #[test]

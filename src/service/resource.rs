@@ -48,6 +48,10 @@ pub struct Private {
     /// versions, and after a create that did not finish.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_uid: Option<String>,
+    /// The import id of a service moved from the google provider and not discovered yet (`migrate`): Terraform moves
+    /// state on an unconfigured provider, so the first refresh imports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 fn ty() -> Type {
@@ -282,6 +286,9 @@ impl Resource for ServiceResource {
         ctx: &Context<ProviderData>,
         req: ReadRequest<ServiceModel, Private>,
     ) -> ApplyResult<ServiceModel, Private> {
+        if let Some(id) = &req.private.moved_from {
+            return migrate::read_moved(self, ctx, id).await;
+        }
         let prior = req.state;
         let (data, spec) = match data_and_spec(ctx, &prior, &req.private) {
             Ok(x) => x,
@@ -385,6 +392,7 @@ impl Resource for ServiceResource {
                         .as_ref()
                         .and_then(|s| s.uid.clone())
                         .or(prior_private.service_uid),
+                    moved_from: None,
                 };
                 let done = state::after_apply(&planned, svc.as_ref());
                 match cleanup_error {
@@ -427,6 +435,7 @@ impl Resource for ServiceResource {
                     leftovers,
                     unfinished: prior_private.unfinished,
                     service_uid: uid.or(prior_private.service_uid),
+                    moved_from: None,
                 })
             }
         };
@@ -519,13 +528,13 @@ impl Resource for ServiceResource {
         }
     }
 
-    /// A `moved` block from the google provider's `google_cloud_run_v2_service`: `migrate` (import's discovery).
+    /// A `moved` block from the google provider's `google_cloud_run_v2_service`: `migrate` (discovery at the refresh).
     async fn move_state(
         &self,
-        ctx: &Context<ProviderData>,
+        _ctx: &Context<ProviderData>,
         req: MoveRequest,
     ) -> MoveResult<ServiceModel, Private> {
-        migrate::move_state(self, ctx, req).await
+        migrate::move_state(&req)
     }
 }
 

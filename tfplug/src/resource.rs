@@ -106,8 +106,9 @@ pub trait Resource: Send + Sync + 'static {
     /// Turns another resource type's state into this one's, for a `moved` block whose `from`
     /// is another type, possibly of another provider (protocol 6.5, Terraform >= 1.8; tfplug
     /// advertises the `move_resource_state` capability, so Terraform asks instead of refusing
-    /// the block itself). Terraform then plans from the returned state like one after import
-    /// (refreshing it first unless `-refresh=false`). The default refuses.
+    /// the block itself). Terraform calls it before ConfigureProvider, so `ctx` has no provider
+    /// data; it then refreshes the returned state with [`Resource::read`] (configured) and plans
+    /// from that, unless `-refresh=false`. The default refuses.
     async fn move_state(
         &self,
         _ctx: &Context<Self::ProviderData>,
