@@ -5,6 +5,7 @@
 //! filesystem mirror as `registry.terraform.io/hashicorp/google` so the state records it as the google provider.
 //! Skips, saying so, only when no Terraform >= 1.8 is on PATH (`stack::modern_terraform`).
 
+use base64::Engine as _;
 use csmrun_acctest::hcl::ServiceHcl;
 use csmrun_acctest::requests;
 use csmrun_acctest::seed::{SeedBuilder, DOMAIN, PROJECT, REGION};
@@ -276,6 +277,15 @@ fn migrating_from_the_google_provider_by_moved_changes_nothing_in_the_cloud() {
         .expect("clearing the request log");
 
     stack.config(&format!("{}{MOVED}{}", service.render(), removed_blocks()));
+    // Without the refresh csmrun has not discovered the parts: the plan fails rather than plan from the bare identity.
+    let unrefreshed = stack.tf(&["plan", "-refresh=false"]);
+    let text = unrefreshed
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(unrefreshed.code, Some(1), "{text}");
+    assert!(text.contains("Plan without -refresh=false"), "{text}");
     let plan = stack.tf(&["plan"]);
     plan.assert_success("the migration plan");
     let text = plan.combined();
@@ -307,6 +317,17 @@ fn migrating_from_the_google_provider_by_moved_changes_nothing_in_the_cloud() {
         "only csmrun_service.x is left in the state: {after}"
     );
     assert_eq!(resources[0]["type"], "csmrun_service");
+    let private = resources[0]["instances"][0]["private"]
+        .as_str()
+        .unwrap_or_default();
+    let private = base64::engine::general_purpose::STANDARD
+        .decode(private)
+        .expect("private state is base64");
+    let private: Value = serde_json::from_slice(&private).expect("private state is JSON");
+    assert!(
+        private.get("moved_from").is_none() && private["service_uid"].is_string(),
+        "the refresh replaced the moved private state by the import's: {private}"
+    );
     assert!(resources[0]["provider"]
         .as_str()
         .unwrap_or("")

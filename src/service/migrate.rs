@@ -11,7 +11,7 @@
 //! Terraform calls MoveResourceState before it configures the provider (like UpgradeResourceState), so the move
 //! cannot discover anything: it returns the service's identity with the import id in private state (`moved_from`),
 //! and the refresh Terraform runs next, configured, imports and reads the service ([`read_moved`]). A `plan
-//! -refresh=false` would plan from that bare identity, so the guide says to plan with the refresh.
+//! -refresh=false` would plan from that bare identity, so it fails instead ([`unrefreshed`]).
 //!
 //! Accepted sources: `google_cloud_run_v2_service` of `hashicorp/google` or `hashicorp/google-beta`, at schema
 //! version 0. The google provider's resource has never declared a `SchemaVersion` or state upgraders (its
@@ -129,6 +129,19 @@ pub fn move_state(req: &MoveRequest) -> MoveResult<ServiceModel, Private> {
     MoveResult::ok(model, private)
 }
 
+/// A plan (update or destroy) of a moved service that was never refreshed (`-refresh=false`): its state holds only
+/// the identity, so nothing can be planned from it safely.
+pub fn unrefreshed(private: &Private) -> Option<Diagnostic> {
+    let id = private.moved_from.as_deref()?;
+    Some(Diagnostic::error(
+        SUMMARY,
+        format!(
+            "The service {id} was moved from the google provider and not refreshed since, so csmrun has not \
+             discovered its parts yet. Plan without -refresh=false (the refresh discovers them, as import does)."
+        ),
+    ))
+}
+
 /// The first refresh after a move: import `id` as `terraform import` does, then read what it found, as Terraform
 /// does after an import.
 pub async fn read_moved(
@@ -156,7 +169,8 @@ pub async fn read_moved(
         }
         return ApplyResult::failed(diagnostics);
     };
-    let read = resource
+    let imported_private = one.private.clone();
+    let mut read = resource
         .read(
             ctx,
             ReadRequest {
@@ -165,6 +179,11 @@ pub async fn read_moved(
             },
         )
         .await;
+    // A read that keeps the private state returns none, and Terraform would keep the moved one (`moved_from`): the
+    // import's is the one to keep.
+    if read.private.is_none() {
+        read = read.with_private(imported_private);
+    }
     read.with_diagnostics(diagnostics)
 }
 
@@ -221,6 +240,8 @@ mod tests {
         assert_eq!(one.state.region, Val::Known("asia-northeast1".to_string()));
         assert_eq!(one.state.name, Val::Known("target".to_string()));
         assert_eq!(one.private.moved_from.as_deref(), Some(id));
+        assert!(unrefreshed(&one.private).is_some_and(|d| d.detail.contains("-refresh=false")));
+        assert!(unrefreshed(&Private::default()).is_none());
         let refused = move_state(&req(
             SOURCE_PROVIDERS[0],
             "google_cloud_run_service",

@@ -137,6 +137,9 @@ impl Resource for ServiceResource {
     }
 
     async fn plan(&self, ctx: &Context<ProviderData>, p: &mut Plan<Private>) {
+        if let Some(d) = migrate::unrefreshed(&p.private) {
+            return p.diagnostics.push(d);
+        }
         if p.planned.is_null() {
             return;
         }
