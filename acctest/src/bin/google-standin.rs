@@ -13,7 +13,7 @@
 //!   block cloud_run { service };
 //! - google_compute_backend_service: name, project, load_balancing_scheme, protocol, self_link, id, block
 //!   backend { group };
-//! - google_network_services_http_route: name, project, location, hostnames, meshes, id, block rules { block
+//! - google_network_services_http_route: name, project, hostnames, meshes, id, block rules { block
 //!   action { block destinations { service_name, weight } } };
 //! - google_dns_managed_zone: name, project, dns_name, visibility, id;
 //! - google_dns_record_set: name, managed_zone, type, ttl, rrdatas, project, id;
@@ -125,7 +125,6 @@ fn standins() -> Vec<Standin> {
             block: Block::new()
                 .attribute(s("name"))
                 .attribute(opt("project", Type::String))
-                .attribute(opt("location", Type::String))
                 .attribute(Attribute::required("hostnames", strings.clone()))
                 .attribute(Attribute::optional("meshes", strings.clone()))
                 .attribute(out("id"))
