@@ -30,6 +30,7 @@ pub mod explain;
 pub mod identity;
 pub mod import;
 pub mod leftover;
+pub mod migrate;
 pub mod model;
 pub mod names;
 pub mod outcome;

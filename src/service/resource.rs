@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tfplug::resource::{
-    decode_value, ApplyResult, Config, CreateRequest, DeleteRequest, ImportResult, Plan,
-    ReadRequest, Resource, UpdateRequest,
+    decode_value, ApplyResult, Config, CreateRequest, DeleteRequest, ImportResult, MoveRequest,
+    MoveResult, Plan, ReadRequest, Resource, UpdateRequest,
 };
 use tfplug::schema::Schema;
 use tfplug::{AttributePath, Context, Diagnostic, Diagnostics, Type};
@@ -23,7 +23,7 @@ use super::runner::GraphEnd;
 use super::spec::Spec;
 use super::steps::{create_graph, Ctx, StepError};
 use super::update::{self, Contexts, UpdateEnd};
-use super::{identity, import, outcome, schema, state, validate, waits};
+use super::{identity, import, migrate, outcome, schema, state, validate, waits};
 use crate::config::ProviderData;
 
 /// `csmrun_service`.
@@ -48,6 +48,10 @@ pub struct Private {
     /// versions, and after a create that did not finish.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_uid: Option<String>,
+    /// The import id of a service moved from the google provider and not discovered yet (`migrate`): Terraform moves
+    /// state on an unconfigured provider, so the first refresh imports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 fn ty() -> Type {
@@ -133,6 +137,9 @@ impl Resource for ServiceResource {
     }
 
     async fn plan(&self, ctx: &Context<ProviderData>, p: &mut Plan<Private>) {
+        if let Some(d) = migrate::unrefreshed(&p.private) {
+            return p.diagnostics.push(d);
+        }
         if p.planned.is_null() {
             return;
         }
@@ -282,6 +289,9 @@ impl Resource for ServiceResource {
         ctx: &Context<ProviderData>,
         req: ReadRequest<ServiceModel, Private>,
     ) -> ApplyResult<ServiceModel, Private> {
+        if let Some(id) = &req.private.moved_from {
+            return migrate::read_moved(self, ctx, id).await;
+        }
         let prior = req.state;
         let (data, spec) = match data_and_spec(ctx, &prior, &req.private) {
             Ok(x) => x,
@@ -385,6 +395,7 @@ impl Resource for ServiceResource {
                         .as_ref()
                         .and_then(|s| s.uid.clone())
                         .or(prior_private.service_uid),
+                    moved_from: None,
                 };
                 let done = state::after_apply(&planned, svc.as_ref());
                 match cleanup_error {
@@ -427,6 +438,7 @@ impl Resource for ServiceResource {
                     leftovers,
                     unfinished: prior_private.unfinished,
                     service_uid: uid.or(prior_private.service_uid),
+                    moved_from: None,
                 })
             }
         };
@@ -517,6 +529,15 @@ impl Resource for ServiceResource {
             }
             Err(e) => ImportResult::failed(outcome::step_diag(&e)),
         }
+    }
+
+    /// A `moved` block from the google provider's `google_cloud_run_v2_service`: `migrate` (discovery at the refresh).
+    async fn move_state(
+        &self,
+        _ctx: &Context<ProviderData>,
+        req: MoveRequest,
+    ) -> MoveResult<ServiceModel, Private> {
+        migrate::move_state(&req)
     }
 }
 

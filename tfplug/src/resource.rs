@@ -103,6 +103,28 @@ pub trait Resource: Send + Sync + 'static {
         }
     }
 
+    /// Turns another resource type's state into this one's, for a `moved` block whose `from`
+    /// is another type, possibly of another provider (protocol 6.5, Terraform >= 1.8; tfplug
+    /// advertises the `move_resource_state` capability, so Terraform asks instead of refusing
+    /// the block itself). Terraform calls it before ConfigureProvider, so `ctx` has no provider
+    /// data; it then refreshes the returned state with [`Resource::read`] (configured) and plans
+    /// from that, unless `-refresh=false`. The default refuses.
+    async fn move_state(
+        &self,
+        _ctx: &Context<Self::ProviderData>,
+        req: MoveRequest,
+    ) -> MoveResult<Self::State, Self::Private> {
+        MoveResult::failed(Diagnostic::error(
+            "Move not supported",
+            format!(
+                "Moving state into {} is not supported (the `moved` block is from {} of {}).                  Remove the `moved` block and import the object instead.",
+                self.type_name(),
+                req.source_type_name,
+                req.source_provider_address
+            ),
+        ))
+    }
+
     /// Upgrades state JSON written with schema version `from_version` to `from_version + 1`.
     /// The framework chains calls up to the current version, then decodes with the current
     /// schema. The default refuses, which is right while the schema version is 0.
@@ -367,6 +389,45 @@ impl<S, P: Default> ImportResult<S, P> {
 pub struct Imported<S, P> {
     pub state: S,
     pub private: P,
+}
+
+/// What Terraform sends with MoveResourceState: the source as its own provider stored it.
+#[derive(Debug, Clone)]
+pub struct MoveRequest {
+    /// The source provider's full address, e.g. `registry.terraform.io/hashicorp/google`.
+    pub source_provider_address: String,
+    pub source_type_name: String,
+    /// The schema version the source provider recorded with the state.
+    pub source_schema_version: i64,
+    /// The source state JSON, in the source schema's shape (not this resource's).
+    pub source_state: serde_json::Value,
+    /// The source provider's private state bytes (opaque to this provider).
+    pub source_private: Vec<u8>,
+}
+
+/// What [`Resource::move_state`] returns: the moved object, or errors.
+#[derive(Debug, Clone)]
+pub struct MoveResult<S, P> {
+    pub moved: Option<Imported<S, P>>,
+    pub diagnostics: Diagnostics,
+}
+
+impl<S, P> MoveResult<S, P> {
+    /// The moved object with its private state.
+    pub fn ok(state: S, private: P) -> Self {
+        MoveResult {
+            moved: Some(Imported { state, private }),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    /// Failure.
+    pub fn failed(diagnostics: impl Into<Diagnostics>) -> Self {
+        MoveResult {
+            moved: None,
+            diagnostics: diagnostics.into(),
+        }
+    }
 }
 
 /// Decodes `v` (of type `ty`) into `T`, reporting a failure as an attribute diagnostic.

@@ -69,6 +69,10 @@ async fn get_provider_schema_describes_provider_resources_and_data_sources() {
         caps.get_provider_schema_optional,
         "Terraform may cache the schema across provider processes (6.4)"
     );
+    assert!(
+        caps.move_resource_state,
+        "Terraform (>= 1.8) asks the target resource about a moved block across types (6.5)"
+    );
 }
 
 #[tokio::test]
@@ -98,6 +102,7 @@ async fn get_metadata_lists_the_types_and_capabilities_without_schemas() {
         Some(pb::ServerCapabilities {
             plan_destroy: true,
             get_provider_schema_optional: true,
+            move_resource_state: true,
         }),
         "the same capabilities as GetProviderSchema"
     );

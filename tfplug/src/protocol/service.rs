@@ -9,6 +9,7 @@ use crate::diag::Diagnostics;
 use crate::protocol::convert::{decode, diagnostics_to_wire, encode, path_to_wire, schema_to_wire};
 use crate::protocol::generated::tfplugin6 as pb;
 use crate::provider::Provider;
+use crate::server::moves::RawMove;
 use crate::server::validate::ValidateHook;
 use crate::server::{Entry, Server};
 use crate::value::Value;
@@ -26,11 +27,14 @@ impl<P: Provider> ProviderService<P> {
     /// plan_destroy (6.3): Terraform >= 1.3 plans destroys through PlanResourceChange, so a
     /// resource can refuse one at plan time. get_provider_schema_optional (6.4): Terraform >= 1.6
     /// fetches the schema once per command instead of once per provider process.
+    /// move_resource_state (6.5): Terraform >= 1.8 asks the target resource about a `moved`
+    /// block across types instead of refusing it.
     fn capabilities(&self) -> pb::ServerCapabilities {
         let c = self.server.capabilities();
         pb::ServerCapabilities {
             plan_destroy: c.plan_destroy,
             get_provider_schema_optional: c.get_provider_schema_optional,
+            move_resource_state: c.move_resource_state,
         }
     }
 
@@ -372,6 +376,44 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(pb::read_data_source::Response {
             state,
             diagnostics: diagnostics_to_wire(diags),
+        }))
+    }
+
+    async fn move_resource_state(
+        &self,
+        req: Request<pb::move_resource_state::Request>,
+    ) -> Rpc<pb::move_resource_state::Response> {
+        let req = req.into_inner();
+        tracing::debug!(
+            source_provider = %req.source_provider_address,
+            source_type_name = %req.source_type_name,
+            source_schema_version = req.source_schema_version,
+            target_type_name = %req.target_type_name,
+            "MoveResourceState"
+        );
+        let raw = req.source_state.unwrap_or_default();
+        let (state, target_private, mut diags) = self
+            .server
+            .move_resource_state(
+                &req.target_type_name,
+                RawMove {
+                    source_provider_address: req.source_provider_address,
+                    source_type_name: req.source_type_name,
+                    source_schema_version: req.source_schema_version,
+                    source_json: raw.json,
+                    has_flatmap: !raw.flatmap.is_empty(),
+                    source_private: req.source_private,
+                },
+            )
+            .await;
+        let target_state = match self.server.resource(&req.target_type_name) {
+            Ok(entry) if !diags.has_errors() => encode(&state, &entry.ty, &mut diags),
+            _ => None,
+        };
+        Ok(Response::new(pb::move_resource_state::Response {
+            target_state,
+            diagnostics: diagnostics_to_wire(diags),
+            target_private,
         }))
     }
 

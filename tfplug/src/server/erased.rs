@@ -9,8 +9,8 @@ use crate::context::Context;
 use crate::data_source::DataSource;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::resource::{
-    decode_value, value_error_diagnostic, ApplyResult, Config, CreateRequest, DeleteRequest, Plan,
-    ReadRequest, Resource, UpdateRequest,
+    decode_value, value_error_diagnostic, ApplyResult, Config, CreateRequest, DeleteRequest,
+    MoveRequest, Plan, ReadRequest, Resource, UpdateRequest,
 };
 use crate::schema::Schema;
 use crate::value::{self, Type, Value};
@@ -63,6 +63,13 @@ pub trait AnyResource<D>: Send + Sync {
         id: &str,
         ty: &Type,
     ) -> (Vec<(Value, Vec<u8>)>, Diagnostics);
+    /// The moved object (value, private bytes), or `None` with errors.
+    async fn move_state(
+        &self,
+        ctx: &Context<D>,
+        req: MoveRequest,
+        ty: &Type,
+    ) -> (Option<(Value, Vec<u8>)>, Diagnostics);
     fn upgrade_state(
         &self,
         from_version: i64,
@@ -313,6 +320,33 @@ impl<R: Resource> AnyResource<R::ProviderData> for R {
             }
         }
         (out, diagnostics)
+    }
+
+    async fn move_state(
+        &self,
+        ctx: &Context<R::ProviderData>,
+        req: MoveRequest,
+        ty: &Type,
+    ) -> (Option<(Value, Vec<u8>)>, Diagnostics) {
+        let result = Resource::move_state(self, ctx, req).await;
+        let mut diagnostics = result.diagnostics;
+        let Some(moved) = result.moved else {
+            return (None, diagnostics);
+        };
+        let state = match value::to_value(&moved.state, ty) {
+            Ok(v) => v,
+            Err(e) => {
+                diagnostics.push(value_error_diagnostic("Invalid moved state", &e));
+                return (None, diagnostics);
+            }
+        };
+        match encode_private(&moved.private) {
+            Ok(p) => (Some((state, p)), diagnostics),
+            Err(d) => {
+                diagnostics.push(d);
+                (None, diagnostics)
+            }
+        }
     }
 
     fn upgrade_state(

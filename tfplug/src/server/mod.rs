@@ -6,6 +6,7 @@
 
 pub(crate) mod apply;
 pub mod erased;
+pub(crate) mod moves;
 pub(crate) mod plan;
 pub(crate) mod read;
 pub(crate) mod render;
@@ -47,6 +48,10 @@ pub(crate) struct Capabilities {
     /// not ask the later ones. True for every tfplug provider: the schemas are fixed when the
     /// server is built and no RPC needs GetProviderSchema to have run first.
     pub get_provider_schema_optional: bool,
+    /// 6.5: Terraform (>= 1.8) sends a `moved` block from another type or provider to the
+    /// target resource (`Resource::move_state`) instead of refusing it. True for every tfplug
+    /// provider: a resource that accepts no source refuses with an error naming the fix.
+    pub move_resource_state: bool,
 }
 
 /// Set to `1` to withhold `get_provider_schema_optional`, so that Terraform fetches the schema in
@@ -159,6 +164,7 @@ impl<P: Provider> Server<P> {
                 get_provider_schema_optional: schema_caching_allowed(
                     std::env::var(NO_SCHEMA_CACHE_ENV).ok().as_deref(),
                 ),
+                move_resource_state: true,
             },
         }
     }

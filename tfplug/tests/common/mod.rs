@@ -11,8 +11,8 @@ use tfplug::plugin::testing::{in_memory, InMemory};
 use tfplug::protocol::wire::tfplugin6 as pb;
 use tfplug::provider::{ConfigureRequest, Configured, Provider};
 use tfplug::resource::{
-    AnyResource, ApplyResult, Config, CreateRequest, DeleteRequest, ImportResult, Plan,
-    ReadRequest, Resource, UpdateRequest,
+    AnyResource, ApplyResult, Config, CreateRequest, DeleteRequest, ImportResult, MoveRequest,
+    MoveResult, Plan, ReadRequest, Resource, UpdateRequest,
 };
 use tfplug::schema::{Attribute, Block, NestedBlock, Schema};
 use tfplug::value::{msgpack, Type, Val, Value};
@@ -273,6 +273,45 @@ impl Resource for Widget {
             }),
             None => ImportResult::failed(Diagnostic::error("Bad id", "ids start with w-")),
         }
+    }
+
+    /// Accepts `example_gadget` of `registry.terraform.io/example/old` at schema version 0,
+    /// whose `label` is the widget's name; `note` says which endpoint the move was configured
+    /// with and the private state keeps the source's private bytes' length.
+    async fn move_state(
+        &self,
+        ctx: &Context<Endpoint>,
+        req: MoveRequest,
+    ) -> MoveResult<WidgetState, WidgetPrivate> {
+        if req.source_provider_address != "registry.terraform.io/example/old"
+            || req.source_type_name != "example_gadget"
+            || req.source_schema_version != 0
+        {
+            return MoveResult::failed(Diagnostic::error(
+                "Unsupported move source",
+                format!(
+                    "test_widget accepts only example_gadget v0, not {} v{}",
+                    req.source_type_name, req.source_schema_version
+                ),
+            ));
+        }
+        let Some(label) = req.source_state.get("label").and_then(|l| l.as_str()) else {
+            return MoveResult::failed(Diagnostic::error("No label", "the gadget has no label"));
+        };
+        let endpoint = ctx.provider_data().map(|e| e.0.clone()).unwrap_or_default();
+        MoveResult::ok(
+            WidgetState {
+                id: Val::Known(format!("w-{label}")),
+                name: label.to_string(),
+                size: None,
+                note: Some(format!("moved via {endpoint}")),
+                secret: None,
+                item: Vec::new(),
+            },
+            WidgetPrivate {
+                generation: u32::try_from(req.source_private.len()).unwrap_or(u32::MAX),
+            },
+        )
     }
 
     fn upgrade_state(
