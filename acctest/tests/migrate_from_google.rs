@@ -286,6 +286,15 @@ fn migrating_from_the_google_provider_by_moved_changes_nothing_in_the_cloud() {
         .join(" ");
     assert_eq!(unrefreshed.code, Some(1), "{text}");
     assert!(text.contains("Plan without -refresh=false"), "{text}");
+    // Nor is a destroy planned from it: the state names none of the parts yet (the writes counted below include it).
+    let destroy = stack.tf(&["plan", "-destroy", "-refresh=false"]);
+    let text = destroy
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(destroy.code, Some(1), "{text}");
+    assert!(text.contains("Plan without -refresh=false"), "{text}");
     let plan = stack.tf(&["plan"]);
     plan.assert_success("the migration plan");
     let text = plan.combined();

@@ -202,6 +202,10 @@ impl Resource for ServiceResource {
         _ctx: &Context<ProviderData>,
         req: DeleteRequest<ServiceModel, Private>,
     ) -> Diagnostics {
+        // A moved service not refreshed since holds no part names: nothing can be planned from it.
+        if let Some(d) = migrate::unrefreshed(&req.private) {
+            return d.into();
+        }
         match req.state.deletion_policy.known().map(String::as_str) {
             Some("PREVENT") => deletion_prevented(&req.state).into(),
             _ => Diagnostics::new(),
@@ -451,6 +455,11 @@ impl Resource for ServiceResource {
         req: DeleteRequest<ServiceModel, Private>,
     ) -> ApplyResult<ServiceModel, Private> {
         let prior = req.state;
+        // Terraform < 1.3 plans destroys without asking (no plan_destroy): refused here too.
+        if let Some(d) = migrate::unrefreshed(&req.private) {
+            let refused: Diagnostics = d.into();
+            return ApplyResult::partial(prior, refused);
+        }
         match prior.deletion_policy.known().map(String::as_str) {
             // Terraform < 1.3 plans destroys without asking (no plan_destroy), so the refusal stays here too.
             Some("PREVENT") => {
