@@ -169,7 +169,6 @@ mod tests {
 #[cfg(all(test, unix))]
 mod fake_terraform_tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     /// A stand-in for terraform that checks how it is called and prints the fixture schema.
     fn fake_terraform(dir: &Path, fixture: &Path) -> PathBuf {
@@ -186,9 +185,32 @@ cat "{fixture}"
             fixture = fixture.display()
         );
         let path = dir.join("fake-terraform");
-        fs::write(&path, script).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        write_executable(&path, &script);
         path
+    }
+
+    /// Writes an executable script from a child shell, not from this process. A script written here and then run
+    /// can fail with "Text file busy" (ETXTBSY): another test thread forking in between holds a copy of the
+    /// still-open write descriptor until its child execs. The child shell's descriptor is gone when it exits.
+    fn write_executable(path: &Path, content: &str) {
+        use std::io::Write;
+        let mut child = Command::new("sh")
+            .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+            .arg(path)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(content.as_bytes())
+            .unwrap();
+        assert!(
+            child.wait().unwrap().success(),
+            "writing {}",
+            path.display()
+        );
     }
 
     #[test]
@@ -234,12 +256,10 @@ cat "{fixture}"
         )
         .unwrap();
         let script = root.path().join("failing-terraform");
-        fs::write(
+        write_executable(
             &script,
             "#!/bin/sh\necho 'Error: Failed to load plugin schemas' >&2\nexit 1\n",
-        )
-        .unwrap();
-        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        );
         let source = SchemaSource::Terraform {
             terraform: Some(script),
             build: false,
