@@ -23,7 +23,7 @@ use super::runner::GraphEnd;
 use super::spec::Spec;
 use super::steps::{create_graph, Ctx, StepError};
 use super::update::{self, Contexts, UpdateEnd};
-use super::{identity, import, migrate, outcome, schema, state, validate, waits};
+use super::{identity, import, migrate, outcome, schema, state, validate};
 use crate::config::ProviderData;
 
 /// `csmrun_service`.
@@ -248,13 +248,12 @@ impl Resource for ServiceResource {
         );
         let graph = create_graph(&c, &cleanup);
         let outcome = graph.run(&cancel).await;
-        let facts = c.facts();
         let private = Private {
-            iam_owned: facts.iam_owned,
+            iam_owned: c.grants.owned(),
             ..Default::default()
         };
         // Told however the create ended: the user sat through them either way.
-        let waited = waits::warnings(&facts.waits);
+        let waited = c.waits.warnings();
         let result = match outcome {
             GraphEnd::Done(_) => {
                 let svc = cloud_run::get(&cleanup).await.ok().flatten();
@@ -375,14 +374,14 @@ impl Resource for ServiceResource {
         }
         claim(&data, &cx.old.spec, &prior_private);
         if cx.old.spec.service_account == cx.new.spec.service_account {
-            let owned = prior_private.iam_owned.clone();
-            cx.new.note(|f| f.iam_owned = owned);
+            cx.new.grants.set_owned(prior_private.iam_owned.clone());
         }
         // A rollback that deploys the old spec again writes the old account's grants into its annotation.
-        let owned = prior_private.iam_owned.clone();
-        cx.undo_old.note(|f| f.iam_owned = owned);
+        cx.undo_old
+            .grants
+            .set_owned(prior_private.iam_owned.clone());
         let end = update::run(&cx, &prior_private.leftovers, &prior_private.iam_owned).await;
-        let waited = waits::warnings(&cx.new.facts().waits);
+        let waited = cx.new.waits.warnings();
         let result = match end {
             UpdateEnd::Done {
                 cleanup_error,
@@ -392,7 +391,7 @@ impl Resource for ServiceResource {
                 // Every part was ensured: nothing of an unfinished create is left. The service is the one checked
                 // before the update, or the one it recreated.
                 let private = Private {
-                    iam_owned: cx.new.facts().iam_owned,
+                    iam_owned: cx.new.grants.owned(),
                     leftovers,
                     unfinished: Vec::new(),
                     service_uid: svc
@@ -415,7 +414,7 @@ impl Resource for ServiceResource {
                 let mut private = prior_private;
                 private.service_uid = uid.or(private.service_uid);
                 if cx.old.spec.service_account == cx.new.spec.service_account {
-                    private.iam_owned.extend(cx.new.facts().iam_regranted);
+                    private.iam_owned.extend(cx.new.grants.regranted());
                     private.iam_owned.sort();
                     private.iam_owned.dedup();
                 }
@@ -432,7 +431,7 @@ impl Resource for ServiceResource {
                 let mut iam_owned = prior_private.iam_owned;
                 if cx.old.spec.service_account == cx.new.spec.service_account {
                     iam_owned.extend(roles_kept);
-                    iam_owned.extend(cx.new.facts().iam_regranted);
+                    iam_owned.extend(cx.new.grants.regranted());
                     iam_owned.sort();
                     iam_owned.dedup();
                 }

@@ -39,10 +39,7 @@ async fn a_joiner_whose_grant_is_released_after_its_iam_step_grants_it_again_and
         .await
         .expect("IAM step");
     assert_eq!(record, Record::Iam { added: vec![] });
-    assert_eq!(
-        j.facts().iam_owned,
-        vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]
-    );
+    assert_eq!(j.grants.owned(), vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]);
 
     // The first run destroys the last service it knows of; the joiner has no Cloud Run service yet, so nothing
     // tells the release that someone still needs the grant.
@@ -58,13 +55,10 @@ async fn a_joiner_whose_grant_is_released_after_its_iam_step_grants_it_again_and
     assert!(deployed.is_ok(), "{:?}", deployed.err().map(|f| f.error));
     assert!(granted(&env), "the joiner granted it again");
     assert_eq!(
-        j.facts().iam_regranted,
+        j.grants.regranted(),
         vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]
     );
-    assert_eq!(
-        j.facts().iam_owned,
-        vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]
-    );
+    assert_eq!(j.grants.owned(), vec![TRAFFIC_DIRECTOR_CLIENT.to_string()]);
 }
 
 #[tokio::test]
@@ -162,7 +156,7 @@ async fn a_service_joining_while_another_runs_create_waits_for_its_new_grant_sha
         let outcome = super::steps::create_graph(&ca, &cleanup_a)
             .run(&ca.cancel)
             .await;
-        (outcome, ca.facts().iam_owned)
+        (outcome, ca.grants.owned())
     });
     for _ in 0..500 {
         if granted(&env) {
@@ -238,7 +232,7 @@ async fn a_grant_whose_owner_in_this_process_no_longer_shows_it_is_shared_by_a_j
         .await
         .expect("IAM step");
     assert_eq!(
-        j.facts().iam_owned,
+        j.grants.owned(),
         vec![TRAFFIC_DIRECTOR_CLIENT.to_string()],
         "shared, not foreign"
     );

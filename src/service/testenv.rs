@@ -117,7 +117,7 @@ impl Env {
         let c = self.ctx_of(data, m, false);
         let cleanup = self.ctx_of(data, m, false);
         match create_graph(&c, &cleanup).run(&c.cancel).await {
-            GraphEnd::Done(_) => c.facts().iam_owned,
+            GraphEnd::Done(_) => c.grants.owned(),
             other => panic!("create of {:?} failed: {other:?}", m.name),
         }
     }

@@ -126,7 +126,7 @@ fn note_created(
             | Record::Route { created },
         ) => *created,
         Ok(_) => false,
-        Err(_) => c.facts().creating.contains(&part),
+        Err(_) => c.sent.contains(part),
     };
     if created {
         journal.push(Change::Created(part));

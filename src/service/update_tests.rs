@@ -149,7 +149,7 @@ async fn a_failed_update_to_another_account_deploys_the_old_account_again_and_re
         .with_world(|w| w.faults.add(vec![rule]))
         .expect("fault rule accepted");
     let cx = contexts(&env, &old, &new);
-    cx.undo_old.note(|f| f.iam_owned = owned.clone());
+    cx.undo_old.grants.set_owned(owned.clone());
     let outcome = run(&cx, &[], &owned).await;
     assert!(
         matches!(outcome, UpdateEnd::RolledBack { .. }),

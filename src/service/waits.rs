@@ -2,9 +2,10 @@
 //! young mesh's settle time), returned as warnings: without them Terraform shows only "Still creating..." for a
 //! minute or more, and each wait can be avoided by preparing the project before the apply.
 //!
-//! The steps record a wait only once it has run to its end ([`Wait`] in the step's `Facts`); a wait cut short
+//! The steps record a wait only once it has run to its end ([`Wait`] in the apply's [`Log`]); a wait cut short
 //! ends the apply with an error that says so instead.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tfplug::{Diagnostic, Diagnostics};
@@ -22,6 +23,25 @@ pub enum NewGrant {
     Sibling { ago: Duration },
     /// An earlier create of this service added it and was killed before deploying (its NEG says so).
     Resumed,
+}
+
+/// The waits one apply made, in the order they ended: appended by the steps that wait (the mesh settle step, the
+/// IAM step), read once the apply has ended, for its warnings.
+#[derive(Debug, Default)]
+pub struct Log(Mutex<Vec<Wait>>);
+
+impl Log {
+    /// Records a wait that ran to its end.
+    pub fn push(&self, wait: Wait) {
+        if let Ok(mut g) = self.0.lock() {
+            g.push(wait);
+        }
+    }
+
+    /// The warnings for every wait recorded.
+    pub fn warnings(&self) -> Diagnostics {
+        self.0.lock().map(|g| warnings(&g)).unwrap_or_default()
+    }
 }
 
 /// A wait that ran to its end.

@@ -59,8 +59,8 @@ impl Part for CloudRun {
         if !made.created {
             return Ok(());
         }
-        let facts = sent.facts();
-        iam::release(cleanup, &facts.roles_to_release(&facts.iam_added)).await?;
+        let roles = sent.grants.roles_to_release(&sent.grants.added());
+        iam::release(cleanup, &roles).await?;
         delete(cleanup).await
     }
 
@@ -274,7 +274,7 @@ async fn deploy(
 ) -> Result<Option<gcp::Error>, StepError> {
     let s = &c.spec;
     let run = c.clients.run();
-    let body = body(s, &c.facts().iam_owned);
+    let body = body(s, &c.grants.owned());
     let result = if exists {
         let opts = PatchOptions {
             allow_missing: true,
@@ -388,7 +388,6 @@ async fn failure_of(c: &Ctx, svc: &Service, op_error: Option<&gcp::Error>) -> Fa
 }
 
 fn checks(c: &Ctx, redeploys: u32) -> Checks {
-    let facts = c.facts();
     Checks {
         project: c.spec.project.clone(),
         region: c.spec.region.clone(),
@@ -401,14 +400,16 @@ fn checks(c: &Ctx, redeploys: u32) -> Checks {
             .unwrap_or(&c.spec.mesh)
             .to_string(),
         has_mesh: true,
-        mesh_age: facts
+        mesh_age: c
+            .edges
             .mesh_created
+            .get()
             .and_then(|t| (chrono::Utc::now() - t).to_std().ok()),
         mesh_settle_time: c.data.mesh_settle_time,
-        subnet_pga: facts.subnet_pga,
+        subnet_pga: c.edges.subnet_pga.get(),
         subnet: c.spec.subnetwork.clone(),
         egress_all_traffic: true,
-        grant: facts.grant(),
+        grant: c.grants.grant(),
         service_account: c.spec.service_account.clone(),
         redeploys,
     }
@@ -516,7 +517,7 @@ pub async fn ensure(c: &Ctx) -> Ensured<Made> {
         // its state, or by another writer. Give it one propagation window before calling the cause unknown.
         if d.remedy == Remedy::Fail
             && d.unexplained
-            && matches!(c.facts().grant(), diagnose::Grant::Existing)
+            && matches!(c.grants.grant(), diagnose::Grant::Existing)
             && failing_since.elapsed() < c.data.iam_propagation_wait
         {
             d.remedy = Remedy::Redeploy;

@@ -732,7 +732,7 @@ pub async fn leave(c: &Ctx) -> Result<bool, StepError> {
 /// The record step of a create: registers the service, then ensures the wildcard record.
 pub async fn ensure_users_and_record(c: &Ctx) -> Result<Record, StepError> {
     // Cut short, the registration may have landed: rollback unregisters (see `created_record`).
-    c.note(|f| f.creating.push(Node::DnsRecord));
+    c.sent.mark(Node::DnsRecord);
     join(c).await?;
     match ensure_record(c).await {
         Ok(Record::DnsRecord { created, .. }) => Ok(Record::DnsRecord {
@@ -742,11 +742,7 @@ pub async fn ensure_users_and_record(c: &Ctx) -> Result<Record, StepError> {
         Ok(other) => Ok(other),
         Err(e) => {
             // A refused record create takes its note back (`sent`), but the registration stands and is undone.
-            c.note(|f| {
-                if !f.creating.contains(&Node::DnsRecord) {
-                    f.creating.push(Node::DnsRecord);
-                }
-            });
+            c.sent.mark(Node::DnsRecord);
             Err(e)
         }
     }
@@ -1112,9 +1108,8 @@ impl super::Part for DnsZone {
         ensure_zone(c).await.map(created).map_err(|error| Failed {
             error,
             partial: c
-                .facts()
-                .creating
-                .contains(&Node::DnsZone)
+                .sent
+                .contains(Node::DnsZone)
                 .then_some(Made { created: true }),
         })
     }

@@ -46,6 +46,7 @@ use async_trait::async_trait;
 
 use super::{Ensured, Place};
 use crate::service::coalesce::Coalescer;
+use crate::service::diagnose::Grant;
 use crate::service::names;
 use crate::service::parts::neg::Grants;
 use crate::service::runner::Failed;
@@ -307,6 +308,97 @@ pub fn permission_denied(
     )
 }
 
+/// This resource's share of the project grants, as one apply learns it: written by the IAM step ([`ensure`]) and
+/// the deploy's [`recheck`] (an update seeds it from private state), read by the service body (its
+/// `csmrun.dev/iam-roles` annotation), the deploy's diagnosis ([`Ledger::grant`]), rollback and the apply's result.
+/// It belongs to the project-grants part alone: no other part writes it.
+#[derive(Debug, Default)]
+pub struct Ledger(Mutex<Shares>);
+
+#[derive(Debug, Default, Clone)]
+struct Shares {
+    /// Roles this resource owns for its account: added by it, or inherited from another csmrun service that added
+    /// them (so the last user removes them).
+    owned: Vec<String>,
+    /// The roles the IAM step says this run added.
+    added: Vec<String>,
+    /// Roles found missing after the deploy and granted again by this run ([`recheck`]).
+    regranted: Vec<String>,
+    /// When this run added (or saw a sibling add) the trafficdirector.client grant; `None` if it existed.
+    granted_at: Option<Instant>,
+    checked: bool,
+}
+
+impl Ledger {
+    fn with<T>(&self, f: impl FnOnce(&mut Shares) -> T) -> Option<T> {
+        self.0.lock().ok().map(|mut g| f(&mut g))
+    }
+
+    /// The roles this resource owns (sorted).
+    pub fn owned(&self) -> Vec<String> {
+        self.with(|s| s.owned.clone()).unwrap_or_default()
+    }
+
+    /// Seeds the owned roles (an update: from the prior private state).
+    pub fn set_owned(&self, mut roles: Vec<String>) {
+        roles.sort();
+        roles.dedup();
+        self.with(|s| s.owned = roles);
+    }
+
+    /// The roles the IAM step added in this run.
+    pub fn added(&self) -> Vec<String> {
+        self.with(|s| s.added.clone()).unwrap_or_default()
+    }
+
+    /// The roles [`recheck`] granted again in this run.
+    pub fn regranted(&self) -> Vec<String> {
+        self.with(|s| s.regranted.clone()).unwrap_or_default()
+    }
+
+    /// The grant as the diagnosis sees it now.
+    pub fn grant(&self) -> Grant {
+        match self.with(|s| (s.checked, s.granted_at)) {
+            None | Some((false, _)) => Grant::Unchecked,
+            Some((true, None)) => Grant::Existing,
+            Some((true, Some(t))) => Grant::New { age: t.elapsed() },
+        }
+    }
+
+    /// The roles a rollback of this create releases: every role it owns, not only those it added. A role it
+    /// shares (inherited from a service that has since left, which kept it for this one) has no other owner
+    /// once this create is undone; [`release`] keeps any role another service of the account still needs.
+    pub fn roles_to_release(&self, recorded: &[String]) -> Vec<String> {
+        let s = self.with(|s| s.clone()).unwrap_or_default();
+        let mut roles: Vec<String> = recorded
+            .iter()
+            .chain(&s.regranted)
+            .chain(&s.owned)
+            .cloned()
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
+    fn regrant(&self, roles: &[String], td: bool) {
+        self.with(|s| {
+            for r in roles {
+                if !s.owned.contains(r) {
+                    s.owned.push(r.clone());
+                }
+                if !s.regranted.contains(r) {
+                    s.regranted.push(r.clone());
+                }
+            }
+            s.owned.sort();
+            if td {
+                s.granted_at = Some(Instant::now());
+            }
+        });
+    }
+}
+
 /// Grants the project roles; if trafficdirector.client is new, waits `iam_propagation_wait` before returning.
 /// `neg`: the roles the NEG step found recorded on the service's NEG (none on an update).
 pub async fn ensure(c: &Ctx, neg: &Grants) -> Result<Record, Failed<Record, StepError>> {
@@ -364,7 +456,7 @@ pub async fn ensure(c: &Ctx, neg: &Grants) -> Result<Record, Failed<Record, Step
     };
     let mut owned: Vec<String> = added.clone();
     if !kept.is_empty() {
-        let before = c.facts().iam_owned;
+        let before = c.grants.owned();
         let inherited = inherited_roles(c).await.map_err(with_grant)?;
         let known = |r: &String| {
             before.contains(r)
@@ -385,13 +477,13 @@ pub async fn ensure(c: &Ctx, neg: &Grants) -> Result<Record, Failed<Record, Step
         );
     }
     owned.sort();
-    c.note(|f| f.iam_owned = owned);
+    c.grants.set_owned(owned);
     let new_td = added.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
     // The killed create may have died inside its propagation wait: this one waits the whole time again.
     let resumed_td = claimed.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
     // Rolling this create back removes the NEG that records the claimed grants, so it releases them too.
     let added: Vec<String> = added.into_iter().chain(claimed).collect();
-    c.note(|f| f.iam_added = added.clone());
+    c.grants.with(|s| s.added = added.clone());
     // A binding another resource of this apply added a moment ago is as new as our own: the wait runs from its
     // grant (many services sharing one account otherwise deploy before it propagates and fail their sidecar).
     let wait = c.data.iam_propagation_wait;
@@ -403,9 +495,9 @@ pub async fn ensure(c: &Ctx, neg: &Grants) -> Result<Record, Failed<Record, Step
             .granted_at(&c.spec.project, TRAFFIC_DIRECTOR_CLIENT, &member)
             .filter(|t| t.elapsed() < wait)
     };
-    c.note(|f| {
-        f.grant_checked = true;
-        f.granted_at = granted_at;
+    c.grants.with(|s| {
+        s.checked = true;
+        s.granted_at = granted_at;
     });
     if let Some(t) = granted_at {
         let rest = wait.saturating_sub(t.elapsed());
@@ -427,14 +519,12 @@ pub async fn ensure(c: &Ctx, neg: &Grants) -> Result<Record, Failed<Record, Step
                     ago: wait.saturating_sub(rest),
                 }
             };
-            c.note(|f| {
-                f.waits.push(Wait::Grant {
-                    project: c.spec.project.clone(),
-                    service_account: c.spec.service_account.clone(),
-                    new,
-                    waited: rest,
-                    setting: wait,
-                })
+            c.waits.push(Wait::Grant {
+                project: c.spec.project.clone(),
+                service_account: c.spec.service_account.clone(),
+                new,
+                waited: rest,
+                setting: wait,
             });
         }
     }
@@ -726,20 +816,7 @@ pub async fn recheck(c: &Ctx) -> Result<bool, StepError> {
         "project roles went missing after the IAM step (another writer released them); granted again"
     );
     let td = regranted.iter().any(|r| r == TRAFFIC_DIRECTOR_CLIENT);
-    c.note(|f| {
-        for r in &regranted {
-            if !f.iam_owned.contains(r) {
-                f.iam_owned.push(r.clone());
-            }
-            if !f.iam_regranted.contains(r) {
-                f.iam_regranted.push(r.clone());
-            }
-        }
-        f.iam_owned.sort();
-        if td {
-            f.granted_at = Some(Instant::now());
-        }
-    });
+    c.grants.regrant(&regranted, td);
     Ok(td)
 }
 
@@ -784,7 +861,7 @@ impl super::Part for ProjectGrants {
         let Record::Iam { added } = record else {
             return Ok(());
         };
-        release(cleanup, &sent.facts().roles_to_release(added))
+        release(cleanup, &sent.grants.roles_to_release(added))
             .await
             .map(drop)
     }

@@ -209,7 +209,7 @@ pub async fn wait(c: &Ctx, operation: Option<ComputeOperation>) -> Result<(), St
     let Some(op) = operation else {
         return Ok(());
     };
-    let insert = c.facts().inserts.into_iter().find(|i| i.part == Node::Neg);
+    let insert = c.sent.last_insert(Node::Neg);
     let Some(insert) = insert else {
         return Ok(());
     };

@@ -11,13 +11,13 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::diagnose::Grant;
 use super::explain::Explanation;
 use super::parts::{
     self, dns, iam, neg, BackendServicePart, CloudRun, Invokers, Made, Part as _, Route,
 };
 use super::runner::{CancelledError, CreateSteps, DynStep, Failed, Graph, Step};
 use super::spec::Spec;
+use super::waits;
 use crate::config::ProviderData;
 
 /// How a step failed: refused (by Google or by a check; trying again will not help by itself), or cut short.
@@ -156,57 +156,6 @@ impl CancelledError for StepError {
     }
 }
 
-/// What the pre-flight checks and the IAM step learned, for the diagnosis of a failed deploy.
-#[derive(Debug, Default, Clone)]
-pub struct Facts {
-    pub mesh_created: Option<chrono::DateTime<chrono::Utc>>,
-    pub subnet_pga: Option<bool>,
-    /// When this run added the trafficdirector.client grant; `None` if it existed.
-    pub granted_at: Option<Instant>,
-    pub grant_checked: bool,
-    /// Project roles this resource owns for its account: added by it, or inherited from another csmrun service
-    /// that added them (so the last user removes them). Written to the service as an annotation.
-    pub iam_owned: Vec<String>,
-    /// Parts whose create call was sent: if it is then cancelled, the part may exist and rollback must try.
-    pub creating: Vec<Node>,
-    /// Compute inserts sent by this run, so rollback can settle one whose answer was lost.
-    pub inserts: Vec<insert::Insert>,
-    /// The roles the IAM step's record says this run added (rollback releases them).
-    pub iam_added: Vec<String>,
-    /// Roles found missing after the deploy and granted again by this run ([`iam::recheck`]).
-    pub iam_regranted: Vec<String>,
-    /// The waits this run made before deploying, told to the user as warnings.
-    pub waits: Vec<super::waits::Wait>,
-}
-
-impl Facts {
-    /// The roles a rollback of this create releases: every role it owns, not only those it added. A role it
-    /// shares (inherited from a service that has since left, which kept it for this one) has no other owner
-    /// once this create is undone; [`iam::release`] keeps any role another service of the account still needs.
-    pub fn roles_to_release(&self, recorded: &[String]) -> Vec<String> {
-        let mut roles: Vec<String> = recorded
-            .iter()
-            .chain(&self.iam_regranted)
-            .chain(&self.iam_owned)
-            .cloned()
-            .collect();
-        roles.sort();
-        roles.dedup();
-        roles
-    }
-}
-
-impl Facts {
-    /// The grant as the diagnosis sees it now.
-    pub fn grant(&self) -> Grant {
-        match (self.grant_checked, self.granted_at) {
-            (false, _) => Grant::Unchecked,
-            (true, None) => Grant::Existing,
-            (true, Some(t)) => Grant::New { age: t.elapsed() },
-        }
-    }
-}
-
 /// Everything a step needs.
 pub struct Ctx {
     pub clients: gcp::Clients,
@@ -217,7 +166,14 @@ pub struct Ctx {
     /// A child of `cancel`, also cancelled when a sibling step of the create graph fails: ends waits only, so
     /// requests already sent complete and what they made is journaled (see `runner`).
     pub stop: CancellationToken,
-    pub facts: Mutex<Facts>,
+    /// Results handed from one step to the steps after it.
+    pub edges: Edges,
+    /// This resource's share of the project grants (the project-grants part's own ledger).
+    pub grants: iam::Ledger,
+    /// Creates sent whose answer may be lost, for rollback.
+    pub sent: insert::Sent,
+    /// The waits made on purpose, told to the user as warnings.
+    pub waits: waits::Log,
     /// The resource already exists in Terraform state (update, repair, delete): parts with the spec's names are
     /// ours even without ownership markers (imported parts get them on the next update that touches them).
     pub existing: bool,
@@ -244,22 +200,13 @@ impl Ctx {
             data,
             stop: cancel.child_token(),
             cancel,
-            facts: Mutex::new(Facts::default()),
+            edges: Edges::default(),
+            grants: iam::Ledger::default(),
+            sent: insert::Sent::default(),
+            waits: waits::Log::default(),
             existing,
             deadline,
         })
-    }
-
-    /// The facts so far.
-    pub fn facts(&self) -> Facts {
-        self.facts.lock().map(|f| f.clone()).unwrap_or_default()
-    }
-
-    /// Updates the facts.
-    pub fn note(&self, f: impl FnOnce(&mut Facts)) {
-        if let Ok(mut g) = self.facts.lock() {
-            f(&mut g);
-        }
     }
 
     /// Sleeps unless stopped (cancelled, or a sibling step failed) or past the deadline first.
@@ -305,8 +252,9 @@ pub enum Record {
     },
 }
 
-/// A result one step of the create graph hands the steps that run after it (an edge of the graph): written once
-/// by its producer, read by its dependents, which the runner starts only after the producer succeeded.
+/// A result one step hands the steps that run after it (an edge of the create graph, or the next step of an
+/// update's sequence): written by its one producer, read by its dependents, which the runner starts only after the
+/// producer succeeded (read before, it is `None`).
 pub struct Handoff<T>(Mutex<Option<T>>);
 
 impl<T> Default for Handoff<T> {
@@ -329,11 +277,15 @@ impl<T: Clone> Handoff<T> {
     }
 }
 
-/// The edges of one create graph that carry results.
+/// The edges of one apply that carry results, each with its producer and its consumers.
 #[derive(Default)]
 pub struct Edges {
     /// NEG insert accepted → grant step (the roles the NEG names), NEG operation step (the operation).
     pub neg: Handoff<neg::Accepted>,
+    /// Pre-flight checks (the mesh's `createTime`) → mesh settle wait, and the deploy's diagnosis (its age).
+    pub mesh_created: Handoff<chrono::DateTime<chrono::Utc>>,
+    /// Pre-flight checks (the subnet's Private Google Access) → the deploy's diagnosis.
+    pub subnet_pga: Handoff<bool>,
 }
 
 /// Which part a [`PartStep`] handles.
@@ -359,8 +311,6 @@ pub struct PartStep {
     pub ctx: Arc<Ctx>,
     /// Used by undo: not cancelled by Ctrl-C, so rollback still runs.
     pub cleanup: Arc<Ctx>,
-    /// Results handed between the steps of this step's graph.
-    pub edges: Arc<Edges>,
 }
 
 type Ensured = Result<Record, Failed<Record, StepError>>;
@@ -386,7 +336,7 @@ impl Step for PartStep {
 
     fn is_noop(&self, record: &Record) -> bool {
         match record {
-            Record::Iam { added } => self.ctx.facts().roles_to_release(added).is_empty(),
+            Record::Iam { added } => self.ctx.grants.roles_to_release(added).is_empty(),
             Record::DnsRecord {
                 created,
                 registered,
@@ -431,12 +381,7 @@ impl Step for PartStep {
 impl PartStep {
     /// The step of `part` in a graph of its own (no results handed in).
     pub fn new(part: Node, ctx: Arc<Ctx>, cleanup: Arc<Ctx>) -> Self {
-        PartStep {
-            part,
-            ctx,
-            cleanup,
-            edges: Arc::default(),
-        }
+        PartStep { part, ctx, cleanup }
     }
 
     async fn ensure_part(&self) -> Ensured {
@@ -446,9 +391,8 @@ impl PartStep {
         let clean = |r: Result<Record, StepError>| {
             r.map_err(|error| {
                 let partial = c
-                    .facts()
-                    .creating
-                    .contains(&part)
+                    .sent
+                    .contains(part)
                     .then(|| created_record(part))
                     .flatten();
                 Failed { error, partial }
@@ -456,20 +400,20 @@ impl PartStep {
         };
         match part {
             Node::Iam => {
-                let grants = self.edges.neg.get().unwrap_or_default().grants;
+                let grants = c.edges.neg.get().unwrap_or_default().grants;
                 iam::ensure(c, &grants).await
             }
             Node::DnsZone => clean(dns::ensure_zone(c).await),
             Node::DnsRecord => clean(dns::ensure_users_and_record(c).await),
             Node::Neg => {
                 let accepted = neg::accept(c).await.map(|(made, accepted)| {
-                    self.edges.neg.put(accepted);
+                    c.edges.neg.put(accepted);
                     made
                 });
                 made(accepted, |created| Record::Neg { created })
             }
             Node::NegOperation => {
-                let operation = self.edges.neg.get().and_then(|a| a.operation);
+                let operation = c.edges.neg.get().and_then(|a| a.operation);
                 clean(neg::wait(c, operation).await.map(|_| Record::Preflight))
             }
             Node::BackendService => made(BackendServicePart::ensure(c).await, |created| {
@@ -491,13 +435,11 @@ impl PartStep {
 
 /// The create graph of PRODUCT §4 over the parts; `cleanup` is the context undo uses.
 pub fn create_graph(c: &Arc<Ctx>, cleanup: &Arc<Ctx>) -> Graph<Record, StepError> {
-    let edges = Arc::new(Edges::default());
     let step = |part: Node| -> DynStep<Record, StepError> {
         Arc::new(PartStep {
             part,
             ctx: Arc::clone(c),
             cleanup: Arc::clone(cleanup),
-            edges: Arc::clone(&edges),
         })
     };
     CreateSteps {
@@ -544,10 +486,10 @@ pub async fn sent<T>(
     part: Node,
     create: impl std::future::Future<Output = Result<T, gcp::Error>>,
 ) -> Result<T, gcp::Error> {
-    c.note(|f| f.creating.push(part));
+    c.sent.mark(part);
     let r = create.await;
     if r.as_ref().is_err_and(insert::is_refusal) {
-        c.note(|f| f.creating.retain(|p| *p != part));
+        c.sent.unmark(part);
     }
     r
 }

@@ -37,7 +37,7 @@ pub async fn checks(c: &Ctx) -> Result<(), StepError> {
 
 /// Waits out the rest of `mesh_settle_time` for a young mesh (its age was noted by [`checks`]).
 pub async fn settle(c: &Ctx) -> Result<(), StepError> {
-    let Some(created) = c.facts().mesh_created else {
+    let Some(created) = c.edges.mesh_created.get() else {
         return Ok(());
     };
     let age = (chrono::Utc::now() - created)
@@ -47,13 +47,11 @@ pub async fn settle(c: &Ctx) -> Result<(), StepError> {
         let rest = c.data.mesh_settle_time - age;
         tracing::info!(mesh = c.spec.mesh, wait = ?rest, "mesh created recently; waiting for it to settle");
         c.sleep(rest).await?;
-        c.note(|f| {
-            f.waits.push(Wait::Mesh {
-                mesh: c.spec.mesh.clone(),
-                age,
-                waited: rest,
-                setting: c.data.mesh_settle_time,
-            })
+        c.waits.push(Wait::Mesh {
+            mesh: c.spec.mesh.clone(),
+            age,
+            waited: rest,
+            setting: c.data.mesh_settle_time,
         });
     }
     Ok(())
@@ -75,7 +73,7 @@ async fn mesh(c: &Ctx) -> Result<(), StepError> {
     };
     // The wait itself is [`settle`], a step of its own, so the other parts are made meanwhile.
     let created = created.with_timezone(&chrono::Utc);
-    c.note(|f| f.mesh_created = Some(created));
+    c.edges.mesh_created.put(created);
     Ok(())
 }
 
@@ -111,7 +109,7 @@ async fn subnet(c: &Ctx) -> Result<(), StepError> {
         }
     };
     let pga = sub.private_ip_google_access.unwrap_or(false);
-    c.note(|f| f.subnet_pga = Some(pga));
+    c.edges.subnet_pga.put(pga);
     if !pga {
         return Err(no_private_google_access(s));
     }
