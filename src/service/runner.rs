@@ -1,4 +1,6 @@
-//! Runs the steps of an apply as a dependency graph, journals what changed, and rolls back on failure.
+//! Runs the steps of an apply as a dependency graph, journals what changed, and rolls back on failure. Every
+//! lifecycle is a plan for this one runner: a create is a graph ([`CreateSteps`]), an update a sequence with a
+//! commit point (`super::update`), a destroy an order of deletes whose steps undo nothing (`super::resource`).
 //!
 //! # Guarantees
 //! - A step starts only after every step it depends on has succeeded; steps whose dependencies are met run
@@ -6,14 +8,15 @@
 //! - Every step that succeeded having changed something, and every step that failed after changing something (its
 //!   partial record), is in the journal. On any failure or cancellation no new step is started, the steps in
 //!   flight are awaited, and then every journal entry is undone in reverse completion order, which is a reverse
-//!   dependency order: a part is undone only after everything that depends on it.
+//!   dependency order: a part is undone only after everything that depends on it. A step may run after another
+//!   without needing it ([`Graph::add_after`]: a sequence's order); only what a step needs is kept for it.
 //! - A failing step never cuts short the other branches' changes in flight: when a step fails, the runner cancels
 //!   only the token it gave the steps (a child of the caller's), which ends their waits; the caller's token, to
 //!   which steps bind their API calls, is left alone. So a create whose request was already sent completes, its
 //!   record is journaled, and it is undone with everything else, instead of being abandoned half-made (a part
 //!   created server-side after the rollback looked for it would be an orphan). Only the caller (Ctrl-C, timeout)
 //!   interrupts requests.
-//! - If an undo fails, the parts it depends on are kept (something may still use them), and the outcome lists
+//! - If an undo fails, the parts it needs are kept (something may still use them), and the outcome lists
 //!   everything that remains with its record, so the caller can put it in Terraform state: nothing is left that
 //!   the caller is not told about.
 //! - Rollback runs even after cancellation: undo takes no cancellation token.
@@ -32,8 +35,6 @@
 //! # Errors
 //! - [`GraphEnd::RolledBack`]: the first error, with everything undone.
 //! - [`GraphEnd::Incomplete`]: the first error, the undo errors, and the records of what remains.
-//!
-//! Updates are a fixed sequence rather than a graph; `super::update` journals them with the same promises.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
@@ -93,7 +94,10 @@ pub type NodeId = usize;
 
 struct Node<R, E> {
     name: &'static str,
+    /// Steps this one runs after.
     deps: Vec<NodeId>,
+    /// Steps whose parts this one's part uses: kept while it remains (a subset of what it runs after).
+    needs: Vec<NodeId>,
     step: DynStep<R, E>,
 }
 
@@ -150,17 +154,41 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
     ///
     /// Ids come from earlier `add` calls only, so the graph cannot have cycles.
     pub fn add(&mut self, name: &'static str, deps: &[NodeId], step: DynStep<R, E>) -> NodeId {
+        self.add_after(name, deps, deps, step)
+    }
+
+    /// Adds a step that runs after `after` but needs only `needs` (of those) to stay while its part remains: the
+    /// steps of a sequence run in order, and each undo puts back its own part whatever became of the others.
+    pub fn add_after(
+        &mut self,
+        name: &'static str,
+        after: &[NodeId],
+        needs: &[NodeId],
+        step: DynStep<R, E>,
+    ) -> NodeId {
         let id = self.nodes.len();
         debug_assert!(
-            deps.iter().all(|d| *d < id),
-            "dependencies must be added first"
+            after.iter().all(|d| *d < id) && needs.iter().all(|n| after.contains(n)),
+            "dependencies must be added first, and needed steps run first"
         );
         self.nodes.push(Node {
             name,
-            deps: deps.to_vec(),
+            deps: after.to_vec(),
+            needs: needs.to_vec(),
             step,
         });
         id
+    }
+
+    /// The steps in this order, each after the one before and needing none of them (see [`Graph::add_after`]).
+    pub fn sequence(steps: Vec<(&'static str, DynStep<R, E>)>) -> Self {
+        let mut g = Graph::default();
+        let mut last: Option<NodeId> = None;
+        for (name, step) in steps {
+            let after: Vec<NodeId> = last.into_iter().collect();
+            last = Some(g.add_after(name, &after, &[], step));
+        }
+        g
     }
 
     /// Number of steps.
@@ -276,14 +304,14 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
         (errors, kept)
     }
 
-    /// True when `a` runs after `b`, directly or through other steps.
+    /// True when `a` needs `b`, directly or through other steps.
     fn depends_on(&self, a: NodeId, b: NodeId) -> bool {
-        let mut stack = self.nodes[a].deps.clone();
+        let mut stack = self.nodes[a].needs.clone();
         while let Some(n) = stack.pop() {
             if n == b {
                 return true;
             }
-            stack.extend(self.nodes[n].deps.iter().copied());
+            stack.extend(self.nodes[n].needs.iter().copied());
         }
         false
     }

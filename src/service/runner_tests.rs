@@ -462,3 +462,61 @@ async fn a_failing_branch_lets_the_requests_in_flight_in_other_branches_complete
         "the NEG whose insert was in flight when the zone failed is left behind"
     );
 }
+
+/// A sequence of fake steps named `names`, each taking a second.
+fn sequence(
+    log: &Log,
+    names: &[&'static str],
+    fault: &str,
+    undo_fault: &str,
+) -> Graph<&'static str, FakeError> {
+    Graph::sequence(
+        names
+            .iter()
+            .map(|&name| {
+                let step: DynStep<&'static str, FakeError> = Arc::new(Fake {
+                    name,
+                    secs: 1,
+                    fail: fault == name,
+                    fail_with_partial: true,
+                    undo_fails: undo_fault == name,
+                    log: log.clone(),
+                });
+                (name, step)
+            })
+            .collect(),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sequence_runs_in_order_and_a_failed_undo_keeps_only_its_own_part() {
+    let log = Log::new();
+    let outcome = sequence(&log, &["a", "b", "c", "d"], "d", "b")
+        .run(&CancellationToken::new())
+        .await;
+    // One at a time, in order.
+    let started: Vec<(&str, u64)> = log
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Start(n, t) => Some((n, t)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, vec![("a", 0), ("b", 1), ("c", 2), ("d", 3)]);
+    let GraphEnd::Incomplete {
+        failed,
+        undo_errors,
+        remaining,
+        ..
+    } = outcome
+    else {
+        panic!("expected an incomplete rollback, got {outcome:?}")
+    };
+    assert_eq!(failed, "d");
+    assert_eq!(undo_errors, vec![("b", FakeError::Boom("b"))]);
+    // Order is not need: `a` is undone although `b`, after it, stays; newest first, the failed step's partial too.
+    assert_eq!(log.undone(), vec!["d", "c", "a"]);
+    let left: Vec<&str> = remaining.iter().map(|e| e.name).collect();
+    assert_eq!(left, vec!["b"]);
+}

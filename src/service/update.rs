@@ -1,5 +1,8 @@
-//! Update in place as a journal: every part ensured in dependency order, renamed parts built new, swapped in, and
-//! only then the old ones deleted; on failure what this update built is undone in reverse order.
+//! Update in place as a sequence run by the one runner (`super::runner`, [`Graph::sequence`]): every part ensured
+//! in dependency order, renamed parts built new, swapped in, and only then the old ones deleted; on failure the
+//! runner's journal of what this update changed ([`Change`], each step's record) is undone newest first. The steps
+//! run in order but none needs another for its undo: each puts back its own part, so one undo failing does not
+//! keep the others.
 //!
 //! # Guarantees
 //! - Before the commit point (the route ensured), every change that would otherwise be left unnamed is journaled:
@@ -25,18 +28,23 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+
 use super::leftover::{self, Kind, Leftover};
 use super::parts::dns;
 use super::parts::iam;
 use super::parts::{
     self, neg, BackendServicePart, CloudRun, Invokers, Made, Neg, Part as _, Route,
 };
-use super::runner::Failed;
+use super::runner::{DynStep, Failed, Graph, GraphEnd, Step};
 use super::steps::{preflight, Ctx, Node, Record, StepError};
 
-/// A change this update made that rollback must revert.
+/// A change this update made that rollback must revert: the record of one step of the sequence, journaled by the
+/// runner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
+    /// Nothing to revert (a check, an in-place change, a part that existed).
+    Nothing,
     /// Project roles added for the (new) service account.
     RolesAdded(Vec<String>),
     /// A part created under the new spec's name.
@@ -57,6 +65,7 @@ pub enum Change {
 }
 
 /// The contexts of one update: the new and old specs, and the same pair for undo (not cancelled by Ctrl-C).
+#[derive(Clone)]
 pub struct Contexts {
     pub new: Arc<Ctx>,
     pub old: Arc<Ctx>,
@@ -85,39 +94,157 @@ pub enum UpdateEnd {
 
 /// Runs the update; `leftovers` are those the prior private state named.
 pub async fn run(cx: &Contexts, leftovers: &[Leftover], prior_roles: &[String]) -> UpdateEnd {
-    let mut journal = Vec::new();
-    match apply(cx, &mut journal).await {
-        Ok(()) => {
+    match plan(cx).run(&cx.new.cancel).await {
+        GraphEnd::Done(_) => {
             let (cleanup_error, leftovers) = cleanup(cx, leftovers, prior_roles).await;
             UpdateEnd::Done {
                 cleanup_error,
                 leftovers,
             }
         }
-        Err(error) => {
-            let (undo_errors, mut remaining, roles_kept) = rollback(cx, journal).await;
-            if undo_errors.is_empty() {
-                return UpdateEnd::RolledBack { error };
+        GraphEnd::RolledBack { error, .. } => UpdateEnd::RolledBack { error },
+        GraphEnd::Incomplete {
+            error,
+            undo_errors,
+            remaining,
+            ..
+        } => {
+            let (s, old) = (&cx.undo_new.spec, &cx.undo_old.spec);
+            let mut left = Vec::new();
+            let mut roles_kept = Vec::new();
+            for entry in remaining {
+                let part = match entry.record {
+                    Change::RolesAdded(roles) => {
+                        roles_kept.extend(roles);
+                        continue;
+                    }
+                    Change::Created(Node::Neg) => Leftover::new(Kind::Neg, &s.neg_name),
+                    Change::Created(Node::BackendService) => {
+                        Leftover::new(Kind::BackendService, &s.backend_service_name)
+                    }
+                    Change::Created(Node::Route) => Leftover::new(Kind::Route, &s.route_name),
+                    _ => continue,
+                };
+                // A part under the old name is the one the returned state names anyway.
+                if !part.is_named_by(old) {
+                    left.push(part);
+                }
             }
-            remaining.extend(leftovers.iter().cloned());
+            left.extend(leftovers.iter().cloned());
             UpdateEnd::Incomplete {
                 error,
-                undo_errors,
-                leftovers: remaining,
+                undo_errors: undo_errors.into_iter().map(|(_, e)| e).collect(),
+                leftovers: left,
                 roles_kept,
             }
         }
     }
 }
 
-/// Journals a part created by this update, also when its create was cut short after being sent.
-fn note_created(
-    journal: &mut Vec<Change>,
-    c: &Ctx,
-    part: Node,
-    result: Result<Record, StepError>,
-) -> Result<(), StepError> {
-    let created = match &result {
+/// One step of the update's sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Iam,
+    DnsZone,
+    /// Registered before the record is ensured and the route made, so no leaver removes them meanwhile. A service
+    /// staying in its domain stays registered on rollback (it still uses the domain); one that never registered
+    /// (made before the registry, or imported) is registered by its first update.
+    Join,
+    /// The wildcard record of the old address removed (a new `dns_address` in the same zone and domain).
+    Readdress,
+    DnsRecord,
+    Neg,
+    BackendService,
+    /// A renamed route would collide with its own hostname: the old one goes first.
+    RouteRemoved,
+    Checks,
+    Service,
+    Invokers,
+    /// The commit point.
+    Route,
+}
+
+/// The update as a sequence for the runner, up to the commit point: every part ensured in dependency order.
+fn plan(cx: &Contexts) -> Graph<Change, StepError> {
+    let (old, new) = (&cx.old.spec, &cx.new.spec);
+    let readdress = old.dns_address != new.dns_address
+        && old.dns_zone_name == new.dns_zone_name
+        && old.domain == new.domain;
+    let stages = [
+        (Stage::Iam, "project IAM", true),
+        (Stage::DnsZone, "DNS zone", true),
+        (Stage::Join, "DNS users registry", true),
+        (Stage::Readdress, "old DNS record", readdress),
+        (Stage::DnsRecord, "DNS record", true),
+        (Stage::Neg, "serverless NEG", true),
+        (Stage::BackendService, "backend service", true),
+        (
+            Stage::RouteRemoved,
+            "old HTTPRoute",
+            old.route_name != new.route_name,
+        ),
+        (Stage::Checks, "pre-flight checks", true),
+        (Stage::Service, "Cloud Run service", true),
+        (Stage::Invokers, "invoker policy", true),
+        (Stage::Route, "HTTPRoute", true),
+    ];
+    Graph::sequence(
+        stages
+            .into_iter()
+            .filter(|(_, _, wanted)| *wanted)
+            .map(|(stage, name, _)| {
+                let step: DynStep<Change, StepError> = Arc::new(UpdateStep {
+                    stage,
+                    cx: cx.clone(),
+                    readdress,
+                });
+                (name, step)
+            })
+            .collect(),
+    )
+}
+
+struct UpdateStep {
+    stage: Stage,
+    cx: Contexts,
+    /// The sequence removes the old address's record ([`Stage::Readdress`]).
+    readdress: bool,
+}
+
+type Changed = Result<Change, Failed<Change, StepError>>;
+
+/// `change` journaled whether `r` succeeded or not: it is recorded before the call that makes it.
+fn recorded<T>(change: Change, r: Result<T, StepError>) -> Changed {
+    match r {
+        Ok(_) => Ok(change),
+        Err(error) => Err(Failed {
+            error,
+            partial: Some(change),
+        }),
+    }
+}
+
+/// `change` if the part was created, also when its create failed after being sent.
+fn if_made(change: Change, r: parts::Ensured<Made>) -> Changed {
+    let pick = |m: Option<Made>| {
+        if m.is_some_and(|m| m.created) {
+            change.clone()
+        } else {
+            Change::Nothing
+        }
+    };
+    match r {
+        Ok(m) => Ok(pick(Some(m))),
+        Err(f) => Err(Failed {
+            error: f.error,
+            partial: Some(pick(f.partial)),
+        }),
+    }
+}
+
+/// `change` if a create of `part` was made or sent by `r`'s step.
+fn if_created(c: &Ctx, part: Node, change: Change, r: Result<Record, StepError>) -> Changed {
+    let created = match &r {
         Ok(
             Record::DnsZone { created }
             | Record::DnsRecord { created, .. }
@@ -128,153 +255,136 @@ fn note_created(
         Ok(_) => false,
         Err(_) => c.sent.contains(part),
     };
-    if created {
-        journal.push(Change::Created(part));
+    let change = if created { change } else { Change::Nothing };
+    match r {
+        Ok(_) => Ok(change),
+        Err(error) => Err(Failed {
+            error,
+            partial: Some(change),
+        }),
     }
-    result.map(|_| ())
 }
 
-/// Journals a part created by this update, also when its create failed after being sent.
-fn note_made(
-    journal: &mut Vec<Change>,
-    part: Node,
-    result: parts::Ensured<Made>,
-) -> Result<(), StepError> {
-    let made = match &result {
-        Ok(m) => Some(*m),
-        Err(f) => f.partial,
-    };
-    if made.is_some_and(|m| m.created) {
-        journal.push(Change::Created(part));
-    }
-    result.map(drop).map_err(|f| f.error)
-}
+#[async_trait]
+impl Step for UpdateStep {
+    type Record = Change;
+    type Error = StepError;
 
-/// Everything up to the commit point, journaled.
-async fn apply(cx: &Contexts, journal: &mut Vec<Change>) -> Result<(), StepError> {
-    let (c, old, new) = (&*cx.new, &cx.old.spec, &cx.new.spec);
-    match iam::ensure(c, &neg::Grants::default()).await {
-        Ok(Record::Iam { added }) if !added.is_empty() => journal.push(Change::RolesAdded(added)),
-        Ok(_) => {}
-        Err(Failed { error, partial }) => {
-            if let Some(Record::Iam { added }) = partial {
-                journal.push(Change::RolesAdded(added));
+    async fn ensure(&self, _: tokio_util::sync::CancellationToken) -> Changed {
+        let (c, old, new) = (&*self.cx.new, &self.cx.old.spec, &self.cx.new.spec);
+        match self.stage {
+            Stage::Iam => match iam::ensure(c, &neg::Grants::default()).await {
+                Ok(Record::Iam { added }) if !added.is_empty() => Ok(Change::RolesAdded(added)),
+                Ok(_) => Ok(Change::Nothing),
+                Err(Failed { error, partial }) => Err(Failed {
+                    error,
+                    partial: match partial {
+                        Some(Record::Iam { added }) => Some(Change::RolesAdded(added)),
+                        _ => None,
+                    },
+                }),
+            },
+            Stage::DnsZone => if_created(
+                c,
+                Node::DnsZone,
+                Change::Created(Node::DnsZone),
+                dns::ensure_zone(c).await,
+            ),
+            Stage::Join => {
+                let change = if moves_zone(old, new) {
+                    Change::Joined
+                } else {
+                    Change::Nothing
+                };
+                recorded(change, dns::join(c).await)
             }
-            return Err(error);
+            Stage::Readdress => recorded(
+                Change::RecordRemoved,
+                dns::readdress(c, &old.dns_address).await,
+            ),
+            // Made for a new address, the record is removed on rollback so that the old one can be put back (the
+            // service was the domain's only user). A service that joined the domain unregisters instead, which
+            // removes the record if nobody else uses it; otherwise the service stays in its domain and keeps
+            // using the record it made.
+            Stage::DnsRecord => {
+                let change = if self.readdress && !moves_zone(old, new) {
+                    Change::Created(Node::DnsRecord)
+                } else {
+                    Change::Nothing
+                };
+                if_created(c, Node::DnsRecord, change, dns::ensure_record(c).await)
+            }
+            Stage::Neg => if_made(Change::Created(Node::Neg), Neg::ensure(c).await),
+            Stage::BackendService => {
+                let r = BackendServicePart::ensure(c).await;
+                if old.backend_service_name == new.backend_service_name {
+                    recorded(Change::BackendChanged, r.map_err(|f| f.error))
+                } else {
+                    if_made(Change::Created(Node::BackendService), r)
+                }
+            }
+            Stage::RouteRemoved => recorded(
+                Change::RouteRemoved,
+                Route::delete(c, &old.route_name).await,
+            ),
+            Stage::Checks => recorded(Change::Nothing, preflight::run(c).await),
+            Stage::Service => {
+                let change = if old.service_account != new.service_account {
+                    Change::ServiceAccountChanged
+                } else {
+                    Change::Nothing
+                };
+                recorded(change, CloudRun::ensure(c).await.map_err(|f| f.error))
+            }
+            Stage::Invokers => recorded(
+                Change::Nothing,
+                Invokers::ensure(c).await.map_err(|f| f.error),
+            ),
+            Stage::Route => if_made(Change::Created(Node::Route), Route::ensure(c).await),
         }
     }
-    note_created(journal, c, Node::DnsZone, dns::ensure_zone(c).await)?;
-    // Registered before the record is ensured and the route made, so no leaver removes them meanwhile. A service
-    // staying in its domain stays registered on rollback (it still uses the domain); one that never registered
-    // (made before the registry, or imported) is registered by its first update.
-    if moves_zone(old, new) {
-        journal.push(Change::Joined);
+
+    fn is_noop(&self, change: &Change) -> bool {
+        *change == Change::Nothing
     }
-    dns::join(c).await?;
-    if old.dns_address != new.dns_address
-        && old.dns_zone_name == new.dns_zone_name
-        && old.domain == new.domain
-    {
-        journal.push(Change::RecordRemoved);
-        dns::readdress(c, &old.dns_address).await?;
+
+    async fn undo(&self, change: &Change) -> Result<(), StepError> {
+        let (u, u_old) = (&*self.cx.undo_new, &*self.cx.undo_old);
+        let s = &u.spec;
+        let r = match change {
+            Change::Nothing => Ok(()),
+            Change::Joined => dns::leave(u).await.map(drop),
+            Change::RolesAdded(roles) => iam::release(u, roles).await.map(drop),
+            // A zone another service registered in meanwhile is not empty: its delete is refused and it stays.
+            Change::Created(Node::DnsZone) => dns::delete_zone(u).await,
+            Change::Created(Node::DnsRecord) => dns::delete_record(u).await,
+            Change::Created(Node::Neg) => Neg::undo(&self.cx.new, u, &Made { created: true }).await,
+            Change::Created(Node::BackendService) => {
+                BackendServicePart::undo(&self.cx.new, u, &Made { created: true }).await
+            }
+            Change::Created(Node::Route) => Route::delete(u, &s.route_name).await,
+            Change::Created(_) => Ok(()),
+            Change::RecordRemoved => dns::ensure_record(u_old).await.map(drop),
+            Change::BackendChanged => BackendServicePart::ensure(u_old)
+                .await
+                .map(drop)
+                .map_err(|f| f.error),
+            Change::RouteRemoved => Route::ensure(u_old).await.map(drop).map_err(|f| f.error),
+            Change::ServiceAccountChanged => {
+                CloudRun::ensure(u_old).await.map(drop).map_err(|f| f.error)
+            }
+        };
+        match &r {
+            Ok(()) => tracing::debug!(?change, "update undone"),
+            Err(e) => tracing::warn!(?change, error = ?e, "undo of an update failed"),
+        }
+        r
     }
-    note_created(journal, c, Node::DnsRecord, dns::ensure_record(c).await)?;
-    note_made(journal, Node::Neg, Neg::ensure(c).await)?;
-    if old.backend_service_name == new.backend_service_name {
-        journal.push(Change::BackendChanged);
-    }
-    note_made(
-        journal,
-        Node::BackendService,
-        BackendServicePart::ensure(c).await,
-    )?;
-    // A renamed route would collide with its own hostname: the old one goes first.
-    if old.route_name != new.route_name {
-        journal.push(Change::RouteRemoved);
-        Route::delete(c, &old.route_name).await?;
-    }
-    preflight::run(c).await?;
-    if old.service_account != new.service_account {
-        journal.push(Change::ServiceAccountChanged);
-    }
-    CloudRun::ensure(c).await.map_err(|f| f.error)?;
-    Invokers::ensure(c).await.map_err(|f| f.error)?;
-    note_made(journal, Node::Route, Route::ensure(c).await)
 }
 
 /// Whether the update moves the service to another zone or domain (joining the new one, leaving the old one).
 fn moves_zone(old: &super::spec::Spec, new: &super::spec::Spec) -> bool {
     old.dns_zone_name != new.dns_zone_name || old.domain != new.domain || old.project != new.project
-}
-
-/// Undoes `journal` newest first; returns the undo errors, the new parts that remain and the roles kept.
-async fn rollback(
-    cx: &Contexts,
-    journal: Vec<Change>,
-) -> (Vec<StepError>, Vec<Leftover>, Vec<String>) {
-    let (u, u_old) = (&*cx.undo_new, &*cx.undo_old);
-    let (s, old) = (&u.spec, &u_old.spec);
-    let mut errors = Vec::new();
-    let mut remaining = Vec::new();
-    let mut roles_kept = Vec::new();
-    let joined = journal.contains(&Change::Joined);
-    let readdressed = journal.contains(&Change::RecordRemoved);
-    for change in journal.into_iter().rev() {
-        let (result, left) = match &change {
-            // Unregistering removes the record if nobody else uses it; another user's record stays.
-            Change::Created(Node::DnsRecord) if joined => (Ok(()), None),
-            Change::Joined => (dns::leave(u).await.map(drop), None),
-            Change::RolesAdded(roles) => (iam::release(u, roles).await.map(|_| ()), None),
-            // A zone another service registered in meanwhile is not empty: its delete is refused and it stays.
-            Change::Created(Node::DnsZone) => (dns::delete_zone(u).await, None),
-            // Made for a new address: removed so that the old one can be put back (the service was the domain's
-            // only user). Otherwise the service stays in its domain and keeps using the record it made.
-            Change::Created(Node::DnsRecord) if readdressed => (dns::delete_record(u).await, None),
-            Change::Created(Node::DnsRecord) => (Ok(()), None),
-            Change::Created(Node::Neg) => (
-                Neg::undo(&cx.new, u, &Made { created: true }).await,
-                Some(Leftover::new(Kind::Neg, &s.neg_name)),
-            ),
-            Change::Created(Node::BackendService) => (
-                BackendServicePart::undo(&cx.new, u, &Made { created: true }).await,
-                Some(Leftover::new(Kind::BackendService, &s.backend_service_name)),
-            ),
-            Change::Created(Node::Route) => (
-                Route::delete(u, &s.route_name).await,
-                Some(Leftover::new(Kind::Route, &s.route_name)),
-            ),
-            Change::Created(_) => (Ok(()), None),
-            Change::RecordRemoved => (dns::ensure_record(u_old).await.map(drop), None),
-            Change::BackendChanged => (
-                BackendServicePart::ensure(u_old)
-                    .await
-                    .map(drop)
-                    .map_err(|f| f.error),
-                None,
-            ),
-            Change::RouteRemoved => (
-                Route::ensure(u_old).await.map(drop).map_err(|f| f.error),
-                None,
-            ),
-            Change::ServiceAccountChanged => (
-                CloudRun::ensure(u_old).await.map(drop).map_err(|f| f.error),
-                None,
-            ),
-        };
-        match result {
-            Ok(()) => tracing::debug!(?change, "update undone"),
-            Err(e) => {
-                tracing::warn!(?change, error = ?e, "undo of an update failed");
-                errors.push(e);
-                if let Change::RolesAdded(roles) = &change {
-                    roles_kept.extend(roles.iter().cloned());
-                }
-                // A part under the old name is the one the returned state names anyway.
-                remaining.extend(left.filter(|l| !l.is_named_by(old)));
-            }
-        }
-    }
-    (errors, remaining, roles_kept)
 }
 
 /// After the commit point: old parts of renames, earlier leftovers, and shared parts no longer used.
