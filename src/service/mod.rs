@@ -24,6 +24,7 @@
 
 pub mod coalesce;
 pub mod defaults;
+pub mod destroy;
 pub mod diagnose;
 pub mod duration;
 pub mod explain;

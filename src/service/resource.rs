@@ -13,15 +13,14 @@ use tfplug::schema::Schema;
 use tfplug::{AttributePath, Context, Diagnostic, Diagnostics, Type};
 use tokio_util::sync::CancellationToken;
 
-use super::leftover::{self, Leftover};
+pub(crate) use super::destroy::{delete_parts, DeleteFailed};
+use super::leftover::Leftover;
 use super::model::ServiceModel;
-use super::parts::dns;
-use super::parts::iam;
-use super::parts::{cloud_run, BackendServicePart, Neg, Part as _, Route};
+use super::parts::cloud_run;
 use super::plan::{self, PlanDefaults};
 use super::runner::GraphEnd;
 use super::spec::Spec;
-use super::steps::{create_graph, Ctx, StepError};
+use super::steps::{create_graph, Ctx};
 use super::update::{self, Contexts, UpdateEnd};
 use super::{identity, import, migrate, outcome, schema, state, validate};
 use crate::config::ProviderData;
@@ -616,54 +615,4 @@ async fn refreshed(
         ),
         _ => (prior.clone(), None),
     }
-}
-
-/// How a destroy failed.
-#[derive(Debug)]
-pub(crate) enum DeleteFailed {
-    /// A part the state names is not this service's (`identity`): nothing was deleted.
-    NotThisServices(StepError),
-    /// A delete failed after others had been done.
-    PartWay(StepError),
-}
-
-/// Delete: every part the state names checked to be this service's first (`identity::check`: reads only, so a
-/// state naming someone else's object deletes nothing), then owned parts in reverse order, then the shared ones by
-/// the rules of PRODUCT §2; a part the check found gone is not deleted again. DNS and the grants are released
-/// before the Cloud Run service is deleted: refresh drops the resource once the service is gone, so a destroy cut
-/// short (crash, kill) after that point would leave them with nobody to release them. What a first grant release
-/// keeps because another service of the account is listed is released again after the delete.
-pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), DeleteFailed> {
-    let s = &c.spec;
-    let present = identity::check(c, private.service_uid.as_deref(), &private.leftovers)
-        .await
-        .map_err(DeleteFailed::NotThisServices)?;
-    let part_way = DeleteFailed::PartWay;
-    if present.route {
-        Route::delete(c, &s.route_name).await.map_err(part_way)?;
-    }
-    if present.backend_service {
-        BackendServicePart::delete(c, &s.backend_service_name)
-            .await
-            .map_err(part_way)?;
-    }
-    if present.neg {
-        Neg::delete(c, &s.neg_name).await.map_err(part_way)?;
-    }
-    let (_, failed) = leftover::delete_all(c, present.leftovers).await;
-    if let Some(e) = failed {
-        return Err(part_way(e));
-    }
-    dns::leave(c).await.map_err(part_way)?;
-    // Grants are released twice (see `iam::release`): before the service delete, while its annotation still
-    // tells a service joining the account that csmrun made the grant, and after it, for what was kept because
-    // another service of the account was listed (two services leaving at once each see the other first).
-    let kept = iam::release(c, &private.iam_owned)
-        .await
-        .map_err(part_way)?;
-    if present.service {
-        cloud_run::delete(c).await.map_err(part_way)?;
-    }
-    iam::release(c, &kept).await.map_err(part_way)?;
-    Ok(())
 }
