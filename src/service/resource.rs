@@ -246,14 +246,14 @@ impl Resource for ServiceResource {
             false,
         );
         let graph = create_graph(&c, &cleanup);
-        let outcome = graph.run(&cancel).await;
+        let end = graph.run(&cancel).await;
         let private = Private {
             iam_owned: c.grants.owned(),
             ..Default::default()
         };
         // Told however the create ended: the user sat through them either way.
         let waited = c.waits.warnings();
-        let result = match outcome {
+        let result = match end {
             GraphEnd::Done(_) => {
                 let svc = cloud_run::get(&cleanup).await.ok().flatten();
                 let private = Private {
