@@ -51,7 +51,7 @@ pub async fn check(
         cloud_run::get(c),
         backend_service::get(c, &s.backend_service_name),
         route::get(c, &s.route_name),
-        dns::get_zone(c),
+        c.data.shared_reads.zone_for_identity(c),
     )?;
     let named = |kind: Kind| leftovers.iter().filter(move |l| l.kind == kind);
     let negs: Vec<&str> = std::iter::once(s.neg_name.as_str())

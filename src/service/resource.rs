@@ -21,7 +21,7 @@ use super::parts::{cloud_run, BackendServicePart, Neg, Part as _, Route};
 use super::plan::{self, PlanDefaults};
 use super::runner::GraphEnd;
 use super::spec::Spec;
-use super::steps::{create_graph, Ctx, StepError};
+use super::steps::{create_graph_with, Ctx, Edges, StepError};
 use super::update::{self, Contexts, UpdateEnd};
 use super::{identity, import, migrate, outcome, schema, state, validate, waits};
 use crate::config::ProviderData;
@@ -246,7 +246,8 @@ impl Resource for ServiceResource {
             spec.timeouts.delete,
             false,
         );
-        let graph = create_graph(&c, &cleanup);
+        let edges = Arc::new(Edges::default());
+        let graph = create_graph_with(&c, &cleanup, &edges);
         let outcome = graph.run(&cancel).await;
         let facts = c.facts();
         let private = Private {
@@ -257,7 +258,11 @@ impl Resource for ServiceResource {
         let waited = waits::warnings(&facts.waits);
         let result = match outcome {
             GraphEnd::Done(_) => {
-                let svc = cloud_run::get(&cleanup).await.ok().flatten();
+                // The Ready service as the Service step last saw it (nothing after it changes the service).
+                let svc = match edges.service.get() {
+                    Some(d) => Some(d.service),
+                    None => cloud_run::get(&cleanup).await.ok().flatten(),
+                };
                 let private = Private {
                     service_uid: svc.as_ref().and_then(|s| s.uid.clone()),
                     ..private
