@@ -607,20 +607,20 @@ async fn list_services_now(c: &Ctx) -> Result<Vec<gcp::run::Service>, StepError>
         .map(str::to_string)
         .collect();
     regions.insert(c.spec.region.clone());
-    let run = c.clients.run();
     let lists = regions.iter().map(|region| {
-        let run = run.clone();
         let parent = gcp::run::location_name(&c.spec.project, region);
         async move {
-            run.list_services(&parent)
+            c.data
+                .shared_reads
+                .run_services(&c.clients, &parent)
                 .await
                 .map_err(|e| StepError::api(&format!("list Cloud Run services in {region}"), &e))
         }
     });
     Ok(futures::future::try_join_all(lists)
         .await?
-        .into_iter()
-        .flatten()
+        .iter()
+        .flat_map(|services| services.iter().cloned())
         .collect())
 }
 

@@ -93,9 +93,91 @@ pub struct SharedReads {
     zone: Kept<ZoneRead>,
     /// The zone as a destroy's or update's identity check reads it.
     identity_zone: Kept<Option<gcp::dns::ManagedZone>>,
+    /// The identity checks' listings of the project's backend services and HTTPRoutes, shared by concurrent checks.
+    backend_services:
+        crate::service::coalesce::SharedReads<Vec<gcp::compute::BackendService>, StepError>,
+    routes: crate::service::coalesce::SharedReads<Vec<gcp::network_services::HttpRoute>, StepError>,
+    /// `services.list` of one region, shared by concurrent identity checks and grant releases.
+    run_services: crate::service::coalesce::SharedReads<Vec<gcp::run::Service>, gcp::Error>,
 }
 
 impl SharedReads {
+    /// `services.list` of `parent` (`projects/P/locations/R`), shared with the concurrent callers of this process;
+    /// every answer starts after its callers asked.
+    pub async fn run_services(
+        &self,
+        clients: &gcp::Clients,
+        parent: &str,
+    ) -> Result<Arc<Vec<gcp::run::Service>>, gcp::Error> {
+        self.run_services
+            .read(parent, || {
+                let run = clients.run();
+                async move { run.list_services(parent).await }
+            })
+            .await
+    }
+
+    /// The spec's Cloud Run service for the identity check: from the region's shared listing; one missing there is
+    /// read with a GET (a service being deleted is left out of `services.list` but still answered by
+    /// `services.get`).
+    pub async fn service_for_identity(
+        &self,
+        c: &Ctx,
+    ) -> Result<Option<gcp::run::Service>, StepError> {
+        let s = &c.spec;
+        let parent = gcp::run::location_name(&s.project, &s.region);
+        let listed = self
+            .run_services(&c.clients, &parent)
+            .await
+            .map_err(|e| StepError::api(&format!("list Cloud Run services in {}", s.region), &e))?;
+        let own = format!("/services/{}", s.name);
+        match listed
+            .iter()
+            .find(|x| x.name.as_deref().is_some_and(|n| n.ends_with(&own)))
+        {
+            Some(svc) => Ok(Some(svc.clone())),
+            None => crate::service::parts::cloud_run::get(c).await,
+        }
+    }
+
+    /// The spec's backend service named `name`, for the identity check: from a listing of the project's backend
+    /// services that concurrent checks share (each listing starts after its callers asked; listed items are what
+    /// `backendServices.get` answers, compute.v1.json `BackendServiceList.items`).
+    pub async fn backend_service_for_identity(
+        &self,
+        c: &Ctx,
+        name: &str,
+    ) -> Result<Option<gcp::compute::BackendService>, StepError> {
+        let project = &c.spec.project;
+        let all = self
+            .backend_services
+            .read(project, || async {
+                c.clients
+                    .compute()
+                    .list_backend_services(project)
+                    .await
+                    .map_err(|e| StepError::api("list backend services", &e))
+            })
+            .await?;
+        Ok(all.iter().find(|b| b.name == name).cloned())
+    }
+
+    /// The spec's HTTPRoute named `name`, for the identity check: from a shared listing, as
+    /// [`SharedReads::backend_service_for_identity`] (networkservices.v1.json, `ListHttpRoutesResponse.httpRoutes`).
+    pub async fn route_for_identity(
+        &self,
+        c: &Ctx,
+        name: &str,
+    ) -> Result<Option<gcp::network_services::HttpRoute>, StepError> {
+        let project = &c.spec.project;
+        let all = self
+            .routes
+            .read(project, || crate::service::parts::route::list(c))
+            .await?;
+        let own = format!("/httpRoutes/{name}");
+        Ok(all.iter().find(|r| r.name.ends_with(&own)).cloned())
+    }
+
     /// The spec's zone for the identity check before a destroy or update writes (`identity::check`): kept like the
     /// pre-flight's reads, only while it passes that check (absent, or serving the spec's domain), so the destroys
     /// of one apply share one read.
