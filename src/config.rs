@@ -11,6 +11,7 @@ use crate::service::duration;
 use crate::service::parts::dns::ZoneLocks;
 use crate::service::parts::iam::IamCoalescer;
 use crate::service::snapshot::ReadSnapshot;
+use crate::service::steps::preflight::SharedReads;
 use crate::service::steps::project::ProjectNumbers;
 
 /// The provider block as Terraform sends it.
@@ -55,6 +56,9 @@ pub struct ProviderData {
     pub zone_locks: ZoneLocks,
     /// What the refreshes of this walk share (one list per collection); emptied by every write of this process.
     pub reads: Arc<ReadSnapshot>,
+    /// The pre-flight checks' reads of shared objects (mesh, subnetwork, zone), kept a few seconds for the checks
+    /// of the other creates of this process (a kept answer only ever lets a check pass).
+    pub shared_reads: Arc<SharedReads>,
 }
 
 /// Reads an environment variable through `env`, ignoring empty values.
@@ -356,6 +360,7 @@ pub fn build(r: Resolved) -> Result<ProviderData, Diagnostic> {
         project_numbers: ProjectNumbers::default(),
         zone_locks: ZoneLocks::default(),
         reads: Arc::default(),
+        shared_reads: Arc::default(),
     })
 }
 

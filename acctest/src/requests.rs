@@ -62,3 +62,96 @@ pub fn successful_creates(log: &[Value]) -> Vec<String> {
         .map(describe)
         .collect()
 }
+
+/// Collections whose member names differ per service or per operation: a path's segment after one of these is
+/// written `{id}` by [`shape`] (a `:verb` suffix is kept).
+const PER_OBJECT_COLLECTIONS: &[&str] = &[
+    "services",
+    "operations",
+    "networkEndpointGroups",
+    "backendServices",
+    "httpRoutes",
+    "changes",
+];
+
+/// `METHOD path` with the names of per-service objects and operations replaced by `{id}`, so the calls of many
+/// services group by kind (`GET /compute/v1/projects/p/global/backendServices/{id}`).
+pub fn shape(entry: &Value) -> String {
+    let path = entry["path"].as_str().unwrap_or("");
+    let mut out: Vec<String> = Vec::new();
+    let mut templated = false;
+    for seg in path.split('/') {
+        let after_collection = out
+            .last()
+            .is_some_and(|prev| PER_OBJECT_COLLECTIONS.contains(&prev.as_str()));
+        if after_collection && !templated {
+            let verb = seg.find(':').map(|i| &seg[i..]).unwrap_or("");
+            out.push(format!("{{id}}{verb}"));
+            templated = true;
+        } else {
+            out.push(seg.to_string());
+            templated = false;
+        }
+    }
+    format!(
+        "{} {}",
+        entry["method"].as_str().unwrap_or(""),
+        out.join("/")
+    )
+}
+
+/// The calls of `log` grouped by [`shape`], most frequent first: `  37  GET /run/v2/.../services/{id}`.
+pub fn grouped(log: &[Value]) -> String {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for e in log {
+        *counts.entry(shape(e)).or_default() += 1;
+    }
+    let mut rows: Vec<(String, usize)> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rows.iter()
+        .map(|(s, n)| format!("{n:>5}  {s}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn shape_names_per_object_segments_and_keeps_verbs_and_shared_names() {
+        let e = |m: &str, p: &str| json!({"method": m, "path": p});
+        assert_eq!(
+            shape(&e(
+                "POST",
+                "/run/v2/projects/p/locations/r/services/svc-01:getIamPolicy"
+            )),
+            "POST /run/v2/projects/p/locations/r/services/{id}:getIamPolicy"
+        );
+        assert_eq!(
+            shape(&e(
+                "POST",
+                "/compute/v1/projects/p/regions/r/operations/op-1/wait"
+            )),
+            "POST /compute/v1/projects/p/regions/r/operations/{id}/wait"
+        );
+        assert_eq!(
+            shape(&e("GET", "/dns/v1/projects/p/managedZones/z/changes/7")),
+            "GET /dns/v1/projects/p/managedZones/z/changes/{id}"
+        );
+        assert_eq!(
+            shape(&e("GET", "/compute/v1/projects/p/global/networks/n")),
+            "GET /compute/v1/projects/p/global/networks/n"
+        );
+        let log = vec![
+            e("GET", "/x/services/a"),
+            e("GET", "/x/services/b"),
+            e("POST", "/x/services"),
+        ];
+        assert_eq!(
+            grouped(&log),
+            "    2  GET /x/services/{id}\n    1  POST /x/services"
+        );
+    }
+}

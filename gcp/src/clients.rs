@@ -33,9 +33,10 @@ pub struct Settings {
     pub user_agent: Option<String>,
     /// `None` → the default [`RetryPolicy`].
     pub retry: Option<RetryPolicy>,
-    /// Backoff between operation polls. `None` → 1 s growing to 10 s against Google; 50 ms growing to 200 ms against
-    /// the emulator, where a poll is cheap and operations are time-scaled to be short (a longer cap made a
-    /// short operation without a `wait` method, such as an HTTPRoute create, be seen up to 0.8 s late).
+    /// Backoff between operation polls. `None` → Google's client-library default against Google (5 s growing by 1.5
+    /// to 45 s, [`crate::transport::google_lro_poll`]); against the emulator the same schedule times 0.05 (250 ms
+    /// growing to 2.25 s), the time scale the emulator's benchmarks run at, so a poll costs the same share of an
+    /// operation there as against Google.
     pub poll: Option<Backoff>,
     /// Which project requests name in `x-goog-user-project` (the provider's `billing_project` and
     /// `user_project_override`); the default sends the credentials' quota project when they have one.
@@ -77,8 +78,16 @@ impl fmt::Debug for Settings {
     }
 }
 
+/// The emulator's share of Google's schedule: the time scale its benchmarks run at (`csmrun-bench`).
+const EMULATOR_POLL_SCALE: f64 = 0.05;
+
 fn emulator_poll() -> Backoff {
-    Backoff::new(Duration::from_millis(50), Duration::from_millis(200), 1.5)
+    let google = crate::transport::google_lro_poll();
+    Backoff::new(
+        google.initial.mul_f64(EMULATOR_POLL_SCALE),
+        google.max.mul_f64(EMULATOR_POLL_SCALE),
+        google.multiplier,
+    )
 }
 
 /// One transport shared by the five API clients. Cheap to clone.
@@ -189,6 +198,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(emu.transport().options().poll, emulator_poll());
+        assert_eq!(
+            emulator_poll(),
+            Backoff::new(Duration::from_millis(250), Duration::from_millis(2250), 1.5)
+        );
         let google = Clients::new(Settings {
             access_token: Some(Token::new("t")),
             ..Default::default()
@@ -197,6 +210,11 @@ mod tests {
         assert_eq!(
             google.transport().options().poll,
             TransportOptions::default().poll
+        );
+        // google/api/client.proto's LongRunning defaults.
+        assert_eq!(
+            google.transport().options().poll,
+            Backoff::new(Duration::from_secs(5), Duration::from_secs(45), 1.5)
         );
         assert_eq!(
             google.transport().endpoints().base(Api::Compute).as_str(),

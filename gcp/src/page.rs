@@ -41,7 +41,12 @@ pub(crate) async fn collect<T: DeserializeOwned>(
             }
         }
         let page: Page<T> = serde_json::from_value(v).map_err(|e| {
-            Error::body(format!("could not decode a page of {field}: {e}")).with_context(
+            // A list answers 200 (a failure status is an error before this); worded as a body that decodes as JSON
+            // but not as the method's answer is everywhere else.
+            Error::body(format!(
+                "answered 200 with JSON of the wrong shape (could not decode a page of {field}: {e})"
+            ))
+            .with_context(
                 req.api,
                 req.call,
                 &req.resource,

@@ -27,7 +27,8 @@ pub struct TransportOptions {
     /// Upper bound for one HTTP exchange (the provider's `request_timeout`).
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
-    /// Backoff between operation polls.
+    /// Backoff between operation polls; the default is Google's client-library default for long-running
+    /// operations ([`google_lro_poll`]).
     pub poll: Backoff,
     /// Bound for an operation wait when the caller set no deadline.
     pub default_wait: Duration,
@@ -68,13 +69,22 @@ fn project_of(path: &str) -> Option<&str> {
     Some(&rest[..end]).filter(|p| !p.is_empty())
 }
 
+/// The poll schedule of Google's generated client libraries for long-running operations: the defaults of
+/// `google.api.MethodSettings.LongRunning` (googleapis `google/api/client.proto`: "initial_poll_delay ... Default
+/// value: 5 seconds", "poll_delay_multiplier ... Default value: 1.5", "max_poll_delay ... Default value: 45
+/// seconds"). It is only paid where an API has no blocking `wait` (Network Services, Cloud DNS changes); Cloud Run
+/// and Compute operations are long-polled (`lro::LongPoll`).
+pub fn google_lro_poll() -> Backoff {
+    Backoff::new(Duration::from_secs(5), Duration::from_secs(45), 1.5)
+}
+
 impl Default for TransportOptions {
     fn default() -> Self {
         TransportOptions {
             user_agent: format!("{USER_AGENT_PRODUCT}/{}", env!("CARGO_PKG_VERSION")),
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
-            poll: Backoff::new(Duration::from_secs(1), Duration::from_secs(10), 1.5),
+            poll: google_lro_poll(),
             default_wait: Duration::from_secs(20 * 60),
             sleep: Sleep::tokio(),
             user_project: UserProject::FromCredentials,

@@ -74,6 +74,45 @@ impl<T, A> Coalescer<T, A> {
     }
 }
 
+/// Concurrent reads of one collection shared per key: a caller that asks while a read runs takes the next one, which
+/// starts after it asked, so every answer is as fresh as a read of the caller's own.
+pub struct SharedReads<T, E> {
+    reads: Coalescer<(), Result<Arc<T>, E>>,
+}
+
+impl<T, E> Default for SharedReads<T, E> {
+    fn default() -> Self {
+        SharedReads {
+            reads: Coalescer::default(),
+        }
+    }
+}
+
+impl<T, E: Clone> SharedReads<T, E> {
+    /// `fetch`'s answer, shared with the callers queued beside this one; `fetch` again alone if the caller that took
+    /// this one's turn was cancelled.
+    pub async fn read<F, Fut>(&self, key: &str, fetch: F) -> Result<Arc<T>, E>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let shared = self
+            .reads
+            .submit(key, (), |batch| {
+                let fetch = &fetch;
+                async move {
+                    let answer = fetch().await.map(Arc::new);
+                    batch.iter().map(|()| answer.clone()).collect()
+                }
+            })
+            .await;
+        match shared {
+            Some(answer) => answer,
+            None => fetch().await.map(Arc::new),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,10 +48,12 @@ pub async fn check(
 ) -> Result<Present, StepError> {
     let s = &c.spec;
     let (service, backend, route, zone) = tokio::try_join!(
-        cloud_run::get(c),
-        backend_service::get(c, &s.backend_service_name),
-        route::get(c, &s.route_name),
-        dns::get_zone(c),
+        c.data.shared_reads.service_for_identity(c),
+        c.data
+            .shared_reads
+            .backend_service_for_identity(c, &s.backend_service_name),
+        c.data.shared_reads.route_for_identity(c, &s.route_name),
+        c.data.shared_reads.zone_for_identity(c),
     )?;
     let named = |kind: Kind| leftovers.iter().filter(move |l| l.kind == kind);
     let negs: Vec<&str> = std::iter::once(s.neg_name.as_str())

@@ -255,7 +255,11 @@ impl Resource for ServiceResource {
         let waited = c.waits.warnings();
         let result = match end {
             GraphEnd::Done(_) => {
-                let svc = cloud_run::get(&cleanup).await.ok().flatten();
+                // The Ready service as the Service step last saw it (nothing after it changes the service).
+                let svc = match c.edges.service.get() {
+                    Some(d) => Some(d.service),
+                    None => cloud_run::get(&cleanup).await.ok().flatten(),
+                };
                 let private = Private {
                     service_uid: svc.as_ref().and_then(|s| s.uid.clone()),
                     ..private

@@ -116,6 +116,11 @@ impl Bench {
         self.terraform(&["plan", "-detailed-exitcode"])
     }
 
+    /// `terraform destroy -auto-approve -refresh=false`: the destroy's own calls, without a refresh.
+    pub fn destroy(&self) -> Result<Run> {
+        self.terraform(&["destroy", "-auto-approve", "-refresh=false"])
+    }
+
     /// Number of `csmrun_service` resources in Terraform's state.
     pub fn services_in_state(&self) -> Result<usize> {
         let show = self.wd.show_json()?;

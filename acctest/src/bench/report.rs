@@ -17,6 +17,12 @@ pub mod targets {
     /// Issue 13: a refresh of N services costs at most N + 10 API calls (one list per region and
     /// collection, one project policy read, and the one per-service read that cannot be listed).
     pub const REFRESH_CALLS_OVER_SERVICES: usize = 10;
+    /// Issue 13: a create costs at most 20 API calls per service and a destroy at most 14, operation polls
+    /// included, at 20 and at 100 services (one service alone also pays the shared parts' setup).
+    pub const CREATE_CALLS_PER_SERVICE: f64 = 20.0;
+    pub const DESTROY_CALLS_PER_SERVICE: f64 = 14.0;
+    /// The scales the create and destroy budgets are judged at.
+    pub const BUDGET_SCALES: [usize; 2] = [20, 100];
 
     /// The most calls a refresh of `services` services may cost.
     pub fn refresh_calls_bound(services: usize) -> usize {
@@ -148,6 +154,40 @@ pub fn table(f: &Figures) -> String {
             verdict(ok),
             each.join(", ")
         );
+    }
+    if !f.scale.is_empty() {
+        let _ = writeln!(
+            s,
+            "   create and destroy calls/service (destroy with -refresh=false; budget {} / {} at {}):",
+            targets::CREATE_CALLS_PER_SERVICE,
+            targets::DESTROY_CALLS_PER_SERVICE,
+            targets::BUDGET_SCALES
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
+        for c in &f.scale {
+            let judged = targets::BUDGET_SCALES.contains(&c.services);
+            let ok = c.create_calls_per_service <= targets::CREATE_CALLS_PER_SERVICE
+                && c.destroy_calls_per_service <= targets::DESTROY_CALLS_PER_SERVICE
+                && c.destroy_ok;
+            let _ = writeln!(
+                s,
+                "     {:>4} services: create {} calls ({:.2}/svc, {} operation polls), destroy {} calls ({:.2}/svc, \
+                 {} operation polls, exit {}), {:.2} s: {}",
+                c.services,
+                c.apply_calls.total,
+                c.create_calls_per_service,
+                c.apply_calls.operation_polls,
+                c.destroy_calls.total,
+                c.destroy_calls_per_service,
+                c.destroy_calls.operation_polls,
+                if c.destroy_ok { "0" } else { "failed" },
+                c.destroy_wall_seconds,
+                if judged { verdict(ok) } else { "not judged (shared setup)" }
+            );
+        }
     }
     if let Some(c) = f.scale.iter().find(|c| c.services == 100) {
         let _ = writeln!(

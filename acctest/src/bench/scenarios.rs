@@ -93,6 +93,11 @@ pub struct Scale {
     pub refresh_gets_per_service: f64,
     pub project_iam_writes: usize,
     pub provider_peak_rss_kib: Option<u64>,
+    /// `terraform destroy -refresh=false` after the plan (so its refresh is not counted).
+    pub destroy_ok: bool,
+    pub destroy_wall_seconds: f64,
+    pub destroy_calls: Calls,
+    pub destroy_calls_per_service: f64,
 }
 
 /// The fault run and its clean twin.
@@ -219,10 +224,13 @@ pub fn scale(o: &Options, provider_dir: &Path, count: usize) -> Result<Scale> {
     let apply = bench.apply()?;
     let services_in_state = bench.services_in_state()?;
     let plan = bench.plan()?;
+    let destroy = bench.destroy()?;
     keep_log(o, &format!("scale-{count}-apply"), &apply)?;
     keep_log(o, &format!("scale-{count}-plan"), &plan)?;
+    keep_log(o, &format!("scale-{count}-destroy"), &destroy)?;
     let apply_calls = Calls::of(&apply.log);
     let refresh_calls = Calls::of(&plan.log);
+    let destroy_calls = Calls::of(&destroy.log);
     let n = count.max(1) as f64;
     Ok(Scale {
         services: count,
@@ -238,7 +246,14 @@ pub fn scale(o: &Options, provider_dir: &Path, count: usize) -> Result<Scale> {
         refresh_reads_per_service: refresh_calls.reads as f64 / n,
         refresh_gets_per_service: refresh_calls.gets as f64 / n,
         refresh_calls,
-        provider_peak_rss_kib: apply.provider_peak_kib.max(plan.provider_peak_kib),
+        provider_peak_rss_kib: apply
+            .provider_peak_kib
+            .max(plan.provider_peak_kib)
+            .max(destroy.provider_peak_kib),
+        destroy_ok: destroy.success(),
+        destroy_wall_seconds: destroy.wall.as_secs_f64(),
+        destroy_calls_per_service: destroy_calls.total as f64 / n,
+        destroy_calls,
     })
 }
 

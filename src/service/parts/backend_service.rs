@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use gcp::compute::{Backend, BackendService, CircuitBreakers, OutlierDetection};
 
-use super::{Ensured, Made, Part, Place};
+use super::{Ensured, Free, Made, Part, Place};
 use crate::service::runner::Failed;
 use crate::service::snapshot;
 use crate::service::spec::Spec;
@@ -34,7 +34,7 @@ impl Part for BackendServicePart {
         body(s)
     }
 
-    async fn free(c: &Ctx) -> Result<(), StepError> {
+    async fn free(c: &Ctx) -> Result<Free, StepError> {
         let s = &c.spec;
         match read(c).await? {
             Some(b) if !is_marked(b.description.as_deref(), s) => Err(not_ours(
@@ -43,98 +43,14 @@ impl Part for BackendServicePart {
                 "backend_service_name",
                 s,
             )),
-            _ => Ok(()),
+            found => Ok(Free::of(&found)),
         }
     }
 
     /// Ensures the backend service exists as the spec says (repairing drift with a full update, swapping in a
     /// renamed NEG). A failure after the insert was sent says the backend service may exist.
     async fn ensure(c: &Ctx) -> Ensured<Made> {
-        let s = &c.spec;
-        let compute = c.clients.compute();
-        let want = body(s);
-        let mut sent = false;
-        let failed = |sent: bool, error: StepError| Failed {
-            error,
-            partial: sent.then_some(Made { created: true }),
-        };
-        for _attempt in 0..5 {
-            let have = match compute
-                .get_backend_service(&s.project, &s.backend_service_name)
-                .await
-            {
-                Ok(b) => b,
-                Err(e) if e.is_not_found() => {
-                    let insert = backend_insert(c, &want).map_err(|e| failed(sent, e))?;
-                    sent = true;
-                    let done = match insert.send(c).await {
-                        Ok(op) => insert.wait(c, op).await,
-                        Err(e) => Err(e),
-                    };
-                    match done {
-                        Ok(_) => return Ok(Made { created: true }),
-                        Err(e) if e.is_already_exists() => continue,
-                        Err(e) => {
-                            return Err(failed(
-                                sent,
-                                StepError::api(
-                                    &format!("create backend service {}", s.backend_service_name),
-                                    &e,
-                                ),
-                            ))
-                        }
-                    }
-                }
-                Err(e) => {
-                    return Err(failed(
-                        sent,
-                        StepError::api(
-                            &format!("read backend service {}", s.backend_service_name),
-                            &e,
-                        ),
-                    ))
-                }
-            };
-            if !c.existing && !is_marked(have.description.as_deref(), s) {
-                // Found, not made: someone else's, whatever the insert that ran into it.
-                return Err(Failed::clean(not_ours(
-                    "backend service",
-                    &s.backend_service_name,
-                    "backend_service_name",
-                    s,
-                )));
-            }
-            let created = !c.existing;
-            if in_place(c, &want, &have).await {
-                return Ok(Made { created });
-            }
-            // A full update, not a merge patch: only it removes a setting the configuration no longer has.
-            let update = update_body(&want, &have);
-            match compute
-                .update_backend_service(&s.project, &s.backend_service_name, &update)
-                .await
-            {
-                Ok(_) => return Ok(Made { created }),
-                // Someone changed it between our read and write: read again.
-                Err(e) if e.is_conflict() => continue,
-                Err(e) => {
-                    return Err(failed(
-                        sent,
-                        StepError::api(
-                            &format!("update backend service {}", s.backend_service_name),
-                            &e,
-                        ),
-                    ))
-                }
-            }
-        }
-        Err(failed(
-            sent,
-            StepError::conflict(
-                format!("backend service {}", s.backend_service_name),
-                "412 on the fingerprint",
-            ),
-        ))
+        ensure_from(c, None).await
     }
 
     /// Settles an insert this run sent (its answer may have been lost), then deletes the backend service.
@@ -175,6 +91,106 @@ impl Part for BackendServicePart {
             .into_iter()
             .find(|b| b.backends.iter().any(|x| x.group.ends_with(&suffix))))
     }
+}
+
+/// [`Part::ensure`] after the pre-flight's look at the name (`free`): found absent, the first read is skipped and
+/// the insert sent at once (a 409 reads then).
+pub async fn ensure_from(c: &Ctx, free: Option<Free>) -> Ensured<Made> {
+    let s = &c.spec;
+    let compute = c.clients.compute();
+    let want = body(s);
+    let mut sent = false;
+    let failed = |sent: bool, error: StepError| Failed {
+        error,
+        partial: sent.then_some(Made { created: true }),
+    };
+    let mut absent = free == Some(Free::Absent);
+    for _attempt in 0..5 {
+        let read = if std::mem::take(&mut absent) {
+            Ok(None)
+        } else {
+            match compute
+                .get_backend_service(&s.project, &s.backend_service_name)
+                .await
+            {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        let have = match read {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                let insert = backend_insert(c, &want).map_err(|e| failed(sent, e))?;
+                sent = true;
+                let done = match insert.send(c).await {
+                    Ok(op) => insert.wait(c, op).await,
+                    Err(e) => Err(e),
+                };
+                match done {
+                    Ok(_) => return Ok(Made { created: true }),
+                    Err(e) if e.is_already_exists() => continue,
+                    Err(e) => {
+                        return Err(failed(
+                            sent,
+                            StepError::api(
+                                &format!("create backend service {}", s.backend_service_name),
+                                &e,
+                            ),
+                        ))
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(failed(
+                    sent,
+                    StepError::api(
+                        &format!("read backend service {}", s.backend_service_name),
+                        &e,
+                    ),
+                ))
+            }
+        };
+        if !c.existing && !is_marked(have.description.as_deref(), s) {
+            // Found, not made: someone else's, whatever the insert that ran into it.
+            return Err(Failed::clean(not_ours(
+                "backend service",
+                &s.backend_service_name,
+                "backend_service_name",
+                s,
+            )));
+        }
+        let created = !c.existing;
+        if in_place(c, &want, &have).await {
+            return Ok(Made { created });
+        }
+        // A full update, not a merge patch: only it removes a setting the configuration no longer has.
+        let update = update_body(&want, &have);
+        match compute
+            .update_backend_service(&s.project, &s.backend_service_name, &update)
+            .await
+        {
+            Ok(_) => return Ok(Made { created }),
+            // Someone changed it between our read and write: read again.
+            Err(e) if e.is_conflict() => continue,
+            Err(e) => {
+                return Err(failed(
+                    sent,
+                    StepError::api(
+                        &format!("update backend service {}", s.backend_service_name),
+                        &e,
+                    ),
+                ))
+            }
+        }
+    }
+    Err(failed(
+        sent,
+        StepError::conflict(
+            format!("backend service {}", s.backend_service_name),
+            "412 on the fingerprint",
+        ),
+    ))
 }
 
 /// Whether the backend service read for a refresh is as the spec says (ownership markers aside).

@@ -12,7 +12,7 @@ use gcp::run::{
     RevisionScaling, RevisionTemplate, Service, ServiceMesh, VpcAccess,
 };
 
-use super::{Ensured, Made, Part, Place};
+use super::{Ensured, Free, Made, Part, Place};
 use crate::service::diagnose::{self, Attempts, Checks, Diagnosis, Failure, Remedy};
 use crate::service::names;
 use crate::service::parts::iam;
@@ -40,12 +40,12 @@ impl Part for CloudRun {
         body(s, owned_roles)
     }
 
-    async fn free(c: &Ctx) -> Result<(), StepError> {
+    async fn free(c: &Ctx) -> Result<Free, StepError> {
         match get(c).await? {
             Some(svc) if !is_ours(&svc, c) => {
                 Err(not_ours("Cloud Run service", &c.spec.name, "name", &c.spec))
             }
-            _ => Ok(()),
+            found => Ok(Free::of(&found)),
         }
     }
 
@@ -263,18 +263,29 @@ pub async fn get_listed(c: &Ctx) -> Result<Option<Service>, StepError> {
     .await
 }
 
-/// Deploys (creating or patching) and returns the operation's error, if the operation failed.
+/// What one deploy's operation answered: its error if it failed, else the service it finished with.
+struct Deploy {
+    op_error: Option<gcp::Error>,
+    answer: Option<Service>,
+    /// This call's create made the service (not a 409 turned into an upsert, not a patch).
+    created_now: bool,
+}
+
+/// Deploys (creating or patching) and returns what the operation answered.
 ///
-/// `sent` says whether a create may have made the service (sent and not refused), also when it then failed.
+/// `sent` says whether a create may have made the service (sent and not refused), also when it then failed. A
+/// create answered 409 (the pre-flight found the name free, and someone made it since) reads the service and
+/// upserts it only if it is ours.
 async fn deploy(
     c: &Ctx,
     exists: bool,
     force_new_revision: bool,
     sent: &mut bool,
-) -> Result<Option<gcp::Error>, StepError> {
+) -> Result<Deploy, StepError> {
     let s = &c.spec;
     let run = c.clients.run();
     let body = body(s, &c.grants.owned());
+    let mut created_now = false;
     let result = if exists {
         let opts = PatchOptions {
             allow_missing: true,
@@ -294,8 +305,15 @@ async fn deploy(
             .await;
         *sent = !created.as_ref().is_err_and(is_refusal);
         match created {
-            // A crashed earlier run created it: upsert instead.
+            // A crashed earlier run created it (or another writer did since the pre-flight): upsert it if it is
+            // ours.
             Err(e) if e.is_already_exists() => {
+                if let Some(svc) = get(c).await? {
+                    if !c.existing && !is_ours(&svc, c) {
+                        *sent = false;
+                        return Err(not_ours("Cloud Run service", &s.name, "name", s));
+                    }
+                }
                 run.patch_service(
                     &s.service_path(),
                     &body,
@@ -306,12 +324,23 @@ async fn deploy(
                 )
                 .await
             }
-            other => other,
+            other => {
+                created_now = other.is_ok();
+                other
+            }
         }
     };
     match result {
-        Ok(_) => Ok(None),
-        Err(e) if e.is_operation_failure() => Ok(Some(e)),
+        Ok(svc) => Ok(Deploy {
+            op_error: None,
+            answer: Some(svc),
+            created_now,
+        }),
+        Err(e) if e.is_operation_failure() => Ok(Deploy {
+            op_error: Some(e),
+            answer: None,
+            created_now: false,
+        }),
         Err(e) => Err(StepError::api(
             &format!("deploy Cloud Run service {}", s.name),
             &e,
@@ -319,8 +348,18 @@ async fn deploy(
     }
 }
 
-/// Polls until the service is Ready (`Ok(None)`) or failed (`Ok(Some(failure))`).
-async fn settle(c: &Ctx, op_error: Option<gcp::Error>) -> Result<Option<Failure>, StepError> {
+/// Polls until the service is Ready (`Ok(Ok(service))`) or failed (`Ok(Err(failure))`). A deploy whose operation
+/// answered a Ready service needs no read: the operation's `response` is the Service (run.v2.json,
+/// `GoogleLongrunningOperation.response`; `services.create` "returns google.longrunning.Operation" whose response
+/// type is `Service`), as it finished.
+async fn settle(
+    c: &Ctx,
+    op_error: Option<gcp::Error>,
+    answer: Option<Service>,
+) -> Result<Result<Service, Failure>, StepError> {
+    if let Some(svc) = answer.filter(|s| op_error.is_none() && s.is_ready()) {
+        return Ok(Ok(svc));
+    }
     loop {
         let svc = get(c).await?;
         let Some(svc) = svc else {
@@ -328,17 +367,17 @@ async fn settle(c: &Ctx, op_error: Option<gcp::Error>) -> Result<Option<Failure>
                 .as_ref()
                 .map(|e| e.message().to_string())
                 .unwrap_or_else(|| "the service disappeared".into());
-            return Ok(Some(Failure {
+            return Ok(Err(Failure {
                 message,
                 code: op_error.as_ref().and_then(rpc_code),
                 ..Default::default()
             }));
         };
         if svc.is_ready() {
-            return Ok(None);
+            return Ok(Ok(svc));
         }
         if svc.has_failed() || (op_error.is_some() && svc.reconciling != Some(true)) {
-            return Ok(Some(failure_of(c, &svc, op_error.as_ref()).await));
+            return Ok(Err(failure_of(c, &svc, op_error.as_ref()).await));
         }
         c.sleep(POLL).await?;
     }
@@ -438,8 +477,30 @@ fn diag_error(
 /// Deploys the service and waits until it is Ready, redeploying or recreating while the diagnosis says that
 /// time will fix it (IAM propagation, young mesh), until the timeout.
 pub async fn ensure(c: &Ctx) -> Ensured<Made> {
+    ensure_from(c, None).await.map(|(made, _)| made)
+}
+
+/// The service as the create step left it, for the steps and the state after it.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    /// The Ready service as last answered (by the deploy's operation or a read).
+    pub service: Service,
+    /// The last deploy created it (a new service: its IAM policy is empty).
+    pub created_now: bool,
+}
+
+/// [`ensure`] after the pre-flight's look at the name (`free`): found absent, the service is created without
+/// reading it first; it also returns the Ready service.
+pub async fn ensure_from(
+    c: &Ctx,
+    free: Option<Free>,
+) -> Result<(Made, Deployed), Failed<Made, StepError>> {
     let s = &c.spec;
-    let existing = get(c).await.map_err(Failed::clean)?;
+    let existing = if free == Some(Free::Absent) {
+        None
+    } else {
+        get(c).await.map_err(Failed::clean)?
+    };
     if let Some(svc) = &existing {
         if !c.existing && !is_ours(svc, c) {
             return Err(Failed::clean(not_ours(
@@ -481,23 +542,29 @@ pub async fn ensure(c: &Ctx) -> Ensured<Made> {
         };
     loop {
         attempts.deploys = attempts.deploys.saturating_add(1);
-        let op_error = match deploy(c, exists, force, &mut sent).await {
-            Ok(e) => e,
+        let deployed = match deploy(c, exists, force, &mut sent).await {
+            Ok(d) => d,
             // A refused create made nothing; one cut short, or whose operation could not be followed, may have
             // made the service: rollback tries to delete it.
             Err(e) if !exists && !e.is_interrupted() && !sent => return Err(Failed::clean(e)),
             Err(e) => return Err(partial(explain(e, "deploying again", &last, &attempts))),
         };
         exists = true;
-        let failure = match settle(c, op_error).await {
-            Ok(None) => {
+        let failure = match settle(c, deployed.op_error, deployed.answer).await {
+            Ok(Ok(service)) => {
                 // Another writer may have released a grant this service found in place at its IAM step.
                 iam::recheck(c)
                     .await
                     .map_err(|e| partial(explain(e, "checking the grants", &last, &attempts)))?;
-                return Ok(record);
+                return Ok((
+                    record,
+                    Deployed {
+                        service,
+                        created_now: deployed.created_now,
+                    },
+                ));
             }
-            Ok(Some(f)) => f,
+            Ok(Err(f)) => f,
             Err(e) => {
                 let doing = "waiting for the new revision to become ready";
                 return Err(partial(explain(e, doing, &last, &attempts)));

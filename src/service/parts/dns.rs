@@ -767,13 +767,25 @@ async fn visible_to_network(c: &Ctx, zone: &gcp::dns::ManagedZone) -> bool {
 
 /// Ensures the zone exists for the domain and is visible to the service's network.
 pub async fn ensure_zone(c: &Ctx) -> Result<Record, StepError> {
+    ensure_zone_from(c, None).await
+}
+
+/// [`ensure_zone`] from the pre-flight's read of the zone (`read`, handed on by the create graph), if it made one:
+/// the zone is not read again (a zone found absent is created; a 409 reads it then).
+pub async fn ensure_zone_from(
+    c: &Ctx,
+    read: Option<crate::service::steps::preflight::ZoneRead>,
+) -> Result<Record, StepError> {
     let s = &c.spec;
     let dns = c.clients.dns();
     let zone_what = format!("DNS zone {}", s.dns_zone_name);
-    let existing = found(
-        dns.get_managed_zone(&s.project, &s.dns_zone_name).await,
-        &zone_what,
-    )?;
+    let existing = match read {
+        Some(r) => r.zone,
+        None => found(
+            dns.get_managed_zone(&s.project, &s.dns_zone_name).await,
+            &zone_what,
+        )?,
+    };
     let zone = match existing {
         Some(z) => z,
         None => match crate::service::steps::sent(
@@ -1097,8 +1109,8 @@ impl super::Part for DnsZone {
 
     /// Checked with the wildcard record by the pre-flight checks (`preflight::shared_dns`): a zone of the name
     /// that serves another domain, or a record with other addresses, is refused there.
-    async fn free(_: &Ctx) -> Result<(), StepError> {
-        Ok(())
+    async fn free(_: &Ctx) -> Result<super::Free, StepError> {
+        Ok(super::Free::Ours)
     }
 
     async fn ensure(c: &Ctx) -> Ensured<Made> {

@@ -88,7 +88,14 @@ pub struct IamCoalescer {
     /// started): the binding is csmrun's even while no annotation shows it (the service is being moved to another
     /// account, or deleted), so a sibling joining the account shares it.
     claimed: Mutex<std::collections::HashSet<(String, String, String)>>,
+    /// Concurrent listings of the services that may run as an account ([`list_services`]), per project and region:
+    /// callers that queue while one runs share the next one, which starts after they asked (so a release still
+    /// sees what happened before its own removal).
+    listings: Coalescer<(), Listed>,
 }
+
+/// One shared answer of [`list_services`].
+type Listed = Result<Arc<Vec<gcp::run::Service>>, StepError>;
 
 /// Reads and writes one project's policy; the seam that lets the coalescer be tested without HTTP.
 #[async_trait::async_trait]
@@ -544,13 +551,21 @@ fn granted_by_this_process(c: &Ctx, role: &str, member: &str) -> bool {
 
 /// The project roles the account needs but does not have (drift: a grant removed out of band).
 pub async fn missing_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
-    let policy = c
-        .clients
+    read_policy(c).await.map(|p| missing_in(&p, c))
+}
+
+/// The project's IAM policy, read now.
+pub async fn read_policy(c: &Ctx) -> Result<gcp::Policy, StepError> {
+    c.clients
         .resource_manager()
         .get_iam_policy(&c.spec.project)
         .await
-        .map_err(|e| StepError::api("read the project's IAM policy", &e))?;
-    Ok(missing_in(&policy, c))
+        .map_err(|e| StepError::api("read the project's IAM policy", &e))
+}
+
+/// The service's project roles that `policy` does not grant its account.
+pub fn missing_from(policy: &gcp::Policy, c: &Ctx) -> Vec<String> {
+    missing_in(policy, c)
 }
 
 /// The service's project roles that `policy` does not grant its account.
@@ -647,6 +662,25 @@ async fn inherited_roles(c: &Ctx) -> Result<Vec<String>, StepError> {
 /// account goes; a binding that existed before csmrun is never removed, and importing such a service makes it
 /// csmrun's (its NEG is created by its first apply).
 async fn list_services(c: &Ctx) -> Result<Vec<gcp::run::Service>, StepError> {
+    let key = format!("{}/{}", c.spec.project, c.spec.region);
+    let shared = c
+        .data
+        .iam
+        .listings
+        .submit(&key, (), |batch| async move {
+            let listed = list_services_now(c).await.map(Arc::new);
+            batch.iter().map(|()| listed.clone()).collect()
+        })
+        .await;
+    match shared {
+        Some(listed) => listed.map(|services| services.as_ref().clone()),
+        // The caller that took this one's turn was cancelled: list alone.
+        None => list_services_now(c).await,
+    }
+}
+
+/// [`list_services`], read now by this caller.
+async fn list_services_now(c: &Ctx) -> Result<Vec<gcp::run::Service>, StepError> {
     let negs = c
         .clients
         .compute()
@@ -663,20 +697,20 @@ async fn list_services(c: &Ctx) -> Result<Vec<gcp::run::Service>, StepError> {
         .map(str::to_string)
         .collect();
     regions.insert(c.spec.region.clone());
-    let run = c.clients.run();
     let lists = regions.iter().map(|region| {
-        let run = run.clone();
         let parent = gcp::run::location_name(&c.spec.project, region);
         async move {
-            run.list_services(&parent)
+            c.data
+                .shared_reads
+                .run_services(&c.clients, &parent)
                 .await
                 .map_err(|e| StepError::api(&format!("list Cloud Run services in {region}"), &e))
         }
     });
     Ok(futures::future::try_join_all(lists)
         .await?
-        .into_iter()
-        .flatten()
+        .iter()
+        .flat_map(|services| services.iter().cloned())
         .collect())
 }
 
@@ -848,8 +882,8 @@ impl super::Part for ProjectGrants {
     }
 
     /// Grants are shared, never taken.
-    async fn free(_: &Ctx) -> Result<(), StepError> {
-        Ok(())
+    async fn free(_: &Ctx) -> Result<super::Free, StepError> {
+        Ok(super::Free::Ours)
     }
 
     /// [`ensure`] as an update runs it: no NEG of this run names roles about to be granted.

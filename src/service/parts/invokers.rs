@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Ensured, Part, Place};
+use super::{Ensured, Free, Part, Place};
 use crate::service::runner::Failed;
 use crate::service::spec::{Spec, RUN_INVOKER};
 use crate::service::steps::{Ctx, StepError};
@@ -32,8 +32,8 @@ impl Part for Invokers {
     }
 
     /// The policy belongs to the service, whose name [`super::CloudRun::free`] checks.
-    async fn free(_: &Ctx) -> Result<(), StepError> {
-        Ok(())
+    async fn free(_: &Ctx) -> Result<Free, StepError> {
+        Ok(Free::Ours)
     }
 
     async fn ensure(c: &Ctx) -> Ensured<()> {
@@ -74,6 +74,16 @@ impl Part for Invokers {
         invokers.dedup();
         Ok(Some(invokers))
     }
+}
+
+/// [`Part::ensure`] of the create graph: a service the Service step has just created (`new_service`) has an empty
+/// IAM policy (Cloud Run: "By default, only project owners and editors can invoke services"; no binding is made
+/// on create), so with no invokers configured there is nothing to read or write.
+pub async fn ensure_after_deploy(c: &Ctx, new_service: bool) -> Result<(), StepError> {
+    if new_service && c.spec.invokers.is_empty() {
+        return Ok(());
+    }
+    ensure(c).await
 }
 
 /// Makes `roles/run.invoker` on the service exactly `invokers`; etag conflicts re-read and retry.

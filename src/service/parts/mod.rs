@@ -36,6 +36,26 @@ pub struct Made {
     pub created: bool,
 }
 
+/// What the pre-flight check of a part's name found on a create: nothing of that name (the part's step creates
+/// without reading first; a 409 then reads), or a part carrying this service's marker (an earlier create was
+/// killed; the step reads and adopts it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Free {
+    Absent,
+    Ours,
+}
+
+impl Free {
+    /// `Absent` for no object, `Ours` for one that passed the marker check.
+    pub fn of<T>(found: &Option<T>) -> Free {
+        if found.is_some() {
+            Free::Ours
+        } else {
+            Free::Absent
+        }
+    }
+}
+
 /// What `ensure` returns: its record, or the error with what the failed attempt may have made.
 pub type Ensured<R> = Result<R, Failed<R, StepError>>;
 
@@ -60,7 +80,7 @@ pub trait Part {
 
     /// On a create: the spec's name is free, or carries this service's marker (an earlier create of it was
     /// killed, and `ensure` adopts what it made).
-    async fn free(c: &Ctx) -> Result<(), StepError>;
+    async fn free(c: &Ctx) -> Result<Free, StepError>;
 
     /// Brings the part to the spec.
     async fn ensure(c: &Ctx) -> Ensured<Self::Record>;

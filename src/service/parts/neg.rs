@@ -11,7 +11,7 @@ use gcp::compute::{CloudRunTarget, NetworkEndpointGroup};
 use gcp::lro::ComputeOperation;
 
 pub use super::Made;
-use super::{Ensured, Part, Place};
+use super::{Ensured, Free, Part, Place};
 use crate::service::explain::Explanation;
 use crate::service::names;
 use crate::service::parts::iam;
@@ -25,7 +25,7 @@ use crate::service::steps::{self, found, gone, is_marked, not_ours, Ctx, Node, S
 pub struct Neg;
 
 /// The project roles a NEG's description names as csmrun's grants: what the grant step needs from the NEG step.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Grants {
     /// Roles this create's NEG records as about to be granted (the account lacked them when it was made): if the
     /// grant is cut short, the write may still have landed, and rollback releases them.
@@ -33,6 +33,9 @@ pub struct Grants {
     /// Roles an earlier create of this service recorded on the NEG this create adopted (that create was killed):
     /// csmrun made those grants.
     pub claimed: Vec<String>,
+    /// The project policy the NEG step read to find `granting`: the grant step's read-modify-write starts from it
+    /// (a stale etag is refused by Google and read again).
+    pub policy: Option<gcp::Policy>,
 }
 
 /// What [`accept`] hands the steps after it in the create graph.
@@ -75,13 +78,13 @@ impl Part for Neg {
         }
     }
 
-    async fn free(c: &Ctx) -> Result<(), StepError> {
+    async fn free(c: &Ctx) -> Result<Free, StepError> {
         let s = &c.spec;
         let Some(n) = read(c).await? else {
-            return Ok(());
+            return Ok(Free::Absent);
         };
         if is_marked(n.description.as_deref(), s) {
-            return Ok(());
+            return Ok(Free::Ours);
         }
         match target(&n) {
             Some(target) if target != s.name => Err(taken(&s.neg_name, target, &s.name)),
@@ -225,10 +228,23 @@ pub async fn wait(c: &Ctx, operation: Option<ComputeOperation>) -> Result<(), St
 /// so the IAM grant may start while the insert completes ([`wait`]). A failure after the insert was sent (its
 /// answer lost, or cut short) says the NEG may exist, so rollback settles and deletes it.
 pub async fn accept(c: &Ctx) -> Result<(Made, Accepted), Failed<Made, StepError>> {
+    accept_from(c, None).await
+}
+
+/// [`accept`] after the pre-flight's look at the name (`free`): found absent, the NEG is not read again before the
+/// insert (a 409 reads it then).
+pub async fn accept_from(
+    c: &Ctx,
+    free: Option<Free>,
+) -> Result<(Made, Accepted), Failed<Made, StepError>> {
     let s = &c.spec;
     let compute = c.clients.compute();
     let doing = format!("create serverless NEG {}", s.neg_name);
-    let existing = read(c).await.map_err(Failed::clean)?;
+    let existing = if free == Some(Free::Absent) {
+        None
+    } else {
+        read(c).await.map_err(Failed::clean)?
+    };
     let mut accepted = Accepted::default();
     let neg = match existing {
         Some(n) => n,
@@ -236,7 +252,9 @@ pub async fn accept(c: &Ctx) -> Result<(Made, Accepted), Failed<Made, StepError>
             // A create records the roles the IAM step (which runs after this one) is about to add, so that they
             // are known to be csmrun's even if the provider is killed before the service carries its annotation.
             if !c.existing {
-                accepted.grants.granting = iam::missing_roles(c).await.map_err(Failed::clean)?;
+                let policy = iam::read_policy(c).await.map_err(Failed::clean)?;
+                accepted.grants.granting = iam::missing_from(&policy, c);
+                accepted.grants.policy = Some(policy);
             }
             let sent = |error| Failed {
                 error,

@@ -11,7 +11,7 @@ use gcp::network_services::{
 };
 use tfplug::Diagnostic;
 
-use super::{Ensured, Made, Part, Place};
+use super::{Ensured, Free, Made, Part, Place};
 use crate::service::duration;
 use crate::service::names;
 use crate::service::runner::Failed;
@@ -44,70 +44,13 @@ impl Part for Route {
         body(s)
     }
 
-    async fn free(c: &Ctx) -> Result<(), StepError> {
-        let s = &c.spec;
-        match read(c).await? {
-            Some(r) if !is_marked(r.description.as_deref(), s) => {
-                Err(not_ours("HTTPRoute", &s.route_name, "route_name", s))
-            }
-            _ => Ok(()),
-        }
+    async fn free(c: &Ctx) -> Result<Free, StepError> {
+        free_as(c, read(c).await?.as_ref())
     }
 
     /// Ensures the route exists as the spec says. A failure after the create was sent says the route may exist.
     async fn ensure(c: &Ctx) -> Ensured<Made> {
-        let s = &c.spec;
-        let ns = c.clients.network_services();
-        let want = body(s);
-        let path = s.route_path();
-        let what = format!("HTTPRoute {}", s.route_name);
-        let sent = |error| Failed {
-            error,
-            partial: Some(Made { created: true }),
-        };
-        let (have, made_here) = match read(c).await.map_err(Failed::clean)? {
-            Some(h) => (h, false),
-            None => {
-                let parent = gcp::network_services::global_parent(&s.project);
-                match ns.create_http_route(&parent, &s.route_name, &want).await {
-                    Ok(_) => return Ok(Made { created: true }),
-                    Err(e) if e.is_already_exists() => (
-                        ns.get_http_route(&path)
-                            .await
-                            .map_err(|e| sent(StepError::api(&format!("read {what}"), &e)))?,
-                        true,
-                    ),
-                    Err(e) => {
-                        return Err(sent(StepError::api(
-                            &format!("create HTTPRoute {}", s.route_name),
-                            &e,
-                        )))
-                    }
-                }
-            }
-        };
-        if !c.existing && !is_marked(have.description.as_deref(), s) {
-            // Found, not made: someone else's, whatever the create that ran into it.
-            return Err(Failed::clean(not_ours(
-                "HTTPRoute",
-                &s.route_name,
-                "route_name",
-                s,
-            )));
-        }
-        if !project::holds_in(c, &want, &have).await {
-            ns.patch_http_route(&path, &want, None).await.map_err(|e| {
-                let error = StepError::api(&format!("update HTTPRoute {}", s.route_name), &e);
-                if made_here {
-                    sent(error)
-                } else {
-                    Failed::clean(error)
-                }
-            })?;
-        }
-        Ok(Made {
-            created: !c.existing,
-        })
+        ensure_from(c, None).await
     }
 
     async fn undo(_sent: &Ctx, cleanup: &Ctx, made: &Made) -> Result<(), StepError> {
@@ -146,6 +89,87 @@ impl Part for Route {
             warning: choice.warning,
         }))
     }
+}
+
+/// Whether `found`, the route of the spec's name if there is one, leaves the name to this service.
+fn free_as(c: &Ctx, found: Option<&HttpRoute>) -> Result<Free, StepError> {
+    let s = &c.spec;
+    match found {
+        Some(r) if !is_marked(r.description.as_deref(), s) => {
+            Err(not_ours("HTTPRoute", &s.route_name, "route_name", s))
+        }
+        Some(_) => Ok(Free::Ours),
+        None => Ok(Free::Absent),
+    }
+}
+
+/// [`Part::free`] answered from the project's route listing (the pre-flight's hostname check lists them anyway):
+/// no second read of the name.
+pub fn free_in(c: &Ctx, routes: &[HttpRoute]) -> Result<Free, StepError> {
+    let own = format!("/httpRoutes/{}", c.spec.route_name);
+    free_as(c, routes.iter().find(|r| r.name.ends_with(&own)))
+}
+
+/// [`Part::ensure`] after the pre-flight's look at the name (`free`): found absent, the route is created without
+/// reading it first (a 409 reads it then).
+pub async fn ensure_from(c: &Ctx, free: Option<Free>) -> Ensured<Made> {
+    let s = &c.spec;
+    let ns = c.clients.network_services();
+    let want = body(s);
+    let path = s.route_path();
+    let what = format!("HTTPRoute {}", s.route_name);
+    let sent = |error| Failed {
+        error,
+        partial: Some(Made { created: true }),
+    };
+    let known = if free == Some(Free::Absent) {
+        None
+    } else {
+        read(c).await.map_err(Failed::clean)?
+    };
+    let (have, made_here) = match known {
+        Some(h) => (h, false),
+        None => {
+            let parent = gcp::network_services::global_parent(&s.project);
+            match ns.create_http_route(&parent, &s.route_name, &want).await {
+                Ok(_) => return Ok(Made { created: true }),
+                Err(e) if e.is_already_exists() => (
+                    ns.get_http_route(&path)
+                        .await
+                        .map_err(|e| sent(StepError::api(&format!("read {what}"), &e)))?,
+                    true,
+                ),
+                Err(e) => {
+                    return Err(sent(StepError::api(
+                        &format!("create HTTPRoute {}", s.route_name),
+                        &e,
+                    )))
+                }
+            }
+        }
+    };
+    if !c.existing && !is_marked(have.description.as_deref(), s) {
+        // Found, not made: someone else's, whatever the create that ran into it.
+        return Err(Failed::clean(not_ours(
+            "HTTPRoute",
+            &s.route_name,
+            "route_name",
+            s,
+        )));
+    }
+    if !project::holds_in(c, &want, &have).await {
+        ns.patch_http_route(&path, &want, None).await.map_err(|e| {
+            let error = StepError::api(&format!("update HTTPRoute {}", s.route_name), &e);
+            if made_here {
+                sent(error)
+            } else {
+                Failed::clean(error)
+            }
+        })?;
+    }
+    Ok(Made {
+        created: !c.existing,
+    })
 }
 
 /// Whether the route read for a refresh is as the spec says (ownership markers aside).

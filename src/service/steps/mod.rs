@@ -12,9 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::explain::Explanation;
-use super::parts::{
-    self, dns, iam, neg, BackendServicePart, CloudRun, Invokers, Made, Part as _, Route,
-};
+use super::parts::{self, dns, iam, neg, BackendServicePart, CloudRun, Made, Part as _, Route};
 use super::runner::{CancelledError, CreateSteps, DynStep, Failed, Graph, Step};
 use super::spec::Spec;
 use super::waits;
@@ -286,6 +284,10 @@ pub struct Edges {
     pub mesh_created: Handoff<chrono::DateTime<chrono::Utc>>,
     /// Pre-flight checks (the subnet's Private Google Access) → the deploy's diagnosis.
     pub subnet_pga: Handoff<bool>,
+    /// Pre-flight checks → every step: names found free, the zone as read.
+    pub preflight: Handoff<preflight::Found>,
+    /// Service step → invokers step (a new service), and the state after the create (the Ready service).
+    pub service: Handoff<parts::cloud_run::Deployed>,
 }
 
 /// Which part a [`PartStep`] handles.
@@ -398,37 +400,57 @@ impl PartStep {
                 Failed { error, partial }
             })
         };
+        let found = c.edges.preflight.get().unwrap_or_default();
         match part {
             Node::Iam => {
                 let grants = c.edges.neg.get().unwrap_or_default().grants;
                 iam::ensure(c, &grants).await
             }
-            Node::DnsZone => clean(dns::ensure_zone(c).await),
+            Node::DnsZone => clean(dns::ensure_zone_from(c, found.zone).await),
             Node::DnsRecord => clean(dns::ensure_users_and_record(c).await),
             Node::Neg => {
-                let accepted = neg::accept(c).await.map(|(made, accepted)| {
-                    c.edges.neg.put(accepted);
-                    made
-                });
+                let accepted =
+                    neg::accept_from(c, found.free(Node::Neg))
+                        .await
+                        .map(|(made, accepted)| {
+                            c.edges.neg.put(accepted);
+                            made
+                        });
                 made(accepted, |created| Record::Neg { created })
             }
             Node::NegOperation => {
                 let operation = c.edges.neg.get().and_then(|a| a.operation);
                 clean(neg::wait(c, operation).await.map(|_| Record::Preflight))
             }
-            Node::BackendService => made(BackendServicePart::ensure(c).await, |created| {
-                Record::BackendService { created }
-            }),
-            Node::Checks => clean(preflight::checks(c).await.map(|_| Record::Preflight)),
+            Node::BackendService => made(
+                parts::backend_service::ensure_from(c, found.free(Node::BackendService)).await,
+                |created| Record::BackendService { created },
+            ),
+            Node::Checks => clean(preflight::checks(c).await.map(|found| {
+                c.edges.preflight.put(found);
+                Record::Preflight
+            })),
             Node::MeshSettle => clean(preflight::settle(c).await.map(|_| Record::Preflight)),
-            Node::Service => made(CloudRun::ensure(c).await, |created| Record::Service {
-                created,
-            }),
-            Node::Invokers => Invokers::ensure(c)
-                .await
-                .map(|()| Record::Invokers)
-                .map_err(|f| Failed::clean(f.error)),
-            Node::Route => made(Route::ensure(c).await, |created| Record::Route { created }),
+            Node::Service => {
+                let deployed = parts::cloud_run::ensure_from(c, found.free(Node::Service))
+                    .await
+                    .map(|(made, deployed)| {
+                        c.edges.service.put(deployed);
+                        made
+                    });
+                made(deployed, |created| Record::Service { created })
+            }
+            Node::Invokers => {
+                let new_service = c.edges.service.get().is_some_and(|d| d.created_now);
+                parts::invokers::ensure_after_deploy(c, new_service)
+                    .await
+                    .map(|()| Record::Invokers)
+                    .map_err(Failed::clean)
+            }
+            Node::Route => made(
+                parts::route::ensure_from(c, found.free(Node::Route)).await,
+                |created| Record::Route { created },
+            ),
         }
     }
 }
