@@ -228,7 +228,7 @@ impl IamCoalescer {
 
 /// The pause after an etag conflict before reading the policy again: jittered (many writers of one policy must not
 /// retry in step), from 200-400 ms doubling to 5-10 s.
-fn etag_backoff() -> gcp::Backoff {
+pub(crate) fn etag_backoff() -> gcp::Backoff {
     gcp::Backoff::new(Duration::from_millis(400), Duration::from_secs(10), 2.0)
 }
 

@@ -3,11 +3,9 @@
 //! csmrun owns the role's members whole (an empty list removes every invoker) and leaves the policy's other roles
 //! alone; an etag conflict reads again.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 
-use super::{Ensured, Free, Part, Place};
+use super::{iam, Ensured, Free, Part, Place};
 use crate::service::runner::Failed;
 use crate::service::spec::{Spec, RUN_INVOKER};
 use crate::service::steps::{Ctx, StepError};
@@ -86,11 +84,12 @@ pub async fn ensure_after_deploy(c: &Ctx, new_service: bool) -> Result<(), StepE
     ensure(c).await
 }
 
-/// Makes `roles/run.invoker` on the service exactly `invokers`; etag conflicts re-read and retry.
+/// Makes `roles/run.invoker` on the service exactly `invokers`; etag conflicts re-read and retry after the same
+/// jittered pause as the project policy's ([`iam::etag_backoff`]: writers of one policy must not retry in step).
 async fn ensure(c: &Ctx) -> Result<(), StepError> {
     let path = c.spec.service_path();
     let run = c.clients.run();
-    for _ in 0..8 {
+    for attempt in 0..8 {
         let mut policy = run
             .get_iam_policy(&path)
             .await
@@ -100,7 +99,7 @@ async fn ensure(c: &Ctx) -> Result<(), StepError> {
         }
         match run.set_iam_policy(&path, &policy).await {
             Ok(_) => return Ok(()),
-            Err(e) if e.is_conflict() => c.sleep(Duration::from_millis(500)).await?,
+            Err(e) if e.is_conflict() => c.sleep(iam::etag_backoff().delay(attempt)).await?,
             Err(e) => {
                 return Err(StepError::api(
                     "set the service's invokers (roles/run.invoker)",
