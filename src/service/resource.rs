@@ -664,12 +664,14 @@ pub(crate) async fn delete_parts(c: &Ctx, private: &Private) -> Result<(), Delet
     // Grants are released twice (see `iam::release`): before the service delete, while its annotation still
     // tells a service joining the account that csmrun made the grant, and after it, for what was kept because
     // another service of the account was listed (two services leaving at once each see the other first).
-    let kept = iam::release(c, &private.iam_owned)
+    let kept = iam::release_before_delete(c, &private.iam_owned)
         .await
         .map_err(part_way)?;
     if present.service {
         cloud_run::delete(c).await.map_err(part_way)?;
     }
-    iam::release(c, &kept).await.map_err(part_way)?;
+    iam::release_after_delete(c, &kept)
+        .await
+        .map_err(part_way)?;
     Ok(())
 }
