@@ -93,8 +93,8 @@ enum Delete {
 struct DeleteStep {
     c: Arc<Ctx>,
     delete: Delete,
-    /// First release → second release: the roles kept for another service seen then.
-    kept: Arc<Handoff<Vec<String>>>,
+    /// First release → second release: the roles kept, and for which user seen then.
+    kept: Arc<Handoff<iam::Kept>>,
 }
 
 #[async_trait]
@@ -113,11 +113,13 @@ impl Step for DeleteStep {
                 (_, None) => Ok(()),
             },
             Delete::LeaveDomain => dns::leave(c).await.map(drop),
-            Delete::Release(owned) => iam::release(c, owned).await.map(|kept| self.kept.put(kept)),
+            Delete::Release(owned) => iam::release_before_delete(c, owned)
+                .await
+                .map(|kept| self.kept.put(kept)),
             Delete::Service => cloud_run::delete(c).await,
             Delete::ReleaseKept => {
                 let kept = self.kept.get().unwrap_or_default();
-                iam::release(c, &kept).await.map(drop)
+                iam::release_after_delete(c, &kept).await.map(drop)
             }
         };
         r.map_err(Failed::clean)

@@ -63,6 +63,16 @@ pub struct Edit {
     pub member: String,
 }
 
+/// A project policy a caller read already (the NEG step, for the roles the account lacks), with the count of this
+/// process's policy writes taken before that read ([`IamCoalescer::writes_so_far`]). A read-modify-write starts from
+/// it instead of reading again while this process has written no policy since: a write of another writer meanwhile
+/// makes Google refuse the stale etag (409, read again), as it would a fresh read's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Known {
+    pub writes_before: u64,
+    pub policy: gcp::Policy,
+}
+
 /// One caller's answer: per edit, whether it changed the policy.
 type Changed = Result<Vec<bool>, Arc<gcp::Error>>;
 
@@ -77,7 +87,10 @@ pub const REFRESH_SNAPSHOT: Duration = Duration::from_secs(10);
 /// ([`Coalescer`]), the refresh snapshot, and what this process granted or owns.
 #[derive(Default)]
 pub struct IamCoalescer {
-    writes: Coalescer<Vec<Edit>, Changed>,
+    writes: Coalescer<(Vec<Edit>, Option<Known>), Changed>,
+    /// How many policy writes this process has made (any project); a policy read before the last of them is not
+    /// used in place of a read ([`Known`]).
+    written: std::sync::atomic::AtomicU64,
     snapshots: Mutex<HashMap<String, Snapshot>>,
     /// How the etag-conflict backoff waits (tokio's timer; tests may pass another).
     pub sleep: gcp::Sleep,
@@ -92,6 +105,8 @@ pub struct IamCoalescer {
     /// callers that queue while one runs share the next one, which starts after they asked (so a release still
     /// sees what happened before its own removal).
     listings: Coalescer<(), Listed>,
+    /// Full names of the Cloud Run services this process is deleting (their grants released).
+    leaving: Mutex<std::collections::HashSet<String>>,
 }
 
 /// One shared answer of [`list_services`].
@@ -124,10 +139,33 @@ impl IamCoalescer {
         project: &str,
         edits: Vec<Edit>,
     ) -> Result<Vec<bool>, Arc<gcp::Error>> {
+        self.apply_from(store, project, edits, None).await
+    }
+
+    /// The count of this process's policy writes so far: taken before a read that is handed on as [`Known`].
+    pub fn writes_so_far(&self) -> u64 {
+        self.written.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// [`IamCoalescer::apply`] starting from `known`, a policy the caller read already, when this process has
+    /// written no policy since that read.
+    pub async fn apply_from(
+        &self,
+        store: &dyn PolicyStore,
+        project: &str,
+        edits: Vec<Edit>,
+        known: Option<Known>,
+    ) -> Result<Vec<bool>, Arc<gcp::Error>> {
         let snapshot = self.snapshot(project);
-        let apply = |batch: Vec<Vec<Edit>>| async move {
-            let all: Vec<Edit> = batch.iter().flatten().cloned().collect();
-            let result = read_modify_write(store, project, &all, &self.sleep)
+        let apply = |batch: Vec<(Vec<Edit>, Option<Known>)>| async move {
+            let all: Vec<Edit> = batch.iter().flat_map(|(e, _)| e).cloned().collect();
+            let now = self.writes_so_far();
+            let first = batch
+                .iter()
+                .filter_map(|(_, k)| k.as_ref())
+                .find(|k| k.writes_before == now)
+                .map(|k| k.policy.clone());
+            let result = read_modify_write(store, project, &all, first, &self.sleep)
                 .await
                 .map_err(Arc::new);
             if let Ok(changed) = &result {
@@ -139,12 +177,14 @@ impl IamCoalescer {
                 Err(_) => true,
             };
             if wrote {
+                self.written
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 *snapshot.lock().await = None;
             }
             let mut offset = 0;
             batch
                 .iter()
-                .map(|edits| {
+                .map(|(edits, _)| {
                     let n = edits.len();
                     let part = result
                         .as_ref()
@@ -156,7 +196,7 @@ impl IamCoalescer {
                 .collect()
         };
         self.writes
-            .submit(project, edits, apply)
+            .submit(project, (edits, known), apply)
             .await
             .unwrap_or_else(|| {
                 let body = br#"{"error":{"code":500,"message":"the IAM batch writer stopped","status":"INTERNAL"}}"#;
@@ -236,11 +276,15 @@ async fn read_modify_write(
     store: &dyn PolicyStore,
     project: &str,
     edits: &[Edit],
+    mut first: Option<gcp::Policy>,
     sleep: &gcp::Sleep,
 ) -> Result<Vec<bool>, gcp::Error> {
     let mut attempt: u32 = 0;
     loop {
-        let mut policy = store.get(project).await?;
+        let mut policy = match first.take() {
+            Some(p) => p,
+            None => store.get(project).await?,
+        };
         let changed: Vec<bool> = edits
             .iter()
             .map(|e| {
@@ -423,7 +467,7 @@ pub async fn ensure(c: &Ctx, neg: &Grants) -> Result<Record, Failed<Record, Step
     let changed = c
         .data
         .iam
-        .apply(&rm, &c.spec.project, edits)
+        .apply_from(&rm, &c.spec.project, edits, neg.policy.clone())
         .await
         .map_err(|e| {
             let error = grant_error(c, &roles, &member, &e);
@@ -770,6 +814,92 @@ fn edits(roles: &[String], member: &str, add: bool) -> Vec<Edit> {
 ///   grant, so the joiner shares it) and again after (two services leaving at once each see the other before
 ///   their deletes; after them, one of the two sees nobody). See `resource::delete_parts`.
 pub async fn release(c: &Ctx, owned: &[String]) -> Result<Vec<String>, StepError> {
+    release_listing(c, owned).await
+}
+
+/// What a destroy's release before its service delete kept, and one user it kept it for.
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    pub roles: Vec<String>,
+    /// The full name of another mesh service of the account, not being deleted by this process, that needs every
+    /// kept role.
+    pub for_user: Option<String>,
+}
+
+/// A user among `others` that this process is not deleting and that needs every role of `roles`.
+fn staying_user(c: &Ctx, others: &[&gcp::run::Service], roles: &[String]) -> Option<String> {
+    let leaving = c.data.iam.leaving.lock().unwrap_or_else(|p| p.into_inner());
+    others
+        .iter()
+        .filter(|o| o.name.as_ref().is_some_and(|n| !leaving.contains(n)))
+        .find(|o| roles.iter().all(|r| needed_by(&[**o], r)))
+        .and_then(|o| o.name.clone())
+}
+
+/// The release of a destroy before its service delete ([`release`]), also naming a user the roles were kept for.
+/// When the region's services were listed by this process a moment ago (the identity check's listing) and one of
+/// them, not being deleted by this process, needs every owned role, the roles are kept without listing again: the
+/// release after the delete ([`release_after_delete`]) checks that user again, and lists when it is gone.
+pub async fn release_before_delete(c: &Ctx, owned: &[String]) -> Result<Kept, StepError> {
+    if owned.is_empty() {
+        return Ok(Kept::default());
+    }
+    let own = c.spec.service_path();
+    c.data
+        .iam
+        .leaving
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(own);
+    let parent = gcp::run::location_name(&c.spec.project, &c.spec.region);
+    if let Some(recent) = c.data.shared_reads.recent_run_services(&parent) {
+        let others = other_users(&recent, c);
+        if let Some(user) = staying_user(c, &others, owned) {
+            return Ok(Kept {
+                roles: owned.to_vec(),
+                for_user: Some(user),
+            });
+        }
+    }
+    let roles = release_listing(c, owned).await?;
+    Ok(Kept {
+        roles,
+        for_user: None,
+    })
+}
+
+/// The release after the service delete of what [`release_before_delete`] kept: if the user it was kept for still
+/// answers and needs every kept role (one `services.get`), it releases them when it goes; otherwise [`release`]
+/// lists. Of two services leaving at once, the later release after its delete finds the other gone: a user's
+/// release after its delete always runs after the delete of every service that saw it alive after its own delete.
+pub async fn release_after_delete(c: &Ctx, kept: &Kept) -> Result<Vec<String>, StepError> {
+    if kept.roles.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Some(name) = &kept.for_user {
+        let user = match c.clients.run().get_service(name).await {
+            Ok(svc) => Some(svc),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                return Err(StepError::api(
+                    &format!("read Cloud Run service {name}"),
+                    &e,
+                ))
+            }
+        };
+        if let Some(user) = user {
+            let users = [user];
+            let others = other_users(&users, c);
+            if kept.roles.iter().all(|r| needed_by(&others, r)) {
+                return Ok(kept.roles.clone());
+            }
+        }
+    }
+    release(c, &kept.roles).await
+}
+
+/// [`release`]: lists the account's services, removes what nobody else needs, lists again after a removal.
+async fn release_listing(c: &Ctx, owned: &[String]) -> Result<Vec<String>, StepError> {
     if owned.is_empty() {
         return Ok(Vec::new());
     }

@@ -35,7 +35,7 @@ pub struct Grants {
     pub claimed: Vec<String>,
     /// The project policy the NEG step read to find `granting`: the grant step's read-modify-write starts from it
     /// (a stale etag is refused by Google and read again).
-    pub policy: Option<gcp::Policy>,
+    pub policy: Option<iam::Known>,
 }
 
 /// What [`accept`] hands the steps after it in the create graph.
@@ -252,9 +252,13 @@ pub async fn accept_from(
             // A create records the roles the IAM step (which runs after this one) is about to add, so that they
             // are known to be csmrun's even if the provider is killed before the service carries its annotation.
             if !c.existing {
+                let writes_before = c.data.iam.writes_so_far();
                 let policy = iam::read_policy(c).await.map_err(Failed::clean)?;
                 accepted.grants.granting = iam::missing_from(&policy, c);
-                accepted.grants.policy = Some(policy);
+                accepted.grants.policy = Some(iam::Known {
+                    writes_before,
+                    policy,
+                });
             }
             let sent = |error| Failed {
                 error,

@@ -99,7 +99,12 @@ pub struct SharedReads {
     routes: crate::service::coalesce::SharedReads<Vec<gcp::network_services::HttpRoute>, StepError>,
     /// `services.list` of one region, shared by concurrent identity checks and grant releases.
     run_services: crate::service::coalesce::SharedReads<Vec<gcp::run::Service>, gcp::Error>,
+    /// The last answer of `run_services` per region, and when it came.
+    last_run_services: Mutex<HashMap<String, Listed>>,
 }
+
+/// A region's `services.list` answer and when it came.
+type Listed = (Instant, Arc<Vec<gcp::run::Service>>);
 
 impl SharedReads {
     /// `services.list` of `parent` (`projects/P/locations/R`), shared with the concurrent callers of this process;
@@ -109,12 +114,30 @@ impl SharedReads {
         clients: &gcp::Clients,
         parent: &str,
     ) -> Result<Arc<Vec<gcp::run::Service>>, gcp::Error> {
-        self.run_services
+        let listed = self
+            .run_services
             .read(parent, || {
                 let run = clients.run();
                 async move { run.list_services(parent).await }
             })
-            .await
+            .await?;
+        let mut last = self
+            .last_run_services
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        last.insert(parent.to_string(), (Instant::now(), Arc::clone(&listed)));
+        Ok(listed)
+    }
+
+    /// The last `services.list` answer of `parent` this process had, if younger than [`KEEP`].
+    pub fn recent_run_services(&self, parent: &str) -> Option<Arc<Vec<gcp::run::Service>>> {
+        let last = self
+            .last_run_services
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        last.get(parent)
+            .filter(|(at, _)| at.elapsed() < KEEP)
+            .map(|(_, l)| Arc::clone(l))
     }
 
     /// The spec's Cloud Run service for the identity check: from the region's shared listing; one missing there is
