@@ -10,8 +10,8 @@ use tfplug::{AttributePath, Diagnostic, Diagnostics, Val};
 use crate::service::duration;
 use crate::service::parts::dns::ZoneLocks;
 use crate::service::parts::iam::IamCoalescer;
+use crate::service::shared_reads::SharedReads;
 use crate::service::snapshot::ReadSnapshot;
-use crate::service::steps::preflight::SharedReads;
 use crate::service::steps::project::ProjectNumbers;
 
 /// The provider block as Terraform sends it.

@@ -76,19 +76,19 @@ impl<T, A> Coalescer<T, A> {
 
 /// Concurrent reads of one collection shared per key: a caller that asks while a read runs takes the next one, which
 /// starts after it asked, so every answer is as fresh as a read of the caller's own.
-pub struct SharedReads<T, E> {
+pub struct FreshReads<T, E> {
     reads: Coalescer<(), Result<Arc<T>, E>>,
 }
 
-impl<T, E> Default for SharedReads<T, E> {
+impl<T, E> Default for FreshReads<T, E> {
     fn default() -> Self {
-        SharedReads {
+        FreshReads {
             reads: Coalescer::default(),
         }
     }
 }
 
-impl<T, E: Clone> SharedReads<T, E> {
+impl<T, E: Clone> FreshReads<T, E> {
     /// `fetch`'s answer, shared with the callers queued beside this one; `fetch` again alone if the caller that took
     /// this one's turn was cancelled.
     pub async fn read<F, Fut>(&self, key: &str, fetch: F) -> Result<Arc<T>, E>

@@ -41,6 +41,7 @@ pub mod plan;
 pub mod resource;
 pub mod runner;
 pub mod schema;
+pub mod shared_reads;
 pub mod snapshot;
 pub mod spec;
 pub mod state;

@@ -869,14 +869,23 @@ pub async fn release_before_delete(c: &Ctx, owned: &[String]) -> Result<Kept, St
 }
 
 /// The release after the service delete of what [`release_before_delete`] kept: if the user it was kept for still
-/// answers and needs every kept role (one `services.get`), it releases them when it goes; otherwise [`release`]
-/// lists. Of two services leaving at once, the later release after its delete finds the other gone: a user's
+/// answers and needs every kept role (one `services.get`), it releases them when it goes; otherwise (or when this
+/// process has started deleting that user meanwhile) [`release`] lists. Of two services leaving at once, the later release after its delete finds the other gone: a user's
 /// release after its delete always runs after the delete of every service that saw it alive after its own delete.
 pub async fn release_after_delete(c: &Ctx, kept: &Kept) -> Result<Vec<String>, StepError> {
     if kept.roles.is_empty() {
         return Ok(Vec::new());
     }
-    if let Some(name) = &kept.for_user {
+    // A user this process has started deleting meanwhile would answer 404 or be gone soon: listing is the answer.
+    let leaving = |name: &String| {
+        c.data
+            .iam
+            .leaving
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(name)
+    };
+    if let Some(name) = kept.for_user.as_ref().filter(|n| !leaving(n)) {
         let user = match c.clients.run().get_service(name).await {
             Ok(svc) => Some(svc),
             Err(e) if e.is_not_found() => None,
