@@ -868,40 +868,27 @@ pub async fn release_before_delete(c: &Ctx, owned: &[String]) -> Result<Kept, St
     })
 }
 
-/// The release after the service delete of what [`release_before_delete`] kept: if the user it was kept for still
-/// answers and needs every kept role (one `services.get`), it releases them when it goes; otherwise (or when this
-/// process has started deleting that user meanwhile) [`release`] lists. Of two services leaving at once, the later release after its delete finds the other gone: a user's
-/// release after its delete always runs after the delete of every service that saw it alive after its own delete.
+/// The release after the service delete of what [`release_before_delete`] kept for another user: the region's
+/// services listed once more (a listing shared with this process's concurrent identity checks and releases, started
+/// after this caller asked, so after its delete); if a user there still needs every kept role, they stay, and it
+/// releases them when it goes; otherwise [`release`] lists as usual. Of two services leaving at once, the later
+/// listing after its delete finds the other gone: a user's listing after its delete always starts after the delete
+/// of every service that saw it alive after its own delete.
 pub async fn release_after_delete(c: &Ctx, kept: &Kept) -> Result<Vec<String>, StepError> {
     if kept.roles.is_empty() {
         return Ok(Vec::new());
     }
-    // A user this process has started deleting meanwhile would answer 404 or be gone soon: listing is the answer.
-    let leaving = |name: &String| {
-        c.data
-            .iam
-            .leaving
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(name)
-    };
-    if let Some(name) = kept.for_user.as_ref().filter(|n| !leaving(n)) {
-        let user = match c.clients.run().get_service(name).await {
-            Ok(svc) => Some(svc),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                return Err(StepError::api(
-                    &format!("read Cloud Run service {name}"),
-                    &e,
-                ))
-            }
-        };
-        if let Some(user) = user {
-            let users = [user];
-            let others = other_users(&users, c);
-            if kept.roles.iter().all(|r| needed_by(&others, r)) {
-                return Ok(kept.roles.clone());
-            }
+    if kept.for_user.is_some() {
+        let parent = gcp::run::location_name(&c.spec.project, &c.spec.region);
+        let listed = c
+            .data
+            .shared_reads
+            .run_services(&c.clients, &parent)
+            .await
+            .map_err(|e| StepError::api(&format!("list the Cloud Run services of {parent}"), &e))?;
+        let others = other_users(&listed, c);
+        if kept.roles.iter().all(|r| needed_by(&others, r)) {
+            return Ok(kept.roles.clone());
         }
     }
     release(c, &kept.roles).await
