@@ -114,6 +114,15 @@ pub fn grouped(log: &[Value]) -> String {
         .join("\n")
 }
 
+/// `log` for a failure message: grouped by kind ([`grouped`]), then every call in order ([`describe`]).
+pub fn listing(log: &[Value]) -> String {
+    format!(
+        "by kind:\n{}\n\nin order:\n{}",
+        grouped(log),
+        log.iter().map(describe).collect::<Vec<_>>().join("\n")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

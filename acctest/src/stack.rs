@@ -178,6 +178,15 @@ impl Stack {
         self.emu.requests().expect("GET /_emulator/requests")
     }
 
+    /// The Google API calls logged after the first `from` entries (the emulator's own control calls left out).
+    pub fn api_calls_since(&self, from: usize) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .skip(from)
+            .filter(|e| !e["path"].as_str().unwrap_or("").starts_with("/_emulator"))
+            .collect()
+    }
+
     /// The emulator resource `collection`/`key`, if present.
     pub fn resource(&self, collection: &str, key: &str) -> Option<Value> {
         self.state()["resources"][collection].get(key).cloned()

@@ -3,33 +3,13 @@
 //! The destroy runs with `-refresh=false`, so its refresh (bounded by `refresh_calls.rs`) is not counted.
 
 use csmrun_acctest::hcl::{image, quote, ServiceHcl};
-use csmrun_acctest::requests::{describe, grouped};
+use csmrun_acctest::requests::{grouped, listing};
 use csmrun_acctest::seed::SeedBuilder;
 use csmrun_acctest::stack::Stack;
-use serde_json::Value;
 
 const SERVICES: usize = 20;
 const CREATE_CALLS_PER_SERVICE: usize = 20;
 const DESTROY_CALLS_PER_SERVICE: usize = 14;
-
-/// The API calls logged after the first `from` entries.
-fn calls_since(stack: &Stack, from: usize) -> Vec<Value> {
-    stack
-        .requests()
-        .into_iter()
-        .skip(from)
-        .filter(|e| !e["path"].as_str().unwrap_or("").starts_with("/_emulator"))
-        .collect()
-}
-
-/// The calls grouped by kind, then every call in order.
-fn listing(calls: &[Value]) -> String {
-    format!(
-        "by kind:\n{}\n\nin order:\n{}",
-        grouped(calls),
-        calls.iter().map(describe).collect::<Vec<_>>().join("\n")
-    )
-}
 
 fn config() -> String {
     let names: Vec<String> = (0..SERVICES)
@@ -49,7 +29,7 @@ fn twenty_services_are_created_in_at_most_20_calls_each_and_destroyed_in_at_most
 
     let from = stack.requests().len();
     stack.apply_ok();
-    let create = calls_since(&stack, from);
+    let create = stack.api_calls_since(from);
     assert!(
         create.len() <= SERVICES * CREATE_CALLS_PER_SERVICE,
         "the create of {SERVICES} services cost {} calls ({:.2} per service, budget {CREATE_CALLS_PER_SERVICE}):\n{}",
@@ -63,7 +43,7 @@ fn twenty_services_are_created_in_at_most_20_calls_each_and_destroyed_in_at_most
     stack
         .tf(&["destroy", "-auto-approve", "-refresh=false"])
         .assert_success("destroy -refresh=false");
-    let destroy = calls_since(&stack, from);
+    let destroy = stack.api_calls_since(from);
     assert!(
         destroy.len() <= SERVICES * DESTROY_CALLS_PER_SERVICE,
         "the destroy of {SERVICES} services cost {} calls ({:.2} per service, budget {DESTROY_CALLS_PER_SERVICE}):\n{}",

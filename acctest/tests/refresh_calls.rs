@@ -2,27 +2,12 @@
 //! once for all of its refreshes, and a part deleted out of band in one service is still drift.
 
 use csmrun_acctest::hcl::ServiceHcl;
-use csmrun_acctest::requests::describe;
+use csmrun_acctest::requests::listing;
 use csmrun_acctest::seed::SeedBuilder;
 use csmrun_acctest::stack::{Stack, GUARD};
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const SERVICES: usize = 20;
-
-/// The API calls logged after the first `from` entries.
-fn calls_since(stack: &Stack, from: usize) -> Vec<Value> {
-    stack
-        .requests()
-        .into_iter()
-        .skip(from)
-        .filter(|e| !e["path"].as_str().unwrap_or("").starts_with("/_emulator"))
-        .collect()
-}
-
-fn listing(calls: &[Value]) -> String {
-    calls.iter().map(describe).collect::<Vec<_>>().join("\n")
-}
 
 #[test]
 fn a_plan_of_twenty_services_costs_at_most_n_plus_ten_calls_and_still_sees_one_missing_part() {
@@ -36,7 +21,7 @@ fn a_plan_of_twenty_services_costs_at_most_n_plus_ten_calls_and_still_sees_one_m
 
     let from = stack.requests().len();
     stack.assert_empty_plan("after the apply");
-    let calls = calls_since(&stack, from);
+    let calls = stack.api_calls_since(from);
     assert!(
         calls.len() <= SERVICES + 10,
         "a refresh of {SERVICES} services cost {} calls:\n{}",
@@ -83,7 +68,7 @@ fn a_plan_of_twenty_services_costs_at_most_n_plus_ten_calls_and_still_sees_one_m
         text.contains("0 to add, 1 to change, 0 to destroy"),
         "only the drifted service changes:\n{text}"
     );
-    let calls = calls_since(&stack, from);
+    let calls = stack.api_calls_since(from);
     assert!(
         calls.len() <= SERVICES + 10,
         "the refresh with drift cost {} calls:\n{}",
