@@ -2,6 +2,7 @@
 //! others join it, in one provider process and in separate ones (two Terraform runs), the last users leaving, a
 //! rolled-back create, a killed one, services made before the registry existed, and many registrations at once.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use csmrun_emulator::world::collections;
@@ -709,4 +710,148 @@ async fn joiners_and_leavers_across_shard_boundaries_keep_the_registry_exact() {
         .flat_map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
         .collect();
     assert_eq!(named.len() + 1, sets.len(), "{sets:?}");
+}
+
+/// Registry reads (`resourceRecordSets.get` of a registry record set) logged so far.
+fn registry_reads(env: &Env) -> usize {
+    env.emu
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["method"] == "GET"
+                && r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("/rrsets/_csmrun-users"))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn leavers_of_a_process_that_last_wrote_the_registry_change_it_without_reading_it_again() {
+    let env = testenv::start().await;
+    set_dns(&env, 0.0, chrono::Duration::zero(), 3);
+    let models: Vec<ServiceModel> = (0..6)
+        .map(|i| testenv::planned(&format!("svc-{i}"), |_| {}))
+        .collect();
+    let joining: Vec<_> = models.iter().map(|m| env.ctx(m, false)).collect();
+    dns::ensure_zone(&joining[0]).await.expect("zone");
+    for c in &joining {
+        assert_eq!(dns::join(c).await, Ok(true));
+    }
+    // From here changes stay pending for two seconds: a leaver that is not the last does not wait for its own.
+    set_dns(&env, 1.0, chrono::Duration::seconds(2), 3);
+    let (reads, changes) = (
+        registry_reads(&env),
+        requests(&env, "POST", "/changes").len(),
+    );
+    let polls = |env: &Env| {
+        env.emu
+            .requests()
+            .iter()
+            .filter(|r| {
+                r["method"] == "GET" && r["path"].as_str().is_some_and(|p| p.contains("/changes/"))
+            })
+            .count()
+    };
+    let polled = polls(&env);
+    for m in &models[..4] {
+        assert_eq!(
+            dns::leave(&env.ctx(m, true)).await,
+            Ok(false),
+            "{:?}",
+            m.name
+        );
+    }
+    assert_eq!(registry_reads(&env), reads, "no leaver read the registry");
+    let left = requests(&env, "POST", "/changes");
+    assert_eq!(
+        left[changes..],
+        [200, 200, 200, 200],
+        "one change per leaver, each applied"
+    );
+    assert_eq!(polls(&env), polled, "no leaver polled its change");
+    let want = vec![marker("svc-4"), marker("svc-5")];
+    assert_eq!(
+        registered_in_all_shards(&env),
+        want,
+        "{:?}",
+        registry_sets(&env)
+    );
+    // A read after pending changes of this process waits until they are done (reads do not show a pending
+    // change): it sees what they wrote.
+    let read = dns::read_registry(&env.ctx(&models[4], false))
+        .await
+        .expect("read");
+    assert_eq!(read.all().into_iter().collect::<Vec<_>>(), want);
+    assert!(polls(&env) > polled, "the read waited for the last change");
+}
+
+#[tokio::test]
+async fn a_registry_another_process_changed_since_this_one_wrote_it_is_read_again_and_nobody_is_lost(
+) {
+    let env = testenv::start().await;
+    set_dns(&env, 0.0, chrono::Duration::zero(), 100);
+    let other_run = testenv::provider(&env.emu, "0s");
+    let (a, b, d) = (
+        testenv::planned("svc-a", |_| {}),
+        testenv::planned("svc-b", |_| {}),
+        testenv::planned("svc-d", |_| {}),
+    );
+    let ca = env.ctx(&a, false);
+    dns::ensure_zone(&ca).await.expect("zone");
+    assert_eq!(dns::join(&ca).await, Ok(true));
+    assert_eq!(dns::join(&env.ctx(&b, false)).await, Ok(true));
+    // Another run registers behind this process's back: the registry this process last wrote is stale.
+    assert_eq!(
+        dns::join(&env.ctx_of(&other_run, &d, false)).await,
+        Ok(true)
+    );
+    let reads = registry_reads(&env);
+    assert_eq!(dns::leave(&env.ctx(&a, true)).await, Ok(false));
+    assert_eq!(registered(&env), vec![marker("svc-b"), marker("svc-d")]);
+    let changes = requests(&env, "POST", "/changes");
+    assert_eq!(
+        changes[changes.len() - 2..],
+        [412, 200],
+        "the change planned from the stale registry was refused, the one from a fresh read applied"
+    );
+    assert_eq!(
+        registry_reads(&env),
+        reads + 1,
+        "read once, after the refusal"
+    );
+}
+
+#[test]
+fn the_registry_after_a_change_is_what_a_read_would_find() {
+    let domain = "meshapps.internal";
+    let limits = dns::Limits {
+        per_rrset: 2,
+        ..Default::default()
+    };
+    let set = |names: &[&str]| names.iter().map(|n| marker(n)).collect();
+    let mut reg = dns::Registry::default();
+    // Open shards, then empty some: the registry as changed matches the one planned from it afresh.
+    for (joins, leaves) in [
+        (set(&["a", "b", "c", "d", "e"]), set(&[])),
+        (set(&["f"]), set(&["a", "c"])),
+        (set(&[]), set(&["b", "d", "e"])),
+    ] {
+        let change = dns::plan(&reg, domain, &joins, &leaves, &limits).expect("a change");
+        let after = reg.after(&change, domain);
+        let mut want = reg.all();
+        want.extend(joins);
+        want.retain(|m| !leaves.contains(m));
+        assert_eq!(after.all(), want);
+        assert!(
+            dns::plan(&after, domain, &BTreeSet::new(), &BTreeSet::new(), &limits).is_none(),
+            "nothing left to change: {after:?}"
+        );
+        for (k, rrset) in &after.read {
+            if let Some(r) = rrset {
+                assert!(r.rrdatas.len() <= 2, "{k}: {r:?}");
+            }
+        }
+        reg = after;
+    }
 }

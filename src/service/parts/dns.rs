@@ -185,6 +185,48 @@ impl Registry {
     fn existing(&self) -> Vec<gcp::dns::ResourceRecordSet> {
         self.read.values().flatten().cloned().collect()
     }
+
+    /// The registry once `change`, planned from this one, has applied: what [`read_registry`] reads then if
+    /// nobody else wrote meanwhile (the head and the shards the new head names, each as the change wrote it).
+    pub fn after(&self, change: &gcp::dns::Change, domain: &str) -> Registry {
+        let mut sets = self.read.clone();
+        let registry_sets =
+            |rs: &[gcp::dns::ResourceRecordSet]| -> Vec<(u32, gcp::dns::ResourceRecordSet)> {
+                rs.iter()
+                    .filter(|r| r.kind == REGISTRY_TYPE)
+                    .filter_map(|r| shard_index(domain, &r.name).map(|k| (k, r.clone())))
+                    .collect()
+            };
+        for (k, _) in registry_sets(&change.deletions) {
+            sets.insert(k, None);
+        }
+        for (k, r) in registry_sets(&change.additions) {
+            sets.insert(k, Some(r));
+        }
+        let head = sets.get(&0).cloned().flatten();
+        let named = head.as_ref().map(shards_named).unwrap_or_default();
+        let mut reg = Registry::default();
+        reg.members.insert(0, members_of(head.as_ref()));
+        reg.read.insert(0, head);
+        for k in named {
+            let shard = sets.get(&k).cloned().flatten();
+            reg.members.insert(k, members_of(shard.as_ref()));
+            reg.read.insert(k, shard);
+        }
+        reg
+    }
+}
+
+/// Which shard of the domain's registry a record set name is ([`shard_name`] inverted).
+fn shard_index(domain: &str, name: &str) -> Option<u32> {
+    if name == registry_name(domain) {
+        return Some(0);
+    }
+    name.strip_prefix("_csmrun-users-")?
+        .strip_suffix(&format!(".{domain}."))?
+        .parse::<u32>()
+        .ok()
+        .filter(|k| *k > 0)
 }
 
 /// The shards other than the head that a head record set names.
@@ -209,8 +251,10 @@ fn members_of(rrset: Option<&gcp::dns::ResourceRecordSet>) -> BTreeSet<String> {
         .collect()
 }
 
-/// Reads the head and every shard it names.
+/// Reads the head and every shard it names, once this process's last registry change of the zone is done (reads
+/// may not show a pending change).
 pub async fn read_registry(c: &Ctx) -> Result<Registry, StepError> {
+    settle_pending(c).await?;
     let s = &c.spec;
     let dns = c.clients.dns();
     let mut reg = Registry::default();
@@ -341,6 +385,80 @@ pub struct ZoneLocks {
     writes: Coalescer<(String, Op), Answer>,
     /// Each project's Cloud DNS limits, read once per process.
     limits: Mutex<HashMap<String, Limits>>,
+    /// Each zone's registry as this process last wrote it ([`Written`]), by `project/zone`.
+    written: Mutex<HashMap<String, Written>>,
+}
+
+/// A zone's registry as this process's last change left it, and that change while it may be pending.
+///
+/// The next batch of the process plans from this instead of reading the registry again. That is as safe as a
+/// read: a read may be stale too (another process's change pending), and a change applies only if every record
+/// set it deletes is still exactly as assumed, so a stale assumption costs a refused change (412) and a fresh
+/// read, never a lost member. It is used only when every leaver of the batch is listed in it and no joiner is, so
+/// that each entry's answer rests on the change itself and not on the assumption (a leaver missing from it is
+/// read for: it may have been registered by another process, as by a create that was killed). Because Google
+/// checks a change against every change accepted before it and applies them in sequence, a change planned from
+/// this need not wait for the previous one to be done; reads of the registry and the zone delete still do
+/// ([`settle_pending`]).
+#[derive(Debug, Clone, Default)]
+struct Written {
+    /// The registry after the last change; `None` once it may not be (a refused change, an error, a release).
+    registry: Option<Registry>,
+    /// The last change, not yet seen `done`.
+    pending: Option<gcp::dns::Change>,
+}
+
+fn zone_key(c: &Ctx) -> String {
+    format!("{}/{}", c.spec.project, c.spec.dns_zone_name)
+}
+
+fn with_written<T>(c: &Ctx, f: impl FnOnce(&mut Written) -> T) -> T {
+    let mut map = c
+        .data
+        .zone_locks
+        .written
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    f(map.entry(zone_key(c)).or_default())
+}
+
+/// Forgets the registry as last written (it may no longer be what the zone holds); a pending change stays awaited.
+fn forget_written(c: &Ctx) {
+    with_written(c, |w| w.registry = None);
+}
+
+/// Waits until this process's last registry change of the zone is done (a missing zone or change ends the wait:
+/// nothing of it is left to show).
+async fn settle_pending(c: &Ctx) -> Result<(), StepError> {
+    let Some(change) = with_written(c, |w| w.pending.clone()) else {
+        return Ok(());
+    };
+    let s = &c.spec;
+    let id = change.id.clone();
+    match c
+        .clients
+        .dns()
+        .wait_change(&s.project, &s.dns_zone_name, change)
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => {
+            return Err(StepError::api(
+                &format!(
+                    "wait for the change of DNS users registry {} to be done",
+                    registry_name(&s.domain)
+                ),
+                &e,
+            ))
+        }
+    }
+    with_written(c, |w| {
+        if w.pending.as_ref().map(|p| &p.id) == Some(&id) {
+            w.pending = None;
+        }
+    });
+    Ok(())
 }
 
 /// What a service does to the registry.
@@ -416,7 +534,7 @@ async fn submit(c: &Ctx, op: Op) -> Answer {
 }
 
 async fn submit_once(c: &Ctx, op: Op) -> Answer {
-    let key = format!("{}/{}", c.spec.project, c.spec.dns_zone_name);
+    let key = zone_key(c);
     let apply = |batch: Vec<(String, Op)>| async move { apply_batch(c, &batch).await };
     c.data
         .zone_locks
@@ -436,6 +554,8 @@ enum Round {
     ZoneGone,
     /// Someone else changed the registry (or the record) since it was read: read again.
     Conflict,
+    /// The registry as last written was not what the zone holds (someone else wrote since): read it at once.
+    Stale,
     /// Progress was made (a leaver that was never registered registered first): read again at once.
     Again,
     /// The change would exceed one of Cloud DNS's per-change limits: apply fewer entries at once.
@@ -505,7 +625,7 @@ async fn apply_chunk(c: &Ctx, ops: &[(String, Op)]) -> Option<Vec<Answer>> {
                     break Err(e);
                 }
             }
-            Ok(Round::Again) => {}
+            Ok(Round::Again | Round::Stale) => {}
             Ok(Round::TooBig) => return None,
             Ok(done) => break Ok(done),
             Err(e) => break Err(e),
@@ -525,7 +645,8 @@ async fn apply_chunk(c: &Ctx, ops: &[(String, Op)]) -> Option<Vec<Answer>> {
     )
 }
 
-/// One read and one change of the registry (and, for the last users leaving, of the record and the zone).
+/// One read and one change of the registry (and, for the last users leaving, of the record and the zone). The
+/// read is the registry as this process last wrote it when that can serve ([`Written`]).
 async fn round(
     c: &Ctx,
     joins: &BTreeSet<String>,
@@ -535,14 +656,39 @@ async fn round(
     let s = &c.spec;
     let dns = c.clients.dns();
     let what = format!("DNS users registry {}", registry_name(&s.domain));
-    let registry = read_registry(c).await?;
-    let before = registry.all();
     let leaving: BTreeSet<String> = leaves.keys().cloned().collect();
+    let remembered = with_written(c, |w| w.registry.clone()).filter(|r| {
+        let listed = r.all();
+        leaving.iter().all(|m| listed.contains(m)) && !joins.iter().any(|m| listed.contains(m))
+    });
+    let from = Write {
+        cached: remembered.is_some(),
+        wait: false,
+    };
+    let registry = match remembered {
+        Some(r) => r,
+        None => read_registry(c).await?,
+    };
+    let before = registry.all();
     if let Some(change) = plan(&registry, &s.domain, joins, &leaving, limits) {
         if !limits.admits(&change) {
             return Ok(Round::TooBig);
         }
-        return settle(c, &change, &what, Round::Changed { before }).await;
+        // A joiner's registration is done before its record and route are made (the module's protocol); a
+        // leaver that is not the last need not wait for its own.
+        let write = Write {
+            wait: !joins.is_empty(),
+            ..from
+        };
+        return settle(
+            c,
+            &change,
+            &registry,
+            write,
+            &what,
+            Round::Changed { before },
+        )
+        .await;
     }
     let mut after = before.clone();
     after.extend(joins.iter().cloned());
@@ -555,6 +701,7 @@ async fn round(
     // before the registry existed, or imported and not updated since) uses the domain.
     let r = dns.get_managed_zone(&s.project, &s.dns_zone_name).await;
     let Some(zone) = found(r, &format!("DNS zone {}", s.dns_zone_name))? else {
+        forget_written(c);
         return Ok(Round::ZoneGone);
     };
     // A state whose `dns_zone_name` was pointed at a zone of another domain: that zone holds no registry of this
@@ -582,7 +729,16 @@ async fn round(
         if !limits.admits(&change) {
             return Ok(Round::TooBig);
         }
-        return settle(c, &change, &what, Round::Changed { before }).await;
+        let write = Write { wait: true, ..from };
+        return settle(
+            c,
+            &change,
+            &registry,
+            write,
+            &what,
+            Round::Changed { before },
+        )
+        .await;
     }
     let want = wildcard_record(s);
     let r = dns
@@ -609,7 +765,7 @@ async fn round(
         if !limits.admits(&change) {
             return Ok(Round::TooBig);
         }
-        return settle(c, &change, &what, Round::Again).await;
+        return settle(c, &change, &registry, from, &what, Round::Again).await;
     }
     // One change deletes the head, every shard it names (each exactly as read, listing only leavers) and the
     // record: it fails if any joiner changed any of them since they were read.
@@ -626,13 +782,16 @@ async fn round(
             zone_deleted: false,
         };
         // Awaited until done: Cloud DNS refuses to delete a zone whose record sets a pending change still holds.
-        match settle(c, &change, &what, released).await? {
+        let write = Write { wait: true, ..from };
+        match settle(c, &change, &registry, write, &what, released).await? {
             Round::Released { .. } => {}
             other => return Ok(other),
         }
     }
     // A service registering from here on finds the zone empty of users: if it is quicker than this delete the
     // zone is not empty (containerNotEmpty) and stays; if slower, its change finds no zone and it creates one.
+    settle_pending(c).await?;
+    forget_written(c);
     let zone_deleted = match dns.delete_managed_zone(&s.project, &s.dns_zone_name).await {
         Ok(()) => true,
         Err(e) if e.is_not_found() => true,
@@ -647,38 +806,85 @@ async fn round(
     Ok(Round::Released { zone_deleted })
 }
 
-/// Sends `change` and waits until Cloud DNS reports it `done` (reads show it from then on); `done` when it
-/// applied, [`Round::Conflict`] when the registry or record changed since they were read, [`Round::ZoneGone`] when
-/// the zone is gone.
+/// How a registry change was planned and is sent.
+#[derive(Debug, Clone, Copy)]
+struct Write {
+    /// From the registry as this process last wrote it, not from a read.
+    cached: bool,
+    /// Awaited until Google reports it `done` (else it is left pending, [`Written::pending`]).
+    wait: bool,
+}
+
+/// Sends `change`, planned from `from`, and (when `write.wait`) waits until Cloud DNS reports it `done` (reads
+/// show it from then on); `done` when it applied, [`Round::Conflict`] (or [`Round::Stale`] for a change planned
+/// from the registry as last written) when the registry or record changed since, [`Round::ZoneGone`] when the zone
+/// is gone. The registry as it leaves it is remembered for the next batch ([`Written`]).
 async fn settle(
     c: &Ctx,
     change: &gcp::dns::Change,
+    from: &Registry,
+    write: Write,
     what: &str,
     done: Round,
 ) -> Result<Round, StepError> {
     let s = &c.spec;
     let dns = c.clients.dns();
+    let refused = if write.cached {
+        Round::Stale
+    } else {
+        Round::Conflict
+    };
     let accepted = match dns
         .create_change(&s.project, &s.dns_zone_name, change)
         .await
     {
         Ok(a) => a,
-        Err(e) if e.is_conflict() || e.is_already_exists() => return Ok(Round::Conflict),
+        Err(e) if e.is_conflict() || e.is_already_exists() => {
+            forget_written(c);
+            return Ok(refused);
+        }
         // Cloud DNS also answers 404 for a deletion whose record set no longer exists: only a missing zone means
         // the zone is gone.
         Err(e) if e.is_not_found() => {
+            forget_written(c);
             let r = dns.get_managed_zone(&s.project, &s.dns_zone_name).await;
             return match found(r, &format!("DNS zone {}", s.dns_zone_name))? {
-                Some(_) => Ok(Round::Conflict),
+                Some(_) => Ok(refused),
                 None => Ok(Round::ZoneGone),
             };
         }
-        Err(e) => return Err(StepError::api(&format!("change {what}"), &e)),
+        Err(e) => {
+            // It may have applied: the next batch reads.
+            forget_written(c);
+            return Err(StepError::api(&format!("change {what}"), &e));
+        }
     };
-    // The next read of this process (the next batch's compare-and-swap, a zone delete) must see the change.
-    dns.wait_change(&s.project, &s.dns_zone_name, accepted)
+    let after = from.after(change, &s.domain);
+    if !write.wait {
+        with_written(c, |w| {
+            w.registry = Some(after);
+            w.pending = Some(accepted);
+        });
+        return Ok(done);
+    }
+    // The next read of this process (the next batch's compare-and-swap, a zone delete) must see the change; cut
+    // short, the wait is made again before them.
+    with_written(c, |w| w.pending = Some(accepted.clone()));
+    if let Err(e) = dns
+        .wait_change(&s.project, &s.dns_zone_name, accepted)
         .await
-        .map_err(|e| StepError::api(&format!("wait for the change of {what} to be done"), &e))?;
+    {
+        forget_written(c);
+        return Err(StepError::api(
+            &format!("wait for the change of {what} to be done"),
+            &e,
+        ));
+    }
+    // Changes are done in sequence: every earlier one of this process is done too.
+    with_written(c, |w| {
+        w.registry = Some(after);
+        w.pending = None;
+    });
     Ok(done)
 }
 
