@@ -4,8 +4,8 @@
 //! marker of every service using the domain: the head `_csmrun-users.<domain>.` and, past Cloud DNS's 100 rrdatas
 //! per record set, shards `_csmrun-users-<k>.<domain>.` that the head names (`steps::dns` has the protocol and the
 //! argument that shards keep the guarantees). It is changed only with Cloud DNS `changes.create`, whose deletions
-//! must match each record set exactly, so each change is a compare-and-swap; each change is awaited until Google
-//! reports it `done` before the registry is read again or the zone deleted.
+//! must match each record set exactly, so each change is a compare-and-swap; this process reads the registry again
+//! or deletes the zone only once its last change is `done`.
 //! A create (its record step) and an update register the service after the zone exists and before the record is
 //! ensured and the route made; a leaver (destroy, update to another domain, rollback of a create or of such an
 //! update) unregisters, and only when nobody registered remains, no other HTTPRoute serves a hostname under the
@@ -45,11 +45,14 @@
 //! everything.
 //!
 //! **Changes are asynchronous.** Google answers `changes.create` with `status: "pending"`; reads of record sets and
-//! the zone delete's emptiness check may not show the change until `changes.get` says `done`. Every registry change
-//! is therefore awaited until done (polled with the client's backoff, bounded by the resource deadline, ended by
-//! Ctrl-C or StopProvider) before this process reads the registry again or deletes the zone. Another process may
-//! read a registry that a pending change is altering: its compare-and-swap then fails (Google checks a change
-//! against every change accepted before it) and it reads again after a backoff.
+//! the zone delete's emptiness check may not show the change until `changes.get` says `done`. This process's last
+//! registry change is therefore awaited until done (polled with the client's backoff, bounded by the resource
+//! deadline, ended by Ctrl-C or StopProvider) before it reads the registry again or deletes the zone, and a joiner's
+//! change before its record and route are made. Its next change need not wait: it is planned from the registry as
+//! this process last wrote it ([`Written`]), and Google checks a change against every change accepted before it
+//! and applies them in sequence. So a destroy of many services costs about one `changes.create` per batch of
+//! leavers. Another process may read a registry that a pending change is altering: its compare-and-swap then
+//! fails and it reads again after a backoff.
 //!
 //! A batch of one process is split into as many changes as Cloud DNS's per-change limits need
 //! (`rrsetAdditionsPerChange`, `rrsetDeletionsPerChange`, `totalRrdataSizePerChange`).
