@@ -240,7 +240,8 @@ impl<R: Clone + Debug + Send + Sync + 'static, E: Debug + Send + CancelledError 
                 }
                 Err(Failed { error, partial }) => {
                     tracing::debug!(step = name, ?error, "step failed");
-                    if let Some(record) = partial {
+                    // A partial record with nothing to undo is no more journaled than a no-op success.
+                    if let Some(record) = partial.filter(|r| !self.nodes[id].step.is_noop(r)) {
                         journal.push(Entry {
                             node: id,
                             name,
