@@ -69,7 +69,7 @@ async fn configure_errors_are_returned_and_resources_then_report_not_configured(
 }
 
 #[tokio::test]
-async fn stop_provider_cancels_in_flight_apply_and_the_server_keeps_serving() {
+async fn stop_provider_cancels_in_flight_and_later_calls_of_the_walk_and_the_next_walk_runs() {
     let c = configured().await;
     let ty = widget_ty();
     let config = widget(&[("name", s("slow"))]);
@@ -104,7 +104,34 @@ async fn stop_provider_cancels_in_flight_apply_and_the_server_keeps_serving() {
     let resp = in_flight.await.unwrap().unwrap().into_inner();
     assert_eq!(resp.diagnostics[0].summary, "Interrupted");
 
-    // Later calls get a fresh token and run normally.
+    // A call of the same walk that reaches the provider after the stop is cancelled too: Terraform may have
+    // been sending it when the user pressed Ctrl-C.
+    let mut late = c.provider.clone();
+    let slow = widget(&[("name", s("slow"))]);
+    let slow_planned = widget(&[
+        ("id", Value::Unknown),
+        ("name", s("slow")),
+        ("note", Value::Unknown),
+    ]);
+    let resp = tokio::time::timeout(
+        Duration::from_secs(60),
+        late.apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "test_widget".into(),
+            prior_state: Some(dv(&Value::Null, &ty)),
+            planned_state: Some(dv(&slow_planned, &ty)),
+            config: Some(dv(&slow, &ty)),
+            planned_private: Vec::new(),
+            provider_meta: None,
+        }),
+    )
+    .await
+    .expect("a slow apply sent after the stop is cancelled, not waited out")
+    .unwrap()
+    .into_inner();
+    assert_eq!(resp.diagnostics[0].summary, "Interrupted");
+
+    // The next walk starts with ConfigureProvider: its calls get a fresh token and run normally.
+    configure(&c).await;
     let mut later = c.provider.clone();
     let config = widget(&[("name", s("after"))]);
     let planned = widget(&[

@@ -878,7 +878,7 @@ pub async fn release_after_delete(c: &Ctx, kept: &Kept) -> Result<Vec<String>, S
     if kept.roles.is_empty() {
         return Ok(Vec::new());
     }
-    if kept.for_user.is_some() {
+    if let Some(user) = &kept.for_user {
         let parent = gcp::run::location_name(&c.spec.project, &c.spec.region);
         let listed = c
             .data
@@ -890,6 +890,11 @@ pub async fn release_after_delete(c: &Ctx, kept: &Kept) -> Result<Vec<String>, S
         if kept.roles.iter().all(|r| needed_by(&others, r)) {
             return Ok(kept.roles.clone());
         }
+        tracing::debug!(
+            user,
+            roles = ?kept.roles,
+            "the service the roles were kept for is gone or no longer needs them all; releasing as usual"
+        );
     }
     release(c, &kept.roles).await
 }

@@ -193,11 +193,27 @@ impl<P: Provider> Server<P> {
         Context::new(cancel, data)
     }
 
-    /// StopProvider: cancels in-flight calls; later calls get a fresh token.
+    /// StopProvider: cancels the calls in flight and every later call of the same walk, until the next
+    /// ConfigureProvider ([`Server::configure`]).
+    ///
+    /// Why later calls too: Terraform sends StopProvider on Ctrl-C while its walk may already be sending a call
+    /// (it printed "Creating..." and then asks the provider), so the stop can reach the provider just before that
+    /// call; a token renewed at once would let that call run its whole course. Why not for good: in debug
+    /// (reattach) mode one provider process serves many Terraform commands, and each walk of each command starts
+    /// with ConfigureProvider, which renews the token.
     pub(crate) fn stop(&self) {
+        self.stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .cancel();
+    }
+
+    /// A new walk: calls from here on get a fresh token if the last one was stopped.
+    fn renew_stop(&self) {
         let mut guard = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
-        guard.cancel();
-        *guard = CancellationToken::new();
+        if guard.is_cancelled() {
+            *guard = CancellationToken::new();
+        }
     }
 
     pub(crate) fn schemas(&self) -> ProviderSchemas {
@@ -252,6 +268,7 @@ impl<P: Provider> Server<P> {
     }
 
     pub(crate) async fn configure(&self, terraform_version: String, config: Value) -> Diagnostics {
+        self.renew_stop();
         let req = ConfigureRequest {
             config: Config::new(config, self.provider_ty.clone()),
             terraform_version,

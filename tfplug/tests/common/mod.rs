@@ -381,11 +381,17 @@ pub async fn connect() -> InMemory {
 
 /// Connects and configures with `endpoint = "ep"`.
 pub async fn configured() -> InMemory {
-    let mut c = connect().await;
+    let c = connect().await;
+    configure(&c).await;
+    c
+}
+
+/// Sends ConfigureProvider (the first call of each Terraform walk) with a valid configuration.
+pub async fn configure(c: &InMemory) {
+    let mut c = c.provider.clone();
     let ty = TestProvider.schema().ty();
     let config = Value::object([("endpoint", Value::string("ep"))]);
     let resp = c
-        .provider
         .configure_provider(pb::configure_provider::Request {
             terraform_version: "1.0.3".into(),
             config: Some(dv(&config, &ty)),
@@ -394,7 +400,6 @@ pub async fn configured() -> InMemory {
         .unwrap()
         .into_inner();
     assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
-    c
 }
 
 pub fn widget_ty() -> Type {
