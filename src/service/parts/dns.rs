@@ -400,9 +400,10 @@ pub struct ZoneLocks {
 /// read, never a lost member. It is used only when every leaver of the batch is listed in it and no joiner is, so
 /// that each entry's answer rests on the change itself and not on the assumption (a leaver missing from it is
 /// read for: it may have been registered by another process, as by a create that was killed). Because Google
-/// checks a change against every change accepted before it and applies them in sequence, a change planned from
-/// this need not wait for the previous one to be done; reads of the registry and the zone delete still do
-/// ([`settle_pending`]).
+/// checks a change against every change accepted before it and applies them in sequence (dns.v1.json `Change`:
+/// "The current state of the `ManagedZone` is the sum effect of applying all `Change` elements in the `Changes`
+/// collection in sequence"), a change planned from this need not wait for the previous one to be done; reads of
+/// the registry and the zone delete still do ([`settle_pending`]).
 #[derive(Debug, Clone, Default)]
 struct Written {
     /// The registry after the last change; `None` once it may not be (a refused change, an error, a release).
