@@ -823,7 +823,7 @@ async fn a_registry_another_process_changed_since_this_one_wrote_it_is_read_agai
 }
 
 #[test]
-fn the_registry_after_a_change_is_what_a_read_would_find() {
+fn the_registry_after_a_change_lists_the_joiners_without_the_leavers_and_needs_no_further_change() {
     let domain = "meshapps.internal";
     let limits = dns::Limits {
         per_rrset: 2,

@@ -10,6 +10,25 @@ use tfplug::protocol::wire::plugin as plugin_pb;
 use tfplug::protocol::wire::tfplugin6 as pb;
 use tfplug::value::Value;
 
+/// The ApplyResourceChange that creates the widget `name` (`"slow"` blocks until cancelled).
+fn create_widget(name: &str) -> pb::apply_resource_change::Request {
+    let ty = widget_ty();
+    let config = widget(&[("name", s(name))]);
+    let planned = widget(&[
+        ("id", Value::Unknown),
+        ("name", s(name)),
+        ("note", Value::Unknown),
+    ]);
+    pb::apply_resource_change::Request {
+        type_name: "test_widget".into(),
+        prior_state: Some(dv(&Value::Null, &ty)),
+        planned_state: Some(dv(&planned, &ty)),
+        config: Some(dv(&config, &ty)),
+        planned_private: Vec::new(),
+        provider_meta: None,
+    }
+}
+
 #[tokio::test]
 async fn health_service_reports_plugin_serving() {
     let mut c = connect().await;
@@ -45,23 +64,9 @@ async fn stdio_stream_ends_without_data() {
 #[tokio::test]
 async fn configure_errors_are_returned_and_resources_then_report_not_configured() {
     let mut c = connect().await;
-    let ty = widget_ty();
-    let config = widget(&[("name", s("a"))]);
-    let planned = widget(&[
-        ("id", Value::Unknown),
-        ("name", s("a")),
-        ("note", Value::Unknown),
-    ]);
     let resp = c
         .provider
-        .apply_resource_change(pb::apply_resource_change::Request {
-            type_name: "test_widget".into(),
-            prior_state: Some(dv(&Value::Null, &ty)),
-            planned_state: Some(dv(&planned, &ty)),
-            config: Some(dv(&config, &ty)),
-            planned_private: Vec::new(),
-            provider_meta: None,
-        })
+        .apply_resource_change(create_widget("a"))
         .await
         .unwrap()
         .into_inner();
@@ -71,22 +76,8 @@ async fn configure_errors_are_returned_and_resources_then_report_not_configured(
 #[tokio::test]
 async fn stop_provider_cancels_in_flight_and_later_calls_of_the_walk_and_the_next_walk_runs() {
     let c = configured().await;
-    let ty = widget_ty();
-    let config = widget(&[("name", s("slow"))]);
-    let planned = widget(&[
-        ("id", Value::Unknown),
-        ("name", s("slow")),
-        ("note", Value::Unknown),
-    ]);
     let mut apply_client = c.provider.clone();
-    let request = pb::apply_resource_change::Request {
-        type_name: "test_widget".into(),
-        prior_state: Some(dv(&Value::Null, &ty)),
-        planned_state: Some(dv(&planned, &ty)),
-        config: Some(dv(&config, &ty)),
-        planned_private: Vec::new(),
-        provider_meta: None,
-    };
+    let request = create_widget("slow");
     let in_flight = tokio::spawn(async move { apply_client.apply_resource_change(request).await });
     // The apply blocks until cancelled; give it a moment to start, then stop.
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -107,22 +98,9 @@ async fn stop_provider_cancels_in_flight_and_later_calls_of_the_walk_and_the_nex
     // A call of the same walk that reaches the provider after the stop is cancelled too: Terraform may have
     // been sending it when the user pressed Ctrl-C.
     let mut late = c.provider.clone();
-    let slow = widget(&[("name", s("slow"))]);
-    let slow_planned = widget(&[
-        ("id", Value::Unknown),
-        ("name", s("slow")),
-        ("note", Value::Unknown),
-    ]);
     let resp = tokio::time::timeout(
         Duration::from_secs(60),
-        late.apply_resource_change(pb::apply_resource_change::Request {
-            type_name: "test_widget".into(),
-            prior_state: Some(dv(&Value::Null, &ty)),
-            planned_state: Some(dv(&slow_planned, &ty)),
-            config: Some(dv(&slow, &ty)),
-            planned_private: Vec::new(),
-            provider_meta: None,
-        }),
+        late.apply_resource_change(create_widget("slow")),
     )
     .await
     .expect("a slow apply sent after the stop is cancelled, not waited out")
@@ -133,21 +111,8 @@ async fn stop_provider_cancels_in_flight_and_later_calls_of_the_walk_and_the_nex
     // The next walk starts with ConfigureProvider: its calls get a fresh token and run normally.
     configure(&c).await;
     let mut later = c.provider.clone();
-    let config = widget(&[("name", s("after"))]);
-    let planned = widget(&[
-        ("id", Value::Unknown),
-        ("name", s("after")),
-        ("note", Value::Unknown),
-    ]);
     let resp = later
-        .apply_resource_change(pb::apply_resource_change::Request {
-            type_name: "test_widget".into(),
-            prior_state: Some(dv(&Value::Null, &ty)),
-            planned_state: Some(dv(&planned, &ty)),
-            config: Some(dv(&config, &ty)),
-            planned_private: Vec::new(),
-            provider_meta: None,
-        })
+        .apply_resource_change(create_widget("after"))
         .await
         .unwrap()
         .into_inner();
